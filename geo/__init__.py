@@ -1,0 +1,1 @@
+"""gcrm's geographic core: storage, geocoding, regions, analysis and maps."""

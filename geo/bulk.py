@@ -1,0 +1,139 @@
+"""Bulk writes of a whole book of business (reps, branches, accounts and their history).
+
+Rows arrive with explicit ids that reference each other; the load is one
+transaction of ``COPY`` statements into empty tables, then the id sequences
+move past the loaded ids.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+from psycopg2 import sql
+
+from geo.db import SYSTEM_USER, Database, copy_frame, ewkb_hex
+from geo.demo import DemoBook, generate_demo
+from geo.regions import region_keys
+from geo.shipped import read_cities, read_counties, read_zips
+
+_SEQUENCES = {
+    "reps": "rep_id",
+    "branches": "branch_id",
+    "accounts": "account_id",
+    "contacts": "contact_id",
+    "orders": "order_id",
+    "interactions": "interaction_id",
+}
+
+
+def account_total(db: Database) -> int:
+    """Count the accounts stored, whoever owns them.
+
+    Parameters
+    ----------
+    db
+        The database as its owner.
+
+    Returns
+    -------
+    int
+        Number of accounts.
+    """
+    with db.transaction(user=SYSTEM_USER) as cur:
+        cur.execute("SELECT count(*) FROM accounts")
+        return cur.fetchone()[0]
+
+
+def wipe_book(db: Database) -> None:
+    """Delete every account, its history, every rep and branch.
+
+    Parameters
+    ----------
+    db
+        The database as its owner.
+    """
+    with db.transaction(user=SYSTEM_USER) as cur:
+        cur.execute(
+            "TRUNCATE interactions, orders, contacts, campaign_members, campaign_responses,"
+            " accounts, branches, trade_areas, territory_units, territories, reps"
+            " RESTART IDENTITY CASCADE"
+        )
+
+
+def store_book(db: Database, book: DemoBook, region_keys: pd.DataFrame) -> dict[str, int]:
+    """Load a book into empty tables in one transaction.
+
+    Parameters
+    ----------
+    db
+        The database as its owner.
+    book
+        The tables to load, with explicit ids.
+    region_keys
+        Region keys of ``book.accounts`` (same index), as :func:`geo.regions.region_keys`.
+
+    Returns
+    -------
+    dict
+        Rows loaded per table.
+    """
+    frames = {
+        "reps": _reps_rows(book.reps),
+        "branches": _point_rows(book.branches, "geom"),
+        "accounts": _point_rows(book.accounts.join(region_keys), "geom"),
+        "contacts": book.contacts,
+        "orders": book.orders,
+        "interactions": _interaction_rows(book.interactions),
+    }
+    with db.transaction(user=SYSTEM_USER) as cur:
+        for table, frame in frames.items():
+            copy_frame(cur, table, frame)
+            statement = sql.SQL(
+                "SELECT setval(pg_get_serial_sequence(%s, %s), GREATEST(max({column}), 1)) FROM {table}"
+            ).format(column=sql.Identifier(_SEQUENCES[table]), table=sql.Identifier(table))
+            cur.execute(statement, (table, _SEQUENCES[table]))
+    return {table: len(frame) for table, frame in frames.items()}
+
+
+def _point_rows(frame: gpd.GeoDataFrame, column: str) -> pd.DataFrame:
+    rows = pd.DataFrame(frame.drop(columns=frame.geometry.name))
+    rows[column] = ewkb_hex(frame.geometry)
+    return rows
+
+
+def _reps_rows(reps: pd.DataFrame) -> pd.DataFrame:
+    rows = reps.drop(columns="home")
+    rows["home_geom"] = ewkb_hex(reps["home"])
+    return rows
+
+
+def _interaction_rows(interactions: pd.DataFrame) -> pd.DataFrame:
+    rows = interactions.drop(columns="checkin")
+    rows["checkin_geom"] = ewkb_hex(interactions["checkin"])
+    return rows
+
+
+def load_demo_book(db: Database, data_dir: Path, *, accounts: int, seed: int) -> dict[str, int]:
+    """Generate a demo book from the shipped gazetteers, assign region keys, and store it.
+
+    Parameters
+    ----------
+    db
+        The database as its owner; the book tables must be empty.
+    data_dir
+        The shipped data directory.
+    accounts
+        Number of accounts.
+    seed
+        Seed of the generator.
+
+    Returns
+    -------
+    dict
+        Rows loaded per table.
+    """
+    book = generate_demo(read_zips(data_dir), read_cities(data_dir), accounts=accounts, seed=seed)
+    keys = region_keys(book.accounts.geometry, read_counties(data_dir))
+    return store_book(db, book, keys)

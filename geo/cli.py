@@ -1,0 +1,149 @@
+"""The ``gcrm`` command line.
+
+Every command that needs the database brings it up first (embedded cluster
+when ``DATABASE_URL`` is unset, pending migrations, shipped boundaries), so a
+new user can start with any command.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable
+from typing import Annotated, TypeVar
+
+import typer
+
+from geo import server
+from geo.bootstrap import app_password, owner_url, prepare_database
+from geo.bulk import account_total, load_demo_book, wipe_book
+from geo.config import APP_ROLE, DEFAULT_DEMO_SEED, load_settings
+from geo.db import role_dsn
+from geo.errors import GcrmError
+
+app = typer.Typer(help="gcrm: a self-hostable geographic CRM.", no_args_is_help=True)
+db_app = typer.Typer(help="The embedded PostGIS database.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+
+DEFAULT_DEMO_ACCOUNTS = 20_000
+T = TypeVar("T")
+
+
+def _report_errors(action: Callable[[], T]) -> T:
+    try:
+        return action()
+    except GcrmError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from exc
+
+
+@db_app.command("start")
+def db_start() -> None:
+    """Start the embedded database (creating it on first use) and apply migrations."""
+    settings = load_settings()
+    if settings.database_url:
+        typer.echo("DATABASE_URL is set: using that server, nothing started.")
+    _report_errors(lambda: prepare_database(settings).close())
+    typer.echo(f"database ready: {_redacted(owner_url(settings))}")
+
+
+@db_app.command("stop")
+def db_stop() -> None:
+    """Stop the embedded database and wait until its processes have exited."""
+    settings = load_settings()
+    if settings.database_url:
+        typer.echo("DATABASE_URL is set: gcrm runs no server of its own.")
+        return
+    stopped = _report_errors(lambda: server.stop(settings.home))
+    typer.echo("stopped" if stopped else "not running")
+
+
+@db_app.command("status")
+def db_status() -> None:
+    """Say whether the embedded database exists and runs."""
+    settings = load_settings()
+    if settings.database_url:
+        typer.echo(f"external server: {_redacted(settings.database_url)}")
+        return
+    state = server.status(settings.home)
+    if not state.initialised:
+        typer.echo(f"not initialised ({state.data_dir})")
+        raise typer.Exit(3)
+    if state.running:
+        typer.echo(f"running: pid {state.pid}, port {state.port}, data {state.data_dir}")
+    else:
+        typer.echo(f"stopped (data {state.data_dir})")
+        raise typer.Exit(3)
+
+
+@db_app.command("url")
+def db_url(
+    app_role: Annotated[bool, typer.Option("--app", help="The app role's URL instead of the owner's.")] = False,
+) -> None:
+    """Print the database URL every other command uses (starting the database if needed)."""
+    settings = load_settings()
+    url = _report_errors(lambda: owner_url(settings))
+    if app_role:
+        url = role_dsn(url, role=APP_ROLE, password=app_password(settings))
+    typer.echo(url)
+
+
+@app.command("migrate")
+def migrate_command() -> None:
+    """Apply pending migrations and load the shipped boundaries if they are missing."""
+    _report_errors(lambda: prepare_database(load_settings()).close())
+    typer.echo("schema up to date, boundaries loaded")
+
+
+@app.command("demo")
+def demo(
+    accounts: Annotated[int, typer.Option(min=1, help="Number of accounts.")] = DEFAULT_DEMO_ACCOUNTS,
+    seed: Annotated[int, typer.Option(help="Seed; the same seed gives the same book.")] = DEFAULT_DEMO_SEED,
+    if_empty: Annotated[bool, typer.Option("--if-empty", help="Do nothing when accounts exist.")] = False,
+    replace: Annotated[bool, typer.Option("--replace", help="Delete the current book first.")] = False,
+) -> None:
+    """Load a deterministic demo book: accounts, reps, branches, orders, visits."""
+    settings = load_settings()
+    connections = _report_errors(lambda: prepare_database(settings))
+    try:
+        existing = account_total(connections.owner)
+        if existing and if_empty:
+            typer.echo(f"demo data not loaded: the database already holds {existing:,} accounts")
+            return
+        if existing and not replace:
+            typer.echo(
+                f"error: the database already holds {existing:,} accounts; "
+                "pass --replace to delete them, or --if-empty to keep them",
+                err=True,
+            )
+            raise typer.Exit(1)
+        if existing:
+            wipe_book(connections.owner)
+        typer.echo(f"generating {accounts:,} demo accounts (seed {seed}) …")
+        started = time.perf_counter()
+        loaded = _report_errors(
+            lambda: load_demo_book(connections.owner, settings.data_dir, accounts=accounts, seed=seed)
+        )
+        elapsed = time.perf_counter() - started
+        summary = " ".join(f"{table}={count}" for table, count in loaded.items())
+        typer.echo(f"loaded {summary} in {elapsed:.1f} s")
+    finally:
+        connections.close()
+
+
+def _redacted(url: str) -> str:
+    if "@" not in url or "://" not in url:
+        return url
+    scheme, rest = url.split("://", 1)
+    credentials, host = rest.rsplit("@", 1)
+    user = credentials.split(":", 1)[0]
+    return f"{scheme}://{user}:***@{host}"
+
+
+def main() -> None:
+    """Entry point for ``python -m geo.cli``."""
+    app(prog_name="gcrm")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,67 @@
+"""Settings read from the environment; nothing else in gcrm reads ``os.environ``.
+
+Settings
+--------
+DATABASE_URL
+    Owner connection URL of an existing PostGIS server. When unset, gcrm runs
+    its own private cluster under the state directory.
+GCRM_HOME
+    State directory (embedded cluster, credentials). Default: ``.gcrm/`` in
+    the project.
+GCRM_APP_PASSWORD
+    Password for the app role on an external server. Default: generated once
+    and kept in the state directory.
+GCRM_DATA_DIR
+    Directory of the shipped boundary and gazetteer files. Default: ``data/``
+    in the project.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+APP_ROLE = "gcrm_app"
+"""Login role the app connects as: owns nothing, cannot bypass row-level security."""
+DEFAULT_DEMO_SEED = 42
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Resolved settings of one process.
+
+    Attributes
+    ----------
+    database_url
+        Owner URL of an external server, or None for the embedded cluster.
+    home
+        State directory.
+    data_dir
+        Shipped data directory.
+    app_password
+        Explicit app-role password, or None to use the generated one.
+    """
+
+    database_url: str | None
+    home: Path
+    data_dir: Path
+    app_password: str | None
+
+
+def load_settings() -> Settings:
+    """Read the settings from the environment.
+
+    Returns
+    -------
+    Settings
+        The settings in force now.
+    """
+    env = os.environ
+    return Settings(
+        database_url=env.get("DATABASE_URL") or None,
+        home=Path(env.get("GCRM_HOME") or PROJECT_DIR / ".gcrm").resolve(),
+        data_dir=Path(env.get("GCRM_DATA_DIR") or PROJECT_DIR / "data").resolve(),
+        app_password=env.get("GCRM_APP_PASSWORD") or None,
+    )

@@ -1,0 +1,290 @@
+"""Connections, the one ``transaction(user=…)`` helper, and the migrations runner.
+
+Every query in gcrm runs inside :meth:`Database.transaction`, which sets the
+acting user with ``SET LOCAL`` semantics (``set_config(…, true)``) so that
+row-level security policies and the audit log can read it as
+``current_setting('gcrm.user')``.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from importlib import resources
+from urllib.parse import quote, urlsplit, urlunsplit
+
+import numpy as np
+import pandas as pd
+import psycopg2
+import psycopg2.extensions
+import psycopg2.sql
+import shapely
+from psycopg2.pool import ThreadedConnectionPool
+
+from geo.config import APP_ROLE
+from geo.errors import DatabaseUnavailable, MigrationError
+
+CONNECT_TIMEOUT_S = 5
+POOL_MAX_CONNECTIONS = 8
+SYSTEM_USER = "system"
+"""User name recorded for work done by gcrm itself (migrations, demo data)."""
+_MIGRATION_LOCK_KEY = 7_346_211
+_MIGRATION_FILE = re.compile(r"^(\d{3})_[a-z0-9_]+\.sql$")
+
+
+class Database:
+    """A pool of connections to one database as one role.
+
+    Parameters
+    ----------
+    dsn
+        libpq URL or key/value string.
+    max_connections
+        Upper bound of pooled connections (Streamlit serves sessions on threads).
+    """
+
+    def __init__(self, dsn: str, *, max_connections: int = POOL_MAX_CONNECTIONS) -> None:
+        self.dsn = dsn
+        self._max_connections = max_connections
+        self._pool: ThreadedConnectionPool | None = None
+        self._lock = threading.Lock()
+
+    @contextmanager
+    def transaction(self, *, user: str) -> Iterator[psycopg2.extensions.cursor]:
+        """Run the block in one transaction acting as ``user``.
+
+        Parameters
+        ----------
+        user
+            The real user (not the database role) the work is done for.
+
+        Yields
+        ------
+        cursor
+            A cursor inside the transaction; committed when the block ends,
+            rolled back when it raises.
+        """
+        conn = self._get_connection()
+        broken = False
+        try:
+            with conn, conn.cursor() as cur:
+                cur.execute("SELECT set_config('gcrm.user', %s, true)", (user,))
+                yield cur
+        except (psycopg2.OperationalError, psycopg2.InterfaceError) as exc:
+            broken = True
+            msg = f"Lost the connection to the database: {_first_line(exc)}"
+            raise DatabaseUnavailable(msg) from exc
+        finally:
+            self._release(conn, broken=broken or conn.closed != 0)
+
+    def close(self) -> None:
+        """Close every pooled connection."""
+        with self._lock:
+            if self._pool is not None:
+                self._pool.closeall()
+                self._pool = None
+
+    def _get_connection(self) -> psycopg2.extensions.connection:
+        try:
+            with self._lock:
+                if self._pool is None:
+                    self._pool = ThreadedConnectionPool(
+                        0, self._max_connections, self.dsn, connect_timeout=CONNECT_TIMEOUT_S
+                    )
+                pool = self._pool
+            return pool.getconn()
+        except psycopg2.OperationalError as exc:
+            raise DatabaseUnavailable(_unavailable_message(self.dsn, exc)) from exc
+
+    def _release(self, conn: psycopg2.extensions.connection, *, broken: bool) -> None:
+        with self._lock:
+            if self._pool is not None:
+                self._pool.putconn(conn, close=broken)
+            else:
+                conn.close()
+
+
+def connect(dsn: str) -> psycopg2.extensions.connection:
+    """Open one connection, turning an unreachable server into :class:`DatabaseUnavailable`.
+
+    Parameters
+    ----------
+    dsn
+        libpq URL or key/value string.
+
+    Returns
+    -------
+    connection
+        An open psycopg2 connection.
+    """
+    try:
+        return psycopg2.connect(dsn, connect_timeout=CONNECT_TIMEOUT_S)
+    except psycopg2.OperationalError as exc:
+        raise DatabaseUnavailable(_unavailable_message(dsn, exc)) from exc
+
+
+def copy_frame(cur: psycopg2.extensions.cursor, table: str, frame: pd.DataFrame) -> None:
+    """Bulk-load ``frame`` into ``table`` with ``COPY … FROM STDIN`` (CSV).
+
+    Missing values (None, NaN, NA) become NULL; columns map by name.
+
+    Parameters
+    ----------
+    cur
+        A cursor inside the caller's transaction.
+    table
+        Target table (often a temporary staging table).
+    frame
+        Rows to load; integer columns that may be missing should use ``Int64``.
+    """
+    buffer = io.StringIO()
+    frame.to_csv(buffer, index=False, header=False, na_rep="")
+    buffer.seek(0)
+    statement = psycopg2.sql.SQL("COPY {} ({}) FROM STDIN WITH (FORMAT csv)").format(
+        psycopg2.sql.Identifier(table),
+        psycopg2.sql.SQL(", ").join(psycopg2.sql.Identifier(c) for c in frame.columns),
+    )
+    cur.copy_expert(statement, buffer)
+
+
+def ewkb_hex(geometry: pd.Series | np.ndarray, *, srid: int = 4326) -> np.ndarray:
+    """Serialise geometries to hex EWKB (what PostGIS reads from text), vectorised.
+
+    Parameters
+    ----------
+    geometry
+        Shapely geometries; None stays None.
+    srid
+        SRID written into each value.
+
+    Returns
+    -------
+    ndarray
+        Hex strings.
+    """
+    with_srid = shapely.set_srid(np.asarray(geometry, dtype=object), srid)
+    return shapely.to_wkb(with_srid, hex=True, include_srid=True)
+
+
+def role_dsn(owner_dsn: str, *, role: str, password: str) -> str:
+    """Return ``owner_dsn`` with its user and password replaced.
+
+    Parameters
+    ----------
+    owner_dsn
+        The owner's libpq URL or key/value string.
+    role
+        Login role to use instead.
+    password
+        That role's password.
+
+    Returns
+    -------
+    str
+        The same server and database as ``role``: a URL when given a URL,
+        otherwise a key/value string.
+    """
+    if "://" not in owner_dsn:
+        return psycopg2.extensions.make_dsn(owner_dsn, user=role, password=password)
+    parts = urlsplit(owner_dsn)
+    host = parts.netloc.rsplit("@", 1)[-1]
+    netloc = f"{quote(role, safe='')}:{quote(password, safe='')}@{host}"
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+def migrate(owner: Database) -> list[str]:
+    """Apply the pending migrations of ``geo/sql/`` in order, each in its own transaction.
+
+    Safe to run concurrently and repeatedly: an advisory lock serialises
+    runners and the ``schema_migrations`` table records what is applied.
+
+    Parameters
+    ----------
+    owner
+        The database as its owner role.
+
+    Returns
+    -------
+    list of str
+        File names of the migrations applied by this call.
+    """
+    applied: list[str] = []
+    for version, name, text in _migration_files():
+        with owner.transaction(user=SYSTEM_USER) as cur:
+            cur.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK_KEY,))
+            cur.execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations ("
+                " version integer PRIMARY KEY, name text NOT NULL,"
+                " applied_at timestamptz NOT NULL DEFAULT now())"
+            )
+            cur.execute("SELECT 1 FROM schema_migrations WHERE version = %s", (version,))
+            if cur.fetchone() is not None:
+                continue
+            if version == 1:
+                _require_postgis(cur)
+            try:
+                cur.execute(text)
+            except psycopg2.Error as exc:
+                msg = f"Migration {name} failed: {_first_line(exc)}"
+                raise MigrationError(msg) from exc
+            cur.execute(
+                "INSERT INTO schema_migrations (version, name) VALUES (%s, %s)", (version, name)
+            )
+            applied.append(name)
+    return applied
+
+
+def set_app_password(owner: Database, password: str) -> None:
+    """Give the app role its login password.
+
+    Parameters
+    ----------
+    owner
+        The database as a role allowed to alter the app role.
+    password
+        The password the app will connect with.
+    """
+    with owner.transaction(user=SYSTEM_USER) as cur:
+        cur.execute(
+            psycopg2.sql.SQL("ALTER ROLE {} WITH LOGIN PASSWORD %s").format(
+                psycopg2.sql.Identifier(APP_ROLE)
+            ),
+            (password,),
+        )
+
+
+def _migration_files() -> list[tuple[int, str, str]]:
+    folder = resources.files("geo") / "sql"
+    found = []
+    for entry in folder.iterdir():
+        match = _MIGRATION_FILE.match(entry.name)
+        if match:
+            found.append((int(match.group(1)), entry.name, entry.read_text(encoding="utf-8")))
+    return sorted(found)
+
+
+def _require_postgis(cur: psycopg2.extensions.cursor) -> None:
+    cur.execute("SELECT 1 FROM pg_available_extensions WHERE name = 'postgis'")
+    if cur.fetchone() is None:
+        msg = (
+            "PostGIS is not available on this PostgreSQL server; install the package "
+            "postgresql-<major>-postgis-3 (or run `make setup` for the embedded server)."
+        )
+        raise MigrationError(msg)
+
+
+def _unavailable_message(dsn: str, exc: Exception) -> str:
+    params = psycopg2.extensions.parse_dsn(dsn)
+    where = f"{params.get('host', 'local socket')}:{params.get('port', 5432)}"
+    return (
+        f"Cannot reach the database at {where} ({_first_line(exc)}). "
+        "Start it with `gcrm db start`, or check DATABASE_URL."
+    )
+
+
+def _first_line(exc: Exception) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

@@ -1,0 +1,21 @@
+"""Exceptions raised by gcrm's core, each with a message a user can act on."""
+
+
+class GcrmError(Exception):
+    """Base class of every error gcrm reports to a user."""
+
+
+class ServerError(GcrmError):
+    """The embedded PostgreSQL cluster could not be set up, started or stopped."""
+
+
+class DatabaseUnavailable(GcrmError):
+    """The database cannot be reached."""
+
+
+class MigrationError(GcrmError):
+    """A schema migration failed or the server lacks what it needs (PostGIS)."""
+
+
+class DataFileError(GcrmError):
+    """A shipped data file is missing or malformed."""

@@ -1,0 +1,250 @@
+"""Folium map builders that draw with no CDN: every script and style is served by the app.
+
+Maps load Leaflet from ``static/vendor/`` through Streamlit's static serving
+(``server.enableStaticServing``), never from a CDN; offline, region polygons
+are the basemap. Legends are plain Leaflet controls (no d3, no branca colormap,
+which would pull d3 from a CDN).
+"""
+
+from __future__ import annotations
+
+import html
+
+import folium
+import geopandas as gpd
+import mapclassify
+import numpy as np
+import pandas as pd
+from branca.element import MacroElement, Template
+
+ASSET_BASE_URL = "/app/static/vendor"
+LEAFLET_JS = [("leaflet", f"{ASSET_BASE_URL}/leaflet/leaflet.js")]
+LEAFLET_CSS = [("leaflet_css", f"{ASSET_BASE_URL}/leaflet/leaflet.css")]
+US_CENTER = (39.8, -98.6)
+US_ZOOM = 4
+PALETTE = ("#ffffcc", "#c7e9b4", "#7fcdbb", "#41b6c4", "#2c7fb8", "#253494", "#081d58")
+"""ColorBrewer YlGnBu, light (low) to dark (high)."""
+NO_DATA_COLOR = "#d9d9d9"
+SCHEMES = {"quantiles": "Quantiles", "natural_breaks": "Natural breaks", "equal_interval": "Equal interval"}
+DISPLAY_TOLERANCE_DEG = 0.005
+"""Simplification of polygons for display only (never used for measurement)."""
+
+
+def base_map(*, location: tuple[float, float] = US_CENTER, zoom: int = US_ZOOM) -> folium.Map:
+    """Create an empty map with no tiles that loads Leaflet from the app's static files.
+
+    Parameters
+    ----------
+    location
+        Initial centre as (lat, lon).
+    zoom
+        Initial zoom level.
+
+    Returns
+    -------
+    folium.Map
+        A map whose only assets are the vendored Leaflet script and style.
+    """
+    fmap = folium.Map(location=list(location), zoom_start=zoom, tiles=None, control_scale=True)
+    fmap.default_js = LEAFLET_JS
+    fmap.default_css = LEAFLET_CSS
+    return fmap
+
+
+def classify(values: pd.Series, *, scheme: str, classes: int) -> tuple[np.ndarray, np.ndarray]:
+    """Split values into classes with mapclassify.
+
+    Parameters
+    ----------
+    values
+        Values to classify; NaN stays unclassified.
+    scheme
+        ``quantiles``, ``natural_breaks`` or ``equal_interval``.
+    classes
+        Wanted number of classes; fewer when there are fewer distinct values.
+
+    Returns
+    -------
+    tuple of ndarray
+        The upper bound of each class, and each value's class (-1 for NaN).
+    """
+    if scheme not in SCHEMES:
+        msg = f"Unknown classification {scheme!r}; choose one of {', '.join(SCHEMES)}."
+        raise ValueError(msg)
+    present = values.notna().to_numpy()
+    data = values[present].to_numpy(dtype=float)
+    labels = np.full(len(values), -1)
+    distinct = len(np.unique(data))
+    if distinct == 0:
+        return np.array([]), labels
+    if distinct <= classes:
+        bins = np.unique(data)
+        labels[present] = np.searchsorted(bins, data)
+        return bins, labels
+    classifier = {
+        "quantiles": mapclassify.Quantiles,
+        "natural_breaks": mapclassify.NaturalBreaks,
+        "equal_interval": mapclassify.EqualInterval,
+    }[scheme](data, k=classes)
+    labels[present] = classifier.yb
+    return np.asarray(classifier.bins), labels
+
+
+def class_colors(count: int) -> list[str]:
+    """Pick ``count`` colours spread over the palette, light to dark.
+
+    Parameters
+    ----------
+    count
+        Number of classes.
+
+    Returns
+    -------
+    list of str
+        Hex colours.
+    """
+    if count <= 0:
+        return []
+    positions = np.linspace(0, len(PALETTE) - 1, count).round().astype(int)
+    return [PALETTE[i] for i in positions]
+
+
+def choropleth_map(
+    regions: gpd.GeoDataFrame,
+    *,
+    value: str,
+    value_label: str,
+    tooltip: dict[str, str],
+    scheme: str = "quantiles",
+    classes: int = 5,
+    bounds: tuple[float, float, float, float] | None = None,
+) -> folium.Map:
+    """Draw regions coloured by ``value`` with a classified legend and tooltips.
+
+    Parameters
+    ----------
+    regions
+        Polygons (EPSG:4326) with the ``value`` column and the tooltip columns.
+    value
+        Column that sets the colour.
+    value_label
+        What the legend calls the value.
+    tooltip
+        Column → label shown when hovering a region.
+    scheme
+        Classification (see :data:`SCHEMES`).
+    classes
+        Number of classes.
+    bounds
+        (minx, miny, maxx, maxy) to fit the view to; default the whole US.
+
+    Returns
+    -------
+    folium.Map
+        The map, ready for ``st_folium``.
+    """
+    bins, labels = classify(regions[value], scheme=scheme, classes=classes)
+    colors = class_colors(len(bins))
+    shown = gpd.GeoDataFrame(
+        regions[list(tooltip)].copy(),
+        geometry=regions.geometry.simplify(DISPLAY_TOLERANCE_DEG, preserve_topology=True),
+        crs=regions.crs,
+    )
+    shown["fill"] = [colors[i] if i >= 0 else NO_DATA_COLOR for i in labels]
+    fmap = base_map()
+    folium.GeoJson(
+        shown.to_json(drop_id=True),
+        name=value_label,
+        style_function=_region_style,
+        highlight_function=lambda _feature: {"weight": 2.5, "color": "#222"},
+        tooltip=folium.GeoJsonTooltip(
+            fields=list(tooltip), aliases=[f"{label}:" for label in tooltip.values()], localize=True
+        ),
+    ).add_to(fmap)
+    fmap.add_child(Legend(value_label, legend_entries(bins, colors, regions[value])))
+    if bounds is not None:
+        minx, miny, maxx, maxy = bounds
+        fmap.fit_bounds([[miny, minx], [maxy, maxx]])
+    return fmap
+
+
+def legend_entries(bins: np.ndarray, colors: list[str], values: pd.Series) -> list[tuple[str, str]]:
+    """Label each class as a value range, plus a 'no data' entry when some are missing.
+
+    Parameters
+    ----------
+    bins
+        Upper bound of each class, ascending.
+    colors
+        One colour per class.
+    values
+        The classified values (for the lowest bound and missing values).
+
+    Returns
+    -------
+    list of (colour, label)
+        Legend rows, low to high.
+    """
+    entries = []
+    lower = values.min()
+    for upper, color in zip(bins, colors, strict=True):
+        label = _number(upper) if lower == upper else f"{_number(lower)} – {_number(upper)}"
+        entries.append((color, label))
+        lower = upper
+    if values.isna().any():
+        entries.append((NO_DATA_COLOR, "no data"))
+    return entries
+
+
+class Legend(MacroElement):
+    """A Leaflet control in the map's corner listing colour → range.
+
+    Parameters
+    ----------
+    title
+        Heading of the legend.
+    entries
+        (colour, label) rows, low to high.
+    """
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        (function() {
+            var legend = L.control({position: "bottomright"});
+            legend.onAdd = function() {
+                var div = L.DomUtil.create("div", "gcrm-legend");
+                div.style.cssText = "background: rgba(255,255,255,0.92); padding: 6px 10px;"
+                    + " border-radius: 4px; font: 12px/1.5 sans-serif; box-shadow: 0 1px 4px rgba(0,0,0,0.3);";
+                div.innerHTML = {{ this.body | tojson }};
+                return div;
+            };
+            legend.addTo({{ this._parent.get_name() }});
+        })();
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, title: str, entries: list[tuple[str, str]]) -> None:
+        super().__init__()
+        self._name = "Legend"
+        rows = "".join(
+            f'<div><span style="display:inline-block;width:14px;height:14px;margin-right:6px;'
+            f'vertical-align:middle;border:1px solid #888;background:{color}"></span>'
+            f"{html.escape(label)}</div>"
+            for color, label in entries
+        )
+        self.body = f"<strong>{html.escape(title)}</strong>{rows}"
+
+
+def _region_style(feature: dict) -> dict:
+    return {
+        "fillColor": feature["properties"]["fill"],
+        "color": "#666666",
+        "weight": 0.5,
+        "fillOpacity": 0.85,
+    }
+
+
+def _number(value: float) -> str:
+    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.1f}"

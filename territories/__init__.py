@@ -1,0 +1,1 @@
+"""Sales territories: units, territories, reps, alignment and metrics."""
