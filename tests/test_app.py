@@ -1,0 +1,104 @@
+"""Every page run through Streamlit's AppTest against a real database."""
+
+from __future__ import annotations
+
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from geo.config import PROJECT_DIR, Settings
+from geo.cube import MEASURES
+from geo.maps import SCHEMES
+
+APP = str(PROJECT_DIR / "app.py")
+MAP_PAGE = "pages/region_map.py"
+
+
+def _run(page: str | None = None) -> AppTest:
+    st.cache_resource.clear()
+    st.cache_data.clear()
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.run()
+    if page is not None:
+        at.switch_page(page)
+        at.run()
+    return at
+
+
+@pytest.fixture
+def demo_app(demo_settings: Settings, environment) -> None:
+    environment(demo_settings)
+
+
+def _no_failure(at: AppTest) -> None:
+    assert not at.exception, [e.message for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+
+
+def test_home_shows_headline_counts(demo_app) -> None:
+    at = _run()
+    _no_failure(at)
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Accounts"] == "3,000"
+    assert (
+        int(metrics["Customers"].replace(",", ""))
+        + int(metrics["Prospects"].replace(",", ""))
+        + int(metrics["Churned"].replace(",", ""))
+        == 3_000
+    )
+    assert metrics["Accounts not on the map"] == "0"
+    assert metrics["Revenue, last 12 months"].startswith("$")
+
+
+def test_map_page_by_state_lists_states_by_accounts(demo_app) -> None:
+    at = _run(MAP_PAGE)
+    _no_failure(at)
+    assert at.title[0].value == "Accounts by region"
+    table = at.dataframe[0].value
+    assert list(table.columns[:2]) == ["State", "Accounts"]
+    assert table["Accounts"].is_monotonic_decreasing
+    assert table["Accounts"].sum() <= 3_000 and table.iloc[0]["State"] in {
+        "California",
+        "Texas",
+        "New York",
+    }
+
+
+def test_map_page_counties_of_one_state(demo_app) -> None:
+    at = _run(MAP_PAGE)
+    at.radio[0].set_value("county").run()
+    _no_failure(at)
+    state_box = next(s for s in at.selectbox if s.label == "State")
+    state_box.set_value("Illinois").run()
+    _no_failure(at)
+    table = at.dataframe[0].value
+    assert list(table.columns[:2]) == ["County", "State"]
+    assert set(table["State"]) == {"Illinois"}
+    assert "Cook" in set(table["County"])
+
+
+@pytest.mark.parametrize("measure", list(MEASURES))
+def test_map_page_every_measure_and_scheme(demo_app, measure: str) -> None:
+    at = _run(MAP_PAGE)
+    for scheme in SCHEMES:
+        at.selectbox[0].set_value(measure)
+        at.selectbox[1].set_value(scheme)
+        at.run()
+        _no_failure(at)
+        assert at.dataframe[0].value.columns[0] == "State"
+
+
+def test_unreachable_database_shows_a_message_not_a_traceback(settings: Settings, environment) -> None:
+    environment(
+        Settings(
+            database_url="postgresql://gcrm:x@127.0.0.1:1/gcrm",
+            home=settings.home,
+            data_dir=settings.data_dir,
+            app_password="x",
+        )
+    )
+    at = _run()
+    assert not at.exception
+    assert len(at.error) == 1
+    assert "The database is not reachable" in at.error[0].value
+    assert "gcrm db start" in at.error[0].value

@@ -1,0 +1,131 @@
+"""Headless Chromium against ``streamlit run``: the map page draws its polygons with no CDN."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from urllib.parse import urlsplit
+
+import pytest
+from playwright.sync_api import Page, sync_playwright
+
+from geo.config import PROJECT_DIR, Settings
+
+pytestmark = pytest.mark.browser
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+START_TIMEOUT_S = 60
+DRAW_TIMEOUT_MS = 60_000
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def app_url(demo_settings: Settings) -> Iterator[str]:
+    port = _free_port()
+    env = {
+        **os.environ,
+        "DATABASE_URL": demo_settings.database_url,
+        "GCRM_HOME": str(demo_settings.home),
+        "GCRM_DATA_DIR": str(demo_settings.data_dir),
+        "GCRM_APP_PASSWORD": demo_settings.app_password,
+    }
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            "app.py",
+            "--server.port",
+            str(port),
+            "--server.headless",
+            "true",
+            "--server.address",
+            "127.0.0.1",
+        ],
+        cwd=PROJECT_DIR,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while True:
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+                if response.status == 200:
+                    break
+        except OSError:
+            if time.monotonic() > deadline or process.poll() is not None:
+                process.kill()
+                output = process.stdout.read().decode(errors="replace")
+                pytest.fail(f"streamlit did not start:\n{output}")
+            time.sleep(0.5)
+    yield url
+    process.terminate()
+    process.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    executable = shutil.which("chromium")
+    assert executable, "Debian's chromium is missing: `make test` installs it"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+def _leaflet_paths(page: Page) -> int:
+    return sum(frame.locator("path.leaflet-interactive").count() for frame in page.frames)
+
+
+def test_map_page_draws_state_polygons_with_legend_and_no_cdn(app_url: str, browser) -> None:
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    foreign: list[str] = []
+    failed: list[str] = []
+    page.on(
+        "request",
+        lambda r: (
+            foreign.append(r.url)
+            if urlsplit(r.url).hostname not in ("127.0.0.1", None) and r.url.startswith("http")
+            else None
+        ),
+    )
+    page.on(
+        "response",
+        lambda r: (
+            failed.append(f"{r.status} {r.url}") if r.status >= 400 and "/app/static/" in r.url else None
+        ),
+    )
+    page.goto(f"{app_url}/region_map")
+    deadline = time.monotonic() + DRAW_TIMEOUT_MS / 1000
+    while _leaflet_paths(page) < 50 and time.monotonic() < deadline:
+        page.wait_for_timeout(500)
+    drawn = _leaflet_paths(page)
+    legends = sum(frame.locator(".gcrm-legend").count() for frame in page.frames)
+    assert drawn >= 50, f"only {drawn} region polygons drawn"
+    assert legends == 1
+    assert page.locator('[data-testid="stException"]').count() == 0
+    assert page.locator('[data-testid="stAlertContentError"]').count() == 0
+    assert foreign == [], f"requests left the machine: {foreign}"
+    assert failed == []
+    page.close()

@@ -1,0 +1,127 @@
+"""Migrations, the app role, the transaction helper, and an unreachable database."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import psycopg2
+import pytest
+
+from geo.bootstrap import Connections, prepare_database
+from geo.config import APP_ROLE, Settings
+from geo.db import Database, migrate, role_dsn
+from geo.errors import DatabaseUnavailable
+
+
+@contextmanager
+def closed_port() -> Iterator[int]:
+    """A localhost port with nothing listening on it (bound, never listening)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        yield sock.getsockname()[1]
+
+
+def test_migrations_applied_twice_change_nothing(connections: Connections) -> None:
+    assert migrate(connections.owner) == []
+    with connections.owner.transaction(user="t") as cur:
+        cur.execute("SELECT version, name FROM schema_migrations ORDER BY version")
+        versions = cur.fetchall()
+    assert [v for v, _ in versions] == list(range(1, len(versions) + 1))
+    assert versions[0][1] == "001_schema.sql"
+
+
+def test_prepare_database_twice_is_idempotent(settings: Settings) -> None:
+    for _ in range(2):
+        conns = prepare_database(settings)
+        with conns.app.transaction(user="t") as cur:
+            cur.execute("SELECT count(*) FROM regions")
+            assert cur.fetchone()[0] == 56 + 3230
+        conns.close()
+
+
+def test_accounts_geometry_is_indexed_point_4326(connections: Connections) -> None:
+    with connections.owner.transaction(user="t") as cur:
+        cur.execute(
+            "SELECT type, srid FROM geometry_columns"
+            " WHERE f_table_name = 'accounts' AND f_geometry_column = 'geom'"
+        )
+        assert cur.fetchone() == ("POINT", 4326)
+        cur.execute("SELECT indexdef FROM pg_indexes WHERE indexname = 'accounts_geom_idx'")
+        assert "USING gist" in cur.fetchone()[0]
+
+
+def test_app_role_owns_nothing_and_cannot_bypass_rls(connections: Connections) -> None:
+    with connections.app.transaction(user="alice") as cur:
+        cur.execute(
+            "SELECT current_user, rolsuper, rolbypassrls, rolcreaterole, rolcreatedb"
+            " FROM pg_roles WHERE rolname = current_user"
+        )
+        assert cur.fetchone() == (APP_ROLE, False, False, False, False)
+        cur.execute(
+            "SELECT count(*) FROM pg_class"
+            " WHERE relowner = (SELECT oid FROM pg_roles WHERE rolname = current_user)"
+        )
+        assert cur.fetchone()[0] == 0
+
+
+def test_app_role_cannot_change_schema_or_boundaries(connections: Connections) -> None:
+    with (
+        pytest.raises(psycopg2.errors.InsufficientPrivilege),
+        connections.app.transaction(user="t") as cur,
+    ):
+        cur.execute("DELETE FROM regions")
+    with (
+        pytest.raises(psycopg2.errors.InsufficientPrivilege),
+        connections.app.transaction(user="t") as cur,
+    ):
+        cur.execute("CREATE TABLE sneaky (x int)")
+
+
+def test_transaction_sets_the_user_for_that_transaction_only(connections: Connections) -> None:
+    with connections.app.transaction(user="alice") as cur:
+        cur.execute("SELECT current_setting('gcrm.user')")
+        assert cur.fetchone() == ("alice",)
+    with connections.app.transaction(user="bob") as cur:
+        cur.execute("SELECT current_setting('gcrm.user')")
+        assert cur.fetchone() == ("bob",)
+        cur.execute("SELECT pg_backend_pid()")
+    raw = psycopg2.connect(connections.app.dsn)
+    with raw, raw.cursor() as cur:
+        cur.execute("SELECT current_setting('gcrm.user', true)")
+        assert cur.fetchone()[0] in (None, "")
+    raw.close()
+
+
+def test_transaction_rolls_back_on_error(connections: Connections) -> None:
+    with pytest.raises(RuntimeError), connections.app.transaction(user="t") as cur:
+        cur.execute("INSERT INTO reps (external_id, name) VALUES ('R1', 'Rep One')")
+        raise RuntimeError("abort")
+    with connections.app.transaction(user="t") as cur:
+        cur.execute("SELECT count(*) FROM reps")
+        assert cur.fetchone()[0] == 0
+
+
+def test_unreachable_database_gives_a_message() -> None:
+    with closed_port() as port:
+        db = Database(f"postgresql://nobody:secret@127.0.0.1:{port}/gcrm")
+        with (
+            pytest.raises(DatabaseUnavailable, match=r"Cannot reach the database at 127\.0\.0\.1:\d+"),
+            db.transaction(user="t"),
+        ):
+            pass
+
+
+def test_role_dsn_swaps_credentials() -> None:
+    url = role_dsn("postgresql://owner:pw@db.example:6543/crm", role="gcrm_app", password="p@ss/word")
+    assert url == "postgresql://gcrm_app:p%40ss%2Fword@db.example:6543/crm"
+    params = psycopg2.extensions.parse_dsn(url)
+    assert params["password"] == "p@ss/word" and params["host"] == "db.example"
+    keyvalue = role_dsn("host=h dbname=d user=o", role="a", password="b")
+    assert psycopg2.extensions.parse_dsn(keyvalue) == {
+        "host": "h",
+        "dbname": "d",
+        "user": "a",
+        "password": "b",
+    }

@@ -1,0 +1,101 @@
+"""Map builders: classification, legend, and assets served by the app, never a CDN."""
+
+from __future__ import annotations
+
+import re
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+from shapely.geometry import box
+
+from geo.maps import (
+    NO_DATA_COLOR,
+    PALETTE,
+    Legend,
+    choropleth_map,
+    class_colors,
+    classify,
+    legend_entries,
+)
+
+
+@pytest.mark.parametrize(
+    ("values", "scheme", "classes", "bins", "labels"),
+    [
+        ([1, 2, 3, 4, 5, 6, 7, 8], "quantiles", 4, [2.75, 4.5, 6.25, 8], [0, 0, 1, 1, 2, 2, 3, 3]),
+        ([0, 0, 10, 10], "quantiles", 5, [0, 10], [0, 0, 1, 1]),
+        ([1, np.nan, 3], "equal_interval", 2, [1, 3], [0, -1, 1]),
+        ([1, 2, 3, 4, np.nan], "equal_interval", 3, [2, 3, 4], [0, 0, 1, 2, -1]),
+        ([np.nan, np.nan], "natural_breaks", 5, [], [-1, -1]),
+    ],
+)
+def test_classify(values, scheme, classes, bins, labels) -> None:
+    got_bins, got_labels = classify(pd.Series(values, dtype=float), scheme=scheme, classes=classes)
+    np.testing.assert_allclose(got_bins, bins)
+    assert list(got_labels) == labels
+
+
+def test_classify_refuses_unknown_scheme() -> None:
+    with pytest.raises(ValueError, match="Unknown classification 'jenks'"):
+        classify(pd.Series([1.0]), scheme="jenks", classes=3)
+
+
+def test_class_colors_run_light_to_dark() -> None:
+    assert class_colors(0) == []
+    assert class_colors(1) == [PALETTE[0]]
+    assert class_colors(5)[0] == PALETTE[0] and class_colors(5)[-1] == PALETTE[-1]
+    assert len(set(class_colors(5))) == 5
+
+
+def test_legend_entries_label_ranges_and_no_data() -> None:
+    entries = legend_entries(np.array([10.0, 25.5]), ["#a", "#b"], pd.Series([2.0, 10.0, 25.5, np.nan]))
+    assert entries == [("#a", "2 – 10"), ("#b", "10 – 25.5"), (NO_DATA_COLOR, "no data")]
+
+
+def _regions() -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame(
+        {
+            "code": ["01", "02", "03"],
+            "name": ["Alpha", "Beta <b>", "Gamma"],
+            "accounts": [0, 5, 50],
+        },
+        geometry=[box(-100, 40, -99, 41), box(-99, 40, -98, 41), box(-98, 40, -97, 41)],
+        crs="EPSG:4326",
+    )
+
+
+def test_choropleth_loads_only_app_served_assets() -> None:
+    html = (
+        choropleth_map(
+            _regions(),
+            value="accounts",
+            value_label="Accounts",
+            tooltip={"name": "State", "accounts": "Accounts"},
+        )
+        .get_root()
+        .render()
+    )
+    sources = re.findall(r'<script[^>]+src="([^"]+)"', html) + re.findall(r'<link[^>]+href="([^"]+)"', html)
+    assert sources, "the map loads no Leaflet at all"
+    assert all(src.startswith("/app/static/vendor/") for src in sources), sources
+    assert "d3" not in " ".join(sources)
+
+
+def test_choropleth_has_legend_tooltips_and_one_feature_per_region() -> None:
+    fmap = choropleth_map(
+        _regions(),
+        value="accounts",
+        value_label="Accounts",
+        tooltip={"name": "State", "accounts": "Accounts"},
+        classes=3,
+    )
+    html = fmap.get_root().render()
+    legends = [child for child in fmap._children.values() if isinstance(child, Legend)]
+    assert len(legends) == 1 and "gcrm-legend" in html
+    assert legends[0].body.startswith("<strong>Accounts</strong>")
+    assert legends[0].body.count("background:") == 3
+    assert "Beta &lt;b&gt;" in html or "Beta \\u003cb\\u003e" in html
+    assert html.count('"type": "Feature"') + html.count('"type":"Feature"') >= 3
+    assert "State:" in html and "Accounts:" in html

@@ -1,0 +1,109 @@
+"""The embedded cluster: start, idempotency, status, URL, and a clean stop."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import psycopg2
+import pytest
+
+from geo import server
+from geo.errors import ServerError
+
+
+def _our_postgres_processes(data_dir: Path) -> list[int]:
+    """Process ids whose command line names ``data_dir`` (postmaster and its children)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if "postgres" in cmdline and str(data_dir) in cmdline:
+            found.append(int(entry.name))
+    return found
+
+
+@pytest.fixture
+def home(state_home: Path, request: pytest.FixtureRequest) -> Path:
+    path = state_home / f"own-{request.node.name}"
+    yield path
+    server.stop(path)
+
+
+def test_start_is_idempotent_and_stop_leaves_no_process(home: Path) -> None:
+    assert not server.status(home).initialised
+
+    url = server.start(home)
+    first = server.status(home)
+    assert first.running and first.pid is not None
+    again = server.start(home)
+    assert again == url
+    assert server.status(home).pid == first.pid
+
+    conn = psycopg2.connect(url)
+    with conn, conn.cursor() as cur:
+        cur.execute("SELECT current_database(), inet_server_addr()::text")
+        assert cur.fetchone() == ("gcrm", "127.0.0.1/32")
+    conn.close()
+    assert list((home / "run").glob(".s.PGSQL.*")), "no unix socket in the state directory"
+
+    assert _our_postgres_processes(first.data_dir)
+    assert server.stop(home) is True
+    assert not server.status(home).running
+    assert _our_postgres_processes(first.data_dir) == []
+    assert server.stop(home) is False
+
+
+def test_restart_keeps_data_and_url(home: Path) -> None:
+    url = server.start(home)
+    conn = psycopg2.connect(url)
+    with conn, conn.cursor() as cur:
+        cur.execute("CREATE TABLE kept (x int); INSERT INTO kept VALUES (7)")
+    conn.close()
+    server.stop(home)
+    assert server.url(home) == url
+    assert server.start(home) == url
+    conn = psycopg2.connect(url)
+    with conn, conn.cursor() as cur:
+        cur.execute("SELECT x FROM kept")
+        assert cur.fetchone() == (7,)
+    conn.close()
+
+
+def test_url_before_start_is_refused(home: Path) -> None:
+    with pytest.raises(ServerError, match="gcrm db start"):
+        server.url(home)
+
+
+def test_cli_start_status_url_stop(home: Path) -> None:
+    env = {**os.environ, "GCRM_HOME": str(home)}
+    env.pop("DATABASE_URL", None)
+    gcrm = [sys.executable, "-m", "geo.cli"]
+
+    def run(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([*gcrm, *args], env=env, capture_output=True, text=True, timeout=180)
+
+    status = run("db", "status")
+    assert status.returncode == 3 and "not initialised" in status.stdout
+    started = run("db", "start")
+    assert started.returncode == 0, started.stderr
+    assert "database ready" in started.stdout and "***" in started.stdout
+    assert run("db", "status").stdout.startswith("running: pid ")
+    url = run("db", "url").stdout.strip()
+    app_url = run("db", "url", "--app").stdout.strip()
+    assert url.startswith("postgresql://gcrm:") and app_url.startswith("postgresql://gcrm_app:")
+    conn = psycopg2.connect(app_url)
+    with conn, conn.cursor() as cur:
+        cur.execute("SELECT count(*) FROM regions WHERE level = 'county'")
+        assert cur.fetchone()[0] > 3_100
+    conn.close()
+    stopped = run("db", "stop")
+    assert stopped.returncode == 0 and stopped.stdout.strip() == "stopped"
+    assert _our_postgres_processes(home / "pgdata") == []
+    assert run("db", "status").returncode == 3
