@@ -3,7 +3,7 @@
 import streamlit as st
 
 from geo.errors import GcrmError
-from pages.common import connections, show_error
+from pages import connections, navigating, show_error
 
 st.set_page_config(page_title="gcrm", page_icon=":world_map:", layout="wide")
 
@@ -18,4 +18,5 @@ try:
 except GcrmError as exc:
     show_error(exc)
     st.stop()
-navigation.run()
+with navigating():
+    navigation.run()

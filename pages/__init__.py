@@ -1,0 +1,91 @@
+"""The app's pages, one module per job, and what they share: pools, the acting user, errors.
+
+``app.py`` registers each page file with ``st.navigation``. Shared code lives
+here, in ``__init__``, because Streamlit treats every other ``pages/*.py``
+file as a page of its own.
+"""
+
+from __future__ import annotations
+
+import runpy
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import streamlit as st
+
+from geo.bootstrap import Connections, prepare_database
+from geo.config import PROJECT_DIR, load_settings
+from geo.errors import DatabaseUnavailable, GcrmError
+
+_run_state = threading.local()
+"""Per script run (Streamlit runs each session's script on its own thread)."""
+LOCAL_USER = "local"
+"""Acting user until logins exist: the person at this self-hosted install."""
+
+
+@st.cache_resource(show_spinner="Starting the database …")
+def connections() -> Connections:
+    """Bring the database up once per server process and keep its pools.
+
+    Returns
+    -------
+    Connections
+        Owner and app-role pools.
+    """
+    return prepare_database(load_settings())
+
+
+def current_user() -> str:
+    """Return the name of the person using this session.
+
+    Returns
+    -------
+    str
+        The acting user recorded with every transaction.
+    """
+    return LOCAL_USER
+
+
+def show_error(exc: GcrmError) -> None:
+    """Tell the user what went wrong and what to do, without a traceback.
+
+    Parameters
+    ----------
+    exc
+        The domain error raised by the core.
+    """
+    if isinstance(exc, DatabaseUnavailable):
+        connections.clear()
+        st.error(f"The database is not reachable. {exc}", icon=":material/cloud_off:")
+    else:
+        st.error(str(exc), icon=":material/error:")
+
+
+@contextmanager
+def navigating() -> Iterator[None]:
+    """Mark the current script run as one that went through ``app.py``'s navigation."""
+    _run_state.through_app = True
+    try:
+        yield
+    finally:
+        _run_state.through_app = False
+
+
+def opened_through_app() -> bool:
+    """Tell whether this page runs inside the app's navigation; if not, run the app instead.
+
+    Streamlit runs ``pages/<name>.py`` on its own when a fresh server's first
+    visitor opens ``/<name>``, before ``app.py`` has declared its navigation.
+    Such a run hands over to ``app.py``, which gives that visitor the real app
+    and then runs this page through the navigation.
+
+    Returns
+    -------
+    bool
+        True when the page should render; False when the app ran in its place.
+    """
+    if getattr(_run_state, "through_app", False):
+        return True
+    runpy.run_path(str(PROJECT_DIR / "app.py"), run_name="__main__")
+    return False

@@ -116,6 +116,8 @@ def test_map_page_draws_state_polygons_with_legend_and_no_cdn(app_url: str, brow
             failed.append(f"{r.status} {r.url}") if r.status >= 400 and "/app/static/" in r.url else None
         ),
     )
+    # The first visit of a fresh server is a deep link: it must get the app's navigation,
+    # not Streamlit's page-per-file listing of pages/.
     page.goto(f"{app_url}/region_map")
     deadline = time.monotonic() + DRAW_TIMEOUT_MS / 1000
     while _leaflet_paths(page) < 50 and time.monotonic() < deadline:
@@ -126,6 +128,9 @@ def test_map_page_draws_state_polygons_with_legend_and_no_cdn(app_url: str, brow
     assert legends == 1
     assert page.locator('[data-testid="stException"]').count() == 0
     assert page.locator('[data-testid="stAlertContentError"]').count() == 0
+    navigation = page.locator('[data-testid="stSidebarNav"]').inner_text()
+    assert "Overview" in navigation and "Accounts by region" in navigation, navigation
+    assert "common" not in navigation and "region map" not in navigation
     assert foreign == [], f"requests left the machine: {foreign}"
     assert failed == []
     page.close()
