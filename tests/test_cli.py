@@ -76,3 +76,14 @@ def test_migrate_reports_and_an_unreachable_server_is_a_message(settings: Settin
     assert failed.exit_code == 1
     assert "error: Cannot reach the database at 127.0.0.1:1" in failed.output
     assert "Traceback" not in failed.output
+
+
+def test_with_database_url_nothing_is_started(settings: Settings, environment, tmp_path) -> None:
+    environment(Settings(settings.database_url, tmp_path / "home", settings.data_dir, settings.app_password))
+    started = runner.invoke(app, ["db", "start"])
+    assert started.exit_code == 0, started.output
+    assert "DATABASE_URL is set: using that server, nothing started." in started.output
+    assert not (tmp_path / "home" / "pgdata").exists()
+    stopped = runner.invoke(app, ["db", "stop"])
+    assert "gcrm runs no server of its own" in stopped.output
+    assert runner.invoke(app, ["db", "url"]).output.strip() == settings.database_url
