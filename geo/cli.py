@@ -10,6 +10,7 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Annotated, TypeVar
 
 import typer
@@ -17,15 +18,18 @@ import typer
 from geo import server
 from geo.bootstrap import app_password, owner_url, prepare_database
 from geo.bulk import account_total, load_demo_book, wipe_book
-from geo.config import APP_ROLE, DEFAULT_DEMO_SEED, load_settings
+from geo.config import APP_ROLE, DEFAULT_DEMO_SEED, cli_user, load_settings
 from geo.db import role_dsn
 from geo.errors import GcrmError
+from geo.importer import KINDS, MappingError, apply_overrides, detect_mapping, run_import
+from geo.tabular import read_table
 
 app = typer.Typer(help="gcrm: a self-hostable geographic CRM.", no_args_is_help=True)
 db_app = typer.Typer(help="The embedded PostGIS database.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 
 DEFAULT_DEMO_ACCOUNTS = 20_000
+REJECTS_SHOWN = 20
 T = TypeVar("T")
 
 
@@ -131,6 +135,60 @@ def demo(
         typer.echo(f"loaded {summary} in {elapsed:.1f} s")
     finally:
         connections.close()
+
+
+@app.command("import")
+def import_file(
+    kind: Annotated[str, typer.Argument(help="accounts, contacts, orders or interactions.")],
+    file: Annotated[
+        Path, typer.Argument(exists=True, dir_okay=False, help="CSV, XLSX, Parquet, GeoJSON or GPKG.")
+    ],
+    mapping: Annotated[
+        list[str] | None,
+        typer.Option("--map", help="SOURCE=FIELD, repeatable; FIELD empty ignores a column."),
+    ] = None,
+    rejects: Annotated[
+        Path | None, typer.Option(help="Write the rejected rows (line, reason, row) here as CSV.")
+    ] = None,
+) -> None:
+    """Import a file; ends with `read=N inserted=I updated=U unchanged=C rejected=R`."""
+    if kind not in KINDS:
+        typer.echo(f"error: unknown kind {kind!r}; choose one of {', '.join(KINDS)}", err=True)
+        raise typer.Exit(2)
+    settings = load_settings()
+
+    def run() -> str:
+        table = read_table(file)
+        columns = list(table.frame.columns)
+        chosen = apply_overrides(detect_mapping(columns, kind), mapping or [], columns, kind)
+        typer.echo("mapping: " + ", ".join(f"{s} -> {f}" for s, f in chosen.items()), err=True)
+        connections = prepare_database(settings)
+        try:
+            summary = run_import(
+                connections.app,
+                kind,
+                table,
+                mapping=chosen,
+                user=cli_user(),
+                data_dir=settings.data_dir,
+                filename=file.name,
+            )
+        finally:
+            connections.close()
+        for row in summary.rejects.head(REJECTS_SHOWN).itertuples():
+            typer.echo(f"line {row.line}: {row.reason}", err=True)
+        if summary.rejected > REJECTS_SHOWN:
+            typer.echo(f"… and {summary.rejected - REJECTS_SHOWN} more rejected rows", err=True)
+        if rejects is not None:
+            summary.rejects.to_csv(rejects, index=False)
+        return summary.line()
+
+    try:
+        line = _report_errors(run)
+    except MappingError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    typer.echo(line)
 
 
 def _redacted(url: str) -> str:

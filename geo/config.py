@@ -18,6 +18,7 @@ GCRM_DATA_DIR
 
 from __future__ import annotations
 
+import getpass
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -65,3 +66,18 @@ def load_settings() -> Settings:
         data_dir=Path(env.get("GCRM_DATA_DIR") or PROJECT_DIR / "data").resolve(),
         app_password=env.get("GCRM_APP_PASSWORD") or None,
     )
+
+
+def cli_user() -> str:
+    """Name the person running a ``gcrm`` command, for batches and the audit log.
+
+    Returns
+    -------
+    str
+        ``cli:<login name>``.
+    """
+    try:
+        login = getpass.getuser()
+    except (KeyError, OSError):
+        login = "unknown"
+    return f"cli:{login}"
