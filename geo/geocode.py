@@ -197,7 +197,9 @@ def normalise_state(values: pd.Series, gazetteer: Gazetteer) -> pd.Series:
         Postal codes, NA where unknown or empty.
     """
     key = _arrow_text(values).str.lower().str.replace(r"[^a-z]+", " ", regex=True).str.strip()
-    return key.map(gazetteer.state_codes).astype(object)
+    squeezed = key.str.replace(" ", "", regex=False)
+    codes = key.map(gazetteer.state_codes).astype(object)
+    return codes.where(codes.notna(), squeezed.where(squeezed.str.len() == 2).map(gazetteer.state_codes))
 
 
 def normalise_city(values: pd.Series) -> pd.Series:
@@ -308,8 +310,8 @@ def _given(
     stated = state.ne("")
     swap = (
         swapped_range
-        & state_swapped.notna()
-        & ((stated & state_swapped.eq(state) & state_here.ne(state)) | (~stated & state_here.isna()))
+        & state_swapped.ne("")
+        & ((stated & state_swapped.eq(state) & state_here.ne(state)) | (~stated & state_here.eq("")))
     )
     swap &= ~(stated & state_here.eq(state))
     notes[numeric & ~in_range & ~swap] += "coordinates out of range; "
