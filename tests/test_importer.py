@@ -1,4 +1,4 @@
-"""Imports against the real PostGIS: summaries reconcile, rejects keep line and reason, re-runs change nothing."""
+"""Imports against the real PostGIS: summaries reconcile, rejects keep line and reason, re-runs are no-ops."""
 
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ from geo.importer import ImportSummary, MappingError, apply_overrides, detect_ma
 from geo.tabular import read_csv_bytes
 
 DATA_DIR = PROJECT_DIR / "data"
-ACCOUNTS = """Customer ID,Customer Name,Segment,Address 1,City,State,Zip Code,Country,Lat,Lng,Status,Annual Revenue
+ACCOUNTS = """\
+Customer ID,Customer Name,Segment,Address 1,City,State,Zip Code,Country,Lat,Lng,Status,Annual Revenue
 C1,Acme Corp,SMB,1 Main St,Chicago,IL,60601,USA,,,Customer,"$1,200,000"
 C2,Beta LLC,Enterprise,,St. Louis,Missouri,,,,,prospect,
 C3,Gamma Inc,,,,TX,,,,,lead,abc

@@ -76,5 +76,5 @@ def test_points_become_latitude_longitude_and_polygons_are_problems(tmp_path: Pa
 def test_unknown_binary_is_unreadable(tmp_path: Path) -> None:
     path = tmp_path / "broken.xlsx"
     path.write_bytes(b"not a zip file")
-    with pytest.raises(UnreadableFile, match="Cannot read broken.xlsx"):
+    with pytest.raises(UnreadableFile, match=r"Cannot read broken\.xlsx"):
         read_table(path)
