@@ -241,7 +241,9 @@ def test_contacts_and_interactions(connections: Connections) -> None:
         connections,
         "interactions",
         "Customer ID,Type,Date,Duration,Notes,Latitude,Longitude\n"
-        "C1,Visit,2025-05-02 10:30,45,Demo done,41.88,-87.62\nC2,Fax,2025-05-02,,x,,\nC2,Call,2025-05-03,10,,,\n",
+        "C1,Visit,2025-05-02 10:30,45,Demo done,41.88,-87.62\n"
+        "C2,Fax,2025-05-02,,x,,\n"
+        "C2,Call,2025-05-03,10,,,\n",
     )
     assert visits.line() == "read=3 inserted=2 updated=0 unchanged=0 rejected=1"
     assert visits.rejects["reason"].tolist() == ["type 'Fax' is not visit, call, email or meeting"]
