@@ -1,11 +1,21 @@
-"""Account queries: headline counts and counts per region key."""
+"""Account queries: headline counts, counts per region key, export, placements and merges."""
 
 from __future__ import annotations
 
+import json
+
+import geopandas as gpd
 import pandas as pd
 from psycopg2 import sql
 
-from geo.db import Database
+from geo.db import Database, copy_frame
+from geo.errors import GcrmError
+from geo.placement import PLACEMENT_COLUMNS, points_where
+
+
+class AccountNotFound(GcrmError):
+    """An account named by the user does not exist (or cannot be merged)."""
+
 
 REGION_KEY_COLUMNS = {"state": "state_fips", "county": "county_fips"}
 """Region level → the account column that stores its key (assigned at write time)."""
@@ -89,3 +99,185 @@ def account_counts_by_region(db: Database, level: str, *, user: str) -> pd.DataF
         cur.execute(statement)
         rows = cur.fetchall()
     return pd.DataFrame(rows, columns=COUNT_COLUMNS)
+
+
+EXPORT_COLUMNS = [
+    "external_id",
+    "name",
+    "longitude",
+    "latitude",
+    "geocode_precision",
+    "geocode_source",
+    "state_fips",
+    "county_fips",
+    "zip",
+    "h3_r5",
+    "h3_r7",
+    "h3_r9",
+    "territory_id",
+]
+ADDRESS_COLUMNS = ["account_id", "street", "city", "state", "postal_code", "country"]
+
+
+def accounts_for_export(db: Database, *, user: str) -> gpd.GeoDataFrame:
+    """Fetch every account with its location, geocode precision and region keys.
+
+    Parameters
+    ----------
+    db
+        The database.
+    user
+        The acting user.
+
+    Returns
+    -------
+    GeoDataFrame
+        :data:`EXPORT_COLUMNS` and point geometry (None where unplaced), by external id.
+    """
+    with db.transaction(user=user) as cur:
+        cur.execute(
+            "SELECT external_id, name, ST_X(geom), ST_Y(geom), geocode_precision, geocode_source,"
+            " state_fips, county_fips, zip, h3_r5, h3_r7, h3_r9, territory_id"
+            " FROM accounts ORDER BY external_id"
+        )
+        frame = pd.DataFrame(cur.fetchall(), columns=EXPORT_COLUMNS)
+    frame["territory_id"] = frame["territory_id"].astype("Int64")
+    located = frame["longitude"].notna().to_numpy()
+    points = points_where(frame["longitude"], frame["latitude"], located)
+    return gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(points, crs="EPSG:4326"))
+
+
+def accounts_for_review(db: Database, *, user: str) -> pd.DataFrame:
+    """Fetch what duplicate review compares: names, street addresses and locations.
+
+    Parameters
+    ----------
+    db
+        The database.
+    user
+        The acting user.
+
+    Returns
+    -------
+    DataFrame
+        ``external_id, name, street, postal_code, lon, lat``.
+    """
+    with db.transaction(user=user) as cur:
+        cur.execute("SELECT external_id, name, street, postal_code, ST_X(geom), ST_Y(geom) FROM accounts")
+        rows = cur.fetchall()
+    return pd.DataFrame(rows, columns=["external_id", "name", "street", "postal_code", "lon", "lat"]).astype(
+        {"lon": float, "lat": float}
+    )
+
+
+def unplaced_addresses(db: Database, *, user: str) -> pd.DataFrame:
+    """Fetch the address fields of accounts not yet on the map (precision ``none``).
+
+    Parameters
+    ----------
+    db
+        The database.
+    user
+        The acting user.
+
+    Returns
+    -------
+    DataFrame
+        :data:`ADDRESS_COLUMNS`, text ('' where empty).
+    """
+    with db.transaction(user=user) as cur:
+        cur.execute(
+            "SELECT account_id, street, city, state, postal_code, country FROM accounts"
+            " WHERE geocode_precision = 'none' ORDER BY account_id"
+        )
+        frame = pd.DataFrame(cur.fetchall(), columns=ADDRESS_COLUMNS)
+    return frame.fillna("")
+
+
+def store_placements(db: Database, placed: pd.DataFrame, *, user: str) -> int:
+    """Write new locations, precision and region keys of accounts, by ``account_id``.
+
+    Parameters
+    ----------
+    db
+        The database.
+    placed
+        ``account_id`` and :data:`geo.placement.PLACEMENT_COLUMNS`.
+    user
+        The acting user.
+
+    Returns
+    -------
+    int
+        Accounts whose placement changed.
+    """
+    columns = ["account_id", *PLACEMENT_COLUMNS]
+    with db.transaction(user=user) as cur:
+        cur.execute(
+            sql.SQL("CREATE TEMP TABLE placement_stage ({}) ON COMMIT DROP").format(
+                sql.SQL(", ").join(sql.SQL("{} text").format(sql.Identifier(c)) for c in columns)
+            )
+        )
+        copy_frame(cur, "placement_stage", placed[columns])
+        cur.execute(
+            "UPDATE accounts a SET geom = s.geom::geometry, geocode_precision = s.geocode_precision,"
+            " geocode_source = s.geocode_source, geocode_note = s.geocode_note, zip = s.zip,"
+            " state_fips = s.state_fips, county_fips = s.county_fips, h3_r5 = s.h3_r5, h3_r7 = s.h3_r7,"
+            " h3_r9 = s.h3_r9, updated_at = now()"
+            " FROM placement_stage s WHERE a.account_id = s.account_id::bigint"
+            " AND (a.geom, a.geocode_precision, a.geocode_note)"
+            " IS DISTINCT FROM (s.geom::geometry, s.geocode_precision, s.geocode_note)"
+        )
+        return cur.rowcount
+
+
+def merge_accounts(db: Database, keep: str, drop: str, *, user: str) -> dict[str, int]:
+    """Merge account ``drop`` into ``keep``: its history moves over, then it is deleted (audited).
+
+    Parameters
+    ----------
+    db
+        The database.
+    keep, drop
+        External ids of the account that stays and the duplicate that goes.
+    user
+        The acting user.
+
+    Returns
+    -------
+    dict
+        Rows moved per table.
+    """
+    if keep == drop:
+        msg = f"Cannot merge account {keep!r} into itself."
+        raise AccountNotFound(msg)
+    with db.transaction(user=user) as cur:
+        cur.execute(
+            "SELECT external_id, account_id FROM accounts WHERE external_id = ANY(%s) FOR UPDATE",
+            ([keep, drop],),
+        )
+        ids = dict(cur.fetchall())
+        for external_id in (keep, drop):
+            if external_id not in ids:
+                msg = f"No account with ID {external_id!r}."
+                raise AccountNotFound(msg)
+        moved = {}
+        for table in ("contacts", "orders", "interactions", "campaign_responses"):
+            cur.execute(
+                sql.SQL("UPDATE {} SET account_id = %s WHERE account_id = %s").format(sql.Identifier(table)),
+                (ids[keep], ids[drop]),
+            )
+            moved[table] = cur.rowcount
+        cur.execute(
+            "INSERT INTO campaign_members (campaign_id, account_id, snapshot_at)"
+            " SELECT campaign_id, %s, snapshot_at FROM campaign_members WHERE account_id = %s"
+            " ON CONFLICT DO NOTHING",
+            (ids[keep], ids[drop]),
+        )
+        cur.execute("DELETE FROM accounts WHERE account_id = %s", (ids[drop],))
+        cur.execute(
+            "INSERT INTO audit_log (actor, action, target, details)"
+            " VALUES (current_setting('gcrm.user'), 'merge_accounts', %s, %s)",
+            (keep, json.dumps({"merged": drop, "moved": moved})),
+        )
+    return moved

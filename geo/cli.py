@@ -13,20 +13,39 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, TypeVar
 
+import geopandas as gpd
+import pandas as pd
 import typer
 
 from geo import server
+from geo.accounts import (
+    accounts_for_export,
+    accounts_for_review,
+    merge_accounts,
+    store_placements,
+    unplaced_addresses,
+)
 from geo.bootstrap import app_password, owner_url, prepare_database
 from geo.bulk import account_total, load_demo_book, wipe_book
 from geo.config import APP_ROLE, DEFAULT_DEMO_SEED, cli_user, load_settings
 from geo.db import role_dsn
+from geo.duplicates import probable_duplicates
 from geo.errors import GcrmError
+from geo.exports import EXPORT_FORMATS, neutralise_formulas
+from geo.httpgeocoder import street_geocoder
 from geo.importer import KINDS, MappingError, apply_overrides, detect_mapping, run_import
+from geo.placement import place_accounts
 from geo.tabular import read_table
 
 app = typer.Typer(help="gcrm: a self-hostable geographic CRM.", no_args_is_help=True)
 db_app = typer.Typer(help="The embedded PostGIS database.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+accounts_app = typer.Typer(help="Accounts: export.", no_args_is_help=True)
+app.add_typer(accounts_app, name="accounts")
+duplicates_app = typer.Typer(
+    help="Probable duplicate accounts: list for review, merge.", no_args_is_help=True
+)
+app.add_typer(duplicates_app, name="duplicates")
 
 DEFAULT_DEMO_ACCOUNTS = 20_000
 REJECTS_SHOWN = 20
@@ -172,6 +191,7 @@ def import_file(
                 user=cli_user(),
                 data_dir=settings.data_dir,
                 filename=file.name,
+                street_geocoder=street_geocoder(settings, connections.app),
             )
         finally:
             connections.close()
@@ -189,6 +209,109 @@ def import_file(
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from exc
     typer.echo(line)
+
+
+@app.command("geocode")
+def geocode_command(
+    missing: Annotated[
+        bool, typer.Option("--missing", help="Re-run the geocoder on unplaced accounts.")
+    ] = False,
+) -> None:
+    """Place accounts that are not on the map yet, with the current gazetteers and provider."""
+    if not missing:
+        typer.echo("error: say which accounts to geocode: --missing", err=True)
+        raise typer.Exit(2)
+    settings = load_settings()
+
+    def run() -> str:
+        connections = prepare_database(settings)
+        try:
+            addresses = unplaced_addresses(connections.app, user=cli_user())
+            provider = street_geocoder(settings, connections.app)
+            placed = place_accounts(addresses, settings.data_dir, street_geocoder=provider)
+            store_placements(connections.app, placed, user=cli_user())
+        finally:
+            connections.close()
+        now_placed = int(placed["geocode_precision"].ne("none").sum())
+        return f"unplaced={len(addresses)} placed={now_placed} still_unplaced={len(addresses) - now_placed}"
+
+    typer.echo(_report_errors(run))
+
+
+@accounts_app.command("export")
+def accounts_export(
+    output_format: Annotated[str, typer.Option("--format", help="csv, geojson or gpkg.")] = "csv",
+    output: Annotated[
+        Path | None, typer.Option(help="File to write (needed for gpkg); default stdout.")
+    ] = None,
+) -> None:
+    """Export every account: external id, name, longitude, latitude, geocode precision, region keys."""
+    if output_format not in EXPORT_FORMATS:
+        typer.echo(
+            f"error: unknown format {output_format!r}; choose one of {', '.join(EXPORT_FORMATS)}", err=True
+        )
+        raise typer.Exit(2)
+    if output_format == "gpkg" and output is None:
+        typer.echo("error: --format gpkg needs --output FILE", err=True)
+        raise typer.Exit(2)
+    settings = load_settings()
+
+    def run() -> gpd.GeoDataFrame:
+        connections = prepare_database(settings)
+        try:
+            return accounts_for_export(connections.app, user=cli_user())
+        finally:
+            connections.close()
+
+    frame = _report_errors(run)
+    if output_format == "csv":
+        text = neutralise_formulas(pd.DataFrame(frame.drop(columns="geometry"))).to_csv(index=False)
+    elif output_format == "geojson":
+        text = frame.to_json(drop_id=True)
+    else:
+        frame.to_file(output, driver="GPKG", layer="accounts")
+        typer.echo(f"wrote {len(frame)} accounts to {output}", err=True)
+        return
+    if output is None:
+        sys.stdout.write(text if text.endswith("\n") else text + "\n")
+    else:
+        output.write_text(text, encoding="utf-8")
+        typer.echo(f"wrote {len(frame)} accounts to {output}", err=True)
+
+
+@duplicates_app.command("list")
+def duplicates_list() -> None:
+    """List probable duplicate accounts as CSV (never merged automatically)."""
+    settings = load_settings()
+
+    def run() -> pd.DataFrame:
+        connections = prepare_database(settings)
+        try:
+            return probable_duplicates(accounts_for_review(connections.app, user=cli_user()))
+        finally:
+            connections.close()
+
+    pairs = _report_errors(run)
+    sys.stdout.write(neutralise_formulas(pairs).to_csv(index=False))
+
+
+@duplicates_app.command("merge")
+def duplicates_merge(
+    keep: Annotated[str, typer.Argument(help="External id of the account that stays.")],
+    drop: Annotated[str, typer.Argument(help="External id of the duplicate; its history moves to KEEP.")],
+) -> None:
+    """Merge a duplicate into the account that stays, keeping both histories."""
+    settings = load_settings()
+
+    def run() -> dict[str, int]:
+        connections = prepare_database(settings)
+        try:
+            return merge_accounts(connections.app, keep, drop, user=cli_user())
+        finally:
+            connections.close()
+
+    moved = _report_errors(run)
+    typer.echo(f"merged {drop} into {keep}: " + " ".join(f"{t}={n}" for t, n in moved.items()))
 
 
 def _redacted(url: str) -> str:

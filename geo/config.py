@@ -14,6 +14,13 @@ GCRM_APP_PASSWORD
 GCRM_DATA_DIR
     Directory of the shipped boundary and gazetteer files. Default: ``data/``
     in the project.
+GCRM_GEOCODER_URL
+    Base URL of an optional self-hosted street geocoder (Nominatim or Photon),
+    e.g. ``http://localhost:8080``. Unset: geocoding stays fully offline.
+GCRM_GEOCODER
+    ``nominatim`` (default) or ``photon``.
+GCRM_GEOCODER_MIN_DELAY
+    Seconds between two requests to that geocoder (default 1.0).
 """
 
 from __future__ import annotations
@@ -43,12 +50,21 @@ class Settings:
         Shipped data directory.
     app_password
         Explicit app-role password, or None to use the generated one.
+    geocoder_url
+        Base URL of the optional street geocoder, or None.
+    geocoder
+        Its flavour: ``nominatim`` or ``photon``.
+    geocoder_min_delay
+        Seconds between requests to it.
     """
 
     database_url: str | None
     home: Path
     data_dir: Path
     app_password: str | None
+    geocoder_url: str | None = None
+    geocoder: str = "nominatim"
+    geocoder_min_delay: float = 1.0
 
 
 def load_settings() -> Settings:
@@ -65,6 +81,9 @@ def load_settings() -> Settings:
         home=Path(env.get("GCRM_HOME") or PROJECT_DIR / ".gcrm").resolve(),
         data_dir=Path(env.get("GCRM_DATA_DIR") or PROJECT_DIR / "data").resolve(),
         app_password=env.get("GCRM_APP_PASSWORD") or None,
+        geocoder_url=env.get("GCRM_GEOCODER_URL") or None,
+        geocoder=env.get("GCRM_GEOCODER") or "nominatim",
+        geocoder_min_delay=float(env.get("GCRM_GEOCODER_MIN_DELAY") or 1.0),
     )
 
 

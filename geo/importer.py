@@ -18,16 +18,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import geopandas as gpd
 import numpy as np
 import pandas as pd
-import shapely
 from psycopg2 import sql
 
 from geo.db import Database, copy_frame, ewkb_hex
-from geo.geocode import StreetGeocoder, geocode_addresses, load_gazetteer, normalise_zip
-from geo.regions import region_keys
-from geo.shipped import read_counties
+from geo.geocode import StreetGeocoder
+from geo.placement import place_accounts, points_where
 from geo.tabular import RawTable
 
 KINDS = ("accounts", "contacts", "orders", "interactions")
@@ -596,7 +593,7 @@ def _prepare_interactions(fields: pd.DataFrame, lines: np.ndarray) -> tuple[pd.D
         lat = pd.to_numeric(_text(fields, "latitude"), errors="coerce")
         lon = pd.to_numeric(_text(fields, "longitude"), errors="coerce")
         ok = (lat.between(-90, 90) & lon.between(-180, 180)).to_numpy()
-        rows["checkin_geom"] = pd.Series(ewkb_hex(_points(lon, lat, ok)), index=fields.index)
+        rows["checkin_geom"] = pd.Series(ewkb_hex(points_where(lon, lat, ok)), index=fields.index)
     if "external_id" in fields:
         rows["external_id"] = _text(fields, "external_id")
         _note(reasons, rows["external_id"].eq(""), "missing interaction ID")
@@ -620,28 +617,7 @@ def _placed(
     """Geocode accounts and assign region keys, when the file carries any address field."""
     if not present & set(ADDRESS_FIELDS):
         return rows
-    gazetteer = load_gazetteer(data_dir)
-    placed = geocode_addresses(rows, gazetteer, street_geocoder=street_geocoder)
-    located = placed["lon"].notna().to_numpy()
-    points = _points(placed["lon"], placed["lat"], located)
-    keys = region_keys(gpd.GeoSeries(points, index=rows.index, crs="EPSG:4326"), read_counties(data_dir))
-    zips = normalise_zip(rows["postal_code"]) if "postal_code" in rows else pd.Series(pd.NA, index=rows.index)
-    out = rows.drop(columns=[c for c in ("latitude", "longitude") if c in rows])
-    out["geom"] = pd.Series(ewkb_hex(points), index=rows.index)
-    out["geocode_precision"] = placed["precision"]
-    out["geocode_source"] = placed["source"]
-    out["geocode_note"] = placed["note"].astype(object).where(placed["note"].notna(), None)
-    out["zip"] = zips.where(zips.isin(gazetteer.zips.index), None)
-    for column in keys.columns:
-        out[column] = keys[column]
-    return out
-
-
-def _points(lon: pd.Series, lat: pd.Series, ok: np.ndarray) -> np.ndarray:
-    """Shapely points where ``ok``, None elsewhere."""
-    points = np.full(len(ok), None, dtype=object)
-    points[ok] = shapely.points(lon.to_numpy(dtype=float)[ok], lat.to_numpy(dtype=float)[ok])
-    return points
+    return place_accounts(rows, data_dir, street_geocoder=street_geocoder)
 
 
 def _open_batch(cur, kind: str, filename: str) -> int:

@@ -191,13 +191,14 @@ CREATE TABLE campaign_responses (
 );
 
 CREATE TABLE geocode_cache (
-    query_key    text PRIMARY KEY,
+    query_key    text NOT NULL,
     provider     text NOT NULL,
     lon          double precision,
     lat          double precision,
     precision    text NOT NULL,
     raw          jsonb,
-    created_at   timestamptz NOT NULL DEFAULT now()
+    created_at   timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (provider, query_key)
 );
 
 CREATE TABLE import_batches (
