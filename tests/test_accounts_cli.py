@@ -7,6 +7,7 @@ import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from io import StringIO
+from typing import ClassVar
 from urllib.parse import parse_qs, urlsplit
 
 import geopandas as gpd
@@ -123,8 +124,11 @@ def test_duplicates_listed_then_merged_keeping_both_histories(loaded: Settings, 
 
 
 class _FakeNominatim(BaseHTTPRequestHandler):
-    answers = {"1 Main St, Chicago, IL 60601": (41.8, -87.7), "9 Pine Rd, Atlantis": (25.0, -80.5)}
-    asked: list[str] = []
+    answers: ClassVar[dict[str, tuple[float, float]]] = {
+        "1 Main St, Chicago, IL 60601": (41.8, -87.7),
+        "9 Pine Rd, Atlantis": (25.0, -80.5),
+    }
+    asked: ClassVar[list[str]] = []
 
     def do_GET(self) -> None:
         query = parse_qs(urlsplit(self.path).query)["q"][0]
