@@ -10,6 +10,7 @@ from psycopg2 import sql
 
 from geo.db import Database, copy_frame
 from geo.errors import GcrmError
+from geo.geocode import PRECISION_RANK
 from geo.placement import PLACEMENT_COLUMNS, points_where
 
 
@@ -281,3 +282,78 @@ def merge_accounts(db: Database, keep: str, drop: str, *, user: str) -> dict[str
             (keep, json.dumps({"merged": drop, "moved": moved})),
         )
     return moved
+
+
+def precision_counts(db: Database, *, user: str) -> pd.DataFrame:
+    """Count accounts by geocode precision.
+
+    Parameters
+    ----------
+    db
+        The database.
+    user
+        The acting user.
+
+    Returns
+    -------
+    DataFrame
+        ``precision, accounts``, best precision first.
+    """
+    with db.transaction(user=user) as cur:
+        cur.execute("SELECT geocode_precision, count(*) FROM accounts GROUP BY 1")
+        frame = pd.DataFrame(cur.fetchall(), columns=["precision", "accounts"])
+    rank = frame["precision"].map(PRECISION_RANK).fillna(-1)
+    return (
+        frame.assign(rank=rank)
+        .sort_values("rank", ascending=False)
+        .drop(columns="rank")
+        .reset_index(drop=True)
+    )
+
+
+def low_precision_by_stated_state(db: Database, *, user: str) -> pd.DataFrame:
+    """Count unplaced and low-precision accounts (region, none) by the state their address names.
+
+    Parameters
+    ----------
+    db
+        The database.
+    user
+        The acting user.
+
+    Returns
+    -------
+    DataFrame
+        ``state`` (as typed), ``geocode_precision``, ``accounts``.
+    """
+    with db.transaction(user=user) as cur:
+        cur.execute(
+            "SELECT coalesce(state, ''), geocode_precision, count(*) FROM accounts"
+            " WHERE geocode_precision IN ('none', 'region') GROUP BY 1, 2"
+        )
+        return pd.DataFrame(cur.fetchall(), columns=["state", "geocode_precision", "accounts"])
+
+
+def latest_rejects(db: Database, batch_id: int, *, user: str) -> pd.DataFrame:
+    """Fetch the rejected rows of one import batch.
+
+    Parameters
+    ----------
+    db
+        The database.
+    batch_id
+        The batch.
+    user
+        The acting user.
+
+    Returns
+    -------
+    DataFrame
+        ``line, reason, raw`` ordered by line.
+    """
+    with db.transaction(user=user) as cur:
+        cur.execute(
+            "SELECT line, reason, raw::text FROM import_rejects WHERE batch_id = %s ORDER BY line",
+            (batch_id,),
+        )
+        return pd.DataFrame(cur.fetchall(), columns=["line", "reason", "raw"])

@@ -12,11 +12,13 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import geopandas as gpd
 import streamlit as st
 
 from geo.bootstrap import Connections, prepare_database
 from geo.config import PROJECT_DIR, load_settings
 from geo.errors import DatabaseUnavailable, GcrmError
+from geo.regions import load_regions
 
 _run_state = threading.local()
 """Per script run (Streamlit runs each session's script on its own thread)."""
@@ -34,6 +36,23 @@ def connections() -> Connections:
         Owner and app-role pools.
     """
     return prepare_database(load_settings())
+
+
+@st.cache_data(show_spinner="Loading boundaries …")
+def cached_regions(level: str) -> gpd.GeoDataFrame:
+    """Region polygons of one level: the same for every user, so cached for all sessions.
+
+    Parameters
+    ----------
+    level
+        ``state`` or ``county``.
+
+    Returns
+    -------
+    GeoDataFrame
+        As :func:`geo.regions.load_regions` returns.
+    """
+    return load_regions(connections().app, level, user=current_user())
 
 
 def current_user() -> str:

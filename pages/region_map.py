@@ -1,6 +1,5 @@
 """Accounts by region: a choropleth of the book by state or county, with a legend and a table."""
 
-import geopandas as gpd
 import streamlit as st
 from streamlit_folium import st_folium
 
@@ -8,17 +7,10 @@ from geo.accounts import account_counts_by_region
 from geo.cube import MEASURES, region_measures
 from geo.errors import GcrmError
 from geo.maps import SCHEMES, choropleth_map
-from geo.regions import load_regions
-from pages import connections, current_user, opened_through_app, show_error
+from pages import cached_regions, connections, current_user, opened_through_app, show_error
 
 ALL_STATES = "All states"
 LEVEL_PLURALS = {"state": "states", "county": "counties"}
-
-
-@st.cache_data(show_spinner="Loading boundaries …")
-def regions_of(level: str) -> gpd.GeoDataFrame:
-    """Region polygons are the same for every user: cache them per level."""
-    return load_regions(connections().app, level, user=current_user())
 
 
 def render() -> None:
@@ -30,8 +22,8 @@ def render() -> None:
     scheme = controls[2].selectbox("Classes", list(SCHEMES), format_func=SCHEMES.get)
 
     try:
-        states = regions_of("state")
-        regions = regions_of(level)
+        states = cached_regions("state")
+        regions = cached_regions(level)
         counts = account_counts_by_region(connections().app, level, user=current_user())
     except GcrmError as exc:
         show_error(exc)

@@ -102,3 +102,39 @@ def test_unreachable_database_shows_a_message_not_a_traceback(settings: Settings
     assert len(at.error) == 1
     assert "The database is not reachable" in at.error[0].value
     assert "gcrm db start" in at.error[0].value
+
+
+DATA_PAGE = "pages/data.py"
+UPLOAD = (
+    "Customer ID,Customer Name,City,State,ZIP\n"
+    "U1,Upload One,Chicago,IL,60601\n"
+    "U2,,Boston,MA,02134\n"
+    "U3,Upload Three,Nowhere,Narnia,\n"
+).encode()
+
+
+def test_data_page_imports_an_upload_with_progress_summary_and_rejects(
+    settings: Settings, environment
+) -> None:
+    environment(settings)
+    at = _run(DATA_PAGE)
+    _no_failure(at)
+    assert at.info and "No accounts yet" in at.info[0].value
+    at.file_uploader[0].upload("accounts.csv", UPLOAD, "text/csv").run()
+    _no_failure(at)
+    assert "**accounts.csv**: 3 rows, 5 columns" in [m.value for m in at.markdown]
+    import_button = next(b for b in at.button if b.label == "Import 3 rows")
+    import_button.click().run()
+    _no_failure(at)
+    assert "read=3 inserted=2 updated=0 unchanged=0 rejected=1" in [c.value for c in at.code]
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Inserted"] == "2" and metrics["Rejected"] == "1"
+    rejects = next(d.value for d in at.dataframe if "Reason" in d.value.columns)
+    assert rejects.to_dict("records") == [{"Line": 3, "Reason": "missing name"}]
+    assert [b.label for b in at.get("download_button")] == ["Download rejected rows (CSV)"]
+    placed = next(d.value for d in at.dataframe if "Placed by" in d.value.columns)
+    assert dict(zip(placed["Placed by"], placed["Accounts"], strict=True)) == {
+        "ZIP centroid": 1,
+        "Not on the map": 1,
+    }
+    assert any("name no known US state" in c.value for c in at.caption)

@@ -1,0 +1,209 @@
+"""Data: import a file with a mapping you can change, and see how well the book is geocoded."""
+
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+from streamlit_folium import st_folium
+
+from geo.accounts import low_precision_by_stated_state, precision_counts
+from geo.config import load_settings
+from geo.cube import low_precision_by_state
+from geo.errors import GcrmError
+from geo.exports import neutralise_formulas
+from geo.geocode import load_gazetteer, normalise_state
+from geo.httpgeocoder import street_geocoder
+from geo.importer import FIELDS, KINDS, ImportSummary, MappingError, detect_mapping, run_import
+from geo.maps import choropleth_map
+from geo.tabular import RawTable, read_table
+from pages import cached_regions, connections, current_user, opened_through_app, show_error
+
+IGNORE = "— ignore —"
+UPLOAD_TYPES = ["csv", "txt", "tsv", "xlsx", "parquet", "geojson", "json", "gpkg"]
+PRECISION_LABELS = {
+    "given": "Coordinates in the file",
+    "rooftop": "Rooftop",
+    "street": "Street address",
+    "manual": "Placed by hand",
+    "postal": "ZIP centroid",
+    "city": "City centre",
+    "region": "State centre",
+    "none": "Not on the map",
+}
+
+
+def render() -> None:
+    """Show the import form and the geocoding-quality panel."""
+    st.title("Data")
+    st.subheader("Import a file")
+    _import_form()
+    st.divider()
+    st.subheader("Geocoding quality")
+    _quality_panel()
+
+
+def _read_upload(upload) -> RawTable:
+    cache = st.session_state.setdefault("uploads", {})
+    if upload.file_id not in cache:
+        suffix = Path(upload.name).suffix
+        with tempfile.NamedTemporaryFile(suffix=suffix) as handle:
+            handle.write(upload.getvalue())
+            handle.flush()
+            cache.clear()
+            cache[upload.file_id] = read_table(Path(handle.name), name=upload.name)
+    return cache[upload.file_id]
+
+
+def _mapping_editor(table: RawTable, kind: str, key: str) -> dict[str, str]:
+    columns = list(table.frame.columns)
+    detected = detect_mapping(columns, kind)
+    examples = [next((v for v in table.frame[c] if v), "") for c in columns]
+    frame = pd.DataFrame(
+        {
+            "Column in file": columns,
+            "Example": examples,
+            "Imports as": [detected.get(c, IGNORE) for c in columns],
+        }
+    )
+    edited = st.data_editor(
+        frame,
+        column_config={
+            "Imports as": st.column_config.SelectboxColumn(options=[IGNORE, *FIELDS[kind]], required=True)
+        },
+        disabled=["Column in file", "Example"],
+        hide_index=True,
+        width="stretch",
+        key=key,
+    )
+    chosen = edited[edited["Imports as"] != IGNORE]
+    return dict(zip(chosen["Column in file"], chosen["Imports as"], strict=True))
+
+
+def _import_form() -> None:
+    kind = st.radio("The file holds", KINDS, horizontal=True, format_func=str.title)
+    upload = st.file_uploader("CSV, Excel, Parquet, GeoJSON or GeoPackage", type=UPLOAD_TYPES)
+    if upload is None:
+        st.caption(
+            "Columns are recognised from common headers (Customer Name, ZIP, Lat/Lng …); you can change them."
+        )
+        _show_summary()
+        return
+    try:
+        table = _read_upload(upload)
+    except GcrmError as exc:
+        show_error(exc)
+        return
+    st.markdown(f"**{upload.name}**: {len(table.frame):,} rows, {len(table.frame.columns)} columns")
+    mapping = _mapping_editor(table, kind, key=f"mapping-{kind}-{upload.file_id}")
+    doubled = sorted({f for f in mapping.values() if list(mapping.values()).count(f) > 1})
+    if doubled:
+        st.error(f"Each field can come from one column only: {', '.join(doubled)}.")
+        return
+    if st.button(f"Import {len(table.frame):,} rows", type="primary"):
+        bar = st.progress(0.0, text="starting")
+        try:
+            st.session_state["last_import"] = run_import(
+                connections().app,
+                kind,
+                table,
+                mapping=mapping,
+                user=current_user(),
+                data_dir=load_settings().data_dir,
+                filename=upload.name,
+                street_geocoder=street_geocoder(load_settings(), connections().app),
+                progress=lambda fraction, message: bar.progress(fraction, text=message),
+            )
+        except MappingError as exc:
+            st.error(str(exc))
+        except GcrmError as exc:
+            show_error(exc)
+    _show_summary()
+
+
+def _show_summary() -> None:
+    summary: ImportSummary | None = st.session_state.get("last_import")
+    if summary is None:
+        return
+    st.markdown("**Last import**")
+    columns = st.columns(5)
+    for column, (label, value) in zip(
+        columns,
+        [
+            ("Read", summary.read),
+            ("Inserted", summary.inserted),
+            ("Updated", summary.updated),
+            ("Unchanged", summary.unchanged),
+            ("Rejected", summary.rejected),
+        ],
+        strict=True,
+    ):
+        column.metric(label, f"{value:,}")
+    st.code(summary.line(), language=None)
+    if summary.rejected:
+        rejects = summary.rejects[["line", "reason"]].rename(columns={"line": "Line", "reason": "Reason"})
+        st.dataframe(rejects, hide_index=True, width="stretch", height=240)
+        st.download_button(
+            "Download rejected rows (CSV)",
+            neutralise_formulas(summary.rejects).to_csv(index=False),
+            file_name=f"rejects-batch-{summary.batch_id}.csv",
+            mime="text/csv",
+        )
+
+
+def _quality_panel() -> None:
+    try:
+        counts = precision_counts(connections().app, user=current_user())
+        low = low_precision_by_stated_state(connections().app, user=current_user())
+        states = cached_regions("state")
+    except GcrmError as exc:
+        show_error(exc)
+        return
+    total = int(counts["accounts"].sum())
+    if total == 0:
+        st.info("No accounts yet: import a file above, or load the demo book with `gcrm demo`.")
+        return
+    shares = counts.assign(
+        label=counts["precision"].map(PRECISION_LABELS).fillna(counts["precision"]),
+        share=(100.0 * counts["accounts"] / total).round(1),
+    )
+    left, right = st.columns([2, 3])
+    with left:
+        st.markdown(f"**How {total:,} accounts are placed**")
+        st.dataframe(
+            shares[["label", "accounts", "share"]].rename(
+                columns={"label": "Placed by", "accounts": "Accounts", "share": "Share (%)"}
+            ),
+            hide_index=True,
+            width="stretch",
+            column_config={
+                "Accounts": st.column_config.NumberColumn(format="localized"),
+                "Share (%)": st.column_config.NumberColumn(format="%.1f"),
+            },
+        )
+        st.bar_chart(
+            shares.set_index("label")["share"], horizontal=True, x_label="Share of accounts (%)", y_label=""
+        )
+    with right:
+        codes = normalise_state(low["state"], load_gazetteer(load_settings().data_dir))
+        by_state = low_precision_by_state(low, states, codes)
+        st.markdown("**Unplaced or state-level accounts, by the state in their address**")
+        fmap = choropleth_map(
+            by_state,
+            value="low_precision",
+            value_label="Unplaced or state-level",
+            tooltip={
+                "name": "State",
+                "unplaced": "Not on the map",
+                "state_level": "At state centre",
+                "low_precision": "Total",
+            },
+        )
+        st_folium(fmap, height=420, use_container_width=True, returned_objects=[], key="quality-map")
+        unknown = int(low.loc[codes.isna().to_numpy(), "accounts"].sum())
+        if unknown:
+            st.caption(f"{unknown:,} unplaced accounts name no known US state and are not on this map.")
+
+
+if opened_through_app():
+    render()
