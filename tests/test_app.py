@@ -106,11 +106,11 @@ def test_unreachable_database_shows_a_message_not_a_traceback(settings: Settings
 
 DATA_PAGE = "pages/data.py"
 UPLOAD = (
-    "Customer ID,Customer Name,City,State,ZIP\n"
-    "U1,Upload One,Chicago,IL,60601\n"
-    "U2,,Boston,MA,02134\n"
-    "U3,Upload Three,Nowhere,Narnia,\n"
-).encode()
+    b"Customer ID,Customer Name,City,State,ZIP\n"
+    b"U1,Upload One,Chicago,IL,60601\n"
+    b"U2,,Boston,MA,02134\n"
+    b"U3,Upload Three,Nowhere,Narnia,\n"
+)
 
 
 def test_data_page_imports_an_upload_with_progress_summary_and_rejects(
