@@ -7,9 +7,10 @@ import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
 
-from geo.accounts import low_precision_by_stated_state, precision_counts
+from geo.accounts import accounts_for_review, low_precision_by_stated_state, merge_accounts, precision_counts
 from geo.config import load_settings
 from geo.cube import low_precision_by_state
+from geo.duplicates import probable_duplicates
 from geo.errors import GcrmError
 from geo.exports import neutralise_formulas
 from geo.geocode import load_gazetteer, normalise_state
@@ -21,6 +22,14 @@ from pages import cached_regions, connections, current_user, opened_through_app,
 
 IGNORE = "— ignore —"
 UPLOAD_TYPES = ["csv", "txt", "tsv", "xlsx", "parquet", "geojson", "json", "gpkg"]
+DUPLICATE_LABELS = {
+    "external_id_a": "Account A",
+    "name_a": "Name A",
+    "external_id_b": "Account B",
+    "name_b": "Name B",
+    "reason": "Why",
+    "distance_m": "Apart (m)",
+}
 PRECISION_LABELS = {
     "given": "Coordinates in the file",
     "rooftop": "Rooftop",
@@ -41,6 +50,9 @@ def render() -> None:
     st.divider()
     st.subheader("Geocoding quality")
     _quality_panel()
+    st.divider()
+    st.subheader("Probable duplicates")
+    _duplicates_panel()
 
 
 def _read_upload(upload) -> RawTable:
@@ -203,6 +215,51 @@ def _quality_panel() -> None:
         unknown = int(low.loc[codes.isna().to_numpy(), "accounts"].sum())
         if unknown:
             st.caption(f"{unknown:,} unplaced accounts name no known US state and are not on this map.")
+
+
+def _duplicates_panel() -> None:
+    st.caption(
+        "Accounts with the same name within a few hundred metres, or the same street address and ZIP. "
+        "Nothing is merged until you choose to."
+    )
+    if st.button("Find probable duplicates"):
+        try:
+            st.session_state["duplicates"] = probable_duplicates(
+                accounts_for_review(connections().app, user=current_user())
+            )
+        except GcrmError as exc:
+            show_error(exc)
+            return
+    if "merged" in st.session_state:
+        st.success(st.session_state.pop("merged"))
+    pairs = st.session_state.get("duplicates")
+    if pairs is None:
+        return
+    if pairs.empty:
+        st.success("No probable duplicates found.")
+        return
+    shown = pairs.rename(columns=DUPLICATE_LABELS)
+    st.dataframe(shown, hide_index=True, width="stretch", height=240)
+    labels = [
+        f"{p.name_b} ({p.external_id_b}) into {p.name_a} ({p.external_id_a})" for p in pairs.itertuples()
+    ]
+    choice = st.selectbox("Merge", range(len(labels)), format_func=labels.__getitem__)
+    if st.button("Merge the second account into the first", type="primary"):
+        pair = pairs.iloc[choice]
+        try:
+            moved = merge_accounts(
+                connections().app, pair["external_id_a"], pair["external_id_b"], user=current_user()
+            )
+        except GcrmError as exc:
+            show_error(exc)
+            return
+        st.session_state["duplicates"] = pairs.drop(index=pairs.index[choice]).reset_index(drop=True)
+        st.session_state["merged"] = (
+            f"Merged {pair['external_id_b']} into {pair['external_id_a']}: "
+            + ", ".join(f"{count} {table}" for table, count in moved.items())
+            + " moved."
+        )
+        st.rerun()
 
 
 if opened_through_app():

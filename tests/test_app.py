@@ -138,3 +138,26 @@ def test_data_page_imports_an_upload_with_progress_summary_and_rejects(
         "Not on the map": 1,
     }
     assert any("name no known US state" in c.value for c in at.caption)
+
+
+def test_data_page_lists_duplicates_and_merges_on_request(settings: Settings, environment) -> None:
+    environment(settings)
+    at = _run(DATA_PAGE)
+    at.file_uploader[0].upload(
+        "dupes.csv",
+        b"Customer ID,Customer Name,Street,City,State,ZIP\n"
+        b"D1,Acme Inc,10 Oak Ave,Denver,CO,80202\nD2,ACME LLC,10 Oak Ave,Denver,CO,80202\n",
+        "text/csv",
+    ).run()
+    next(b for b in at.button if b.label == "Import 2 rows").click().run()
+    next(b for b in at.button if b.label == "Find probable duplicates").click().run()
+    _no_failure(at)
+    pairs = next(d.value for d in at.dataframe if "Why" in d.value.columns)
+    assert pairs[["Account A", "Account B"]].values.tolist() == [["D1", "D2"]]
+    next(b for b in at.button if b.label == "Merge the second account into the first").click().run()
+    _no_failure(at)
+    assert any("Merged D2 into D1" in s.value for s in at.success)
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Inserted"] == "2"
+    placed = next(d.value for d in at.dataframe if "Placed by" in d.value.columns)
+    assert placed["Accounts"].sum() == 1
