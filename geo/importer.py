@@ -113,6 +113,43 @@ FIELDS: dict[str, dict[str, tuple[str, ...]]] = {
         "longitude": ("longitude", "lon", "lng", "check in longitude"),
     },
 }
+ID_LABELS = {
+    "accounts": "Account ID",
+    "contacts": "Contact ID",
+    "orders": "Order ID",
+    "interactions": "Interaction ID",
+}
+FIELD_LABELS = {
+    "account_external_id": "Account ID",
+    "name": "Account name",
+    "industry": "Industry",
+    "segment": "Segment",
+    "status": "Status",
+    "annual_revenue": "Annual revenue",
+    "street": "Street",
+    "city": "City",
+    "state": "State",
+    "postal_code": "ZIP / postal code",
+    "country": "Country",
+    "latitude": "Latitude",
+    "longitude": "Longitude",
+    "marketing_consent": "Marketing consent",
+    "first_name": "First name",
+    "last_name": "Last name",
+    "title": "Job title",
+    "email": "Email",
+    "phone": "Phone",
+    "order_date": "Order date",
+    "amount": "Amount",
+    "stage": "Stage",
+    "product": "Product",
+    "kind": "Type (visit, call …)",
+    "occurred_at": "Date",
+    "duration_min": "Duration (min)",
+    "outcome": "Outcome",
+    "notes": "Notes",
+}
+"""Field → what the mapping editor shows (``external_id``: see :data:`ID_LABELS`)."""
 REQUIRED = {
     "accounts": ("name",),
     "contacts": ("account_external_id",),
@@ -218,6 +255,24 @@ def normalise_header(name: str) -> str:
     """
     spaced = re.sub(r"(?<=[a-z])(?=[A-Z])", " ", str(name))
     return re.sub(r"[^a-z0-9]+", " ", spaced.lower()).strip()
+
+
+def field_labels(kind: str) -> dict[str, str]:
+    """Name each field of ``kind`` the way a user reads it.
+
+    Parameters
+    ----------
+    kind
+        The import kind.
+
+    Returns
+    -------
+    dict
+        Field → label, unique within the kind.
+    """
+    return {
+        field: ID_LABELS[kind] if field == "external_id" else FIELD_LABELS[field] for field in _fields(kind)
+    }
 
 
 def detect_mapping(columns: list[str], kind: str) -> dict[str, str]:

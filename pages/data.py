@@ -15,7 +15,7 @@ from geo.errors import GcrmError
 from geo.exports import neutralise_formulas
 from geo.geocode import load_gazetteer, normalise_state
 from geo.httpgeocoder import street_geocoder
-from geo.importer import FIELDS, KINDS, ImportSummary, MappingError, detect_mapping, run_import
+from geo.importer import KINDS, ImportSummary, MappingError, detect_mapping, field_labels, run_import
 from geo.maps import choropleth_map
 from geo.tabular import RawTable, read_table
 from pages import cached_regions, connections, current_user, opened_through_app, show_error
@@ -70,18 +70,20 @@ def _read_upload(upload) -> RawTable:
 def _mapping_editor(table: RawTable, kind: str, key: str) -> dict[str, str]:
     columns = list(table.frame.columns)
     detected = detect_mapping(columns, kind)
+    labels = field_labels(kind)
+    fields_by_label = {label: field for field, label in labels.items()}
     examples = [next((v for v in table.frame[c] if v), "") for c in columns]
     frame = pd.DataFrame(
         {
             "Column in file": columns,
             "Example": examples,
-            "Imports as": [detected.get(c, IGNORE) for c in columns],
+            "Imports as": [labels[detected[c]] if c in detected else IGNORE for c in columns],
         }
     )
     edited = st.data_editor(
         frame,
         column_config={
-            "Imports as": st.column_config.SelectboxColumn(options=[IGNORE, *FIELDS[kind]], required=True)
+            "Imports as": st.column_config.SelectboxColumn(options=[IGNORE, *labels.values()], required=True)
         },
         disabled=["Column in file", "Example"],
         hide_index=True,
@@ -89,7 +91,10 @@ def _mapping_editor(table: RawTable, kind: str, key: str) -> dict[str, str]:
         key=key,
     )
     chosen = edited[edited["Imports as"] != IGNORE]
-    return dict(zip(chosen["Column in file"], chosen["Imports as"], strict=True))
+    return {
+        column: fields_by_label[label]
+        for column, label in zip(chosen["Column in file"], chosen["Imports as"], strict=True)
+    }
 
 
 def _import_form() -> None:

@@ -9,7 +9,16 @@ from typer.testing import CliRunner
 from geo.bootstrap import Connections
 from geo.cli import app
 from geo.config import PROJECT_DIR, Settings
-from geo.importer import ImportSummary, MappingError, apply_overrides, detect_mapping, run_import
+from geo.importer import (
+    FIELDS,
+    KINDS,
+    ImportSummary,
+    MappingError,
+    apply_overrides,
+    detect_mapping,
+    field_labels,
+    run_import,
+)
 from geo.tabular import read_csv_bytes
 
 DATA_DIR = PROJECT_DIR / "data"
@@ -115,6 +124,14 @@ def _rows(connections: Connections, query: str) -> list[tuple]:
 )
 def test_detect_mapping_from_common_headers(headers: list[str], kind: str, expected: dict[str, str]) -> None:
     assert detect_mapping(headers, kind) == expected
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_every_field_has_a_unique_label(kind: str) -> None:
+    labels = field_labels(kind)
+    assert list(labels) == list(FIELDS[kind])
+    assert len(set(labels.values())) == len(labels)
+    assert labels["external_id"].endswith(" ID")
 
 
 def test_overrides_replace_drop_and_refuse() -> None:
