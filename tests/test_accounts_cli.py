@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from io import StringIO
@@ -129,10 +130,12 @@ class _FakeNominatim(BaseHTTPRequestHandler):
         "9 Pine Rd, Atlantis": (25.0, -80.5),
     }
     asked: ClassVar[list[str]] = []
+    times: ClassVar[list[float]] = []
 
     def do_GET(self) -> None:
         query = parse_qs(urlsplit(self.path).query)["q"][0]
         type(self).asked.append(query)
+        type(self).times.append(time.monotonic())
         found = self.answers.get(query)
         body = json.dumps(
             [{"lat": str(found[0]), "lon": str(found[1]), "display_name": query}] if found else []
@@ -150,6 +153,7 @@ class _FakeNominatim(BaseHTTPRequestHandler):
 def fake_geocoder() -> Iterator[str]:
     server = ThreadingHTTPServer(("127.0.0.1", 0), _FakeNominatim)
     _FakeNominatim.asked = []
+    _FakeNominatim.times = []
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_address[1]}"
@@ -201,3 +205,19 @@ def test_geocode_missing_places_what_a_provider_now_finds(
         assert cur.fetchone() == ("street", 25.0, "12")
     conns.close()
     assert _invoke("geocode", "--missing").strip() == "unplaced=0 placed=0 still_unplaced=0"
+
+
+def test_http_geocoder_waits_between_requests(
+    settings: Settings, environment, tmp_path, fake_geocoder: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    environment(settings)
+    monkeypatch.setenv("GCRM_GEOCODER_URL", fake_geocoder)
+    monkeypatch.setenv("GCRM_GEOCODER_MIN_DELAY", "0.3")
+    path = tmp_path / "accounts.csv"
+    path.write_text(
+        "Customer ID,Customer Name,Street,City\nR1,One,1 A St,X\nR2,Two,2 B St,Y\nR3,Three,3 C St,Z\n"
+    )
+    _invoke("import", "accounts", str(path))
+    gaps = [b - a for a, b in zip(_FakeNominatim.times, _FakeNominatim.times[1:], strict=False)]
+    assert len(_FakeNominatim.asked) == 3
+    assert min(gaps) >= 0.29, gaps
