@@ -1,9 +1,382 @@
-"""OLAP-style aggregates by region, computed in GeoPandas from stored region keys."""
+"""The OLAP cube over accounts and won orders, computed in GeoPandas/pandas from stored region keys.
+
+Every query first aggregates additive base figures (counts and sums) per
+member of one dimension, then derives the ratios from them. Because the base
+figures add up, rolling a finer level up to a coarser one gives exactly the
+coarser query (county → state, H3 r9 → r5 …), and the grand total equals a
+plain count and sum over the tables.
+"""
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
+from datetime import date
+
 import geopandas as gpd
+import h3
+import numpy as np
 import pandas as pd
+
+DIMENSIONS = {
+    "state": "state_fips",
+    "county": "county_fips",
+    "zip": "zip",
+    "h3_5": "h3_r5",
+    "h3_6": "h3_r7",
+    "h3_7": "h3_r7",
+    "h3_8": "h3_r9",
+    "h3_9": "h3_r9",
+    "territory": "territory_id",
+    "rep": "owner_rep_id",
+    "segment": "segment",
+    "industry": "industry",
+    "status": "status",
+}
+"""Dimension → the account column holding its key (H3 6 and 8 derive from the stored 7 and 9)."""
+GEOGRAPHIC = ("state", "county", "zip", "h3_5", "h3_6", "h3_7", "h3_8", "h3_9")
+DRILL_PATH = {"state": "county", "county": "zip", "zip": "accounts"}
+BASE = ["accounts", "customers", "prospects", "churned", "revenue", "orders", "revenue_previous"]
+CUBE_MEASURES = {
+    "accounts": "Accounts",
+    "customers": "Customers",
+    "prospects": "Prospects",
+    "churned": "Churned",
+    "churn_rate": "Churn rate (%)",
+    "revenue": "Revenue",
+    "orders": "Orders",
+    "avg_order_value": "Average order value",
+    "revenue_per_customer": "Revenue per customer",
+    "growth": "Revenue growth (%)",
+    "revenue_share": "Share of revenue (%)",
+    "account_share": "Share of accounts (%)",
+    "penetration": "Customers per 10,000 people",
+}
+"""Measure → label. Counts describe accounts now; revenue and orders fall in the period."""
+TIME_GRAINS = {"year": "Y", "quarter": "Q", "month": "M"}
+
+
+class CubeQueryError(ValueError):
+    """A cube query names an unknown dimension, measure, filter or period."""
+
+
+@dataclass(frozen=True)
+class Period:
+    """A half-open date range ``[start, end)`` and the equally long range before it.
+
+    Attributes
+    ----------
+    start, end
+        First day in, first day out.
+    label
+        As the user wrote it (``2025``, ``2025Q1``, ``2025-03``).
+    previous_start
+        Start of the previous period (which ends at ``start``).
+    """
+
+    start: date
+    end: date
+    label: str
+    previous_start: date
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What the cube aggregates.
+
+    Attributes
+    ----------
+    accounts
+        One row per account: ``account_id, status, segment, industry, owner_rep_id,
+        territory_id, state_fips, county_fips, zip, h3_r5, h3_r7, h3_r9``.
+    orders
+        Won orders: ``account_id, order_date`` (datetime64), ``amount``.
+    """
+
+    accounts: pd.DataFrame
+    orders: pd.DataFrame
+
+
+def parse_period(text: str) -> Period:
+    """Read a year (``2025``), quarter (``2025Q1``) or month (``2025-03``).
+
+    Parameters
+    ----------
+    text
+        The period as typed.
+
+    Returns
+    -------
+    Period
+        The range and the one before it.
+    """
+    text = text.strip().upper()
+    if match := re.fullmatch(r"(\d{4})", text):
+        year = int(match.group(1))
+        return Period(date(year, 1, 1), date(year + 1, 1, 1), text, date(year - 1, 1, 1))
+    if match := re.fullmatch(r"(\d{4})Q([1-4])", text):
+        year, quarter = int(match.group(1)), int(match.group(2))
+        start = date(year, 3 * quarter - 2, 1)
+        return Period(start, _add_months(start, 3), text, _add_months(start, -3))
+    if match := re.fullmatch(r"(\d{4})-(\d{2})", text):
+        year, month = int(match.group(1)), int(match.group(2))
+        if 1 <= month <= 12:
+            start = date(year, month, 1)
+            return Period(start, _add_months(start, 1), text, _add_months(start, -1))
+    msg = f"Period {text!r} is not a year (2025), a quarter (2025Q1) or a month (2025-03)."
+    raise CubeQueryError(msg)
+
+
+def dimension_keys(accounts: pd.DataFrame, by: str) -> pd.Series:
+    """Each account's member of dimension ``by``.
+
+    Parameters
+    ----------
+    accounts
+        The account facts.
+    by
+        A key of :data:`DIMENSIONS`.
+
+    Returns
+    -------
+    Series
+        Keys as text, NA where the account has none.
+    """
+    if by not in DIMENSIONS:
+        msg = f"Unknown dimension {by!r}; choose one of {', '.join(DIMENSIONS)}."
+        raise CubeQueryError(msg)
+    keys = accounts[DIMENSIONS[by]]
+    if by in ("h3_6", "h3_8"):
+        resolution = int(by[-1])
+        parents = {cell: h3.cell_to_parent(cell, resolution) for cell in keys.dropna().unique()}
+        keys = keys.map(parents)
+    if by in ("territory", "rep"):
+        keys = keys.astype("Int64").astype("string")
+    return keys.astype("string")
+
+
+def base_figures(
+    facts: Facts, *, by: str, where: dict[str, list[str]] | None = None, period: Period | None = None
+) -> pd.DataFrame:
+    """Aggregate the additive figures per member of ``by``.
+
+    Parameters
+    ----------
+    facts
+        Accounts and won orders.
+    by
+        The dimension to group by.
+    where
+        Dimension → allowed keys (slice and dice); all must hold.
+    period
+        Orders counted; None for all of them (then no previous period).
+
+    Returns
+    -------
+    DataFrame
+        Indexed by key: :data:`BASE` columns. Accounts without a key are left out.
+    """
+    accounts = _sliced(facts.accounts, where)
+    keys = dimension_keys(accounts, by)
+    status = accounts["status"]
+    base = (
+        pd.DataFrame(
+            {
+                "accounts": 1,
+                "customers": (status == "customer").astype("int64"),
+                "prospects": (status == "prospect").astype("int64"),
+                "churned": (status == "churned").astype("int64"),
+            },
+            index=accounts.index,
+        )
+        .groupby(keys.to_numpy(), dropna=True)
+        .sum()
+    )
+    key_of = pd.Series(keys.to_numpy(), index=accounts["account_id"].to_numpy())
+    orders = facts.orders[facts.orders["account_id"].isin(key_of.index)]
+    current, previous = _in_period(orders, period)
+    base["revenue"] = _order_sum(current, key_of)["amount"]
+    base["orders"] = _order_sum(current, key_of)["count"]
+    base["revenue_previous"] = _order_sum(previous, key_of)["amount"] if period else np.nan
+    base[["revenue", "orders"]] = base[["revenue", "orders"]].fillna(0)
+    if period:
+        base["revenue_previous"] = base["revenue_previous"].fillna(0)
+    base.index.name = "key"
+    return base[BASE].astype({"orders": "int64"})
+
+
+def derive_measures(base: pd.DataFrame, *, population: pd.Series | None = None) -> pd.DataFrame:
+    """Add the ratio measures to base figures.
+
+    Parameters
+    ----------
+    base
+        :data:`BASE` columns per member.
+    population
+        People per member (same keys), for penetration; NaN where unknown.
+
+    Returns
+    -------
+    DataFrame
+        Every measure of :data:`CUBE_MEASURES`; ratios are NaN where undefined
+        (no orders, no customers, no previous revenue, unknown population).
+    """
+    out = base.copy()
+    ever_customers = out["customers"] + out["churned"]
+    out["churn_rate"] = 100.0 * out["churned"] / ever_customers.where(ever_customers > 0)
+    out["avg_order_value"] = out["revenue"] / out["orders"].where(out["orders"] > 0)
+    out["revenue_per_customer"] = out["revenue"] / out["customers"].where(out["customers"] > 0)
+    previous = out["revenue_previous"]
+    out["growth"] = 100.0 * (out["revenue"] - previous) / previous.where(previous > 0)
+    total_revenue = out["revenue"].sum()
+    out["revenue_share"] = 100.0 * out["revenue"] / total_revenue if total_revenue > 0 else np.nan
+    total_accounts = out["accounts"].sum()
+    out["account_share"] = 100.0 * out["accounts"] / total_accounts if total_accounts > 0 else np.nan
+    people = population.reindex(out.index) if population is not None else pd.Series(np.nan, index=out.index)
+    out["penetration"] = 10_000.0 * out["customers"] / people.where(people > 0)
+    return out
+
+
+def cube(
+    facts: Facts,
+    *,
+    by: str,
+    measures: list[str],
+    where: dict[str, list[str]] | None = None,
+    period: Period | None = None,
+    population: pd.Series | None = None,
+) -> pd.DataFrame:
+    """Answer one cube query: ``measures`` per member of ``by``, sliced by ``where``, in ``period``.
+
+    Parameters
+    ----------
+    facts
+        Accounts and won orders.
+    by
+        Dimension (see :data:`DIMENSIONS`).
+    measures
+        Measures (see :data:`CUBE_MEASURES`).
+    where
+        Dimension → allowed keys.
+    period
+        Period of the order measures.
+    population
+        People per member, for penetration.
+
+    Returns
+    -------
+    DataFrame
+        Indexed by key (named ``key``), one column per measure, ordered by key.
+    """
+    unknown = [m for m in measures if m not in CUBE_MEASURES]
+    if unknown:
+        msg = f"Unknown measure(s) {', '.join(unknown)}; choose from {', '.join(CUBE_MEASURES)}."
+        raise CubeQueryError(msg)
+    base = base_figures(facts, by=by, where=where, period=period)
+    return derive_measures(base, population=population)[measures].sort_index()
+
+
+def roll_up(base: pd.DataFrame, parent_of: pd.Series) -> pd.DataFrame:
+    """Sum base figures of a finer level into its parents.
+
+    Parameters
+    ----------
+    base
+        :data:`BASE` columns per child key.
+    parent_of
+        Child key → parent key.
+
+    Returns
+    -------
+    DataFrame
+        :data:`BASE` columns per parent key.
+    """
+    parents = base.index.to_series().map(parent_of)
+    rolled = base.groupby(parents.to_numpy(), dropna=True).sum(min_count=1)
+    rolled.index.name = "key"
+    return rolled.fillna({"revenue_previous": np.nan})
+
+
+def drill_down(by: str, key: str) -> tuple[str, dict[str, list[str]]]:
+    """Say what one level down from member ``key`` of ``by`` is: state → county → ZIP → accounts.
+
+    Parameters
+    ----------
+    by
+        The current level.
+    key
+        The member clicked.
+
+    Returns
+    -------
+    tuple
+        The next level and the filter that keeps to the member.
+    """
+    if by not in DRILL_PATH:
+        msg = f"Cannot drill down from {by!r}; drill-down goes {' → '.join(['state', *DRILL_PATH.values()])}."
+        raise CubeQueryError(msg)
+    return DRILL_PATH[by], {by: [key]}
+
+
+def pivot_time(
+    facts: Facts, *, by: str, grain: str = "year", where: dict[str, list[str]] | None = None
+) -> pd.DataFrame:
+    """Revenue per member of ``by`` × period of ``grain`` (geography × time).
+
+    Parameters
+    ----------
+    facts
+        Accounts and won orders.
+    by
+        Dimension of the rows.
+    grain
+        ``year``, ``quarter`` or ``month`` for the columns.
+    where
+        Dimension → allowed keys.
+
+    Returns
+    -------
+    DataFrame
+        Rows: keys; columns: periods (``2025``, ``2025Q1``, ``2025-03``); values: revenue.
+    """
+    if grain not in TIME_GRAINS:
+        msg = f"Unknown time grain {grain!r}; choose one of {', '.join(TIME_GRAINS)}."
+        raise CubeQueryError(msg)
+    accounts = _sliced(facts.accounts, where)
+    key_of = pd.Series(dimension_keys(accounts, by).to_numpy(), index=accounts["account_id"].to_numpy())
+    orders = facts.orders[facts.orders["account_id"].isin(key_of.index)]
+    periods = orders["order_date"].dt.to_period(TIME_GRAINS[grain]).astype(str)
+    table = orders.assign(key=orders["account_id"].map(key_of).to_numpy(), period=periods.to_numpy())
+    pivot = table.pivot_table(index="key", columns="period", values="amount", aggfunc="sum", fill_value=0.0)
+    pivot.columns.name = None
+    return pivot
+
+
+def _sliced(accounts: pd.DataFrame, where: dict[str, list[str]] | None) -> pd.DataFrame:
+    keep = np.ones(len(accounts), dtype=bool)
+    for dimension, values in (where or {}).items():
+        keep &= dimension_keys(accounts, dimension).isin([str(v) for v in values]).fillna(False).to_numpy()
+    return accounts[keep]
+
+
+def _in_period(orders: pd.DataFrame, period: Period | None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    if period is None:
+        return orders, orders.iloc[0:0]
+    day = orders["order_date"]
+    current = (day >= pd.Timestamp(period.start)) & (day < pd.Timestamp(period.end))
+    previous = (day >= pd.Timestamp(period.previous_start)) & (day < pd.Timestamp(period.start))
+    return orders[current], orders[previous]
+
+
+def _order_sum(orders: pd.DataFrame, key_of: pd.Series) -> pd.DataFrame:
+    keys = orders["account_id"].map(key_of)
+    return orders.groupby(keys.to_numpy(), dropna=True)["amount"].agg(amount="sum", count="size")
+
+
+def _add_months(day: date, months: int) -> date:
+    index = day.year * 12 + day.month - 1 + months
+    return date(index // 12, index % 12 + 1, 1)
+
 
 MEASURES = {
     "accounts": "Accounts",
