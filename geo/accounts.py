@@ -8,7 +8,8 @@ import geopandas as gpd
 import pandas as pd
 from psycopg2 import sql
 
-from geo.db import Database, copy_frame
+from geo.cube import Facts
+from geo.db import Database, copy_frame, copy_out
 from geo.errors import GcrmError
 from geo.geocode import PRECISION_RANK
 from geo.placement import PLACEMENT_COLUMNS, points_where
@@ -357,3 +358,94 @@ def latest_rejects(db: Database, batch_id: int, *, user: str) -> pd.DataFrame:
             (batch_id,),
         )
         return pd.DataFrame(cur.fetchall(), columns=["line", "reason", "raw"])
+
+
+FACT_ACCOUNT_TYPES = {
+    "account_id": "int64",
+    "status": "string",
+    "segment": "string",
+    "industry": "string",
+    "owner_rep_id": "int64",
+    "territory_id": "int64",
+    "state_fips": "string",
+    "county_fips": "string",
+    "zip": "string",
+    "h3_r5": "string",
+    "h3_r7": "string",
+    "h3_r9": "string",
+}
+FACT_ORDER_TYPES = {"account_id": "int64", "order_date": "date32", "amount": "float64"}
+
+
+def load_facts(db: Database, *, user: str) -> Facts:
+    """Fetch what the cube aggregates: every account's dimensions and every won order.
+
+    Parameters
+    ----------
+    db
+        The database.
+    user
+        The acting user.
+
+    Returns
+    -------
+    Facts
+        Accounts and won orders (``order_date`` as datetime64).
+    """
+    with db.transaction(user=user) as cur:
+        accounts = copy_out(
+            cur,
+            "SELECT account_id, status, segment, industry, owner_rep_id, territory_id, state_fips,"
+            " county_fips, zip, h3_r5, h3_r7, h3_r9 FROM accounts",
+            types=FACT_ACCOUNT_TYPES,
+        )
+        orders = copy_out(
+            cur,
+            "SELECT account_id, order_date, amount FROM orders WHERE stage = 'won'",
+            types=FACT_ORDER_TYPES,
+        )
+    orders["order_date"] = pd.to_datetime(orders["order_date"])
+    return Facts(accounts=accounts, orders=orders)
+
+
+def data_version(db: Database, *, user: str) -> tuple:
+    """A cheap fingerprint of accounts and orders, to key cached facts on.
+
+    Parameters
+    ----------
+    db
+        The database.
+    user
+        The acting user.
+
+    Returns
+    -------
+    tuple
+        Changes whenever an account or order is added, changed or removed.
+    """
+    with db.transaction(user=user) as cur:
+        cur.execute(
+            "SELECT (SELECT (count(*), max(updated_at), max(account_id)) FROM accounts)::text,"
+            " (SELECT (count(*), max(order_id), sum(amount)) FROM orders)::text"
+        )
+        return cur.fetchone()
+
+
+def rep_names(db: Database, *, user: str) -> pd.Series:
+    """Name every rep.
+
+    Parameters
+    ----------
+    db
+        The database.
+    user
+        The acting user.
+
+    Returns
+    -------
+    Series
+        Rep id (as text) → name.
+    """
+    with db.transaction(user=user) as cur:
+        cur.execute("SELECT rep_id::text, name FROM reps")
+        return pd.Series(dict(cur.fetchall()), dtype=object)

@@ -28,6 +28,8 @@ from geo.accounts import (
 from geo.bootstrap import app_password, owner_url, prepare_database
 from geo.bulk import account_total, load_demo_book, wipe_book
 from geo.config import APP_ROLE, DEFAULT_DEMO_SEED, cli_user, load_settings
+from geo.cube import parse_period, parse_where
+from geo.cubeio import answer_cube
 from geo.db import role_dsn
 from geo.duplicates import probable_duplicates
 from geo.errors import GcrmError
@@ -49,6 +51,7 @@ app.add_typer(duplicates_app, name="duplicates")
 
 DEFAULT_DEMO_ACCOUNTS = 20_000
 REJECTS_SHOWN = 20
+CUBE_DECIMALS = 2
 T = TypeVar("T")
 
 
@@ -312,6 +315,56 @@ def duplicates_merge(
 
     moved = _report_errors(run)
     typer.echo(f"merged {drop} into {keep}: " + " ".join(f"{t}={n}" for t, n in moved.items()))
+
+
+@app.command("cube")
+def cube_command(
+    by: Annotated[
+        str,
+        typer.Option(
+            "--by", help="state, county, zip, h3_5…h3_9, territory, rep, segment, industry, status."
+        ),
+    ],
+    measure: Annotated[str, typer.Option("--measure", help="Comma-separated measures.")] = "accounts",
+    where: Annotated[
+        list[str] | None, typer.Option("--where", help="FIELD=VALUE[,VALUE…], repeatable.")
+    ] = None,
+    period: Annotated[
+        str | None, typer.Option(help="2025, 2025Q1 or 2025-03: period of the order measures.")
+    ] = None,
+    output_format: Annotated[str, typer.Option("--format", help="csv or geojson.")] = "csv",
+) -> None:
+    """Print one cube query: the member key and name, then one column per measure."""
+    if output_format not in ("csv", "geojson"):
+        typer.echo(f"error: unknown format {output_format!r}; choose csv or geojson", err=True)
+        raise typer.Exit(2)
+    settings = load_settings()
+
+    def run() -> gpd.GeoDataFrame:
+        measures = [m.strip() for m in measure.split(",") if m.strip()]
+        filters = parse_where(where or [])
+        chosen = parse_period(period) if period else None
+        connections = prepare_database(settings)
+        try:
+            return answer_cube(
+                connections.app,
+                settings.data_dir,
+                by=by,
+                measures=measures,
+                user=cli_user(),
+                where=filters,
+                period=chosen,
+            )
+        finally:
+            connections.close()
+
+    table = _report_errors(run)
+    if output_format == "csv":
+        sys.stdout.write(
+            neutralise_formulas(pd.DataFrame(table.drop(columns="geometry"))).to_csv(index=False)
+        )
+    else:
+        sys.stdout.write(table.to_json(drop_id=True, na="null") + "\n")
 
 
 def _redacted(url: str) -> str:

@@ -17,6 +17,9 @@ import geopandas as gpd
 import h3
 import numpy as np
 import pandas as pd
+import shapely
+
+from geo.errors import GcrmError
 
 DIMENSIONS = {
     "state": "state_fips",
@@ -56,7 +59,7 @@ CUBE_MEASURES = {
 TIME_GRAINS = {"year": "Y", "quarter": "Q", "month": "M"}
 
 
-class CubeQueryError(ValueError):
+class CubeQueryError(GcrmError, ValueError):
     """A cube query names an unknown dimension, measure, filter or period."""
 
 
@@ -376,6 +379,105 @@ def _order_sum(orders: pd.DataFrame, key_of: pd.Series) -> pd.DataFrame:
 def _add_months(day: date, months: int) -> date:
     index = day.year * 12 + day.month - 1 + months
     return date(index // 12, index % 12 + 1, 1)
+
+
+def parse_where(items: list[str]) -> dict[str, list[str]]:
+    """Read ``FIELD=VALUE[,VALUE…]`` filters (repeated fields add up).
+
+    Parameters
+    ----------
+    items
+        As typed after ``--where``.
+
+    Returns
+    -------
+    dict
+        Dimension → allowed keys.
+    """
+    where: dict[str, list[str]] = {}
+    for item in items:
+        field, sep, values = item.partition("=")
+        if not sep or field.strip() not in DIMENSIONS or not values.strip():
+            msg = f"--where {item!r}: write FIELD=VALUE with FIELD one of {', '.join(DIMENSIONS)}."
+            raise CubeQueryError(msg)
+        where.setdefault(field.strip(), []).extend(v.strip() for v in values.split(","))
+    return where
+
+
+def cube_table(result: pd.DataFrame, members: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Put member names and geometry beside a cube result.
+
+    Parameters
+    ----------
+    result
+        Indexed by key, one column per measure.
+    members
+        ``key, name, geometry`` for the same keys, as :func:`label_members` returns.
+
+    Returns
+    -------
+    GeoDataFrame
+        ``key, name``, the measures, ``geometry``.
+    """
+    table = members.merge(result, left_on="key", right_index=True, how="right")
+    columns = ["key", "name", *result.columns, "geometry"]
+    return gpd.GeoDataFrame(table[columns].reset_index(drop=True), geometry="geometry", crs="EPSG:4326")
+
+
+def label_members(
+    by: str,
+    keys: pd.Index,
+    *,
+    regions: gpd.GeoDataFrame | None = None,
+    zips: gpd.GeoDataFrame | None = None,
+    names: pd.Series | None = None,
+) -> gpd.GeoDataFrame:
+    """Name the members of a dimension and give geographic ones their geometry.
+
+    Parameters
+    ----------
+    by
+        The dimension.
+    keys
+        Its members.
+    regions
+        For ``state``/``county``: regions with ``code, name, parent_name, geometry``.
+    zips
+        For ``zip``: the ZIP gazetteer (``zip, place, state, geometry``).
+    names
+        For ``rep``/``territory``: key → name.
+
+    Returns
+    -------
+    GeoDataFrame
+        ``key, name, geometry`` in the order of ``keys`` (geometry None where the
+        dimension has none).
+    """
+    frame = pd.DataFrame({"key": pd.Index(keys).astype(str)})
+    geometry = pd.Series([None] * len(frame), dtype=object)
+    if by in ("state", "county") and regions is not None:
+        table = regions.set_index("code")
+        label = table["name"] if by == "state" else table["name"] + ", " + table["parent_name"].fillna("")
+        frame["name"] = frame["key"].map(label)
+        geometry = frame["key"].map(table.geometry)
+    elif by == "zip" and zips is not None:
+        table = zips.set_index("zip")
+        frame["name"] = (
+            frame["key"] + " " + frame["key"].map(table["place"] + ", " + table["state"]).fillna("")
+        )
+        geometry = frame["key"].map(table.geometry)
+    elif by.startswith("h3_"):
+        frame["name"] = frame["key"]
+        geometry = frame["key"].map(_hexagon)
+    elif names is not None:
+        frame["name"] = frame["key"].map(names)
+    frame["name"] = frame.get("name", frame["key"]).fillna(frame["key"]).str.strip()
+    return gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(geometry.to_numpy(), crs="EPSG:4326"))
+
+
+def _hexagon(cell: str) -> shapely.Polygon:
+    boundary = h3.cell_to_boundary(cell)
+    return shapely.Polygon([(lng, lat) for lat, lng in boundary])
 
 
 MEASURES = {

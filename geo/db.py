@@ -21,6 +21,8 @@ import pandas as pd
 import psycopg2
 import psycopg2.extensions
 import psycopg2.sql
+import pyarrow as pa
+import pyarrow.csv as pa_csv
 import shapely
 from psycopg2.pool import ThreadedConnectionPool
 
@@ -148,6 +150,45 @@ def copy_frame(cur: psycopg2.extensions.cursor, table: str, frame: pd.DataFrame)
         psycopg2.sql.SQL(", ").join(psycopg2.sql.Identifier(c) for c in frame.columns),
     )
     cur.copy_expert(statement, buffer)
+
+
+def copy_out(
+    cur: psycopg2.extensions.cursor, query: psycopg2.sql.Composable | str, *, types: dict
+) -> pd.DataFrame:
+    """Run ``COPY (query) TO STDOUT`` as CSV and parse it with pyarrow (fast for millions of rows).
+
+    Parameters
+    ----------
+    cur
+        A cursor inside the caller's transaction.
+    query
+        A SELECT without parameters.
+    types
+        Column → pyarrow type name (``string``, ``int64``, ``float64``, ``date32``, ``bool``).
+
+    Returns
+    -------
+    DataFrame
+        The rows, columns in query order.
+    """
+    buffer = io.BytesIO()
+    statement = psycopg2.sql.SQL("COPY ({}) TO STDOUT WITH (FORMAT csv, HEADER)").format(
+        psycopg2.sql.SQL(query) if isinstance(query, str) else query
+    )
+    cur.copy_expert(statement, buffer)
+    buffer.seek(0)
+    options = pa_csv.ConvertOptions(
+        column_types={name: pa.type_for_alias(kind) for name, kind in types.items()},
+        strings_can_be_null=True,
+        quoted_strings_can_be_null=False,
+    )
+    return pa_csv.read_csv(buffer, convert_options=options).to_pandas(types_mapper=_pandas_type)
+
+
+def _pandas_type(arrow_type: pa.DataType):
+    if pa.types.is_string(arrow_type):
+        return pd.StringDtype("pyarrow")
+    return None
 
 
 def ewkb_hex(geometry: pd.Series | np.ndarray, *, srid: int = 4326) -> np.ndarray:

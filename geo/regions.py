@@ -111,18 +111,22 @@ def load_regions(db: Database, level: str, *, user: str) -> gpd.GeoDataFrame:
     Returns
     -------
     GeoDataFrame
-        Columns ``code, name, abbrev, parent_code, parent_name, geometry`` ordered by code.
+        Columns ``code, name, abbrev, parent_code, parent_name, population, geometry`` ordered
+        by code; ``population`` is the stored population, else the user's potential, else NaN.
     """
     with db.transaction(user=user) as cur:
         cur.execute(
-            "SELECT r.code, r.name, r.abbrev, r.parent_code, p.name, ST_AsBinary(r.geom)"
+            "SELECT r.code, r.name, r.abbrev, r.parent_code, p.name,"
+            " coalesce(r.population, r.potential), ST_AsBinary(r.geom)"
             " FROM regions r LEFT JOIN regions p"
             " ON p.level = r.parent_level AND p.code = r.parent_code"
             " WHERE r.level = %s ORDER BY r.code",
             (level,),
         )
         rows = cur.fetchall()
-    frame = pd.DataFrame(rows, columns=["code", "name", "abbrev", "parent_code", "parent_name", "wkb"])
+    frame = pd.DataFrame(
+        rows, columns=["code", "name", "abbrev", "parent_code", "parent_name", "population", "wkb"]
+    ).astype({"population": "float64"})
     geometry = shapely.from_wkb([bytes(b) for b in frame.pop("wkb")])
     return gpd.GeoDataFrame(frame, geometry=geometry, crs=CRS)
 

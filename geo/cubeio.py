@@ -1,0 +1,65 @@
+"""Answer a cube query from the database: fetch facts, member names and geometry, then compute."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import geopandas as gpd
+
+from geo.accounts import load_facts, rep_names
+from geo.cube import Facts, Period, cube, cube_table, label_members
+from geo.db import Database
+from geo.regions import load_regions
+from geo.shipped import read_zips
+
+
+def answer_cube(
+    db: Database,
+    data_dir: Path,
+    *,
+    by: str,
+    measures: list[str],
+    user: str,
+    where: dict[str, list[str]] | None = None,
+    period: Period | None = None,
+    facts: Facts | None = None,
+) -> gpd.GeoDataFrame:
+    """Run one cube query and label its members.
+
+    Parameters
+    ----------
+    db
+        The database.
+    data_dir
+        The shipped data directory (ZIP names and points).
+    by
+        Dimension.
+    measures
+        Measures.
+    user
+        The acting user.
+    where
+        Dimension → allowed keys.
+    period
+        Period of the order measures.
+    facts
+        Facts already loaded (a cache); fetched when None.
+
+    Returns
+    -------
+    GeoDataFrame
+        ``key, name``, one column per measure, ``geometry`` (None where the
+        dimension has none).
+    """
+    facts = facts if facts is not None else load_facts(db, user=user)
+    regions = load_regions(db, by, user=user) if by in ("state", "county") else None
+    population = regions.set_index("code")["population"] if regions is not None else None
+    result = cube(facts, by=by, measures=measures, where=where, period=period, population=population)
+    members = label_members(
+        by,
+        result.index,
+        regions=regions,
+        zips=read_zips(data_dir) if by == "zip" else None,
+        names=rep_names(db, user=user) if by == "rep" else None,
+    )
+    return cube_table(result, members)

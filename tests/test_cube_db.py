@@ -1,0 +1,120 @@
+"""The cube on the demo book in PostGIS: totals equal plain SQL, roll-ups are exact, the CLI prints it."""
+
+from __future__ import annotations
+
+from io import StringIO
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from geo.accounts import load_facts
+from geo.bootstrap import prepare_database
+from geo.cli import app
+from geo.config import Settings
+from geo.cube import BASE, base_figures, parse_period, roll_up
+from geo.cubeio import answer_cube
+
+
+@pytest.fixture(scope="module")
+def conns(demo_settings: Settings):
+    connections = prepare_database(demo_settings)
+    yield connections
+    connections.close()
+
+
+def _sql(conns, query: str) -> list[tuple]:
+    with conns.app.transaction(user="t") as cur:
+        cur.execute(query)
+        return cur.fetchall()
+
+
+def test_totals_equal_a_plain_query(conns) -> None:
+    facts = load_facts(conns.app, user="t")
+    period = parse_period("2025")
+    by_state = base_figures(facts, by="state", period=period)
+    [(accounts, customers, churned)] = _sql(
+        conns,
+        "SELECT count(*), count(*) FILTER (WHERE status = 'customer'),"
+        " count(*) FILTER (WHERE status = 'churned')"
+        " FROM accounts WHERE state_fips IS NOT NULL",
+    )
+    [(revenue, orders)] = _sql(
+        conns,
+        "SELECT sum(o.amount), count(*) FROM orders o JOIN accounts a USING (account_id)"
+        " WHERE o.stage = 'won' AND a.state_fips IS NOT NULL"
+        " AND o.order_date >= '2025-01-01' AND o.order_date < '2026-01-01'",
+    )
+    assert (by_state["accounts"].sum(), by_state["customers"].sum(), by_state["churned"].sum()) == (
+        accounts,
+        customers,
+        churned,
+    )
+    assert by_state["revenue"].sum() == pytest.approx(float(revenue), abs=0.01)
+    assert by_state["orders"].sum() == orders
+    per_state = dict(
+        _sql(
+            conns,
+            "SELECT a.state_fips, sum(o.amount)::float FROM orders o JOIN accounts a USING (account_id)"
+            " WHERE o.order_date >= '2025-01-01' AND o.order_date < '2026-01-01' GROUP BY 1",
+        )
+    )
+    for state, amount in per_state.items():
+        assert by_state.loc[state, "revenue"] == pytest.approx(amount, abs=0.01)
+
+
+def test_county_rolled_up_is_exactly_state(conns) -> None:
+    facts = load_facts(conns.app, user="t")
+    period = parse_period("2025Q2")
+    counties = base_figures(facts, by="county", period=period)
+    parent_of = pd.Series(counties.index.str[:2], index=counties.index)
+    rolled = roll_up(counties, parent_of).sort_index()
+    states = base_figures(facts, by="state", period=period).sort_index()
+    pd.testing.assert_frame_equal(
+        rolled[BASE], states[BASE], check_dtype=False, check_exact=False, rtol=1e-12
+    )
+
+
+def test_answer_has_names_and_geometry(conns, demo_settings: Settings) -> None:
+    table = answer_cube(
+        conns.app,
+        demo_settings.data_dir,
+        by="county",
+        measures=["accounts", "revenue"],
+        user="t",
+        where={"state": ["17"]},
+    )
+    assert list(table.columns) == ["key", "name", "accounts", "revenue", "geometry"]
+    assert table["key"].str.startswith("17").all()
+    assert table.loc[table["key"] == "17031", "name"].item() == "Cook, Illinois"
+    assert table.geometry.notna().all() and table.crs == "EPSG:4326"
+    reps = answer_cube(conns.app, demo_settings.data_dir, by="rep", measures=["customers"], user="t")
+    assert reps["name"].str.contains(" ").all() and reps.geometry.isna().all()
+
+
+def test_cli_cube_csv_and_geojson(demo_settings: Settings, environment) -> None:
+    environment(demo_settings)
+    result = CliRunner().invoke(
+        app,
+        [
+            "cube",
+            "--by",
+            "state",
+            "--measure",
+            "accounts,revenue,growth",
+            "--period",
+            "2025Q1",
+            "--where",
+            "segment=SMB,Mid-Market",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    frame = pd.read_csv(StringIO(result.output), dtype={"key": str})
+    assert list(frame.columns) == ["key", "name", "accounts", "revenue", "growth"]
+    assert frame["key"].str.fullmatch(r"\d{2}").all() and "California" in set(frame["name"])
+    geojson = CliRunner().invoke(
+        app, ["cube", "--by", "h3_5", "--measure", "accounts", "--format", "geojson"]
+    )
+    assert geojson.exit_code == 0 and '"Polygon"' in geojson.output
+    bad = CliRunner().invoke(app, ["cube", "--by", "state", "--period", "2025Q9"])
+    assert bad.exit_code == 1 and "is not a year" in bad.output
