@@ -449,3 +449,39 @@ def rep_names(db: Database, *, user: str) -> pd.Series:
     with db.transaction(user=user) as cur:
         cur.execute("SELECT rep_id::text, name FROM reps")
         return pd.Series(dict(cur.fetchall()), dtype=object)
+
+
+def accounts_in_zip(db: Database, zip_code: str, *, user: str) -> pd.DataFrame:
+    """List the accounts of one ZIP (the last step of a drill-down).
+
+    Parameters
+    ----------
+    db
+        The database.
+    zip_code
+        5-digit ZIP key.
+    user
+        The acting user.
+
+    Returns
+    -------
+    DataFrame
+        ``external_id, name, status, segment, industry, street, city, geocode_precision``.
+    """
+    with db.transaction(user=user) as cur:
+        cur.execute(
+            "SELECT external_id, name, status, segment, industry, street, city, geocode_precision"
+            " FROM accounts WHERE zip = %s ORDER BY name",
+            (zip_code,),
+        )
+        columns = [
+            "external_id",
+            "name",
+            "status",
+            "segment",
+            "industry",
+            "street",
+            "city",
+            "geocode_precision",
+        ]
+        return pd.DataFrame(cur.fetchall(), columns=columns)

@@ -128,7 +128,8 @@ def choropleth_map(
     Parameters
     ----------
     regions
-        Polygons (EPSG:4326) with the ``value`` column and the tooltip columns.
+        Polygons, or points drawn as circles (EPSG:4326), with the ``value`` column and
+        the tooltip columns (``key`` is kept for clicks when present).
     value
         Column that sets the colour.
     value_label
@@ -149,16 +150,19 @@ def choropleth_map(
     """
     bins, labels = classify(regions[value], scheme=scheme, classes=classes)
     colors = class_colors(len(bins))
+    kept = list(dict.fromkeys([*tooltip, *(["key"] if "key" in regions else [])]))
     shown = gpd.GeoDataFrame(
-        regions[list(tooltip)].copy(),
+        regions[kept].copy(),
         geometry=regions.geometry.simplify(DISPLAY_TOLERANCE_DEG, preserve_topology=True),
         crs=regions.crs,
     )
     shown["fill"] = [colors[i] if i >= 0 else NO_DATA_COLOR for i in labels]
     fmap = base_map(bounds or LOWER_48_BOUNDS)
+    points = bool(len(shown)) and (shown.geom_type == "Point").all()
     folium.GeoJson(
         shown.to_json(drop_id=True),
         name=value_label,
+        marker=folium.CircleMarker(radius=7) if points else None,
         style_function=_region_style,
         highlight_function=lambda _feature: {"weight": 2.5, "color": "#222"},
         tooltip=folium.GeoJsonTooltip(
@@ -167,6 +171,26 @@ def choropleth_map(
     ).add_to(fmap)
     fmap.add_child(Legend(value_label, legend_entries(bins, colors, regions[value])))
     return fmap
+
+
+def clicked_key(returned: dict | None, *, field: str = "key") -> str | None:
+    """Read which region a user clicked from what ``st_folium`` returned.
+
+    Parameters
+    ----------
+    returned
+        The dict ``st_folium(..., returned_objects=["last_active_drawing"])`` gives back.
+    field
+        The feature property that holds the region key.
+
+    Returns
+    -------
+    str or None
+        The clicked region's key, None when nothing was clicked.
+    """
+    feature = (returned or {}).get("last_active_drawing") or {}
+    value = (feature.get("properties") or {}).get(field)
+    return None if value is None else str(value)
 
 
 def legend_entries(bins: np.ndarray, colors: list[str], values: pd.Series) -> list[tuple[str, str]]:
@@ -241,6 +265,7 @@ class Legend(MacroElement):
 
 def _region_style(feature: dict) -> dict:
     return {
+        "fill": True,
         "fillColor": feature["properties"]["fill"],
         "color": "#666666",
         "weight": 0.5,

@@ -27,7 +27,7 @@ def render() -> None:
     columns[1].metric("Sales reps", f"{counts['reps']:,}")
     columns[2].metric("Branches", f"{counts['branches']:,}")
     columns[3].metric("Accounts not on the map", f"{counts['unplaced']:,}")
-    st.page_link("pages/region_map.py", label="See accounts by state and county", icon=":material/map:")
+    st.page_link("pages/region_map.py", label="See sales by state, county and ZIP", icon=":material/map:")
 
 
 if opened_through_app():

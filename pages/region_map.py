@@ -1,76 +1,207 @@
-"""Accounts by region: a choropleth of the book by state or county, with a legend and a table."""
+"""Sales by region: the manager's cube on a map, with drill-down, filters, period and downloads."""
 
 import streamlit as st
 from streamlit_folium import st_folium
 
-from geo.accounts import account_counts_by_region
-from geo.cube import MEASURES, region_measures
+from geo.accounts import accounts_in_zip, data_version, load_facts
+from geo.config import load_settings
+from geo.cube import CUBE_MEASURES, Facts, drill_down, parse_period
+from geo.cubeio import answer_cube
 from geo.errors import GcrmError
-from geo.maps import SCHEMES, choropleth_map
-from pages import cached_regions, connections, current_user, opened_through_app, show_error
+from geo.maps import SCHEMES, choropleth_map, clicked_key
+from pages import connections, current_user, opened_through_app, show_error
 
-ALL_STATES = "All states"
-LEVEL_PLURALS = {"state": "states", "county": "counties"}
+LEVELS = {
+    "state": "State",
+    "county": "County",
+    "zip": "ZIP",
+    "h3_5": "Hexagons (H3 5)",
+    "h3_6": "Hexagons (H3 6)",
+    "h3_7": "Hexagons (H3 7)",
+}
+LEVEL_PLURALS = {"state": "states", "county": "counties", "zip": "ZIPs"}
+MAX_FEATURES = 4_000
+"""Above this many regions the map asks for a narrower view (Folium slows past a few thousand)."""
+ALL_TIME = "All time"
+FILTERS = {"segment": "Segment", "industry": "Industry", "status": "Status"}
+
+
+@st.cache_resource(max_entries=4, show_spinner="Loading accounts and orders …")
+def cached_facts(user: str, version: tuple) -> Facts:
+    """Facts per user and data version; shared read-only, never mutated."""
+    return load_facts(connections().app, user=user)
 
 
 def render() -> None:
-    """Show the choropleth of accounts by state or county, with its table."""
-    st.title("Accounts by region")
-    controls = st.columns([1, 1, 1, 1.4])
-    level = controls[0].radio("Level", ["state", "county"], format_func=str.title, horizontal=True)
-    measure = controls[1].selectbox("Measure", list(MEASURES), format_func=MEASURES.get)
-    scheme = controls[2].selectbox("Classes", list(SCHEMES), format_func=SCHEMES.get)
-
+    """Show the cube for the chosen level, measure, filters and period, with drill-down."""
+    st.title("Sales by region")
+    user = current_user()
     try:
-        states = cached_regions("state")
-        regions = cached_regions(level)
-        counts = account_counts_by_region(connections().app, level, user=current_user())
+        facts = cached_facts(user, data_version(connections().app, user=user))
     except GcrmError as exc:
         show_error(exc)
         return
-
-    bounds = None
-    if level == "county":
-        state_names = [ALL_STATES, *states.sort_values("name")["name"]]
-        chosen = controls[3].selectbox("State", state_names)
-        if chosen != ALL_STATES:
-            regions = regions[regions["parent_name"] == chosen]
-            bounds = tuple(regions.total_bounds)
-
-    measured = region_measures(regions, counts)
-    if counts.empty:
-        st.info(
-            "No accounts are placed on the map yet. Load the demo book with `gcrm demo`, or import accounts."
+    focus: list[tuple[str, str, str]] = st.session_state.setdefault("focus", [])
+    level, measure, scheme, where, period = _controls(facts, focus)
+    _breadcrumb(focus)
+    if level == "accounts":
+        _accounts_table(focus[-1][1])
+        return
+    try:
+        table = answer_cube(
+            connections().app,
+            load_settings().data_dir,
+            by=level,
+            measures=list(CUBE_MEASURES),
+            user=user,
+            where=where,
+            period=period,
+            facts=facts,
         )
+    except GcrmError as exc:
+        show_error(exc)
+        return
+    if table.empty:
+        st.info("No accounts match these filters.")
+        return
+    map_column, table_column = st.columns([3, 2])
+    with map_column:
+        _map(table, level, measure, scheme, focus)
+    with table_column:
+        _table(table, level, measure)
 
-    tooltip = {"name": "County" if level == "county" else "State"}
-    if level == "county":
-        tooltip["parent_name"] = "State"
-    tooltip.update({key: label for key, label in MEASURES.items()})
+
+def _controls(facts: Facts, focus: list) -> tuple:
+    row = st.columns([1.2, 1.4, 1, 1])
+    drilled = focus[-1][0] if focus else None
+    if drilled:
+        level = drill_down(drilled, focus[-1][1])[0]
+        row[0].markdown(f"**Level**  \n{LEVELS.get(level, 'Accounts')}")
+    else:
+        level = row[0].selectbox("Level", list(LEVELS), format_func=LEVELS.get, key="level")
+    measure = row[1].selectbox("Measure", list(CUBE_MEASURES), format_func=CUBE_MEASURES.get, key="measure")
+    scheme = row[2].selectbox("Classes", list(SCHEMES), format_func=SCHEMES.get, key="scheme")
+    periods = _periods(facts)
+    chosen = row[3].selectbox("Period", [ALL_TIME, *periods], key="period")
+    where: dict[str, list[str]] = {}
+    filters = st.columns(len(FILTERS))
+    for column, (field, label) in zip(filters, FILTERS.items(), strict=True):
+        options = sorted(facts.accounts[field].dropna().unique())
+        picked = column.multiselect(label, options, placeholder="All", key=f"filter-{field}")
+        if picked:
+            where[field] = picked
+    for drilled_level, key, _name in focus:
+        where[drilled_level] = [key]
+    period = parse_period(chosen) if chosen != ALL_TIME else None
+    return level, measure, scheme, where, period
+
+
+def _periods(facts: Facts) -> list[str]:
+    dates = facts.orders["order_date"]
+    if dates.empty:
+        return []
+    years = sorted({str(y) for y in dates.dt.year.unique()}, reverse=True)
+    quarters = sorted({str(q) for q in dates.dt.to_period("Q").unique()}, reverse=True)
+    return years + quarters
+
+
+def _breadcrumb(focus: list) -> None:
+    if not focus:
+        st.caption("Click a state, county or ZIP on the map to drill down.")
+        return
+    trail = " › ".join(["United States", *[name for _level, _key, name in focus]])
+    left, right = st.columns([4, 1])
+    left.markdown(f"**{trail}**")
+    if right.button("Up one level", icon=":material/arrow_upward:"):
+        focus.pop()
+        st.rerun()
+
+
+def _map(table, level: str, measure: str, scheme: str, focus: list) -> None:
+    drawable = table[table.geometry.notna()]
+    if len(drawable) > MAX_FEATURES:
+        st.warning(
+            f"{len(drawable):,} regions are too many to draw; "
+            "filter, drill into a state, or pick a coarser level."
+        )
+        return
+    bounds = tuple(drawable.total_bounds) if focus else None
+    tooltip = {"name": LEVELS.get(level, "Region"), measure: CUBE_MEASURES[measure]}
+    if measure != "accounts":
+        tooltip["accounts"] = CUBE_MEASURES["accounts"]
+    shown = drawable.assign(**{measure: drawable[measure].round(2)})
     fmap = choropleth_map(
-        measured,
+        shown,
         value=measure,
-        value_label=MEASURES[measure],
+        value_label=CUBE_MEASURES[measure],
         tooltip=tooltip,
         scheme=scheme,
         bounds=bounds,
     )
+    returned = st_folium(
+        fmap,
+        height=560,
+        use_container_width=True,
+        returned_objects=["last_active_drawing"],
+        key=f"map-{level}-{'-'.join(k for _l, k, _n in focus)}",
+    )
+    key = clicked_key(returned)
+    if key is not None and level in ("state", "county", "zip"):
+        name = table.loc[table["key"] == key, "name"]
+        focus.append((level, key, name.iloc[0] if len(name) else key))
+        st.rerun()
 
-    map_column, table_column = st.columns([3, 2])
-    with map_column:
-        st_folium(fmap, height=560, use_container_width=True, returned_objects=[], key=f"map-{level}")
-    with table_column:
-        st.markdown(f"**Top {LEVEL_PLURALS[level]} by {MEASURES[measure].lower()}**")
-        table = measured.drop(columns="geometry").sort_values(measure, ascending=False).head(50)
-        st.dataframe(
-            table[list(tooltip)].rename(columns=tooltip),
-            hide_index=True,
-            column_config={
-                label: st.column_config.NumberColumn(format="localized") for label in MEASURES.values()
-            },
-            height=520,
-            width="stretch",
-        )
+
+def _table(table, level: str, measure: str) -> None:
+    plural = LEVEL_PLURALS.get(level, "regions")
+    st.markdown(f"**{len(table):,} {plural} by {CUBE_MEASURES[measure].lower()}**")
+    ordered = ["key", "name", measure, *[m for m in CUBE_MEASURES if m != measure]]
+    shown = table[ordered].sort_values(measure, ascending=False)
+    labels = {"name": LEVELS.get(level, "Region"), **CUBE_MEASURES}
+    st.dataframe(
+        shown.drop(columns="key").rename(columns=labels).round(2),
+        hide_index=True,
+        height=470,
+        width="stretch",
+        column_config={
+            label: st.column_config.NumberColumn(format="localized") for label in CUBE_MEASURES.values()
+        },
+    )
+    left, right = st.columns(2)
+    left.download_button(
+        "Download CSV", shown.round(2).to_csv(index=False), file_name=f"{level}.csv", mime="text/csv"
+    )
+    right.download_button(
+        "Download GeoJSON",
+        table.to_json(drop_id=True, na="null"),
+        file_name=f"{level}.geojson",
+        mime="application/geo+json",
+    )
+
+
+def _accounts_table(zip_code: str) -> None:
+    try:
+        accounts = accounts_in_zip(connections().app, zip_code, user=current_user())
+    except GcrmError as exc:
+        show_error(exc)
+        return
+    st.markdown(f"**{len(accounts):,} accounts in ZIP {zip_code}**")
+    st.dataframe(
+        accounts.rename(
+            columns={
+                "external_id": "Account ID",
+                "name": "Name",
+                "status": "Status",
+                "segment": "Segment",
+                "industry": "Industry",
+                "street": "Street",
+                "city": "City",
+                "geocode_precision": "Placed by",
+            }
+        ),
+        hide_index=True,
+        width="stretch",
+    )
 
 
 if opened_through_app():

@@ -7,7 +7,7 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from geo.config import PROJECT_DIR, Settings
-from geo.cube import MEASURES
+from geo.cube import CUBE_MEASURES
 from geo.maps import SCHEMES
 
 APP = str(PROJECT_DIR / "app.py")
@@ -50,42 +50,74 @@ def test_home_shows_headline_counts(demo_app) -> None:
     assert metrics["Revenue, last 12 months"].startswith("$")
 
 
+def _table(at: AppTest):
+    return next(d.value for d in at.dataframe if "Accounts" in d.value.columns)
+
+
 def test_map_page_by_state_lists_states_by_accounts(demo_app) -> None:
     at = _run(MAP_PAGE)
     _no_failure(at)
-    assert at.title[0].value == "Accounts by region"
-    table = at.dataframe[0].value
+    assert at.title[0].value == "Sales by region"
+    table = _table(at)
     assert list(table.columns[:2]) == ["State", "Accounts"]
     assert table["Accounts"].is_monotonic_decreasing
-    assert table["Accounts"].sum() <= 3_000 and table.iloc[0]["State"] in {
-        "California",
-        "Texas",
-        "New York",
-    }
+    assert table["Accounts"].sum() == 3_000
+    assert table.iloc[0]["State"] in {"California", "Texas", "New York"}
+    assert [b.label for b in at.get("download_button")] == ["Download CSV", "Download GeoJSON"]
 
 
-def test_map_page_counties_of_one_state(demo_app) -> None:
+def test_map_page_drills_state_county_zip_accounts_and_back(demo_app) -> None:
     at = _run(MAP_PAGE)
-    at.radio[0].set_value("county").run()
+    at.session_state["focus"] = [("state", "17", "Illinois")]
+    at.run()
     _no_failure(at)
-    state_box = next(s for s in at.selectbox if s.label == "State")
-    state_box.set_value("Illinois").run()
+    counties = _table(at)
+    assert counties.columns[0] == "County"
+    assert counties["County"].str.endswith(", Illinois").all()
+    assert any("United States › Illinois" in m.value for m in at.markdown)
+    at.session_state["focus"] = [("state", "17", "Illinois"), ("county", "17031", "Cook, Illinois")]
+    at.run()
+    zips = _table(at)
+    assert zips.columns[0] == "ZIP" and zips["ZIP"].str.match(r"^60\d{3} ").all()
+    first_zip = zips.iloc[0]["ZIP"][:5]
+    at.session_state["focus"] = [*at.session_state["focus"], ("zip", first_zip, first_zip)]
+    at.run()
     _no_failure(at)
-    table = at.dataframe[0].value
-    assert list(table.columns[:2]) == ["County", "State"]
-    assert set(table["State"]) == {"Illinois"}
-    assert "Cook" in set(table["County"])
+    listed = next(d.value for d in at.dataframe if "Account ID" in d.value.columns)
+    assert len(listed) == zips.iloc[0]["Accounts"]
+    next(b for b in at.button if b.label == "Up one level").click().run()
+    assert _table(at).columns[0] == "ZIP"
 
 
-@pytest.mark.parametrize("measure", list(MEASURES))
-def test_map_page_every_measure_and_scheme(demo_app, measure: str) -> None:
+def test_map_page_filters_and_period(demo_app) -> None:
     at = _run(MAP_PAGE)
-    for scheme in SCHEMES:
-        at.selectbox[0].set_value(measure)
-        at.selectbox[1].set_value(scheme)
-        at.run()
+    everyone = _table(at)["Accounts"].sum()
+    next(m for m in at.multiselect if m.label == "Segment").set_value(["SMB"]).run()
+    _no_failure(at)
+    smb = _table(at)["Accounts"].sum()
+    assert 0 < smb < everyone
+    at.selectbox(key="period").set_value("2025").run()
+    at.selectbox(key="measure").set_value("growth").run()
+    _no_failure(at)
+    assert _table(at).columns[1] == "Revenue growth (%)"
+
+
+@pytest.mark.parametrize("level", ["county", "h3_5", "h3_6", "h3_7", "zip"])
+def test_map_page_every_level(demo_app, level: str) -> None:
+    at = _run(MAP_PAGE)
+    at.selectbox(key="level").set_value(level).run()
+    _no_failure(at)
+    assert _table(at)["Accounts"].sum() == 3_000
+
+
+def test_map_page_every_measure_and_scheme(demo_app) -> None:
+    at = _run(MAP_PAGE)
+    for measure in CUBE_MEASURES:
+        at.selectbox(key="measure").set_value(measure).run()
         _no_failure(at)
-        assert at.dataframe[0].value.columns[0] == "State"
+    for scheme in SCHEMES:
+        at.selectbox(key="scheme").set_value(scheme).run()
+        _no_failure(at)
 
 
 def test_unreachable_database_shows_a_message_not_a_traceback(settings: Settings, environment) -> None:

@@ -17,6 +17,7 @@ from geo.maps import (
     choropleth_map,
     class_colors,
     classify,
+    clicked_key,
     legend_entries,
 )
 
@@ -99,3 +100,40 @@ def test_choropleth_has_legend_tooltips_and_one_feature_per_region() -> None:
     assert "Beta &lt;b&gt;" in html or "Beta \\u003cb\\u003e" in html
     assert html.count('"type": "Feature"') + html.count('"type":"Feature"') >= 3
     assert "State:" in html and "Accounts:" in html
+
+
+@pytest.mark.parametrize(
+    ("returned", "expected"),
+    [
+        (None, None),
+        ({"last_active_drawing": None}, None),
+        (
+            {
+                "last_active_drawing": {
+                    "type": "Feature",
+                    "properties": {"key": "17", "name": "Illinois"},
+                    "geometry": {"type": "Polygon", "coordinates": []},
+                }
+            },
+            "17",
+        ),
+        ({"last_active_drawing": {"type": "Feature", "properties": {"key": 6037}}}, "6037"),
+        ({"last_active_drawing": {"type": "Feature", "properties": {}}}, None),
+    ],
+)
+def test_clicked_key_from_recorded_st_folium_returns(returned, expected) -> None:
+    assert clicked_key(returned) == expected
+
+
+def test_points_are_drawn_as_circles() -> None:
+    zips = gpd.GeoDataFrame(
+        {"key": ["60601", "60602"], "name": ["A", "B"], "accounts": [1, 5]},
+        geometry=gpd.points_from_xy([-87.62, -87.63], [41.88, 41.89]),
+        crs="EPSG:4326",
+    )
+    html = (
+        choropleth_map(zips, value="accounts", value_label="Accounts", tooltip={"name": "ZIP"})
+        .get_root()
+        .render()
+    )
+    assert "new L.CircleMarker(latlng, opts)" in html
