@@ -424,6 +424,39 @@ def cube_table(result: pd.DataFrame, members: gpd.GeoDataFrame) -> gpd.GeoDataFr
     return gpd.GeoDataFrame(table[columns].reset_index(drop=True), geometry="geometry", crs="EPSG:4326")
 
 
+ADDITIVE = ("accounts", "customers", "prospects", "churned", "revenue", "orders")
+
+
+def complete_members(table: gpd.GeoDataFrame, regions: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Add the regions a cube result has no accounts in, with zero counts and undefined ratios.
+
+    Parameters
+    ----------
+    table
+        A cube table (``key, name``, measures, ``geometry``) of one level.
+    regions
+        All regions to show at that level: ``code``, ``name`` (as the table names
+        them) and geometry.
+
+    Returns
+    -------
+    GeoDataFrame
+        ``table`` plus one row per missing region, ordered by key.
+    """
+    missing = regions[~regions["code"].isin(table["key"])]
+    extra = gpd.GeoDataFrame(
+        {"key": missing["code"].to_numpy(), "name": missing["name"].to_numpy()},
+        geometry=missing.geometry.to_numpy(),
+        crs=table.crs,
+    )
+    for column in table.columns.drop(["key", "name", "geometry"]):
+        extra[column] = 0 if column in ADDITIVE else np.nan
+    combined = pd.concat([table, extra[table.columns]], ignore_index=True)
+    return gpd.GeoDataFrame(combined, geometry="geometry", crs=table.crs).sort_values(
+        "key", ignore_index=True
+    )
+
+
 def label_members(
     by: str,
     keys: pd.Index,

@@ -15,6 +15,7 @@ import geopandas as gpd
 import mapclassify
 import numpy as np
 import pandas as pd
+import shapely
 from branca.element import MacroElement, Template
 
 ASSET_BASE_URL = "/app/static/vendor"
@@ -30,6 +31,9 @@ SCHEMES = {
     "natural_breaks": "Natural breaks",
     "equal_interval": "Equal interval",
 }
+METRIC_CRS = "EPSG:5070"
+CLICK_RADIUS_M = 3_000
+"""How far from a circle (a ZIP) a click still selects it."""
 DISPLAY_TOLERANCE_DEG = 0.005
 """Simplification of polygons for display only (never used for measurement)."""
 
@@ -173,24 +177,41 @@ def choropleth_map(
     return fmap
 
 
-def clicked_key(returned: dict | None, *, field: str = "key") -> str | None:
-    """Read which region a user clicked from what ``st_folium`` returned.
+def clicked_key(returned: dict | None, regions: gpd.GeoDataFrame, *, field: str = "key") -> str | None:
+    """Find which drawn region a user clicked, from what ``st_folium`` returned.
 
     Parameters
     ----------
     returned
-        The dict ``st_folium(..., returned_objects=["last_active_drawing"])`` gives back.
+        The dict ``st_folium(..., returned_objects=["last_object_clicked"])`` gives back;
+        its ``last_object_clicked`` is the clicked point as ``{"lat": …, "lng": …}``.
+    regions
+        The regions drawn (EPSG:4326) with the ``field`` column; polygons are hit
+        when they contain the point, circles (points) when within ``CLICK_RADIUS_M``.
     field
-        The feature property that holds the region key.
+        The column holding the region key.
 
     Returns
     -------
     str or None
-        The clicked region's key, None when nothing was clicked.
+        The clicked region's key, None when the click hit no region.
     """
-    feature = (returned or {}).get("last_active_drawing") or {}
-    value = (feature.get("properties") or {}).get(field)
-    return None if value is None else str(value)
+    point = (returned or {}).get("last_object_clicked") or {}
+    if point.get("lat") is None or point.get("lng") is None or regions.empty:
+        return None
+    clicked = shapely.Point(float(point["lng"]), float(point["lat"]))
+    polygons = regions[regions.geom_type != "Point"]
+    hit = polygons[polygons.contains(clicked)]
+    if len(hit):
+        return str(hit.iloc[0][field])
+    circles = regions[regions.geom_type == "Point"]
+    if circles.empty:
+        return None
+    metric = circles.to_crs(METRIC_CRS)
+    where = gpd.GeoSeries([clicked], crs=regions.crs).to_crs(METRIC_CRS).iloc[0]
+    distances = metric.distance(where)
+    nearest = distances.idxmin()
+    return str(circles.loc[nearest, field]) if distances[nearest] <= CLICK_RADIUS_M else None
 
 
 def legend_entries(bins: np.ndarray, colors: list[str], values: pd.Series) -> list[tuple[str, str]]:
@@ -211,11 +232,13 @@ def legend_entries(bins: np.ndarray, colors: list[str], values: pd.Series) -> li
         Legend rows, low to high.
     """
     entries = []
-    lower = values.min()
+    present = values.dropna()
+    integers = bool(len(present)) and bool((present == present.round()).all())
+    lower = present.min() if len(present) else np.nan
     for upper, color in zip(bins, colors, strict=True):
-        label = _number(upper) if lower == upper else f"{_number(lower)} – {_number(upper)}"
+        label = _number(upper) if lower >= upper else f"{_number(lower)} – {_number(upper)}"
         entries.append((color, label))
-        lower = upper
+        lower = upper + 1 if integers else upper
     if values.isna().any():
         entries.append((NO_DATA_COLOR, "no data"))
     return entries

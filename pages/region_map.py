@@ -5,11 +5,11 @@ from streamlit_folium import st_folium
 
 from geo.accounts import accounts_in_zip, data_version, load_facts
 from geo.config import load_settings
-from geo.cube import CUBE_MEASURES, Facts, drill_down, parse_period
+from geo.cube import CUBE_MEASURES, Facts, complete_members, drill_down, parse_period
 from geo.cubeio import answer_cube
 from geo.errors import GcrmError
 from geo.maps import SCHEMES, choropleth_map, clicked_key
-from pages import connections, current_user, opened_through_app, show_error
+from pages import cached_regions, connections, current_user, opened_through_app, show_error
 
 LEVELS = {
     "state": "State",
@@ -20,8 +20,8 @@ LEVELS = {
     "h3_7": "Hexagons (H3 7)",
 }
 LEVEL_PLURALS = {"state": "states", "county": "counties", "zip": "ZIPs"}
+# Above this many regions the map asks for a narrower view (Folium slows past a few thousand).
 MAX_FEATURES = 4_000
-"""Above this many regions the map asks for a narrower view (Folium slows past a few thousand)."""
 ALL_TIME = "All time"
 FILTERS = {"segment": "Segment", "industry": "Industry", "status": "Status"}
 
@@ -61,6 +61,8 @@ def render() -> None:
     except GcrmError as exc:
         show_error(exc)
         return
+    if level in ("state", "county"):
+        table = complete_members(table, _regions_in_view(level, focus))
     if table.empty:
         st.info("No accounts match these filters.")
         return
@@ -69,6 +71,16 @@ def render() -> None:
         _map(table, level, measure, scheme, focus)
     with table_column:
         _table(table, level, measure)
+
+
+def _regions_in_view(level: str, focus: list):
+    regions = cached_regions(level)
+    if level == "county":
+        regions = regions.assign(name=regions["name"] + ", " + regions["parent_name"].fillna(""))
+        states = [key for drilled, key, _name in focus if drilled == "state"]
+        if states:
+            regions = regions[regions["parent_code"].isin(states)]
+    return regions
 
 
 def _controls(facts: Facts, focus: list) -> tuple:
@@ -142,10 +154,10 @@ def _map(table, level: str, measure: str, scheme: str, focus: list) -> None:
         fmap,
         height=560,
         use_container_width=True,
-        returned_objects=["last_active_drawing"],
+        returned_objects=["last_object_clicked"],
         key=f"map-{level}-{'-'.join(k for _l, k, _n in focus)}",
     )
-    key = clicked_key(returned)
+    key = clicked_key(returned, drawable)
     if key is not None and level in ("state", "county", "zip"):
         name = table.loc[table["key"] == key, "name"]
         focus.append((level, key, name.iloc[0] if len(name) else key))

@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from playwright.sync_api import Page, sync_playwright
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from geo.config import PROJECT_DIR, Settings
 
@@ -29,6 +30,7 @@ CHROMIUM_ARGS = [
 ]
 START_TIMEOUT_S = 60
 DRAW_TIMEOUT_MS = 60_000
+CLICK_ATTEMPTS = 3
 
 
 def _free_port() -> int:
@@ -129,8 +131,34 @@ def test_map_page_draws_state_polygons_with_legend_and_no_cdn(app_url: str, brow
     assert page.locator('[data-testid="stException"]').count() == 0
     assert page.locator('[data-testid="stAlertContentError"]').count() == 0
     navigation = page.locator('[data-testid="stSidebarNav"]').inner_text()
-    assert "Overview" in navigation and "Accounts by region" in navigation, navigation
+    assert "Overview" in navigation and "Sales by region" in navigation, navigation
     assert "common" not in navigation and "region map" not in navigation
     assert foreign == [], f"requests left the machine: {foreign}"
     assert failed == []
+    page.close()
+
+
+def test_clicking_a_state_drills_into_its_counties(app_url: str, browser) -> None:
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.goto(f"{app_url}/region_map")
+    deadline = time.monotonic() + DRAW_TIMEOUT_MS / 1000
+    while _leaflet_paths(page) < 50 and time.monotonic() < deadline:
+        page.wait_for_timeout(500)
+    breadcrumb = page.get_by_text("United States ›")
+    for _attempt in range(CLICK_ATTEMPTS):
+        # The component may still be settling after its first render: click again until it drills.
+        page.wait_for_timeout(2_000)
+        frame = next(f for f in page.frames if f.locator("path.leaflet-interactive").count() >= 50)
+        container = frame.locator(".leaflet-container")
+        box = container.bounding_box()
+        container.click(
+            position={"x": box["width"] / 2, "y": box["height"] / 2}
+        )  # the middle of the lower 48
+        try:
+            breadcrumb.wait_for(timeout=15_000)
+            break
+        except PlaywrightTimeout:
+            continue
+    assert breadcrumb.count() == 1, "clicking a state did not drill down"
+    assert page.get_by_role("button", name="Up one level").count() == 1
     page.close()

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from datetime import date
 
+import geopandas as gpd
 import h3
 import numpy as np
 import pandas as pd
 import pytest
+from shapely.geometry import box
 
 from geo.cube import (
     BASE,
@@ -15,6 +17,7 @@ from geo.cube import (
     CubeQueryError,
     Facts,
     base_figures,
+    complete_members,
     cube,
     dimension_keys,
     drill_down,
@@ -178,3 +181,20 @@ def test_unknown_names_are_refused(facts: Facts) -> None:
         cube(facts, by="planet", measures=["accounts"])
     with pytest.raises(CubeQueryError, match="Unknown measure"):
         cube(facts, by="state", measures=["happiness"])
+
+
+def test_complete_members_adds_empty_regions() -> None:
+    table = gpd.GeoDataFrame(
+        {"key": ["02"], "name": ["B"], "accounts": [3], "churn_rate": [50.0]},
+        geometry=[box(1, 0, 2, 1)],
+        crs="EPSG:4326",
+    )
+    regions = gpd.GeoDataFrame(
+        {"code": ["01", "02"], "name": ["A", "B"]},
+        geometry=[box(0, 0, 1, 1), box(1, 0, 2, 1)],
+        crs="EPSG:4326",
+    )
+    full = complete_members(table, regions)
+    assert list(full["key"]) == ["01", "02"]
+    assert list(full["accounts"]) == [0, 3]
+    assert np.isnan(full.loc[0, "churn_rate"]) and full.loc[1, "churn_rate"] == 50.0

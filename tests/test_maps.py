@@ -8,6 +8,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
+import shapely
 from shapely.geometry import box
 
 from geo.maps import (
@@ -102,27 +103,27 @@ def test_choropleth_has_legend_tooltips_and_one_feature_per_region() -> None:
     assert "State:" in html and "Accounts:" in html
 
 
+CLICKABLE = gpd.GeoDataFrame(
+    {"key": ["A", "B", "Z"]},
+    geometry=[box(-100, 40, -99, 41), box(-99, 40, -98, 41), shapely.Point(-90.0, 35.0)],
+    crs="EPSG:4326",
+)
+
+
 @pytest.mark.parametrize(
     ("returned", "expected"),
     [
         (None, None),
-        ({"last_active_drawing": None}, None),
-        (
-            {
-                "last_active_drawing": {
-                    "type": "Feature",
-                    "properties": {"key": "17", "name": "Illinois"},
-                    "geometry": {"type": "Polygon", "coordinates": []},
-                }
-            },
-            "17",
-        ),
-        ({"last_active_drawing": {"type": "Feature", "properties": {"key": 6037}}}, "6037"),
-        ({"last_active_drawing": {"type": "Feature", "properties": {}}}, None),
+        ({"last_object_clicked": None}, None),
+        ({"last_object_clicked": {"lat": 40.5, "lng": -99.5}}, "A"),
+        ({"last_object_clicked": {"lat": 40.5, "lng": -98.2}}, "B"),
+        ({"last_object_clicked": {"lat": 45.0, "lng": -99.5}}, None),
+        ({"last_object_clicked": {"lat": 35.01, "lng": -90.0}}, "Z"),
+        ({"last_object_clicked": {"lat": 35.5, "lng": -90.0}}, None),
     ],
 )
 def test_clicked_key_from_recorded_st_folium_returns(returned, expected) -> None:
-    assert clicked_key(returned) == expected
+    assert clicked_key(returned, CLICKABLE) == expected
 
 
 def test_points_are_drawn_as_circles() -> None:
@@ -137,3 +138,9 @@ def test_points_are_drawn_as_circles() -> None:
         .render()
     )
     assert "new L.CircleMarker(latlng, opts)" in html
+
+
+def test_legend_of_counts_does_not_overlap() -> None:
+    values = pd.Series([1, 1, 2, 3, 5, 58], dtype=float)
+    entries = legend_entries(np.array([1.0, 2.0, 3.0, 58.0]), ["#a", "#b", "#c", "#d"], values)
+    assert [label for _, label in entries] == ["1", "2", "3", "4 – 58"]
