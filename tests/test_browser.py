@@ -7,9 +7,11 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
@@ -159,6 +161,8 @@ def test_clicking_a_state_drills_into_its_counties(app_url: str, browser) -> Non
             break
         except PlaywrightTimeout:
             continue
+    if breadcrumb.count() != 1:
+        page.screenshot(path=str(Path(tempfile.gettempdir()) / "gcrm-drill-failure.png"))
     assert breadcrumb.count() == 1, "clicking a state did not drill down"
     assert page.get_by_role("button", name="Up one level").count() == 1
     page.close()

@@ -107,3 +107,14 @@ def test_cli_start_status_url_stop(home: Path) -> None:
     assert stopped.returncode == 0 and stopped.stdout.strip() == "stopped"
     assert _our_postgres_processes(home / "pgdata") == []
     assert run("db", "status").returncode == 3
+
+
+def test_restart_right_after_clients_disconnect_keeps_the_port(home: Path) -> None:
+    url = server.start(home)
+    for _ in range(5):
+        conn = psycopg2.connect(url)
+        with conn, conn.cursor() as cur:
+            cur.execute("SELECT 1")
+        conn.close()
+    server.stop(home)
+    assert server.start(home) == url
