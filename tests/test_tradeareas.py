@@ -1,0 +1,168 @@
+"""Trade areas on hand-built points with known answers."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+from shapely.geometry import box
+
+from geo.tradeareas import (
+    area_figures,
+    customer_derived,
+    distance_matrix,
+    fit_huff_beta,
+    geodesic_circle,
+    haversine_m,
+    huff_market,
+    huff_probabilities,
+    nearest_branch,
+    ring_members,
+    rings,
+    threshold_rings,
+    voronoi,
+)
+
+RNG_SEED = 11
+
+
+def _points(lons, lats, **columns) -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame(columns, geometry=gpd.points_from_xy(lons, lats), crs="EPSG:4326")
+
+
+@pytest.fixture
+def branches() -> gpd.GeoDataFrame:
+    return _points([-87.63, -87.90], [41.88, 41.88], branch_id=[1, 2])
+
+
+@pytest.fixture
+def scattered() -> gpd.GeoDataFrame:
+    rng = np.random.default_rng(RNG_SEED)
+    lons = -87.63 + rng.uniform(-0.6, 0.3, 400)
+    lats = 41.88 + rng.uniform(-0.3, 0.3, 400)
+    statuses = rng.choice(["customer", "prospect"], 400, p=[0.6, 0.4])
+    frame = _points(lons, lats, status=statuses, revenue=np.round(rng.uniform(100, 1000, 400), 2))
+    frame.index = pd.RangeIndex(1000, 1400, name="account")
+    return frame
+
+
+def test_haversine_known_distances() -> None:
+    assert haversine_m(0, 0, 1, 0) == pytest.approx(111_195, rel=1e-4)
+    assert haversine_m(-87.63, 41.88, -87.63, 41.88) == 0
+    # Chicago → New York, about 1,145 km on the sphere.
+    assert haversine_m(-87.6298, 41.8781, -74.0060, 40.7128) == pytest.approx(1_144_000, rel=0.01)
+
+
+def test_ring_holds_exactly_the_accounts_within_its_radius(branches, scattered) -> None:
+    areas = rings(branches, [10_000, 25_000])
+    members = ring_members(scattered, branches, areas)
+    distances = distance_matrix(scattered, branches)
+    for label, area in areas.iterrows():
+        column = 0 if area["branch_id"] == 1 else 1
+        expected = set(scattered.index[distances[:, column] <= area["radius_m"]])
+        assert set(members.loc[members["area"] == label, "account"]) == expected
+        assert len(expected) > 0
+        polygon = area.geometry
+        clear = np.abs(distances[:, column] - area["radius_m"]) > 0.002 * area["radius_m"]
+        drawn = set(scattered.index[clear & scattered.within(polygon).to_numpy()])
+        assert drawn == expected & set(scattered.index[clear]), (
+            "the drawn ring and the measured ring disagree"
+        )
+
+
+def test_geodesic_circle_radius_is_metres_on_the_ground() -> None:
+    circle = geodesic_circle(-87.63, 41.88, 50_000)
+    vertices = np.asarray(circle.exterior.coords)
+    assert haversine_m(-87.63, 41.88, vertices[:, 0], vertices[:, 1]) == pytest.approx(50_000, rel=0.005)
+
+
+def test_customer_derived_ring_holds_the_share(branches, scattered) -> None:
+    customers = scattered[scattered["status"] == "customer"]
+    areas = customer_derived(branches, customers, share=0.7)
+    nearest = nearest_branch(customers, branches)
+    for row in areas.itertuples():
+        own = nearest[nearest["branch_id"] == row.branch_id]
+        held = (own["distance_m"] <= row.radius_m).sum()
+        assert held == row.customers == int(np.ceil(0.7 * len(own)))
+
+
+def test_threshold_rings_reach_n_customers_or_revenue(branches, scattered) -> None:
+    by_count = threshold_rings(branches, scattered, customers=25)
+    distances = distance_matrix(scattered, branches)
+    for i, row in enumerate(by_count.itertuples()):
+        assert (distances[:, i] <= row.radius_m).sum() == 25
+    by_revenue = threshold_rings(branches, scattered, revenue=5_000)
+    for i, row in enumerate(by_revenue.itertuples()):
+        inside = distances[:, i] <= row.radius_m
+        assert scattered["revenue"][inside].sum() >= 5_000
+        assert (
+            scattered["revenue"][inside].sum() - scattered["revenue"][inside].max() < 5_000
+            or inside.sum() == 1
+        )
+    out_of_reach = threshold_rings(branches, scattered, customers=10_000)
+    assert out_of_reach["radius_m"].isna().all() and out_of_reach.geometry.isna().all()
+    with pytest.raises(ValueError, match="exactly one threshold"):
+        threshold_rings(branches, scattered)
+
+
+def test_voronoi_cells_partition_the_study_area_by_nearest_branch(branches) -> None:
+    area = box(-88.5, 41.5, -87.0, 42.3)
+    cells = voronoi(branches, area)
+    assert list(cells["branch_id"]) == [1, 2]
+    assert cells.geometry.is_valid.all()
+    assert cells.to_crs("EPSG:5070").area.sum() == pytest.approx(
+        gpd.GeoSeries([area], crs="EPSG:4326").to_crs("EPSG:5070").area.iloc[0], rel=1e-6
+    )
+    assert cells.geometry.iloc[0].contains(shapely.Point(-87.4, 41.9))
+    assert cells.geometry.iloc[1].contains(shapely.Point(-88.2, 41.9))
+
+
+def test_huff_probabilities_sum_to_one_and_decay_with_distance() -> None:
+    distances = np.array([[1_000.0, 5_000.0], [5_000.0, 1_000.0], [3_000.0, 3_000.0]])
+    p = huff_probabilities(distances, np.array([1.0, 1.0]), beta=2.0)
+    np.testing.assert_allclose(p.sum(axis=1), 1.0)
+    assert p[0, 0] == pytest.approx(25 / 26) and p[2, 0] == pytest.approx(0.5)
+    bigger = huff_probabilities(distances, np.array([3.0, 1.0]), beta=2.0)
+    assert bigger[2, 0] == pytest.approx(0.75)
+
+
+def test_huff_beta_is_recovered_from_simulated_choices() -> None:
+    rng = np.random.default_rng(RNG_SEED)
+    distances = rng.uniform(500, 20_000, size=(4_000, 3))
+    attractiveness = np.array([1.0, 2.0, 1.5])
+    p = huff_probabilities(distances, attractiveness, beta=1.6)
+    chosen = np.array([rng.choice(3, p=row) for row in p])
+    assert fit_huff_beta(distances, chosen, attractiveness) == pytest.approx(1.6, abs=0.15)
+
+
+def test_huff_market_per_cell(branches) -> None:
+    cells = pd.DataFrame(
+        {"cell": ["a", "b"], "lon": [-87.63, -87.765], "lat": [41.88, 41.88], "demand": [10, 4]}
+    )
+    market = huff_market(cells, branches, beta=2.0)
+    sums = market.groupby("cell")["probability"].sum()
+    np.testing.assert_allclose(sums.to_numpy(), 1.0)
+    midway = market[market["cell"] == "b"]
+    np.testing.assert_allclose(midway["probability"], [0.5, 0.5], atol=1e-3)
+    assert market["expected_demand"].sum() == pytest.approx(14.0)
+
+
+def test_area_figures_and_cannibalisation(branches) -> None:
+    accounts = _points(
+        [-87.63, -87.70, -87.77, -87.90],
+        [41.88] * 4,
+        status=["customer", "customer", "customer", "prospect"],
+        revenue=[100.0, 50.0, 25.0, 0.0],
+    )
+    accounts.index = pd.Index([1, 2, 3, 4], name="account")
+    areas = pd.DataFrame({"branch_id": [1, 2], "radius_m": [13_000.0, 13_000.0]})
+    members = ring_members(accounts, branches, areas)
+    figures = area_figures(members, accounts)
+    # Branch 1 holds accounts 1, 2 and 3; branch 2 holds 3 and 4; account 3 is shared.
+    assert figures.loc[0, ["accounts", "customers", "revenue"]].tolist() == [3, 3, 175.0]
+    assert figures.loc[1, ["accounts", "customers", "revenue"]].tolist() == [2, 1, 25.0]
+    assert figures.loc[0, "shared_customers"] == 1 and figures.loc[1, "shared_customers"] == 1
+    assert figures.loc[0, "cannibalisation"] == pytest.approx(100 / 3)
+    assert figures.loc[1, "revenue_share"] == pytest.approx(100 * 25 / 175)
