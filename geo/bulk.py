@@ -115,7 +115,9 @@ def _interaction_rows(interactions: pd.DataFrame) -> pd.DataFrame:
     return rows
 
 
-def load_demo_book(db: Database, data_dir: Path, *, accounts: int, seed: int) -> dict[str, int]:
+def load_demo_book(
+    db: Database, data_dir: Path, *, accounts: int, seed: int, order_scale: float = 1.0
+) -> dict[str, int]:
     """Generate a demo book from the shipped gazetteers, assign region keys, and store it.
 
     Parameters
@@ -128,12 +130,16 @@ def load_demo_book(db: Database, data_dir: Path, *, accounts: int, seed: int) ->
         Number of accounts.
     seed
         Seed of the generator.
+    order_scale
+        Multiplies the order rates (see :func:`geo.demo.generate_demo`).
 
     Returns
     -------
     dict
         Rows loaded per table.
     """
-    book = generate_demo(read_zips(data_dir), read_cities(data_dir), accounts=accounts, seed=seed)
+    book = generate_demo(
+        read_zips(data_dir), read_cities(data_dir), accounts=accounts, seed=seed, order_scale=order_scale
+    )
     keys = region_keys(book.accounts.geometry, read_counties(data_dir))
     return store_book(db, book, keys)

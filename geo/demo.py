@@ -199,7 +199,9 @@ def rep_count(accounts: int) -> int:
     return int(min(20, max(10, round(math.sqrt(accounts) / 10))))
 
 
-def generate_demo(zips: gpd.GeoDataFrame, cities: gpd.GeoDataFrame, *, accounts: int, seed: int) -> DemoBook:
+def generate_demo(
+    zips: gpd.GeoDataFrame, cities: gpd.GeoDataFrame, *, accounts: int, seed: int, order_scale: float = 1.0
+) -> DemoBook:
     """Build a demo book of ``accounts`` accounts with reps, branches, orders and visits.
 
     Parameters
@@ -212,6 +214,8 @@ def generate_demo(zips: gpd.GeoDataFrame, cities: gpd.GeoDataFrame, *, accounts:
         Number of accounts, at least 1.
     seed
         Seed of the random generator.
+    order_scale
+        Multiplies every account's order rate (benchmarks use it to reach a target order count).
 
     Returns
     -------
@@ -230,7 +234,7 @@ def generate_demo(zips: gpd.GeoDataFrame, cities: gpd.GeoDataFrame, *, accounts:
         branches=_branches(cities),
         accounts=book_accounts,
         contacts=_contacts(rng, book_accounts),
-        orders=_orders(rng, book_accounts),
+        orders=_orders(rng, book_accounts, order_scale),
         interactions=_interactions(rng, book_accounts),
     )
 
@@ -375,10 +379,10 @@ def _contacts(rng: np.random.Generator, accounts: gpd.GeoDataFrame) -> pd.DataFr
     )
 
 
-def _orders(rng: np.random.Generator, accounts: gpd.GeoDataFrame) -> pd.DataFrame:
+def _orders(rng: np.random.Generator, accounts: gpd.GeoDataFrame, scale: float) -> pd.DataFrame:
     status = accounts["status"].to_numpy()
     segment = accounts["segment"].to_numpy()
-    rate = pd.Series(segment).map(SEGMENT_ORDER_RATE).to_numpy()
+    rate = scale * pd.Series(segment).map(SEGMENT_ORDER_RATE).to_numpy()
     rate = np.where(status == "customer", rate, np.where(status == "churned", rate * 0.4, 0.0))
     per_account = rng.poisson(rate)
     rows = np.repeat(np.arange(len(accounts)), per_account)

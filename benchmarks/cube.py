@@ -1,0 +1,147 @@
+"""Benchmark: the cube at 1M accounts and ~5M orders, against a PostGIS spatial join.
+
+Prints, in one run on a scratch database ``gcrm_bench`` (dropped at the end):
+
+- region assignment of all accounts (state/county by vectorised spatial join, H3 r5/r7/r9);
+- the cube facts load (COPY to Arrow);
+- one cube query per level (all measures, one year), cold (first) and warm (repeated);
+- the same accounts-and-revenue-per-county aggregate done by PostGIS with a spatial join
+  (``ST_Intersects`` of accounts with county polygons), and by SQL ``GROUP BY`` on the stored
+  key, side by side with the in-memory cube.
+
+Usage::
+
+    .venv/bin/python benchmarks/cube.py [--accounts 1000000] [--order-scale 1.6]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import geopandas as gpd
+import psycopg2
+import shapely
+from psycopg2 import sql
+
+from geo.accounts import load_facts
+from geo.bootstrap import owner_url, prepare_database
+from geo.bulk import load_demo_book
+from geo.config import load_settings
+from geo.cube import CUBE_MEASURES, cube, parse_period
+from geo.regions import region_keys
+from geo.shipped import read_counties
+
+BENCH_DB = "gcrm_bench"
+LEVELS = ["state", "county", "zip", "h3_5", "h3_6", "h3_7", "h3_8", "h3_9", "rep", "segment"]
+PERIOD = "2025"
+
+
+def main() -> None:
+    """Run the benchmark and print its figures."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--accounts", type=int, default=1_000_000)
+    parser.add_argument("--order-scale", type=float, default=1.6)
+    parser.add_argument("--seed", type=int, default=7)
+    args = parser.parse_args()
+    settings = load_settings()
+    server = owner_url(settings)
+    _admin(server, sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(BENCH_DB)))
+    _admin(server, sql.SQL("CREATE DATABASE {}").format(sql.Identifier(BENCH_DB)))
+    bench = settings.__class__(
+        **{**settings.__dict__, "database_url": server.rsplit("/", 1)[0] + "/" + BENCH_DB}
+    )
+    try:
+        connections = prepare_database(bench)
+        started = time.perf_counter()
+        loaded = load_demo_book(
+            connections.owner,
+            settings.data_dir,
+            accounts=args.accounts,
+            seed=args.seed,
+            order_scale=args.order_scale,
+        )
+        print(
+            f"demo book: {loaded['accounts']:,} accounts, {loaded['orders']:,} orders "
+            f"loaded in {time.perf_counter() - started:.1f} s"
+        )
+        _region_assignment(connections, settings.data_dir)
+        _cube_levels(connections)
+        _spatial_join(connections)
+        connections.close()
+    finally:
+        _admin(server, sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(BENCH_DB)))
+
+
+def _region_assignment(connections, data_dir) -> None:
+    with connections.owner.transaction(user="benchmark") as cur:
+        cur.execute("SELECT ST_X(geom), ST_Y(geom) FROM accounts")
+        rows = cur.fetchall()
+    points = gpd.GeoSeries(shapely.points(rows), crs="EPSG:4326")
+    counties = read_counties(data_dir)
+    started = time.perf_counter()
+    region_keys(points, counties)
+    print(
+        f"region assignment of {len(points):,} accounts (state, county, H3 r5/r7/r9): "
+        f"{time.perf_counter() - started:.2f} s"
+    )
+
+
+def _cube_levels(connections) -> None:
+    started = time.perf_counter()
+    facts = load_facts(connections.app, user="benchmark")
+    print(f"facts load (COPY → Arrow): {time.perf_counter() - started:.2f} s")
+    period = parse_period(PERIOD)
+    print(f"{'level':<10} {'members':>8} {'cold s':>8} {'warm s':>8}")
+    for level in LEVELS:
+        timings = []
+        for _ in range(2):
+            started = time.perf_counter()
+            result = cube(facts, by=level, measures=list(CUBE_MEASURES), period=period)
+            timings.append(time.perf_counter() - started)
+        print(f"{level:<10} {len(result):>8,} {timings[0]:>8.3f} {timings[1]:>8.3f}")
+
+
+def _spatial_join(connections) -> None:
+    queries = {
+        "PostGIS spatial join (ST_Intersects accounts × counties)": (
+            "SELECT r.code, count(DISTINCT a.account_id), coalesce(sum(o.amount), 0)"
+            " FROM regions r JOIN accounts a ON ST_Intersects(r.geom, a.geom)"
+            " LEFT JOIN orders o ON o.account_id = a.account_id AND o.stage = 'won'"
+            " AND o.order_date >= '2025-01-01' AND o.order_date < '2026-01-01'"
+            " WHERE r.level = 'county' GROUP BY r.code"
+        ),
+        "PostgreSQL GROUP BY on the stored county key": (
+            "SELECT a.county_fips, count(DISTINCT a.account_id), coalesce(sum(o.amount), 0)"
+            " FROM accounts a LEFT JOIN orders o ON o.account_id = a.account_id AND o.stage = 'won'"
+            " AND o.order_date >= '2025-01-01' AND o.order_date < '2026-01-01'"
+            " GROUP BY a.county_fips"
+        ),
+    }
+    facts = load_facts(connections.app, user="benchmark")
+    started = time.perf_counter()
+    cube(facts, by="county", measures=["accounts", "revenue"], period=parse_period(PERIOD))
+    in_memory = time.perf_counter() - started
+    print("same aggregate (accounts and 2025 revenue per county):")
+    print(f"  in-memory cube (warm facts): {in_memory:.3f} s")
+    for label, query in queries.items():
+        with connections.owner.transaction(user="benchmark") as cur:
+            started = time.perf_counter()
+            cur.execute(query)
+            cur.fetchall()
+            elapsed = time.perf_counter() - started
+        print(f"  {label}: {elapsed:.3f} s (x{elapsed / in_memory:.0f} the cube)")
+
+
+def _admin(url: str, statement: sql.Composable) -> None:
+    conn = psycopg2.connect(url)
+    try:
+        conn.autocommit = True
+        with conn.cursor() as cur:
+            cur.execute(statement)
+    finally:
+        conn.close()
+
+
+if __name__ == "__main__":
+    main()
