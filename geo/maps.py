@@ -177,6 +177,52 @@ def choropleth_map(
     return fmap
 
 
+SPOT_STYLES = {
+    "hot": {"color": "#d7301f", "label": "Hot spot (Gi*, FDR 5%)"},
+    "cold": {"color": "#2b8cbe", "label": "Cold spot (Gi*, FDR 5%)"},
+}
+
+
+def add_spots(fmap: folium.Map, spots: gpd.GeoDataFrame) -> folium.Map:
+    """Outline significant hot and cold spots on a map, with their own legend.
+
+    Parameters
+    ----------
+    fmap
+        The map (a choropleth).
+    spots
+        Regions with ``spot`` ('hot', 'cold', 'not significant') and geometry.
+
+    Returns
+    -------
+    folium.Map
+        The same map, for chaining.
+    """
+    marked = spots[spots["spot"].isin(list(SPOT_STYLES))]
+    if len(marked):
+        outlines = gpd.GeoDataFrame(
+            {"spot": marked["spot"].to_numpy()},
+            geometry=marked.geometry.simplify(DISPLAY_TOLERANCE_DEG, preserve_topology=True).to_numpy(),
+            crs=spots.crs,
+        )
+        folium.GeoJson(
+            outlines.to_json(drop_id=True),
+            name="Hot and cold spots",
+            style_function=lambda feature: {
+                "fill": False,
+                "color": SPOT_STYLES[feature["properties"]["spot"]]["color"],
+                "weight": 3,
+            },
+            interactive=False,
+        ).add_to(fmap)
+    entries = [
+        (style["color"], f"{style['label']}: {int((spots['spot'] == spot).sum())}")
+        for spot, style in SPOT_STYLES.items()
+    ]
+    fmap.add_child(Legend("Hot and cold spots", entries, position="topright"))
+    return fmap
+
+
 def clicked_key(returned: dict | None, regions: gpd.GeoDataFrame, *, field: str = "key") -> str | None:
     """Find which drawn region a user clicked, from what ``st_folium`` returned.
 
@@ -253,13 +299,15 @@ class Legend(MacroElement):
         Heading of the legend.
     entries
         (colour, label) rows, low to high.
+    position
+        Leaflet control corner.
     """
 
     _template = Template(
         """
         {% macro script(this, kwargs) %}
         (function() {
-            var legend = L.control({position: "bottomright"});
+            var legend = L.control({position: {{ this.position | tojson }}});
             legend.onAdd = function() {
                 var div = L.DomUtil.create("div", "gcrm-legend");
                 div.style.cssText = "background: rgba(255,255,255,0.92); padding: 6px 10px;"
@@ -274,9 +322,10 @@ class Legend(MacroElement):
         """
     )
 
-    def __init__(self, title: str, entries: list[tuple[str, str]]) -> None:
+    def __init__(self, title: str, entries: list[tuple[str, str]], *, position: str = "bottomright") -> None:
         super().__init__()
         self._name = "Legend"
+        self.position = position
         rows = "".join(
             f'<div><span style="display:inline-block;width:14px;height:14px;margin-right:6px;'
             f'vertical-align:middle;border:1px solid #888;background:{color}"></span>'

@@ -8,7 +8,8 @@ from geo.config import load_settings
 from geo.cube import CUBE_MEASURES, Facts, complete_members, drill_down, parse_period
 from geo.cubeio import answer_cube
 from geo.errors import GcrmError
-from geo.maps import SCHEMES, choropleth_map, clicked_key
+from geo.hotspots import hot_spots
+from geo.maps import SCHEMES, add_spots, choropleth_map, clicked_key
 from pages import cached_regions, connections, current_user, opened_through_app, show_error
 
 LEVELS = {
@@ -150,12 +151,21 @@ def _map(table, level: str, measure: str, scheme: str, focus: list) -> None:
         scheme=scheme,
         bounds=bounds,
     )
+    polygons = level != "zip"
+    if polygons and st.toggle("Show hot and cold spots (Getis-Ord Gi*)", key="spots"):
+        spots = hot_spots(shown, measure)
+        add_spots(fmap, spots)
+        counts = spots["spot"].value_counts()
+        st.caption(
+            f"{counts.get('hot', 0)} hot and {counts.get('cold', 0)} cold spots of "
+            f"{CUBE_MEASURES[measure].lower()} among {len(spots):,} regions (false-discovery rate 5%)."
+        )
     returned = st_folium(
         fmap,
         height=560,
         use_container_width=True,
         returned_objects=["last_object_clicked"],
-        key=f"map-{level}-{'-'.join(k for _l, k, _n in focus)}",
+        key=f"map-{level}-{'-'.join(k for _l, k, _n in focus)}-{st.session_state.get('spots', False)}",
     )
     key = clicked_key(returned, drawable)
     if key is not None and level in ("state", "county", "zip"):

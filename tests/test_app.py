@@ -193,3 +193,14 @@ def test_data_page_lists_duplicates_and_merges_on_request(settings: Settings, en
     assert metrics["Inserted"] == "2"
     placed = next(d.value for d in at.dataframe if "Placed by" in d.value.columns)
     assert placed["Accounts"].sum() == 1
+
+
+def test_map_page_hot_spots_overlay(demo_app) -> None:
+    at = _run(MAP_PAGE)
+    at.selectbox(key="measure").set_value("churn_rate").run()
+    at.toggle(key="spots").set_value(True).run()
+    _no_failure(at)
+    assert _table(at).columns[1] == "Churn rate (%)"
+    assert any(
+        c.value.endswith("regions (false-discovery rate 5%).") and "hot and" in c.value for c in at.caption
+    )

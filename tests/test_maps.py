@@ -15,6 +15,7 @@ from geo.maps import (
     NO_DATA_COLOR,
     PALETTE,
     Legend,
+    add_spots,
     choropleth_map,
     class_colors,
     classify,
@@ -144,3 +145,14 @@ def test_legend_of_counts_does_not_overlap() -> None:
     values = pd.Series([1, 1, 2, 3, 5, 58], dtype=float)
     entries = legend_entries(np.array([1.0, 2.0, 3.0, 58.0]), ["#a", "#b", "#c", "#d"], values)
     assert [label for _, label in entries] == ["1", "2", "3", "4 – 58"]
+
+
+def test_spots_are_outlined_with_their_own_legend() -> None:
+    regions = _regions().assign(spot=["hot", "not significant", "cold"])
+    fmap = choropleth_map(regions, value="accounts", value_label="Accounts", tooltip={"name": "State"})
+    add_spots(fmap, regions)
+    legends = [child for child in fmap._children.values() if isinstance(child, Legend)]
+    assert len(legends) == 2
+    assert "Hot spot (Gi*, FDR 5%): 1" in legends[1].body and "Cold spot (Gi*, FDR 5%): 1" in legends[1].body
+    html = fmap.get_root().render()
+    assert '"topright"' in html and "#d7301f" in html
