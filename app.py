@@ -10,6 +10,7 @@ st.set_page_config(page_title="gcrm", page_icon=":world_map:", layout="wide")
 PAGES = [
     st.Page("pages/home.py", title="Overview", icon=":material/dashboard:", default=True),
     st.Page("pages/region_map.py", title="Sales by region", icon=":material/map:"),
+    st.Page("pages/trade_areas.py", title="Trade areas", icon=":material/radar:"),
     st.Page("pages/data.py", title="Data", icon=":material/upload_file:"),
 ]
 

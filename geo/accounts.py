@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 from psycopg2 import sql
 
@@ -485,3 +486,83 @@ def accounts_in_zip(db: Database, zip_code: str, *, user: str) -> pd.DataFrame:
             "geocode_precision",
         ]
         return pd.DataFrame(cur.fetchall(), columns=columns)
+
+
+def branches(db: Database, *, user: str) -> gpd.GeoDataFrame:
+    """Fetch every branch.
+
+    Parameters
+    ----------
+    db
+        The database.
+    user
+        The acting user.
+
+    Returns
+    -------
+    GeoDataFrame
+        ``branch_id, external_id, name, kind, city, state`` and point geometry, by name.
+    """
+    with db.transaction(user=user) as cur:
+        cur.execute(
+            "SELECT branch_id, external_id, name, kind, city, state, ST_X(geom), ST_Y(geom)"
+            " FROM branches ORDER BY name"
+        )
+        frame = pd.DataFrame(
+            cur.fetchall(),
+            columns=["branch_id", "external_id", "name", "kind", "city", "state", "lon", "lat"],
+        )
+    return gpd.GeoDataFrame(
+        frame.drop(columns=["lon", "lat"]),
+        geometry=gpd.points_from_xy(frame["lon"], frame["lat"]),
+        crs="EPSG:4326",
+    )
+
+
+def accounts_near(db: Database, lon: float, lat: float, radius_m: float, *, user: str) -> gpd.GeoDataFrame:
+    """Fetch the accounts within ``radius_m`` metres (on the sphere) of a point, with last-12-month revenue.
+
+    The bounding-box prefilter (``geom && ST_Expand``) lets the GiST index work; the exact
+    distance is then measured on ``geography``.
+
+    Parameters
+    ----------
+    db
+        The database.
+    lon, lat
+        Centre in degrees.
+    radius_m
+        Radius in metres.
+    user
+        The acting user.
+
+    Returns
+    -------
+    GeoDataFrame
+        Indexed by ``account_id``: ``external_id, name, status, revenue`` and point geometry.
+    """
+    degrees = float(radius_m / 111_000.0 / max(np.cos(np.radians(min(abs(lat), 85.0))), 0.05))
+    with db.transaction(user=user) as cur:
+        cur.execute(
+            "WITH centre AS (SELECT ST_SetSRID(ST_MakePoint(%s, %s), 4326) AS g),"
+            " near AS (SELECT a.account_id, a.external_id, a.name, a.status, a.geom"
+            " FROM accounts a, centre"
+            " WHERE a.geom && ST_Expand(centre.g, %s)"
+            " AND ST_DWithin(a.geom::geography, centre.g::geography, %s))"
+            " SELECT n.account_id, n.external_id, n.name, n.status, coalesce(sum(o.amount), 0)::float,"
+            " ST_X(n.geom), ST_Y(n.geom) FROM near n LEFT JOIN orders o ON o.account_id = n.account_id"
+            " AND o.stage = 'won'"
+            " AND o.order_date > (SELECT max(order_date) FROM orders) - interval '12 months'"
+            " GROUP BY n.account_id, n.external_id, n.name, n.status, n.geom",
+            (lon, lat, degrees, radius_m),
+        )
+        rows = cur.fetchall()
+    frame = pd.DataFrame(
+        rows, columns=["account_id", "external_id", "name", "status", "revenue", "lon", "lat"]
+    )
+    frame = frame.set_index("account_id")
+    return gpd.GeoDataFrame(
+        frame.drop(columns=["lon", "lat"]),
+        geometry=gpd.points_from_xy(frame["lon"], frame["lat"]),
+        crs="EPSG:4326",
+    )

@@ -204,3 +204,25 @@ def test_map_page_hot_spots_overlay(demo_app) -> None:
     assert any(
         c.value.endswith("regions (false-discovery rate 5%).") and "hot and" in c.value for c in at.caption
     )
+
+
+TRADE_PAGE = "pages/trade_areas.py"
+
+
+@pytest.mark.parametrize("method", ["rings", "customers", "threshold", "voronoi"])
+def test_trade_areas_page_every_method(demo_app, method: str) -> None:
+    at = _run(TRADE_PAGE)
+    _no_failure(at)
+    at.selectbox(key="method").set_value(method).run()
+    _no_failure(at)
+    figures = next(d.value for d in at.dataframe if "Area" in d.value.columns)
+    assert len(figures) >= 1 and (figures["Accounts"] >= 0).all()
+    assert {"Customers", "Revenue, last 12 months", "Cannibalisation (%)"} <= set(figures.columns)
+
+
+def test_trade_area_rings_grow_with_radius(demo_app) -> None:
+    at = _run(TRADE_PAGE)
+    at.text_input(key="radii").set_value("10, 50").run()
+    figures = next(d.value for d in at.dataframe if "Area" in d.value.columns)
+    assert list(figures["Area"]) == ["within 10.0 km", "within 50.0 km"]
+    assert figures["Accounts"].is_monotonic_increasing and figures["Accounts"].iloc[-1] > 0

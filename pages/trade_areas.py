@@ -1,0 +1,175 @@
+"""Trade areas: what each branch reaches, and where branches overlap."""
+
+import folium
+import geopandas as gpd
+import pandas as pd
+import streamlit as st
+from streamlit_folium import st_folium
+
+from geo.accounts import accounts_near, branches
+from geo.errors import GcrmError
+from geo.maps import Legend, base_map
+from geo.tradeareas import area_figures, customer_derived, ring_members, rings, threshold_rings, voronoi
+from pages import cached_regions, connections, current_user, opened_through_app, show_error
+
+METHODS = {
+    "rings": "Rings of given radii",
+    "customers": "Area holding a share of its customers",
+    "threshold": "Smallest ring reaching N customers",
+    "voronoi": "Nearest-branch area",
+}
+# Accounts are fetched around the branch within this distance (the view's reach).
+SEARCH_RADIUS_M = {"rings": 150_000, "customers": 300_000, "threshold": 300_000, "voronoi": 400_000}
+MAX_ACCOUNT_MARKERS = 1_500
+STATUS_COLORS = {"customer": "#1a9850", "prospect": "#fdae61", "churned": "#d73027"}
+FIGURE_LABELS = {
+    "accounts": "Accounts",
+    "customers": "Customers",
+    "revenue": "Revenue, last 12 months",
+    "revenue_share": "Share of nearby revenue (%)",
+    "shared_customers": "Customers shared with other branches",
+    "cannibalisation": "Cannibalisation (%)",
+}
+
+
+def render() -> None:
+    """Show a branch's trade areas with their accounts and figures."""
+    st.title("Trade areas")
+    try:
+        all_branches = branches(connections().app, user=current_user())
+    except GcrmError as exc:
+        show_error(exc)
+        return
+    if all_branches.empty:
+        st.info("No branches yet: load the demo book with `gcrm demo`.")
+        return
+    row = st.columns([1.5, 1.5, 1])
+    labels = dict(
+        zip(all_branches["branch_id"], all_branches["name"] + " (" + all_branches["state"] + ")", strict=True)
+    )
+    branch_id = row[0].selectbox("Branch", list(labels), format_func=labels.get, key="branch")
+    method = row[1].selectbox("Trade area", list(METHODS), format_func=METHODS.get, key="method")
+    branch = all_branches[all_branches["branch_id"] == branch_id]
+    point = branch.geometry.iloc[0]
+    try:
+        accounts = accounts_near(
+            connections().app, point.x, point.y, SEARCH_RADIUS_M[method], user=current_user()
+        )
+    except GcrmError as exc:
+        show_error(exc)
+        return
+    areas, members = _areas(method, row[2], all_branches, branch, accounts)
+    if areas.empty or areas.geometry.isna().all():
+        st.info("This branch has no trade area with these settings (too few accounts nearby).")
+        return
+    figures = _figures(members, accounts, areas, branch_id)
+    map_column, table_column = st.columns([3, 2])
+    with map_column:
+        st_folium(
+            _map(areas, branch, accounts, members, branch_id),
+            height=560,
+            use_container_width=True,
+            returned_objects=[],
+            key=f"trade-{branch_id}-{method}",
+        )
+    with table_column:
+        st.markdown(f"**{labels[branch_id]}: {METHODS[method].lower()}**")
+        st.dataframe(
+            figures,
+            hide_index=True,
+            width="stretch",
+            column_config={c: st.column_config.NumberColumn(format="localized") for c in figures.columns[1:]},
+        )
+        st.caption(
+            "Distances on the sphere; accounts within "
+            f"{SEARCH_RADIUS_M[method] / 1000:,.0f} km of the branch."
+        )
+
+
+def _areas(method: str, column, all_branches, branch, accounts) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
+    customers = accounts[accounts["status"] == "customer"]
+    if method == "rings":
+        text = column.text_input("Radii (km)", "5, 10, 25", key="radii")
+        radii = sorted(
+            {
+                float(v) * 1000
+                for v in text.replace(";", ",").split(",")
+                if v.strip().replace(".", "", 1).isdigit()
+            }
+        )
+        areas = rings(all_branches, radii or [10_000.0])
+    elif method == "customers":
+        share = column.slider("Share of its customers", 50, 95, 70, step=5, key="share") / 100
+        areas = customer_derived(all_branches, customers, share=share) if len(customers) else _empty()
+    elif method == "threshold":
+        wanted = column.number_input("Customers to reach", 1, 5_000, 50, key="reach")
+        areas = (
+            threshold_rings(all_branches, customers, customers=int(wanted)) if len(customers) else _empty()
+        )
+    else:
+        cells = voronoi(all_branches, cached_regions("state").union_all())
+        areas = cells[cells["branch_id"] == branch["branch_id"].iloc[0]]
+        inside = gpd.sjoin(accounts, areas[["geometry"]], predicate="within")
+        members = pd.DataFrame({"area": inside["index_right"].to_numpy(), "account": inside.index.to_numpy()})
+        return areas, members
+    areas = areas[areas["radius_m"].notna()]
+    return areas, ring_members(accounts, all_branches, areas)
+
+
+def _empty() -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame({"branch_id": [], "radius_m": []}, geometry=[], crs="EPSG:4326")
+
+
+def _figures(members: pd.DataFrame, accounts, areas, branch_id: int) -> pd.DataFrame:
+    figures = area_figures(members, pd.DataFrame(accounts.drop(columns="geometry")))
+    own = areas[areas["branch_id"] == branch_id]
+    figures = figures.reindex(own.index).fillna(0)
+    if "radius_m" in own:
+        name = (own["radius_m"] / 1000).map(lambda km: f"within {km:,.1f} km")
+    else:
+        name = pd.Series("nearest to this branch", index=own.index)
+    table = pd.DataFrame({"Area": name}).join(figures.rename(columns=FIGURE_LABELS).round(1))
+    return table.reset_index(drop=True)
+
+
+def _map(areas, branch, accounts, members, branch_id) -> folium.Map:
+    own = areas[areas["branch_id"] == branch_id]
+    fmap = base_map(tuple(own.total_bounds))
+    folium.GeoJson(
+        own[["geometry"]].to_json(drop_id=True),
+        style_function=lambda _feature: {
+            "color": "#253494",
+            "weight": 2,
+            "fillColor": "#41b6c4",
+            "fillOpacity": 0.12,
+        },
+        interactive=False,
+    ).add_to(fmap)
+    inside = accounts.loc[accounts.index.isin(members.loc[members["area"].isin(own.index), "account"])]
+    for row in inside.head(MAX_ACCOUNT_MARKERS).itertuples():
+        folium.CircleMarker(
+            [row.geometry.y, row.geometry.x],
+            radius=3,
+            weight=0,
+            fill=True,
+            fill_opacity=0.8,
+            fill_color=STATUS_COLORS.get(row.status, "#777777"),
+            tooltip=f"{row.name} ({row.status})",
+        ).add_to(fmap)
+    point = branch.geometry.iloc[0]
+    folium.CircleMarker(
+        [point.y, point.x],
+        radius=8,
+        color="#000000",
+        weight=2,
+        fill=True,
+        fill_color="#ffffff",
+        fill_opacity=1,
+        tooltip=branch["name"].iloc[0],
+    ).add_to(fmap)
+    fmap.add_child(Legend("Accounts", [(c, s.title()) for s, c in STATUS_COLORS.items()]))
+    return fmap
+
+
+if opened_through_app():
+    render()
