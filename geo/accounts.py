@@ -20,11 +20,6 @@ class AccountNotFound(GcrmError):
     """An account named by the user does not exist (or cannot be merged)."""
 
 
-REGION_KEY_COLUMNS = {"state": "state_fips", "county": "county_fips"}
-"""Region level → the account column that stores its key (assigned at write time)."""
-COUNT_COLUMNS = ["code", "accounts", "customers", "prospects", "churned"]
-
-
 def headline_counts(db: Database, *, user: str) -> dict[str, int | float]:
     """Count the book: accounts by status, reps, branches, and won revenue of the last 12 months.
 
@@ -68,40 +63,6 @@ def headline_counts(db: Database, *, user: str) -> dict[str, int | float]:
         "branches": branches,
         "revenue_12m": revenue,
     }
-
-
-def account_counts_by_region(db: Database, level: str, *, user: str) -> pd.DataFrame:
-    """Count accounts by status for each region of ``level``, from the stored region keys.
-
-    Parameters
-    ----------
-    db
-        The database.
-    level
-        ``state`` or ``county``.
-    user
-        The acting user.
-
-    Returns
-    -------
-    DataFrame
-        Columns ``code, accounts, customers, prospects, churned``; regions without
-        accounts are absent, accounts without a key are left out.
-    """
-    if level not in REGION_KEY_COLUMNS:
-        msg = f"Unknown region level {level!r}; choose one of {', '.join(REGION_KEY_COLUMNS)}."
-        raise ValueError(msg)
-    statement = sql.SQL(
-        "SELECT {key}::text, count(*),"
-        " count(*) FILTER (WHERE status = 'customer'),"
-        " count(*) FILTER (WHERE status = 'prospect'),"
-        " count(*) FILTER (WHERE status = 'churned')"
-        " FROM accounts WHERE {key} IS NOT NULL GROUP BY {key} ORDER BY {key}"
-    ).format(key=sql.Identifier(REGION_KEY_COLUMNS[level]))
-    with db.transaction(user=user) as cur:
-        cur.execute(statement)
-        rows = cur.fetchall()
-    return pd.DataFrame(rows, columns=COUNT_COLUMNS)
 
 
 EXPORT_COLUMNS = [
@@ -334,31 +295,6 @@ def low_precision_by_stated_state(db: Database, *, user: str) -> pd.DataFrame:
             " WHERE geocode_precision IN ('none', 'region') GROUP BY 1, 2"
         )
         return pd.DataFrame(cur.fetchall(), columns=["state", "geocode_precision", "accounts"])
-
-
-def latest_rejects(db: Database, batch_id: int, *, user: str) -> pd.DataFrame:
-    """Fetch the rejected rows of one import batch.
-
-    Parameters
-    ----------
-    db
-        The database.
-    batch_id
-        The batch.
-    user
-        The acting user.
-
-    Returns
-    -------
-    DataFrame
-        ``line, reason, raw`` ordered by line.
-    """
-    with db.transaction(user=user) as cur:
-        cur.execute(
-            "SELECT line, reason, raw::text FROM import_rejects WHERE batch_id = %s ORDER BY line",
-            (batch_id,),
-        )
-        return pd.DataFrame(cur.fetchall(), columns=["line", "reason", "raw"])
 
 
 FACT_ACCOUNT_TYPES = {

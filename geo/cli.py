@@ -358,7 +358,7 @@ def cube_command(
         finally:
             connections.close()
 
-    table = _report_errors(run)
+    table = _report_errors(run).round(CUBE_DECIMALS)
     if output_format == "csv":
         sys.stdout.write(
             neutralise_formulas(pd.DataFrame(table.drop(columns="geometry"))).to_csv(index=False)

@@ -37,7 +37,6 @@ DIMENSIONS = {
     "status": "status",
 }
 """Dimension → the account column holding its key (H3 6 and 8 derive from the stored 7 and 9)."""
-GEOGRAPHIC = ("state", "county", "zip", "h3_5", "h3_6", "h3_7", "h3_8", "h3_9")
 DRILL_PATH = {"state": "county", "county": "zip", "zip": "accounts"}
 BASE = ["accounts", "customers", "prospects", "churned", "revenue", "orders", "revenue_previous"]
 CUBE_MEASURES = {
@@ -511,41 +510,6 @@ def label_members(
 def _hexagon(cell: str) -> shapely.Polygon:
     boundary = h3.cell_to_boundary(cell)
     return shapely.Polygon([(lng, lat) for lat, lng in boundary])
-
-
-MEASURES = {
-    "accounts": "Accounts",
-    "customers": "Customers",
-    "prospects": "Prospects",
-    "churned": "Churned",
-    "customer_share": "Customer share (%)",
-}
-"""Measure column → the label users see."""
-
-
-def region_measures(regions: gpd.GeoDataFrame, counts: pd.DataFrame) -> gpd.GeoDataFrame:
-    """Join account counts to region polygons and derive the shares.
-
-    Parameters
-    ----------
-    regions
-        Regions of one level with ``code``, ``name`` and geometry.
-    counts
-        Per-region counts with ``code, accounts, customers, prospects, churned``.
-
-    Returns
-    -------
-    GeoDataFrame
-        Every region (zero where it has no account) with the count columns and
-        ``customer_share`` (customers as a percentage of accounts, NaN where
-        there are none).
-    """
-    count_columns = [c for c in counts.columns if c != "code"]
-    merged = regions.merge(counts, on="code", how="left")
-    merged[count_columns] = merged[count_columns].fillna(0).astype("int64")
-    accounts = merged["accounts"].where(merged["accounts"] > 0)
-    merged["customer_share"] = (100.0 * merged["customers"] / accounts).round(1)
-    return merged
 
 
 def low_precision_by_state(

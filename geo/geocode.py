@@ -31,7 +31,6 @@ CRS = "EPSG:4326"
 FUZZY_CUTOFF = 0.85
 """Minimum difflib similarity for a misspelt city to match a gazetteer place."""
 ADDRESS_FIELDS = ("latitude", "longitude", "street", "city", "state", "postal_code", "country")
-RESULT_COLUMNS = ["lon", "lat", "precision", "source", "note"]
 PRECISION_RANK = {
     "none": 0,
     "region": 1,
