@@ -10,8 +10,9 @@ plain count and sum over the tables.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
+from functools import cached_property
 
 import geopandas as gpd
 import h3
@@ -98,6 +99,37 @@ class Facts:
     accounts: pd.DataFrame
     orders: pd.DataFrame
 
+    _codes: dict = field(default_factory=dict, compare=False, repr=False)
+
+    @cached_property
+    def order_rows(self) -> np.ndarray:
+        """Row of ``accounts`` that each order belongs to (-1 when absent), computed once."""
+        return pd.Index(self.accounts["account_id"]).get_indexer(self.orders["account_id"])
+
+    @cached_property
+    def statuses(self) -> dict[str, np.ndarray]:
+        """Boolean mask of accounts per status, computed once."""
+        status = self.accounts["status"].to_numpy(dtype=object)
+        return {name: status == name for name in ("customer", "prospect", "churned")}
+
+    def member_codes(self, by: str) -> tuple[np.ndarray, np.ndarray]:
+        """Each account's member of ``by`` as an integer code (-1 for none), and the members; cached.
+
+        Parameters
+        ----------
+        by
+            A dimension.
+
+        Returns
+        -------
+        tuple
+            Codes per account, and the member keys they index.
+        """
+        if by not in self._codes:
+            codes, members = pd.factorize(dimension_keys(self.accounts, by), use_na_sentinel=True)
+            self._codes[by] = (codes, np.asarray(members, dtype=object))
+        return self._codes[by]
+
 
 def parse_period(text: str) -> Period:
     """Read a year (``2025``), quarter (``2025Q1``) or month (``2025-03``).
@@ -178,33 +210,39 @@ def base_figures(
     DataFrame
         Indexed by key: :data:`BASE` columns. Accounts without a key are left out.
     """
-    accounts = _sliced(facts.accounts, where)
-    keys = dimension_keys(accounts, by)
-    status = accounts["status"]
-    base = (
-        pd.DataFrame(
-            {
-                "accounts": 1,
-                "customers": (status == "customer").astype("int64"),
-                "prospects": (status == "prospect").astype("int64"),
-                "churned": (status == "churned").astype("int64"),
-            },
-            index=accounts.index,
-        )
-        .groupby(keys.to_numpy(), dropna=True)
-        .sum()
+    codes, members = facts.member_codes(by)
+    if where:
+        codes = np.where(_slice_mask(facts, where), codes, -1)
+    size = len(members)
+    keyed = codes >= 0
+
+    def count(mask: np.ndarray) -> np.ndarray:
+        return np.bincount(codes[keyed & mask], minlength=size)
+
+    base = pd.DataFrame(
+        {
+            "accounts": np.bincount(codes[keyed], minlength=size),
+            "customers": count(facts.statuses["customer"]),
+            "prospects": count(facts.statuses["prospect"]),
+            "churned": count(facts.statuses["churned"]),
+        },
+        index=pd.Index(members, name="key"),
     )
-    key_of = pd.Series(keys.to_numpy(), index=accounts["account_id"].to_numpy())
-    orders = facts.orders[facts.orders["account_id"].isin(key_of.index)]
-    current, previous = _in_period(orders, period)
-    base["revenue"] = _order_sum(current, key_of)["amount"]
-    base["orders"] = _order_sum(current, key_of)["count"]
-    base["revenue_previous"] = _order_sum(previous, key_of)["amount"] if period else np.nan
-    base[["revenue", "orders"]] = base[["revenue", "orders"]].fillna(0)
-    if period:
-        base["revenue_previous"] = base["revenue_previous"].fillna(0)
-    base.index.name = "key"
-    return base[BASE].astype({"orders": "int64"})
+    rows = facts.order_rows
+    order_codes = np.where(rows >= 0, codes[np.maximum(rows, 0)], -1)
+    amounts = facts.orders["amount"].to_numpy(dtype=float)
+    current, previous = _period_masks(facts.orders, period)
+    current &= order_codes >= 0
+    base["revenue"] = np.bincount(order_codes[current], weights=amounts[current], minlength=size)
+    base["orders"] = np.bincount(order_codes[current], minlength=size)
+    if period is None:
+        base["revenue_previous"] = np.nan
+    else:
+        previous &= order_codes >= 0
+        base["revenue_previous"] = np.bincount(
+            order_codes[previous], weights=amounts[previous], minlength=size
+        )
+    return base.loc[base["accounts"] > 0, BASE]
 
 
 def derive_measures(base: pd.DataFrame, *, population: pd.Series | None = None) -> pd.DataFrame:
@@ -294,7 +332,7 @@ def roll_up(base: pd.DataFrame, parent_of: pd.Series) -> pd.DataFrame:
         :data:`BASE` columns per parent key.
     """
     parents = base.index.to_series().map(parent_of)
-    rolled = base.groupby(parents.to_numpy(), dropna=True).sum(min_count=1)
+    rolled = base.groupby(parents.to_numpy(dtype=object), dropna=True).sum(min_count=1)
     rolled.index.name = "key"
     return rolled.fillna({"revenue_previous": np.nan})
 
@@ -344,35 +382,33 @@ def pivot_time(
     if grain not in TIME_GRAINS:
         msg = f"Unknown time grain {grain!r}; choose one of {', '.join(TIME_GRAINS)}."
         raise CubeQueryError(msg)
-    accounts = _sliced(facts.accounts, where)
-    key_of = pd.Series(dimension_keys(accounts, by).to_numpy(), index=accounts["account_id"].to_numpy())
-    orders = facts.orders[facts.orders["account_id"].isin(key_of.index)]
+    keys = dimension_keys(facts.accounts, by).where(_slice_mask(facts, where)).to_numpy()
+    rows = facts.order_rows
+    order_keys = pd.Series(np.where(rows >= 0, keys[np.maximum(rows, 0)], None), index=facts.orders.index)
+    orders = facts.orders[order_keys.notna().to_numpy()]
     periods = orders["order_date"].dt.to_period(TIME_GRAINS[grain]).astype(str)
-    table = orders.assign(key=orders["account_id"].map(key_of).to_numpy(), period=periods.to_numpy())
+    table = orders.assign(key=order_keys[order_keys.notna()].to_numpy(), period=periods.to_numpy())
     pivot = table.pivot_table(index="key", columns="period", values="amount", aggfunc="sum", fill_value=0.0)
     pivot.columns.name = None
     return pivot
 
 
-def _sliced(accounts: pd.DataFrame, where: dict[str, list[str]] | None) -> pd.DataFrame:
-    keep = np.ones(len(accounts), dtype=bool)
+def _slice_mask(facts: Facts, where: dict[str, list[str]] | None) -> np.ndarray:
+    keep = np.ones(len(facts.accounts), dtype=bool)
     for dimension, values in (where or {}).items():
-        keep &= dimension_keys(accounts, dimension).isin([str(v) for v in values]).fillna(False).to_numpy()
-    return accounts[keep]
+        codes, members = facts.member_codes(dimension)
+        wanted = np.flatnonzero(np.isin(members, [str(v) for v in values]))
+        keep &= np.isin(codes, wanted)
+    return keep
 
 
-def _in_period(orders: pd.DataFrame, period: Period | None) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _period_masks(orders: pd.DataFrame, period: Period | None) -> tuple[np.ndarray, np.ndarray]:
     if period is None:
-        return orders, orders.iloc[0:0]
-    day = orders["order_date"]
-    current = (day >= pd.Timestamp(period.start)) & (day < pd.Timestamp(period.end))
-    previous = (day >= pd.Timestamp(period.previous_start)) & (day < pd.Timestamp(period.start))
-    return orders[current], orders[previous]
-
-
-def _order_sum(orders: pd.DataFrame, key_of: pd.Series) -> pd.DataFrame:
-    keys = orders["account_id"].map(key_of)
-    return orders.groupby(keys.to_numpy(), dropna=True)["amount"].agg(amount="sum", count="size")
+        everything = np.ones(len(orders), dtype=bool)
+        return everything, ~everything
+    day = orders["order_date"].to_numpy()
+    start, end, before = (np.datetime64(d) for d in (period.start, period.end, period.previous_start))
+    return (day >= start) & (day < end), (day >= before) & (day < start)
 
 
 def _add_months(day: date, months: int) -> date:
