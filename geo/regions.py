@@ -5,10 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import geopandas as gpd
-import h3
+import h3ronpy
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import shapely
+from h3ronpy import vector as h3_vector
 
 from geo.db import SYSTEM_USER, Database, copy_frame, ewkb_hex
 from geo.shipped import read_counties, read_states
@@ -172,13 +174,12 @@ def h3_cells(points: gpd.GeoSeries, resolution: int) -> pd.Series:
     Series
         Cell ids, None where the point is missing.
     """
-    present = ~(points.isna() | points.is_empty)
-    lons = points.x.where(present).to_numpy()
-    lats = points.y.where(present).to_numpy()
-    cells = [
-        h3.latlng_to_cell(lat, lon, resolution) if ok else None
-        for lat, lon, ok in zip(lats, lons, present.to_numpy(), strict=True)
-    ]
+    present = (~(points.isna() | points.is_empty)).to_numpy()
+    cells = np.full(len(points), None, dtype=object)
+    if present.any():
+        located = points[present]
+        codes = h3_vector.coordinates_to_cells(located.y.to_numpy(), located.x.to_numpy(), resolution)
+        cells[present] = pa.array(h3ronpy.cells_to_string(codes)).to_numpy(zero_copy_only=False)
     return pd.Series(cells, index=points.index, dtype=object)
 
 
