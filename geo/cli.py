@@ -317,6 +317,13 @@ def duplicates_merge(
     typer.echo(f"merged {drop} into {keep}: " + " ".join(f"{t}={n}" for t, n in moved.items()))
 
 
+def connect_dask(address: str):
+    """Connect to the Dask scheduler named by ``GCRM_DASK_SCHEDULER`` (imported only when set)."""
+    from geo.cube_dask import connect
+
+    return connect(address)
+
+
 @app.command("cube")
 def cube_command(
     by: Annotated[
@@ -345,6 +352,7 @@ def cube_command(
         filters = parse_where(where or [])
         chosen = parse_period(period) if period else None
         connections = prepare_database(settings)
+        client = connect_dask(settings.dask_scheduler) if settings.dask_scheduler else None
         try:
             return answer_cube(
                 connections.app,
@@ -354,9 +362,12 @@ def cube_command(
                 user=cli_user(),
                 where=filters,
                 period=chosen,
+                client=client,
             )
         finally:
             connections.close()
+            if client is not None:
+                client.close()
 
     table = _report_errors(run).round(CUBE_DECIMALS)
     if output_format == "csv":

@@ -21,6 +21,8 @@ GCRM_GEOCODER
     ``nominatim`` (default) or ``photon``.
 GCRM_GEOCODER_MIN_DELAY
     Seconds between two requests to that geocoder (default 1.0).
+GCRM_DASK_SCHEDULER
+    Address of a Dask scheduler (``tcp://host:8786``): cube queries aggregate there.
 """
 
 from __future__ import annotations
@@ -56,6 +58,8 @@ class Settings:
         Its flavour: ``nominatim`` or ``photon``.
     geocoder_min_delay
         Seconds between requests to it.
+    dask_scheduler
+        Dask scheduler address for cube queries, or None to compute in this process.
     """
 
     database_url: str | None
@@ -65,6 +69,7 @@ class Settings:
     geocoder_url: str | None = None
     geocoder: str = "nominatim"
     geocoder_min_delay: float = 1.0
+    dask_scheduler: str | None = None
 
 
 def load_settings() -> Settings:
@@ -84,6 +89,7 @@ def load_settings() -> Settings:
         geocoder_url=env.get("GCRM_GEOCODER_URL") or None,
         geocoder=env.get("GCRM_GEOCODER") or "nominatim",
         geocoder_min_delay=float(env.get("GCRM_GEOCODER_MIN_DELAY") or 1.0),
+        dask_scheduler=env.get("GCRM_DASK_SCHEDULER") or None,
     )
 
 

@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import date
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 import geopandas as gpd
 import h3
@@ -21,6 +22,9 @@ import pandas as pd
 import shapely
 
 from geo.errors import GcrmError
+
+if TYPE_CHECKING:
+    from distributed import Client
 
 DIMENSIONS = {
     "state": "state_fips",
@@ -212,7 +216,7 @@ def base_figures(
     """
     codes, members = facts.member_codes(by)
     if where:
-        codes = np.where(_slice_mask(facts, where), codes, -1)
+        codes = np.where(slice_mask(facts, where), codes, -1)
     size = len(members)
     keyed = codes >= 0
 
@@ -228,20 +232,17 @@ def base_figures(
         },
         index=pd.Index(members, name="key"),
     )
-    rows = facts.order_rows
-    order_codes = np.where(rows >= 0, codes[np.maximum(rows, 0)], -1)
+    ordered = order_codes(facts, codes)
     amounts = facts.orders["amount"].to_numpy(dtype=float)
-    current, previous = _period_masks(facts.orders, period)
-    current &= order_codes >= 0
-    base["revenue"] = np.bincount(order_codes[current], weights=amounts[current], minlength=size)
-    base["orders"] = np.bincount(order_codes[current], minlength=size)
+    current, previous = period_masks(facts.orders, period)
+    current &= ordered >= 0
+    base["revenue"] = np.bincount(ordered[current], weights=amounts[current], minlength=size)
+    base["orders"] = np.bincount(ordered[current], minlength=size)
     if period is None:
         base["revenue_previous"] = np.nan
     else:
-        previous &= order_codes >= 0
-        base["revenue_previous"] = np.bincount(
-            order_codes[previous], weights=amounts[previous], minlength=size
-        )
+        previous &= ordered >= 0
+        base["revenue_previous"] = np.bincount(ordered[previous], weights=amounts[previous], minlength=size)
     return base.loc[base["accounts"] > 0, BASE]
 
 
@@ -285,6 +286,7 @@ def cube(
     where: dict[str, list[str]] | None = None,
     period: Period | None = None,
     population: pd.Series | None = None,
+    client: Client | None = None,
 ) -> pd.DataFrame:
     """Answer one cube query: ``measures`` per member of ``by``, sliced by ``where``, in ``period``.
 
@@ -302,6 +304,8 @@ def cube(
         Period of the order measures.
     population
         People per member, for penetration.
+    client
+        A Dask client: aggregate on that cluster instead of in this process.
 
     Returns
     -------
@@ -312,7 +316,13 @@ def cube(
     if unknown:
         msg = f"Unknown measure(s) {', '.join(unknown)}; choose from {', '.join(CUBE_MEASURES)}."
         raise CubeQueryError(msg)
-    base = base_figures(facts, by=by, where=where, period=period)
+    if client is None:
+        base = base_figures(facts, by=by, where=where, period=period)
+    else:
+        # Imported here: dask costs half a second to import, and most queries never need it.
+        from geo.cube_dask import distributed_base_figures
+
+        base = distributed_base_figures(facts, by=by, where=where, period=period, client=client)
     return derive_measures(base, population=population)[measures].sort_index()
 
 
@@ -382,7 +392,7 @@ def pivot_time(
     if grain not in TIME_GRAINS:
         msg = f"Unknown time grain {grain!r}; choose one of {', '.join(TIME_GRAINS)}."
         raise CubeQueryError(msg)
-    keys = dimension_keys(facts.accounts, by).where(_slice_mask(facts, where)).to_numpy()
+    keys = dimension_keys(facts.accounts, by).where(slice_mask(facts, where)).to_numpy()
     rows = facts.order_rows
     order_keys = pd.Series(np.where(rows >= 0, keys[np.maximum(rows, 0)], None), index=facts.orders.index)
     orders = facts.orders[order_keys.notna().to_numpy()]
@@ -393,7 +403,21 @@ def pivot_time(
     return pivot
 
 
-def _slice_mask(facts: Facts, where: dict[str, list[str]] | None) -> np.ndarray:
+def slice_mask(facts: Facts, where: dict[str, list[str]] | None) -> np.ndarray:
+    """Which accounts every filter of ``where`` keeps.
+
+    Parameters
+    ----------
+    facts
+        Accounts and won orders.
+    where
+        Dimension → allowed keys.
+
+    Returns
+    -------
+    ndarray
+        Boolean per account.
+    """
     keep = np.ones(len(facts.accounts), dtype=bool)
     for dimension, values in (where or {}).items():
         codes, members = facts.member_codes(dimension)
@@ -402,7 +426,40 @@ def _slice_mask(facts: Facts, where: dict[str, list[str]] | None) -> np.ndarray:
     return keep
 
 
-def _period_masks(orders: pd.DataFrame, period: Period | None) -> tuple[np.ndarray, np.ndarray]:
+def order_codes(facts: Facts, codes: np.ndarray) -> np.ndarray:
+    """The member code of each order, from its account's code (-1 when none).
+
+    Parameters
+    ----------
+    facts
+        Accounts and won orders.
+    codes
+        Member code per account.
+
+    Returns
+    -------
+    ndarray
+        Member code per order.
+    """
+    rows = facts.order_rows
+    return np.where(rows >= 0, codes[np.maximum(rows, 0)], -1)
+
+
+def period_masks(orders: pd.DataFrame, period: Period | None) -> tuple[np.ndarray, np.ndarray]:
+    """Which orders fall in the period and in the one before it.
+
+    Parameters
+    ----------
+    orders
+        Won orders with ``order_date``.
+    period
+        The period; None for all orders (and none before).
+
+    Returns
+    -------
+    tuple of ndarray
+        Boolean masks (current, previous).
+    """
     if period is None:
         everything = np.ones(len(orders), dtype=bool)
         return everything, ~everything

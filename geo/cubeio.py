@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import geopandas as gpd
 
@@ -11,6 +12,9 @@ from geo.cube import Facts, Period, cube, cube_table, label_members
 from geo.db import Database
 from geo.regions import load_regions
 from geo.shipped import read_zips
+
+if TYPE_CHECKING:
+    from distributed import Client
 
 
 def answer_cube(
@@ -23,6 +27,7 @@ def answer_cube(
     where: dict[str, list[str]] | None = None,
     period: Period | None = None,
     facts: Facts | None = None,
+    client: Client | None = None,
 ) -> gpd.GeoDataFrame:
     """Run one cube query and label its members.
 
@@ -44,6 +49,8 @@ def answer_cube(
         Period of the order measures.
     facts
         Facts already loaded (a cache); fetched when None.
+    client
+        A Dask client to aggregate on, or None for this process.
 
     Returns
     -------
@@ -54,7 +61,9 @@ def answer_cube(
     facts = facts if facts is not None else load_facts(db, user=user)
     regions = load_regions(db, by, user=user) if by in ("state", "county") else None
     population = regions.set_index("code")["population"] if regions is not None else None
-    result = cube(facts, by=by, measures=measures, where=where, period=period, population=population)
+    result = cube(
+        facts, by=by, measures=measures, where=where, period=period, population=population, client=client
+    )
     members = label_members(
         by,
         result.index,
