@@ -1,0 +1,96 @@
+"""Benchmark: the Sales by region page in headless Chromium, time to first map and page weight.
+
+Starts ``streamlit run app.py`` on a free port against the configured database (load the
+dataset first, e.g. ``gcrm demo --accounts 1000000 --replace``), opens the page three times
+and prints, per visit, the seconds until the region polygons are drawn and the bytes
+received (HTTP bodies as transferred, plus websocket payloads).
+
+Usage::
+
+    .venv/bin/python benchmarks/manager_page.py [--visits 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from playwright.sync_api import sync_playwright
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--disable-background-networking"]
+
+
+def main() -> None:
+    """Serve the app, visit the page and print the figures."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--visits", type=int, default=3)
+    args = parser.parse_args()
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            "app.py",
+            "--server.port",
+            str(port),
+            "--server.headless",
+            "true",
+        ],
+        cwd=PROJECT_DIR,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_for(url)
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=shutil.which("chromium"), args=CHROMIUM_ARGS)
+            for visit in range(1, args.visits + 1):
+                seconds, received = _visit(browser, f"{url}/region_map")
+                print(f"visit {visit}: first map in {seconds:.2f} s, {received / 1e6:.2f} MB received")
+            browser.close()
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def _wait_for(url: str) -> None:
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2):
+                return
+        except OSError:
+            time.sleep(0.5)
+    msg = "streamlit did not start"
+    raise RuntimeError(msg)
+
+
+def _visit(browser, url: str) -> tuple[float, int]:
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    received: list[int] = []
+    page.on("requestfinished", lambda request: received.append(request.sizes()["responseBodySize"]))
+    page.on("websocket", lambda ws: ws.on("framereceived", lambda payload: received.append(len(payload))))
+    started = time.perf_counter()
+    page.goto(url)
+    while sum(frame.locator("path.leaflet-interactive").count() for frame in page.frames) < 50:
+        page.wait_for_timeout(50)
+    seconds = time.perf_counter() - started
+    page.wait_for_timeout(2_000)
+    page.close()
+    return seconds, sum(received)
+
+
+if __name__ == "__main__":
+    main()
