@@ -18,17 +18,17 @@ from __future__ import annotations
 
 import argparse
 import time
+from dataclasses import replace
 
 import geopandas as gpd
-import psycopg2
 import shapely
-from psycopg2 import sql
 
 from geo.accounts import load_facts
 from geo.bootstrap import owner_url, prepare_database
 from geo.bulk import load_demo_book
 from geo.config import load_settings
 from geo.cube import CUBE_MEASURES, cube, parse_period
+from geo.db import create_database, drop_database
 from geo.regions import region_keys
 from geo.shipped import read_counties
 
@@ -46,11 +46,7 @@ def main() -> None:
     args = parser.parse_args()
     settings = load_settings()
     server = owner_url(settings)
-    _admin(server, sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(BENCH_DB)))
-    _admin(server, sql.SQL("CREATE DATABASE {}").format(sql.Identifier(BENCH_DB)))
-    bench = settings.__class__(
-        **{**settings.__dict__, "database_url": server.rsplit("/", 1)[0] + "/" + BENCH_DB}
-    )
+    bench = replace(settings, database_url=create_database(server, BENCH_DB))
     try:
         connections = prepare_database(bench)
         started = time.perf_counter()
@@ -70,7 +66,7 @@ def main() -> None:
         _spatial_join(connections)
         connections.close()
     finally:
-        _admin(server, sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(BENCH_DB)))
+        drop_database(server, BENCH_DB)
 
 
 def _region_assignment(connections, data_dir) -> None:
@@ -131,16 +127,6 @@ def _spatial_join(connections) -> None:
             cur.fetchall()
             elapsed = time.perf_counter() - started
         print(f"  {label}: {elapsed:.3f} s (x{elapsed / in_memory:.0f} the cube)")
-
-
-def _admin(url: str, statement: sql.Composable) -> None:
-    conn = psycopg2.connect(url)
-    try:
-        conn.autocommit = True
-        with conn.cursor() as cur:
-            cur.execute(statement)
-    finally:
-        conn.close()
 
 
 if __name__ == "__main__":

@@ -20,15 +20,15 @@ import argparse
 import re
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import psycopg2
-from psycopg2 import sql
 
 from geo.bootstrap import owner_url, prepare_database
 from geo.config import load_settings
+from geo.db import create_database, drop_database
 from geo.demo import generate_demo
 from geo.geocode import geocode_addresses, load_gazetteer
 from geo.importer import detect_mapping, run_import
@@ -139,11 +139,7 @@ def _per_row_baseline(addresses: pd.DataFrame, gazetteer) -> list[tuple[float, f
 
 def _import_twice(settings, path: Path) -> None:
     server = owner_url(settings)
-    _admin(server, sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(BENCH_DB)))
-    _admin(server, sql.SQL("CREATE DATABASE {}").format(sql.Identifier(BENCH_DB)))
-    bench = settings.__class__(
-        **{**settings.__dict__, "database_url": server.rsplit("/", 1)[0] + "/" + BENCH_DB}
-    )
+    bench = replace(settings, database_url=create_database(server, BENCH_DB))
     try:
         connections = prepare_database(bench)
         for attempt in ("first import", "re-import"):
@@ -164,17 +160,7 @@ def _import_twice(settings, path: Path) -> None:
             print(f"{attempt}: {total:.1f} s end to end (read {read_s:.1f} s) — {summary.line()}")
         connections.close()
     finally:
-        _admin(server, sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(BENCH_DB)))
-
-
-def _admin(url: str, statement: sql.Composable) -> None:
-    conn = psycopg2.connect(url)
-    try:
-        conn.autocommit = True
-        with conn.cursor() as cur:
-            cur.execute(statement)
-    finally:
-        conn.close()
+        drop_database(server, BENCH_DB)
 
 
 if __name__ == "__main__":

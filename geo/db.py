@@ -210,6 +210,59 @@ def ewkb_hex(geometry: pd.Series | np.ndarray, *, srid: int = 4326) -> np.ndarra
     return shapely.to_wkb(with_srid, hex=True, include_srid=True)
 
 
+def create_database(server_dsn: str, name: str, *, template: str | None = None) -> str:
+    """Create a database on the server of ``server_dsn`` (replacing one of that name).
+
+    Parameters
+    ----------
+    server_dsn
+        A URL of a role allowed to create databases.
+    name
+        The new database.
+    template
+        Database to copy (``CREATE DATABASE … TEMPLATE``); None for an empty one.
+
+    Returns
+    -------
+    str
+        ``server_dsn`` pointing at the new database.
+    """
+    drop_database(server_dsn, name)
+    statement = psycopg2.sql.SQL("CREATE DATABASE {}").format(psycopg2.sql.Identifier(name))
+    if template is not None:
+        statement += psycopg2.sql.SQL(" TEMPLATE {}").format(psycopg2.sql.Identifier(template))
+    _autocommit(server_dsn, statement)
+    if "://" not in server_dsn:
+        return psycopg2.extensions.make_dsn(server_dsn, dbname=name)
+    return urlunsplit(urlsplit(server_dsn)._replace(path="/" + name))
+
+
+def drop_database(server_dsn: str, name: str) -> None:
+    """Drop a database if it exists, closing its connections.
+
+    Parameters
+    ----------
+    server_dsn
+        A URL of a role allowed to drop it.
+    name
+        The database.
+    """
+    _autocommit(
+        server_dsn,
+        psycopg2.sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(psycopg2.sql.Identifier(name)),
+    )
+
+
+def _autocommit(dsn: str, statement: psycopg2.sql.Composable) -> None:
+    conn = connect(dsn)
+    try:
+        conn.autocommit = True
+        with conn.cursor() as cur:
+            cur.execute(statement)
+    finally:
+        conn.close()
+
+
 def role_dsn(owner_dsn: str, *, role: str, password: str) -> str:
     """Return ``owner_dsn`` with its user and password replaced.
 

@@ -15,34 +15,18 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-import psycopg2
 import pytest
-from psycopg2 import sql
 
 from geo import server
 from geo.bootstrap import Connections, prepare_database
 from geo.config import PROJECT_DIR, Settings
+from geo.db import create_database, drop_database
 
 TEMPLATE_DB = "gcrm_test_template"
 APP_PASSWORD = "gcrm-test-app-password"
 DEMO_ACCOUNTS = 3_000
 DEMO_SEED = 7
 _database_numbers = itertools.count(1)
-
-
-def _admin(url: str, statement: sql.Composable) -> None:
-    conn = psycopg2.connect(url)
-    try:
-        conn.autocommit = True
-        with conn.cursor() as cur:
-            cur.execute(statement)
-    finally:
-        conn.close()
-
-
-def _with_database(url: str, name: str) -> str:
-    head, _ = url.rsplit("/", 1)
-    return f"{head}/{name}"
 
 
 @pytest.fixture(scope="session")
@@ -69,12 +53,7 @@ def server_url(state_home: Path) -> Iterator[str]:
 @pytest.fixture(scope="session")
 def template_url(server_url: str, state_home: Path) -> str:
     """A database migrated and loaded with boundaries, copied for each test."""
-    _admin(
-        server_url,
-        sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(TEMPLATE_DB)),
-    )
-    _admin(server_url, sql.SQL("CREATE DATABASE {}").format(sql.Identifier(TEMPLATE_DB)))
-    url = _with_database(server_url, TEMPLATE_DB)
+    url = create_database(server_url, TEMPLATE_DB)
     prepare_database(_settings(url, state_home)).close()
     return url
 
@@ -85,15 +64,7 @@ def _settings(url: str, home: Path) -> Settings:
 
 def _fresh_database(server_url: str, template_url: str) -> tuple[str, str]:
     name = f"gcrm_test_{os.getpid()}_{next(_database_numbers)}"
-    _admin(
-        server_url,
-        sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(sql.Identifier(name), sql.Identifier(TEMPLATE_DB)),
-    )
-    return name, _with_database(server_url, name)
-
-
-def _drop(server_url: str, name: str) -> None:
-    _admin(server_url, sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+    return name, create_database(server_url, name, template=TEMPLATE_DB)
 
 
 @pytest.fixture
@@ -101,7 +72,7 @@ def settings(server_url: str, template_url: str, state_home: Path) -> Iterator[S
     """Settings pointing at a fresh database for this test only."""
     name, url = _fresh_database(server_url, template_url)
     yield _settings(url, state_home)
-    _drop(server_url, name)
+    drop_database(server_url, name)
 
 
 @pytest.fixture
@@ -123,7 +94,7 @@ def demo_settings(server_url: str, template_url: str, state_home: Path) -> Itera
     load_demo_book(conns.owner, settings.data_dir, accounts=DEMO_ACCOUNTS, seed=DEMO_SEED)
     conns.close()
     yield settings
-    _drop(server_url, name)
+    drop_database(server_url, name)
 
 
 @pytest.fixture
