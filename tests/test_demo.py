@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import geopandas as gpd
-import pandas as pd
 import pytest
 from geopandas.testing import assert_geodataframe_equal
 from pandas.testing import assert_frame_equal
@@ -95,4 +94,3 @@ def test_book_rejects_empty_size(gazetteers) -> None:
     zips, cities = gazetteers
     with pytest.raises(ValueError, match="at least one account"):
         generate_demo(zips, cities, accounts=0, seed=1)
-    assert isinstance(zips, pd.DataFrame)
