@@ -628,9 +628,9 @@ def _prepare_interactions(fields: pd.DataFrame, lines: np.ndarray) -> tuple[pd.D
     kind = _words(typed, KIND_WORDS)
     _note(reasons, kind.isna(), "type '" + typed + "' is not visit, call, email or meeting")
     rows["kind"] = kind
-    typed = _text(fields, "occurred_at")
-    when = _dates(typed)
-    _note(reasons, when.isna(), "date '" + typed + "' is not a date")
+    when_typed = _text(fields, "occurred_at")
+    when = _dates(when_typed)
+    _note(reasons, when.isna(), "date '" + when_typed + "' is not a date")
     rows["occurred_at"] = when.dt.strftime("%Y-%m-%d %H:%M:%S")
     if "duration_min" in fields:
         typed = _text(fields, "duration_min")
@@ -653,7 +653,7 @@ def _prepare_interactions(fields: pd.DataFrame, lines: np.ndarray) -> tuple[pd.D
         rows["external_id"] = _text(fields, "external_id")
         _note(reasons, rows["external_id"].eq(""), "missing interaction ID")
     else:
-        parts = [rows["account_external_id"], rows["kind"].fillna(""), typed, _text(fields, "notes")]
+        parts = [rows["account_external_id"], rows["kind"].fillna(""), when_typed, _text(fields, "notes")]
         rows["external_id"] = _derived_key("AUTO", parts)
     return _split(rows, reasons, lines, "external_id")
 

@@ -294,3 +294,15 @@ def test_cli_import_prints_the_summary_and_writes_rejects(settings: Settings, en
     assert failed.exit_code == 1 and "Cannot read broken.xlsx" in failed.output
     refused = CliRunner().invoke(app, ["import", "orders", str(source)])
     assert refused.exit_code == 1 and "required orders field" in refused.output
+
+
+def test_visits_without_ids_on_different_dates_are_different_visits(connections: Connections) -> None:
+    _import(connections, "accounts", ACCOUNTS)
+    visits = _import(
+        connections,
+        "interactions",
+        "Customer ID,Type,Date,Duration,Notes\n"
+        "C1,Visit,2025-05-02,30,Check-in\n"
+        "C1,Visit,2025-06-02,30,Check-in\n",
+    )
+    assert visits.line() == "read=2 inserted=2 updated=0 unchanged=0 rejected=0"
