@@ -156,12 +156,6 @@ REQUIRED = {
     "orders": ("external_id", "account_external_id", "order_date", "amount"),
     "interactions": ("account_external_id", "kind", "occurred_at"),
 }
-TARGET_TABLES = {
-    "accounts": "accounts",
-    "contacts": "contacts",
-    "orders": "orders",
-    "interactions": "interactions",
-}
 STATUS_WORDS = {
     "customer": "customer",
     "active": "customer",
@@ -483,6 +477,26 @@ def _dates(values: pd.Series) -> pd.Series:
     return parsed
 
 
+def _external_id(
+    fields: pd.DataFrame, rows: pd.DataFrame, reasons: pd.Series, label: str, parts: list[pd.Series]
+) -> None:
+    """Take the file's ID column, or derive a stable key from ``parts`` when the file has none."""
+    if "external_id" in fields:
+        rows["external_id"] = _text(fields, "external_id")
+        _note(reasons, rows["external_id"].eq(""), f"missing {label} ID")
+    else:
+        rows["external_id"] = _derived_key("AUTO", parts)
+
+
+def _consent(fields: pd.DataFrame, rows: pd.DataFrame, reasons: pd.Series) -> None:
+    """Parse the marketing-consent column, when the file has one."""
+    if "marketing_consent" in fields:
+        typed = _text(fields, "marketing_consent")
+        consent = _flags(typed)
+        _note(reasons, consent.isna(), "marketing consent '" + typed + "' is not yes or no")
+        rows["marketing_consent"] = consent
+
+
 def _derived_key(prefix: str, parts: list[pd.Series]) -> pd.Series:
     joined = parts[0].str.lower()
     for part in parts[1:]:
@@ -531,12 +545,8 @@ def _prepare_accounts(fields: pd.DataFrame, lines: np.ndarray) -> tuple[pd.DataF
     for column in ("name", "industry", "segment", *ADDRESS_FIELDS):
         if column in fields:
             rows[column] = _text(fields, column)
-    if "external_id" in fields:
-        rows["external_id"] = _text(fields, "external_id")
-        _note(reasons, rows["external_id"].eq(""), "missing account ID")
-    else:
-        address = [_text(fields, c) for c in ("name", "street", "city", "state", "postal_code")]
-        rows["external_id"] = _derived_key("AUTO", address)
+    address = [_text(fields, c) for c in ("name", "street", "city", "state", "postal_code")]
+    _external_id(fields, rows, reasons, "account", address)
     _note(reasons, rows["name"].eq(""), "missing name")
     if "country" in rows:
         rows["country"] = rows["country"].where(rows["country"].ne(""), "US")
@@ -554,11 +564,7 @@ def _prepare_accounts(fields: pd.DataFrame, lines: np.ndarray) -> tuple[pd.DataF
         revenue = _money(typed)
         _note(reasons, typed.ne("") & revenue.isna(), "annual revenue '" + typed + "' is not a number")
         rows["annual_revenue"] = revenue.round(2).astype(object).where(revenue.notna(), None)
-    if "marketing_consent" in fields:
-        typed = _text(fields, "marketing_consent")
-        consent = _flags(typed)
-        _note(reasons, consent.isna(), "marketing consent '" + typed + "' is not yes or no")
-        rows["marketing_consent"] = consent
+    _consent(fields, rows, reasons)
     return _split(rows, reasons, lines, "external_id")
 
 
@@ -606,17 +612,9 @@ def _prepare_contacts(fields: pd.DataFrame, lines: np.ndarray) -> tuple[pd.DataF
     )
     named = _text(fields, "first_name").ne("") | _text(fields, "last_name").ne("") | email.ne("")
     _note(reasons, ~named, "a contact needs a name or an email")
-    if "external_id" in fields:
-        rows["external_id"] = _text(fields, "external_id")
-        _note(reasons, rows["external_id"].eq(""), "missing contact ID")
-    else:
-        parts = [rows["account_external_id"], email, _text(fields, "first_name"), _text(fields, "last_name")]
-        rows["external_id"] = _derived_key("AUTO", parts)
-    if "marketing_consent" in fields:
-        typed = _text(fields, "marketing_consent")
-        consent = _flags(typed)
-        _note(reasons, consent.isna(), "marketing consent '" + typed + "' is not yes or no")
-        rows["marketing_consent"] = consent
+    parts = [rows["account_external_id"], email, _text(fields, "first_name"), _text(fields, "last_name")]
+    _external_id(fields, rows, reasons, "contact", parts)
+    _consent(fields, rows, reasons)
     return _split(rows, reasons, lines, "external_id")
 
 
@@ -649,12 +647,8 @@ def _prepare_interactions(fields: pd.DataFrame, lines: np.ndarray) -> tuple[pd.D
         lon = pd.to_numeric(_text(fields, "longitude"), errors="coerce")
         ok = (lat.between(-90, 90) & lon.between(-180, 180)).to_numpy()
         rows["checkin_geom"] = pd.Series(ewkb_hex(points_where(lon, lat, ok)), index=fields.index)
-    if "external_id" in fields:
-        rows["external_id"] = _text(fields, "external_id")
-        _note(reasons, rows["external_id"].eq(""), "missing interaction ID")
-    else:
-        parts = [rows["account_external_id"], rows["kind"].fillna(""), when_typed, _text(fields, "notes")]
-        rows["external_id"] = _derived_key("AUTO", parts)
+    parts = [rows["account_external_id"], rows["kind"].fillna(""), when_typed, _text(fields, "notes")]
+    _external_id(fields, rows, reasons, "interaction", parts)
     return _split(rows, reasons, lines, "external_id")
 
 
@@ -715,7 +709,7 @@ def _column_types(cur, table: str) -> dict[str, str]:
 
 
 def _upsert(cur, kind: str, columns: list[str]) -> tuple[int, int]:
-    table = TARGET_TABLES[kind]
+    table = kind
     types = _column_types(cur, table)
     target = ["account_id" if c == "account_external_id" else c for c in columns]
     selected = [
