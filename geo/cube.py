@@ -392,12 +392,14 @@ def pivot_time(
     if grain not in TIME_GRAINS:
         msg = f"Unknown time grain {grain!r}; choose one of {', '.join(TIME_GRAINS)}."
         raise CubeQueryError(msg)
-    keys = dimension_keys(facts.accounts, by).where(slice_mask(facts, where)).to_numpy()
-    rows = facts.order_rows
-    order_keys = pd.Series(np.where(rows >= 0, keys[np.maximum(rows, 0)], None), index=facts.orders.index)
-    orders = facts.orders[order_keys.notna().to_numpy()]
+    codes, members = facts.member_codes(by)
+    if where:
+        codes = np.where(slice_mask(facts, where), codes, -1)
+    ordered = order_codes(facts, codes)
+    keyed = ordered >= 0
+    orders = facts.orders[keyed]
     periods = orders["order_date"].dt.to_period(TIME_GRAINS[grain]).astype(str)
-    table = orders.assign(key=order_keys[order_keys.notna()].to_numpy(), period=periods.to_numpy())
+    table = orders.assign(key=members[ordered[keyed]], period=periods.to_numpy())
     pivot = table.pivot_table(index="key", columns="period", values="amount", aggfunc="sum", fill_value=0.0)
     pivot.columns.name = None
     return pivot
@@ -516,7 +518,8 @@ def cube_table(result: pd.DataFrame, members: gpd.GeoDataFrame) -> gpd.GeoDataFr
     return gpd.GeoDataFrame(table[columns].reset_index(drop=True), geometry="geometry", crs="EPSG:4326")
 
 
-ADDITIVE = ("accounts", "customers", "prospects", "churned", "revenue", "orders")
+ADDITIVE = tuple(column for column in BASE if column != "revenue_previous")
+"""Base figures that are zero, not undefined, for a region without accounts."""
 
 
 def complete_members(table: gpd.GeoDataFrame, regions: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
