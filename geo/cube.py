@@ -552,6 +552,26 @@ def complete_members(table: gpd.GeoDataFrame, regions: gpd.GeoDataFrame) -> gpd.
     )
 
 
+def region_names(regions: gpd.GeoDataFrame, level: str) -> pd.Series:
+    """Name regions the way the cube labels them: states by name, counties as "County, State".
+
+    Parameters
+    ----------
+    regions
+        Regions with ``name`` and ``parent_name``.
+    level
+        ``state`` or ``county``.
+
+    Returns
+    -------
+    Series
+        Labels, aligned with ``regions``.
+    """
+    if level == "county":
+        return regions["name"] + ", " + regions["parent_name"].fillna("")
+    return regions["name"]
+
+
 def label_members(
     by: str,
     keys: pd.Index,
@@ -585,8 +605,7 @@ def label_members(
     geometry = pd.Series([None] * len(frame), dtype=object)
     if by in ("state", "county") and regions is not None:
         table = regions.set_index("code")
-        label = table["name"] if by == "state" else table["name"] + ", " + table["parent_name"].fillna("")
-        frame["name"] = frame["key"].map(label)
+        frame["name"] = frame["key"].map(region_names(table, by))
         geometry = frame["key"].map(table.geometry)
     elif by == "zip" and zips is not None:
         table = zips.set_index("zip")

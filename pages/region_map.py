@@ -5,7 +5,7 @@ from streamlit_folium import st_folium
 
 from geo.accounts import accounts_in_zip, data_version, load_facts
 from geo.config import load_settings
-from geo.cube import CUBE_MEASURES, Facts, complete_members, drill_down, parse_period
+from geo.cube import CUBE_MEASURES, Facts, complete_members, drill_down, parse_period, region_names
 from geo.cubeio import answer_cube
 from geo.errors import GcrmError
 from geo.hotspots import hot_spots
@@ -76,8 +76,8 @@ def render() -> None:
 
 def _regions_in_view(level: str, focus: list):
     regions = cached_regions(level)
+    regions = regions.assign(name=region_names(regions, level))
     if level == "county":
-        regions = regions.assign(name=regions["name"] + ", " + regions["parent_name"].fillna(""))
         states = [key for drilled, key, _name in focus if drilled == "state"]
         if states:
             regions = regions[regions["parent_code"].isin(states)]
