@@ -27,6 +27,7 @@ def answer_cube(
     where: dict[str, list[str]] | None = None,
     period: Period | None = None,
     facts: Facts | None = None,
+    regions: gpd.GeoDataFrame | None = None,
     client: Client | None = None,
 ) -> gpd.GeoDataFrame:
     """Run one cube query and label its members.
@@ -49,6 +50,8 @@ def answer_cube(
         Period of the order measures.
     facts
         Facts already loaded (a cache); fetched when None.
+    regions
+        Regions of level ``by`` already loaded (a cache), for ``state``/``county``.
     client
         A Dask client to aggregate on, or None for this process.
 
@@ -59,7 +62,8 @@ def answer_cube(
         dimension has none).
     """
     facts = facts if facts is not None else load_facts(db, user=user)
-    regions = load_regions(db, by, user=user) if by in ("state", "county") else None
+    if regions is None and by in ("state", "county"):
+        regions = load_regions(db, by, user=user)
     population = regions.set_index("code")["population"] if regions is not None else None
     result = cube(
         facts, by=by, measures=measures, where=where, period=period, population=population, client=client

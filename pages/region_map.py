@@ -58,6 +58,7 @@ def render() -> None:
             where=where,
             period=period,
             facts=facts,
+            regions=cached_regions(level) if level in ("state", "county") else None,
         )
     except GcrmError as exc:
         show_error(exc)
