@@ -130,7 +130,7 @@ class Facts:
             Codes per account, and the member keys they index.
         """
         if by not in self._codes:
-            codes, members = pd.factorize(dimension_keys(self.accounts, by), use_na_sentinel=True)
+            codes, members = pd.factorize(dimension_keys(self.accounts, by), sort=True, use_na_sentinel=True)
             self._codes[by] = (codes, np.asarray(members, dtype=object))
         return self._codes[by]
 
@@ -223,27 +223,27 @@ def base_figures(
     def count(mask: np.ndarray) -> np.ndarray:
         return np.bincount(codes[keyed & mask], minlength=size)
 
-    base = pd.DataFrame(
-        {
-            "accounts": np.bincount(codes[keyed], minlength=size),
-            "customers": count(facts.statuses["customer"]),
-            "prospects": count(facts.statuses["prospect"]),
-            "churned": count(facts.statuses["churned"]),
-        },
-        index=pd.Index(members, name="key"),
-    )
+    figures = {
+        "accounts": np.bincount(codes[keyed], minlength=size),
+        "customers": count(facts.statuses["customer"]),
+        "prospects": count(facts.statuses["prospect"]),
+        "churned": count(facts.statuses["churned"]),
+    }
     ordered = order_codes(facts, codes)
     amounts = facts.orders["amount"].to_numpy(dtype=float)
     current, previous = period_masks(facts.orders, period)
     current &= ordered >= 0
-    base["revenue"] = np.bincount(ordered[current], weights=amounts[current], minlength=size)
-    base["orders"] = np.bincount(ordered[current], minlength=size)
+    figures["revenue"] = np.bincount(ordered[current], weights=amounts[current], minlength=size)
+    figures["orders"] = np.bincount(ordered[current], minlength=size)
     if period is None:
-        base["revenue_previous"] = np.nan
+        figures["revenue_previous"] = np.full(size, np.nan)
     else:
         previous &= ordered >= 0
-        base["revenue_previous"] = np.bincount(ordered[previous], weights=amounts[previous], minlength=size)
-    return base.loc[base["accounts"] > 0, BASE]
+        figures["revenue_previous"] = np.bincount(ordered[previous], weights=amounts[previous], minlength=size)
+    present = figures["accounts"] > 0
+    return pd.DataFrame(
+        {name: figures[name][present] for name in BASE}, index=pd.Index(members[present], name="key")
+    )
 
 
 def derive_measures(base: pd.DataFrame, *, population: pd.Series | None = None) -> pd.DataFrame:
@@ -262,19 +262,32 @@ def derive_measures(base: pd.DataFrame, *, population: pd.Series | None = None) 
         Every measure of :data:`CUBE_MEASURES`; ratios are NaN where undefined
         (no orders, no customers, no previous revenue, unknown population).
     """
+    figures = {name: base[name].to_numpy(dtype=float) for name in BASE}
+    people = (
+        population.reindex(base.index).to_numpy(dtype=float)
+        if population is not None
+        else np.full(len(base), np.nan)
+    )
+    derived = {
+        "churn_rate": 100.0 * _ratio(figures["churned"], figures["customers"] + figures["churned"]),
+        "avg_order_value": _ratio(figures["revenue"], figures["orders"]),
+        "revenue_per_customer": _ratio(figures["revenue"], figures["customers"]),
+        "growth": 100.0
+        * _ratio(figures["revenue"] - figures["revenue_previous"], figures["revenue_previous"]),
+        "revenue_share": 100.0 * _ratio(figures["revenue"], np.full(len(base), figures["revenue"].sum())),
+        "account_share": 100.0 * _ratio(figures["accounts"], np.full(len(base), figures["accounts"].sum())),
+        "penetration": 10_000.0 * _ratio(figures["customers"], people),
+    }
     out = base.copy()
-    ever_customers = out["customers"] + out["churned"]
-    out["churn_rate"] = 100.0 * out["churned"] / ever_customers.where(ever_customers > 0)
-    out["avg_order_value"] = out["revenue"] / out["orders"].where(out["orders"] > 0)
-    out["revenue_per_customer"] = out["revenue"] / out["customers"].where(out["customers"] > 0)
-    previous = out["revenue_previous"]
-    out["growth"] = 100.0 * (out["revenue"] - previous) / previous.where(previous > 0)
-    total_revenue = out["revenue"].sum()
-    out["revenue_share"] = 100.0 * out["revenue"] / total_revenue if total_revenue > 0 else np.nan
-    total_accounts = out["accounts"].sum()
-    out["account_share"] = 100.0 * out["accounts"] / total_accounts if total_accounts > 0 else np.nan
-    people = population.reindex(out.index) if population is not None else pd.Series(np.nan, index=out.index)
-    out["penetration"] = 10_000.0 * out["customers"] / people.where(people > 0)
+    for name, values in derived.items():
+        out[name] = values
+    return out
+
+
+def _ratio(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
+    """``numerator / denominator`` where the denominator is positive, NaN elsewhere."""
+    out = np.full(len(numerator), np.nan)
+    np.divide(numerator, denominator, out=out, where=denominator > 0)
     return out
 
 
@@ -323,7 +336,8 @@ def cube(
         from geo.cube_dask import distributed_base_figures
 
         base = distributed_base_figures(facts, by=by, where=where, period=period, client=client)
-    return derive_measures(base, population=population)[measures].sort_index()
+    result = derive_measures(base, population=population)[measures]
+    return result if result.index.is_monotonic_increasing else result.sort_index()
 
 
 def roll_up(base: pd.DataFrame, parent_of: pd.Series) -> pd.DataFrame:
