@@ -14,6 +14,7 @@ from geo.db import Database, copy_frame, copy_out
 from geo.errors import GcrmError
 from geo.geocode import PRECISION_RANK
 from geo.placement import PLACEMENT_COLUMNS, points_where
+from geo.tradeareas import nearest_branch_keys
 
 
 class AccountNotFound(GcrmError):
@@ -310,6 +311,8 @@ FACT_ACCOUNT_TYPES = {
     "h3_r5": "string",
     "h3_r7": "string",
     "h3_r9": "string",
+    "lon": "float64",
+    "lat": "float64",
 }
 FACT_ORDER_TYPES = {"account_id": "int64", "order_date": "date32", "amount": "float64"}
 
@@ -327,13 +330,14 @@ def load_facts(db: Database, *, user: str) -> Facts:
     Returns
     -------
     Facts
-        Accounts and won orders (``order_date`` as datetime64).
+        Accounts (with ``trade_area``, the nearest branch) and won orders
+        (``order_date`` as datetime64).
     """
     with db.transaction(user=user) as cur:
         accounts = copy_out(
             cur,
             "SELECT account_id, status, segment, industry, owner_rep_id, territory_id, state_fips,"
-            " county_fips, zip, h3_r5, h3_r7, h3_r9 FROM accounts",
+            " county_fips, zip, h3_r5, h3_r7, h3_r9, ST_X(geom) AS lon, ST_Y(geom) AS lat FROM accounts",
             types=FACT_ACCOUNT_TYPES,
         )
         orders = copy_out(
@@ -342,6 +346,8 @@ def load_facts(db: Database, *, user: str) -> Facts:
             types=FACT_ORDER_TYPES,
         )
     orders["order_date"] = pd.to_datetime(orders["order_date"])
+    lon, lat = (accounts.pop(c).to_numpy(dtype=float, na_value=np.nan) for c in ("lon", "lat"))
+    accounts["trade_area"] = nearest_branch_keys(lon, lat, branches(db, user=user)).to_numpy()
     return Facts(accounts=accounts, orders=orders)
 
 

@@ -329,7 +329,11 @@ def cube_command(
     by: Annotated[
         str,
         typer.Option(
-            "--by", help="state, county, zip, h3_5…h3_9, territory, rep, segment, industry, status."
+            "--by",
+            help=(
+                "state, county, zip, h3_5…h3_9, territory, trade_area (nearest branch), rep, segment,"
+                " industry, status."
+            ),
         ),
     ],
     measure: Annotated[str, typer.Option("--measure", help="Comma-separated measures.")] = "accounts",

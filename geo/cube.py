@@ -36,12 +36,17 @@ DIMENSIONS = {
     "h3_8": "h3_r9",
     "h3_9": "h3_r9",
     "territory": "territory_id",
+    "trade_area": "trade_area",
     "rep": "owner_rep_id",
     "segment": "segment",
     "industry": "industry",
     "status": "status",
 }
-"""Dimension → the account column holding its key (H3 6 and 8 derive from the stored 7 and 9)."""
+"""Dimension → the account column holding its key (H3 6 and 8 derive from the stored 7 and 9).
+
+``trade_area`` is the nearest-branch trade area: the ``branch_id`` of the account's nearest
+branch on the sphere, so the members partition the accounts and add up to the total.
+"""
 DRILL_PATH = {"state": "county", "county": "zip", "zip": "accounts"}
 BASE = ["accounts", "customers", "prospects", "churned", "revenue", "orders", "revenue_previous"]
 CUBE_MEASURES = {
@@ -95,7 +100,7 @@ class Facts:
     ----------
     accounts
         One row per account: ``account_id, status, segment, industry, owner_rep_id,
-        territory_id, state_fips, county_fips, zip, h3_r5, h3_r7, h3_r9``.
+        territory_id, state_fips, county_fips, zip, h3_r5, h3_r7, h3_r9, trade_area``.
     orders
         Won orders: ``account_id, order_date`` (datetime64), ``amount``.
     """
@@ -188,7 +193,7 @@ def dimension_keys(accounts: pd.DataFrame, by: str) -> pd.Series:
         resolution = int(by[-1])
         parents = {cell: h3.cell_to_parent(cell, resolution) for cell in keys.dropna().unique()}
         keys = keys.map(parents)
-    if by in ("territory", "rep"):
+    if by in ("territory", "trade_area", "rep"):
         keys = keys.astype("Int64").astype("string")
     return keys.astype("string")
 
@@ -239,7 +244,9 @@ def base_figures(
         figures["revenue_previous"] = np.full(size, np.nan)
     else:
         previous &= ordered >= 0
-        figures["revenue_previous"] = np.bincount(ordered[previous], weights=amounts[previous], minlength=size)
+        figures["revenue_previous"] = np.bincount(
+            ordered[previous], weights=amounts[previous], minlength=size
+        )
     present = figures["accounts"] > 0
     return pd.DataFrame(
         {name: figures[name][present] for name in BASE}, index=pd.Index(members[present], name="key")
@@ -593,6 +600,7 @@ def label_members(
     regions: gpd.GeoDataFrame | None = None,
     zips: gpd.GeoDataFrame | None = None,
     names: pd.Series | None = None,
+    shapes: gpd.GeoSeries | None = None,
 ) -> gpd.GeoDataFrame:
     """Name the members of a dimension and give geographic ones their geometry.
 
@@ -607,7 +615,9 @@ def label_members(
     zips
         For ``zip``: the ZIP gazetteer (``zip, place, state, geometry``).
     names
-        For ``rep``/``territory``: key → name.
+        For ``rep``/``territory``/``trade_area``: key → name.
+    shapes
+        For ``territory``/``trade_area``: key → polygon.
 
     Returns
     -------
@@ -630,8 +640,11 @@ def label_members(
     elif by.startswith("h3_"):
         frame["name"] = frame["key"]
         geometry = frame["key"].map(_hexagon)
-    elif names is not None:
-        frame["name"] = frame["key"].map(names)
+    else:
+        if names is not None:
+            frame["name"] = frame["key"].map(names)
+        if shapes is not None:
+            geometry = frame["key"].map(shapes)
     frame["name"] = frame.get("name", frame["key"]).fillna(frame["key"]).str.strip()
     return gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(geometry.to_numpy(), crs="EPSG:4326"))
 

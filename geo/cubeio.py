@@ -6,12 +6,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import geopandas as gpd
+import pandas as pd
 
-from geo.accounts import load_facts, rep_names
+from geo.accounts import branches, load_facts, rep_names
 from geo.cube import Facts, Period, cube, cube_table, label_members
 from geo.db import Database
 from geo.regions import load_regions
 from geo.shipped import read_zips
+from geo.tradeareas import voronoi
 
 if TYPE_CHECKING:
     from distributed import Client
@@ -68,11 +70,44 @@ def answer_cube(
     result = cube(
         facts, by=by, measures=measures, where=where, period=period, population=population, client=client
     )
+    names, shapes = None, None
+    if by == "rep":
+        names = rep_names(db, user=user)
+    elif by == "trade_area":
+        names, shapes = trade_area_shapes(db, user=user)
     members = label_members(
         by,
         result.index,
         regions=regions,
         zips=read_zips(data_dir) if by == "zip" else None,
-        names=rep_names(db, user=user) if by == "rep" else None,
+        names=names,
+        shapes=shapes,
     )
     return cube_table(result, members)
+
+
+def trade_area_shapes(db: Database, *, user: str) -> tuple[pd.Series, gpd.GeoSeries]:
+    """Name and draw the nearest-branch trade areas: each branch's Voronoi cell clipped to the states.
+
+    Parameters
+    ----------
+    db
+        The database.
+    user
+        The acting user.
+
+    Returns
+    -------
+    tuple
+        ``branch_id`` (as text) → name, and → polygon.
+    """
+    points = branches(db, user=user)
+    keys = points["branch_id"].astype(str).to_numpy()
+    if points.empty:
+        return pd.Series(dtype=str), gpd.GeoSeries(crs="EPSG:4326")
+    land = load_regions(db, "state", user=user).union_all()
+    cells = voronoi(points, land)
+    return (
+        pd.Series(points["name"].to_numpy(), index=keys),
+        gpd.GeoSeries(cells.geometry.to_numpy(), index=keys, crs="EPSG:4326"),
+    )

@@ -20,11 +20,15 @@ All functions are pure: they take and return (Geo)DataFrames in EPSG:4326.
 from __future__ import annotations
 
 import geopandas as gpd
+import h3
 import numpy as np
 import pandas as pd
 import pyproj
 import shapely
 from pyproj import Transformer
+from scipy.spatial import cKDTree
+
+from geo.regions import h3_cells
 
 EARTH_RADIUS_M = 6_371_008.8
 METRIC_CRS = "EPSG:5070"
@@ -125,7 +129,7 @@ def rings(branches: gpd.GeoDataFrame, radii_m: list[float]) -> gpd.GeoDataFrame:
 
 
 def nearest_branch(accounts: gpd.GeoDataFrame, branches: gpd.GeoDataFrame) -> pd.DataFrame:
-    """Each account's nearest branch and the distance to it.
+    """Each account's nearest branch on the sphere and the distance to it.
 
     Parameters
     ----------
@@ -137,15 +141,58 @@ def nearest_branch(accounts: gpd.GeoDataFrame, branches: gpd.GeoDataFrame) -> pd
     DataFrame
         Indexed like ``accounts``: ``branch_id, distance_m``.
     """
-    distances = distance_matrix(accounts, branches)
-    nearest = distances.argmin(axis=1)
+    column, distance_m = _nearest_on_sphere(
+        accounts.geometry.x.to_numpy(),
+        accounts.geometry.y.to_numpy(),
+        branches.geometry.x.to_numpy(),
+        branches.geometry.y.to_numpy(),
+    )
     return pd.DataFrame(
-        {
-            "branch_id": branches["branch_id"].to_numpy()[nearest],
-            "distance_m": distances[np.arange(len(accounts)), nearest],
-        },
+        {"branch_id": branches["branch_id"].to_numpy()[column], "distance_m": distance_m},
         index=accounts.index,
     )
+
+
+def nearest_branch_keys(lon: np.ndarray, lat: np.ndarray, branches: gpd.GeoDataFrame) -> pd.Series:
+    """The nearest branch of each location, as the trade-area key of the cube (its ``branch_id``).
+
+    Parameters
+    ----------
+    lon, lat
+        Degrees; NaN where a location is unknown.
+    branches
+        Points with ``branch_id``.
+
+    Returns
+    -------
+    Series
+        ``branch_id`` as nullable integers, NA for unknown locations or when there is no branch.
+    """
+    keys = pd.Series(pd.NA, index=range(len(lon)), dtype="Int64")
+    known = np.flatnonzero(np.isfinite(lon) & np.isfinite(lat))
+    if len(branches) and len(known):
+        column, _ = _nearest_on_sphere(
+            lon[known], lat[known], branches.geometry.x.to_numpy(), branches.geometry.y.to_numpy()
+        )
+        keys.iloc[known] = branches["branch_id"].to_numpy()[column]
+    return keys
+
+
+def _nearest_on_sphere(
+    lon: np.ndarray, lat: np.ndarray, to_lon: np.ndarray, to_lat: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Index of the nearest target and the great-circle distance, by a k-d tree on unit vectors.
+
+    The chord between unit vectors grows with the angle between them, so the nearest by
+    chord is the nearest on the sphere, and ``2R·asin(chord/2)`` is the haversine distance.
+    """
+    chord, column = cKDTree(_unit_vectors(to_lon, to_lat)).query(_unit_vectors(lon, lat))
+    return np.asarray(column), 2 * EARTH_RADIUS_M * np.arcsin(np.clip(np.asarray(chord) / 2, 0, 1))
+
+
+def _unit_vectors(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
+    lon, lat = np.radians(np.asarray(lon, dtype=float)), np.radians(np.asarray(lat, dtype=float))
+    return np.column_stack([np.cos(lat) * np.cos(lon), np.cos(lat) * np.sin(lon), np.sin(lat)])
 
 
 def customer_derived(
@@ -308,6 +355,50 @@ def fit_huff_beta(
     return float(grid[int(np.argmax(likelihood))])
 
 
+def fit_huff_beta_to_customers(
+    distances_m: np.ndarray,
+    is_customer: np.ndarray,
+    branch: int,
+    attractiveness: np.ndarray,
+    *,
+    grid: np.ndarray = HUFF_BETA_GRID,
+) -> float:
+    """Fit β from one branch's own customers when nobody recorded which branch each customer uses.
+
+    Each account near the branch is a trial: it is the branch's customer with probability
+    ``c·P_j(β)``, ``P_j`` being the branch's Huff probability at the account. For each β of the
+    grid the scale ``c`` takes its moment estimate (customers / Σ P_j), and the β of highest
+    Bernoulli log-likelihood wins.
+
+    Parameters
+    ----------
+    distances_m
+        Accounts (rows) × branches (columns).
+    is_customer
+        Whether each account is the branch's customer.
+    branch
+        Column of the branch in ``distances_m``.
+    attractiveness
+        Per branch.
+    grid
+        Exponents to try.
+
+    Returns
+    -------
+    float
+        The exponent of highest likelihood (the grid's first when there is no customer).
+    """
+    outcome = np.asarray(is_customer, dtype=bool)
+    if not outcome.any():
+        return float(grid[0])
+    likelihood = []
+    for b in grid:
+        share = huff_probabilities(distances_m, attractiveness, b)[:, branch]
+        p = np.clip(share * outcome.sum() / share.sum(), 1e-9, 1 - 1e-9)
+        likelihood.append(np.where(outcome, np.log(p), np.log1p(-p)).sum())
+    return float(grid[int(np.argmax(likelihood))])
+
+
 def huff_market(
     cells: pd.DataFrame, branches: gpd.GeoDataFrame, *, beta: float, attractiveness: str | None = None
 ) -> pd.DataFrame:
@@ -348,6 +439,58 @@ def huff_market(
         cells["demand"].to_numpy(dtype=float), len(branches)
     )
     return frame
+
+
+def huff_cells(
+    accounts: gpd.GeoDataFrame, branches: gpd.GeoDataFrame, branch_id: int, *, resolution: int = 7
+) -> tuple[gpd.GeoDataFrame, float]:
+    """One branch's Huff trade area over the H3 cells holding ``accounts``, with β fitted to its customers.
+
+    Demand is the accounts of each cell (and their revenue); every branch competes for it,
+    all equally attractive; β comes from :func:`fit_huff_beta_to_customers` with the branch's
+    customers being the customers nearest to it.
+
+    Parameters
+    ----------
+    accounts
+        Points with ``status`` and ``revenue``.
+    branches
+        Points with ``branch_id``; ``branch_id`` is one of them.
+    branch_id
+        The branch studied.
+    resolution
+        H3 resolution of the cells.
+
+    Returns
+    -------
+    tuple
+        Cells (``cell, accounts, revenue, probability, expected_accounts, expected_revenue``,
+        hexagon geometry), and the fitted β.
+    """
+    column = int(np.flatnonzero(branches["branch_id"].to_numpy() == branch_id)[0])
+    distances = distance_matrix(accounts, branches)
+    own_customers = accounts["status"].eq("customer").to_numpy() & (distances.argmin(axis=1) == column)
+    equal = np.ones(len(branches))
+    beta = fit_huff_beta_to_customers(distances, own_customers, column, equal)
+    cells = (
+        pd.DataFrame(
+            {"cell": h3_cells(accounts.geometry, resolution).to_numpy(), "revenue": accounts["revenue"]}
+        )
+        .groupby("cell")
+        .agg(accounts=("revenue", "size"), revenue=("revenue", "sum"))
+        .reset_index()
+    )
+    centres = [h3.cell_to_latlng(cell) for cell in cells["cell"]]
+    cells["lat"] = [lat for lat, _lng in centres]
+    cells["lon"] = [lng for _lat, lng in centres]
+    market = huff_market(cells.assign(demand=cells["accounts"]), branches, beta=beta)
+    share = market.loc[market["branch_id"] == branch_id].set_index("cell")["probability"]
+    cells["probability"] = cells["cell"].map(share).to_numpy()
+    cells["expected_accounts"] = cells["probability"] * cells["accounts"]
+    cells["expected_revenue"] = cells["probability"] * cells["revenue"]
+    hexagons = [shapely.Polygon([(lng, lat) for lat, lng in h3.cell_to_boundary(c)]) for c in cells["cell"]]
+    frame = gpd.GeoDataFrame(cells.drop(columns=["lat", "lon"]), geometry=hexagons, crs="EPSG:4326")
+    return frame, beta
 
 
 def ring_members(accounts: gpd.GeoDataFrame, branches: gpd.GeoDataFrame, areas: pd.DataFrame) -> pd.DataFrame:

@@ -8,8 +8,16 @@ from streamlit_folium import st_folium
 
 from geo.accounts import accounts_near, branches
 from geo.errors import GcrmError
-from geo.maps import Legend, base_map
-from geo.tradeareas import area_figures, customer_derived, ring_members, rings, threshold_rings, voronoi
+from geo.maps import Legend, base_map, choropleth_map
+from geo.tradeareas import (
+    area_figures,
+    customer_derived,
+    huff_cells,
+    ring_members,
+    rings,
+    threshold_rings,
+    voronoi,
+)
 from pages import cached_regions, connections, current_user, opened_through_app, show_error
 
 METHODS = {
@@ -17,9 +25,16 @@ METHODS = {
     "customers": "Area holding a share of its customers",
     "threshold": "Smallest ring reaching N customers",
     "voronoi": "Nearest-branch area",
+    "huff": "Huff gravity model (H3 cells)",
 }
 # Accounts are fetched around the branch within this distance (the view's reach).
-SEARCH_RADIUS_M = {"rings": 150_000, "customers": 300_000, "threshold": 300_000, "voronoi": 400_000}
+SEARCH_RADIUS_M = {
+    "rings": 150_000,
+    "customers": 300_000,
+    "threshold": 300_000,
+    "voronoi": 400_000,
+    "huff": 100_000,
+}
 MAX_ACCOUNT_MARKERS = 1_500
 STATUS_COLORS = {"customer": "#1a9850", "prospect": "#fdae61", "churned": "#d73027"}
 FIGURE_LABELS = {
@@ -58,6 +73,9 @@ def render() -> None:
     except GcrmError as exc:
         show_error(exc)
         return
+    if method == "huff":
+        _huff(accounts, all_branches, branch_id, labels[branch_id])
+        return
     areas, members = _areas(method, row[2], all_branches, branch, accounts)
     if areas.empty or areas.geometry.isna().all():
         st.info("This branch has no trade area with these settings (too few accounts nearby).")
@@ -83,6 +101,49 @@ def render() -> None:
         st.caption(
             "Distances on the sphere; accounts within "
             f"{SEARCH_RADIUS_M[method] / 1000:,.0f} km of the branch."
+        )
+
+
+def _huff(accounts, all_branches, branch_id: int, label: str) -> None:
+    if accounts.empty:
+        st.info("No accounts within reach of this branch.")
+        return
+    cells, beta = huff_cells(accounts, all_branches, branch_id)
+    cells["share"] = (100 * cells["probability"]).round(1)
+    map_column, table_column = st.columns([3, 2])
+    with map_column:
+        st_folium(
+            choropleth_map(
+                cells,
+                value="share",
+                value_label="Chance an account here chooses this branch (%)",
+                tooltip={"cell": "H3 cell", "accounts": "Accounts", "share": "Chance (%)"},
+                scheme="equal_interval",
+                bounds=tuple(cells.total_bounds),
+            ),
+            height=560,
+            use_container_width=True,
+            returned_objects=[],
+            key=f"huff-{branch_id}",
+        )
+    with table_column:
+        st.markdown(f"**{label}: Huff gravity model**")
+        figures = {
+            "Distance decay β (fitted to its customers)": beta,
+            "Cells (H3 resolution 7)": len(cells),
+            "Accounts in the cells": int(cells["accounts"].sum()),
+            "Expected accounts drawn": round(float(cells["expected_accounts"].sum()), 1),
+            "Expected revenue drawn, last 12 months": round(float(cells["expected_revenue"].sum()), 2),
+        }
+        st.dataframe(
+            pd.DataFrame({"Figure": list(figures), "Value": [f"{v:,}" for v in figures.values()]}),
+            hide_index=True,
+            width="stretch",
+        )
+        st.caption(
+            "Every branch competes for each cell's accounts with probability ∝ distance^-β; "
+            f"β maximises the likelihood of this branch's own customers within "
+            f"{SEARCH_RADIUS_M['huff'] / 1000:,.0f} km."
         )
 
 

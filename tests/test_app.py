@@ -102,7 +102,7 @@ def test_map_page_filters_and_period(demo_app) -> None:
     assert _table(at).columns[1] == "Revenue growth (%)"
 
 
-@pytest.mark.parametrize("level", ["county", "h3_5", "h3_6", "h3_7", "zip"])
+@pytest.mark.parametrize("level", ["county", "h3_5", "h3_6", "h3_7", "zip", "trade_area"])
 def test_map_page_every_level(demo_app, level: str) -> None:
     at = _run(MAP_PAGE)
     at.selectbox(key="level").set_value(level).run()
@@ -226,3 +226,15 @@ def test_trade_area_rings_grow_with_radius(demo_app) -> None:
     figures = next(d.value for d in at.dataframe if "Area" in d.value.columns)
     assert list(figures["Area"]) == ["within 10.0 km", "within 50.0 km"]
     assert figures["Accounts"].is_monotonic_increasing and figures["Accounts"].iloc[-1] > 0
+
+
+def test_trade_area_huff_shows_its_fitted_beta_and_drawn_demand(demo_app) -> None:
+    at = _run(TRADE_PAGE)
+    at.selectbox(key="method").set_value("huff").run()
+    _no_failure(at)
+    figures = next(d.value for d in at.dataframe if "Figure" in d.value.columns).set_index("Figure")["Value"]
+    beta = float(figures["Distance decay β (fitted to its customers)"])
+    assert 0.25 <= beta <= 4.0
+    drawn = float(figures["Expected accounts drawn"].replace(",", ""))
+    within = int(figures["Accounts in the cells"].replace(",", ""))
+    assert 0 < drawn <= within

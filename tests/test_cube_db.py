@@ -92,6 +92,31 @@ def test_answer_has_names_and_geometry(conns, demo_settings: Settings) -> None:
     assert reps["name"].str.contains(" ").all() and reps.geometry.isna().all()
 
 
+def test_trade_areas_partition_the_placed_accounts(conns, demo_settings: Settings) -> None:
+    table = answer_cube(
+        conns.app, demo_settings.data_dir, by="trade_area", measures=["accounts", "revenue"], user="t"
+    )
+    [(placed, revenue)] = _sql(
+        conns,
+        "SELECT (SELECT count(*) FROM accounts WHERE geom IS NOT NULL),"
+        " (SELECT sum(o.amount)::float FROM orders o JOIN accounts a USING (account_id)"
+        " WHERE o.stage = 'won' AND a.geom IS NOT NULL)",
+    )
+    assert table["accounts"].sum() == placed
+    assert table["revenue"].sum() == pytest.approx(revenue, abs=0.01)
+    names = dict(_sql(conns, "SELECT branch_id::text, name FROM branches"))
+    assert (table["name"] == table["key"].map(names)).all()
+    assert table.geometry.notna().all() and table.geometry.is_valid.all()
+    [(key, nearest)] = _sql(
+        conns,
+        "SELECT a.account_id, (SELECT b.branch_id FROM branches b"
+        " ORDER BY a.geom::geography <-> b.geom::geography LIMIT 1)"
+        " FROM accounts a WHERE a.geom IS NOT NULL ORDER BY a.account_id LIMIT 1",
+    )
+    facts = load_facts(conns.app, user="t")
+    assert facts.accounts.set_index("account_id").loc[key, "trade_area"] == nearest
+
+
 def test_cli_cube_csv_and_geojson(demo_settings: Settings, environment) -> None:
     environment(demo_settings)
     result = CliRunner().invoke(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import geopandas as gpd
+import h3
 import numpy as np
 import pandas as pd
 import pytest
@@ -10,15 +11,19 @@ import shapely
 from shapely.geometry import box
 
 from geo.tradeareas import (
+    HUFF_BETA_GRID,
     area_figures,
     customer_derived,
     distance_matrix,
     fit_huff_beta,
+    fit_huff_beta_to_customers,
     geodesic_circle,
     haversine_m,
+    huff_cells,
     huff_market,
     huff_probabilities,
     nearest_branch,
+    nearest_branch_keys,
     ring_members,
     rings,
     threshold_rings,
@@ -166,3 +171,41 @@ def test_area_figures_and_cannibalisation(branches) -> None:
     assert figures.loc[0, "shared_customers"] == 1 and figures.loc[1, "shared_customers"] == 1
     assert figures.loc[0, "cannibalisation"] == pytest.approx(100 / 3)
     assert figures.loc[1, "revenue_share"] == pytest.approx(100 * 25 / 175)
+
+
+def test_nearest_branch_equals_a_brute_force_haversine_ranking(branches, scattered) -> None:
+    brute = distance_matrix(scattered, branches)
+    found = nearest_branch(scattered, branches)
+    assert (found["branch_id"].to_numpy() == branches["branch_id"].to_numpy()[brute.argmin(axis=1)]).all()
+    assert found["distance_m"].to_numpy() == pytest.approx(brute.min(axis=1), abs=1e-3)
+
+
+def test_nearest_branch_keys_leave_unknown_locations_empty(branches) -> None:
+    lon = np.array([-87.64, np.nan, -87.89])
+    lat = np.array([41.88, 41.0, 41.9])
+    keys = nearest_branch_keys(lon, lat, branches)
+    assert keys.iloc[0] == 1 and pd.isna(keys.iloc[1]) and keys.iloc[2] == 2
+    assert nearest_branch_keys(lon, lat, branches.iloc[:0]).isna().all()
+
+
+def test_huff_beta_is_recovered_from_one_branchs_customers() -> None:
+    rng = np.random.default_rng(RNG_SEED)
+    distances = rng.uniform(500, 40_000, size=(6_000, 3))
+    attractiveness = np.array([1.0, 1.5, 0.8])
+    share = huff_probabilities(distances, attractiveness, beta=1.8)[:, 0]
+    is_customer = rng.uniform(size=len(share)) < 0.6 * share
+    fitted = fit_huff_beta_to_customers(distances, is_customer, 0, attractiveness)
+    assert fitted == pytest.approx(1.8, abs=0.2)
+    assert fit_huff_beta_to_customers(distances, np.zeros(6_000, bool), 0, attractiveness) == 0.25
+
+
+def test_huff_cells_hold_every_account_and_favour_the_near_branch(branches, scattered) -> None:
+    cells, beta = huff_cells(scattered, branches, 1, resolution=7)
+    assert cells["accounts"].sum() == len(scattered)
+    assert cells["revenue"].sum() == pytest.approx(scattered["revenue"].sum())
+    assert ((cells["probability"] > 0) & (cells["probability"] < 1)).all()
+    assert beta in HUFF_BETA_GRID
+    lat, lon = np.array([h3.cell_to_latlng(cell) for cell in cells["cell"]]).T
+    near_one = haversine_m(lon, lat, -87.63, 41.88) < haversine_m(lon, lat, -87.90, 41.88)
+    assert (cells.loc[near_one, "probability"] > 0.5).all()
+    assert (cells.loc[~near_one, "probability"] < 0.5).all()
