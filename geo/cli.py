@@ -37,6 +37,7 @@ from geo.exports import EXPORT_FORMATS, neutralise_formulas
 from geo.httpgeocoder import street_geocoder
 from geo.importer import KINDS, MappingError, apply_overrides, detect_mapping, run_import
 from geo.placement import place_accounts
+from geo.regionkeys import reassign_region_keys
 from geo.tabular import read_table
 
 app = typer.Typer(help="gcrm: a self-hostable geographic CRM.", no_args_is_help=True)
@@ -48,6 +49,8 @@ duplicates_app = typer.Typer(
     help="Probable duplicate accounts: list for review, merge.", no_args_is_help=True
 )
 app.add_typer(duplicates_app, name="duplicates")
+regions_app = typer.Typer(help="Region keys of the accounts.", no_args_is_help=True)
+app.add_typer(regions_app, name="regions")
 
 DEFAULT_DEMO_ACCOUNTS = 20_000
 REJECTS_SHOWN = 20
@@ -322,6 +325,25 @@ def connect_dask(address: str):
     from geo.cube_dask import connect
 
     return connect(address)
+
+
+@regions_app.command("assign")
+def regions_assign() -> None:
+    """Assign state, county and H3 keys again to every placed account (on Dask if GCRM_DASK_SCHEDULER)."""
+    settings = load_settings()
+
+    def run() -> int:
+        connections = prepare_database(settings)
+        client = connect_dask(settings.dask_scheduler) if settings.dask_scheduler else None
+        try:
+            return reassign_region_keys(connections.app, settings.data_dir, user=cli_user(), client=client)
+        finally:
+            connections.close()
+            if client is not None:
+                client.close()
+
+    changed = _report_errors(run)
+    typer.echo(f"region keys assigned; {changed} account(s) changed")
 
 
 @app.command("cube")

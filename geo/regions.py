@@ -21,6 +21,8 @@ METRIC_CRS = "EPSG:5070"
 NEAREST_COUNTY_MAX_M = 25_000
 """A point just off a simplified coastline joins the nearest county within this distance."""
 H3_RESOLUTIONS = (5, 7, 9)
+REGION_KEY_COLUMNS = ("state_fips", "county_fips", *(f"h3_r{r}" for r in H3_RESOLUTIONS))
+"""The stored region keys of an account, as :func:`region_keys` returns them."""
 LEVELS = ("state", "county")
 
 
