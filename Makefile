@@ -4,6 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8501
+HOST ?= 127.0.0.1
 
 .PHONY: setup system run test lint
 
@@ -20,7 +21,8 @@ $(VENV)/.installed: pyproject.toml
 
 run: setup
 	@$(BIN)/gcrm demo --if-empty
-	@$(BIN)/streamlit run app.py --server.port $(PORT) --server.headless true
+	@echo "gcrm: open http://$(HOST):$(PORT)"
+	@$(BIN)/uvicorn serve:app --host $(HOST) --port $(PORT) --log-level warning --no-access-log
 
 test: SYSTEM_FLAGS = --browser
 test: setup

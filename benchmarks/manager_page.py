@@ -1,6 +1,6 @@
 """Benchmark: the Sales by region page in headless Chromium, time to first map and page weight.
 
-Starts ``streamlit run app.py`` on a free port against the configured database (load the
+Serves the app as ``make run`` does (``uvicorn serve:app``) on a free port against the configured database (load the
 dataset first, e.g. ``gcrm demo --accounts 1000000 --replace``), opens the page three times
 and prints, per visit, the seconds until the region polygons are drawn and the bytes
 received (HTTP bodies as transferred, plus websocket payloads).
@@ -36,17 +36,7 @@ def main() -> None:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            "app.py",
-            "--server.port",
-            str(port),
-            "--server.headless",
-            "true",
-        ],
+        [sys.executable, "-m", "uvicorn", "serve:app", "--port", str(port), "--log-level", "warning"],
         cwd=PROJECT_DIR,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
