@@ -1,7 +1,8 @@
 """Benchmark: the Sales by region page in headless Chromium, time to first map and page weight.
 
-Serves the app as ``make run`` does (``uvicorn serve:app``) on a free port against the configured database (load the
-dataset first, e.g. ``gcrm demo --accounts 1000000 --replace``), opens the page three times
+Serves the app as ``make run`` does (``uvicorn serve:app``) on a free port against the
+configured database (load the dataset first, e.g. ``gcrm demo --accounts 1000000 --replace``),
+opens the page three times
 and prints, per visit, the seconds until the region polygons are drawn and the bytes
 received (HTTP bodies as transferred, plus websocket payloads).
 

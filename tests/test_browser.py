@@ -1,4 +1,4 @@
-"""Headless Chromium against the app served as ``make run`` serves it: maps draw with no CDN, pages stay light."""
+"""Headless Chromium against the app served as ``make run`` serves it: maps draw offline, pages stay light."""
 
 from __future__ import annotations
 
