@@ -1,0 +1,152 @@
+"""Automatic alignment on synthetic grids with known answers; contiguity proved in every test."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import h3
+import numpy as np
+import pytest
+import shapely
+
+from territories.align import AlignmentError, align_territories
+from territories.graph import unit_centroids, unit_graph
+from territories.metrics import alignment_report, balance_index, contiguous, polsby_popper
+
+CELL_DEG = 0.125
+"""Grid step: a binary fraction, so neighbouring boxes share their edges exactly."""
+
+
+def _grid(columns: int, rows: int, *, x0: float = -100.0, y0: float = 35.0) -> gpd.GeoDataFrame:
+    boxes = [
+        shapely.box(x0 + x * CELL_DEG, y0 + y * CELL_DEG, x0 + (x + 1) * CELL_DEG, y0 + (y + 1) * CELL_DEG)
+        for y in range(rows)
+        for x in range(columns)
+    ]
+    return gpd.GeoDataFrame({"code": [f"u{i}" for i in range(len(boxes))]}, geometry=boxes, crs="EPSG:4326")
+
+
+def _align(units: gpd.GeoDataFrame, weights, **options):
+    graph = unit_graph(units)
+    result = align_territories(np.asarray(weights, dtype=float), graph, unit_centroids(units), **options)
+    for territory in range(options["k"]):
+        assert contiguous(result.labels, graph, territory), f"territory {territory} is not contiguous"
+    return result, graph
+
+
+def _partition(labels: np.ndarray) -> set[frozenset[int]]:
+    return {frozenset(np.flatnonzero(labels == t).tolist()) for t in np.unique(labels)}
+
+
+def test_rook_grid_graph_links_edge_neighbours_only() -> None:
+    graph = unit_graph(_grid(3, 3))
+    assert graph.sum(axis=1).A1.tolist() == [2, 3, 2, 3, 4, 3, 2, 3, 2]
+
+
+def test_path_of_equal_units_splits_into_the_only_balanced_pieces() -> None:
+    result, _ = _align(_grid(6, 1), [1] * 6, k=3)
+    assert _partition(result.labels) == {frozenset({0, 1}), frozenset({2, 3}), frozenset({4, 5})}
+
+
+def test_path_with_unequal_units_finds_the_unique_balanced_cut() -> None:
+    result, _ = _align(_grid(6, 1), [3, 1, 1, 1, 2, 4], k=2)
+    assert _partition(result.labels) == {frozenset({0, 1, 2, 3}), frozenset({4, 5})}
+
+
+@pytest.mark.parametrize(("size", "k"), [(4, 2), (6, 4), (8, 4), (9, 3)])
+def test_equal_grid_splits_exactly_evenly(size: int, k: int) -> None:
+    result, _ = _align(_grid(size, size), [1] * size * size, k=k)
+    assert np.bincount(result.labels, minlength=k).tolist() == [size * size // k] * k
+
+
+def test_random_weights_balance_within_two_percent_and_compact() -> None:
+    units = _grid(40, 40)
+    weights = np.random.default_rng(3).integers(1, 50, len(units))
+    result, graph = _align(units, weights, k=8, tolerance=0.05, seed=1)
+    sums = np.bincount(result.labels, weights=weights)
+    assert np.abs(sums / sums.mean() - 1).max() <= 0.02
+    report = alignment_report(units.assign(accounts=weights), result.labels, graph, measures=["accounts"])
+    assert report["contiguous"].all()
+    assert report["compactness"].min() > 0.3
+    assert balance_index(report["accounts"]) > 0.98
+
+
+def test_same_seed_same_alignment_and_another_seed_may_differ() -> None:
+    units = _grid(20, 20)
+    weights = np.random.default_rng(9).integers(1, 30, len(units))
+    first, _ = _align(units, weights, k=5, seed=4)
+    again, _ = _align(units, weights, k=5, seed=4)
+    assert (first.labels == again.labels).all()
+
+
+def test_locked_units_stay_and_locked_territory_keeps_exactly_its_units() -> None:
+    units = _grid(10, 10)
+    locks = {0: 2, 99: 0, 45: 1, 46: 1}
+    result, _ = _align(units, [1] * 100, k=3, locks=locks, locked_territories=frozenset({1}))
+    assert all(result.labels[u] == t for u, t in locks.items())
+    assert np.flatnonzero(result.labels == 1).tolist() == [45, 46]
+    sizes = np.bincount(result.labels, minlength=3)
+    assert sizes[0] == sizes[2] == 49
+
+
+def test_oversized_unit_becomes_its_own_territory() -> None:
+    weights = np.ones(64)
+    weights[27] = 100.0
+    result, _ = _align(_grid(8, 8), weights, k=4, tolerance=0.05)
+    own = result.labels[27]
+    assert result.oversized[own] and (result.labels == own).sum() == 1
+    others = np.bincount(result.labels[result.labels != own])
+    others = others[others > 0]
+    assert len(others) == 3 and others.max() - others.min() <= 1
+
+
+def test_islands_hang_on_their_nearest_neighbour() -> None:
+    left = _grid(4, 4)
+    right = _grid(4, 4, x0=-99.0)
+    units = gpd.GeoDataFrame(
+        {"code": [f"u{i}" for i in range(32)]},
+        geometry=list(left.geometry) + list(right.geometry),
+        crs="EPSG:4326",
+    )
+    graph = unit_graph(units)
+    assert contiguous(np.zeros(32, dtype=int), graph, 0)
+    result, _ = _align(units, [1] * 32, k=2)
+    assert np.bincount(result.labels).tolist() == [16, 16]
+
+
+def test_home_bases_seed_the_territories() -> None:
+    result, _ = _align(_grid(10, 1), [1] * 10, k=2, home_bases=[9, 0])
+    assert result.labels[9] == 0 and result.labels[0] == 1
+    assert _partition(result.labels) == {frozenset(range(5)), frozenset(range(5, 10))}
+
+
+def test_h3_cells_join_their_ring_neighbours() -> None:
+    centre = h3.latlng_to_cell(40.0, -100.0, 6)
+    cells = sorted(h3.grid_disk(centre, 3))
+    units = gpd.GeoDataFrame(
+        {"code": cells},
+        geometry=[shapely.Polygon([(lng, lat) for lat, lng in h3.cell_to_boundary(c)]) for c in cells],
+        crs="EPSG:4326",
+    )
+    graph = unit_graph(units)
+    position = {c: i for i, c in enumerate(cells)}
+    assert graph[position[centre]].sum() == 6
+    result, _ = _align(units, [1] * len(cells), k=3)
+    sizes = np.bincount(result.labels)
+    assert sizes.max() - sizes.min() <= 1
+
+
+def test_polsby_popper_of_a_square_and_a_strip() -> None:
+    shapes = gpd.GeoSeries([_grid(4, 4).union_all(), _grid(16, 1).union_all()], crs="EPSG:4326")
+    square, strip = polsby_popper(shapes)
+    assert square == pytest.approx(np.pi / 4, rel=0.05)
+    assert strip == pytest.approx(4 * np.pi * 16 / 34**2, rel=0.25)
+    assert strip < square / 3
+
+
+@pytest.mark.parametrize(
+    ("weights", "k", "message"),
+    [([1, 1], 3, "Cannot make 3 territories"), ([1, -1], 1, "non-negative")],
+)
+def test_impossible_requests_are_refused(weights, k: int, message: str) -> None:
+    with pytest.raises(AlignmentError, match=message):
+        _align(_grid(len(weights), 1), weights, k=k)
