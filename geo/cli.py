@@ -58,7 +58,8 @@ CUBE_DECIMALS = 2
 T = TypeVar("T")
 
 
-def _report_errors(action: Callable[[], T]) -> T:
+def report_errors(action: Callable[[], T]) -> T:
+    """Run ``action``; print a gcrm error as one line on stderr and exit 1 instead of a traceback."""
     try:
         return action()
     except GcrmError as exc:
@@ -72,7 +73,7 @@ def db_start() -> None:
     settings = load_settings()
     if settings.database_url:
         typer.echo("DATABASE_URL is set: using that server, nothing started.")
-    _report_errors(lambda: prepare_database(settings).close())
+    report_errors(lambda: prepare_database(settings).close())
     typer.echo(f"database ready: {_redacted(owner_url(settings))}")
 
 
@@ -83,7 +84,7 @@ def db_stop() -> None:
     if settings.database_url:
         typer.echo("DATABASE_URL is set: gcrm runs no server of its own.")
         return
-    stopped = _report_errors(lambda: server.stop(settings.home))
+    stopped = report_errors(lambda: server.stop(settings.home))
     typer.echo("stopped" if stopped else "not running")
 
 
@@ -113,7 +114,7 @@ def db_url(
 ) -> None:
     """Print the database URL every other command uses (starting the database if needed)."""
     settings = load_settings()
-    url = _report_errors(lambda: owner_url(settings))
+    url = report_errors(lambda: owner_url(settings))
     if app_role:
         url = role_dsn(url, role=APP_ROLE, password=app_password(settings))
     typer.echo(url)
@@ -122,7 +123,7 @@ def db_url(
 @app.command("migrate")
 def migrate_command() -> None:
     """Apply pending migrations and load the shipped boundaries if they are missing."""
-    _report_errors(lambda: prepare_database(load_settings()).close())
+    report_errors(lambda: prepare_database(load_settings()).close())
     typer.echo("schema up to date, boundaries loaded")
 
 
@@ -135,7 +136,7 @@ def demo(
 ) -> None:
     """Load a deterministic demo book: accounts, reps, branches, orders, visits."""
     settings = load_settings()
-    connections = _report_errors(lambda: prepare_database(settings))
+    connections = report_errors(lambda: prepare_database(settings))
     try:
         existing = account_total(connections.owner)
         if existing and if_empty:
@@ -152,7 +153,7 @@ def demo(
             wipe_book(connections.owner)
         typer.echo(f"generating {accounts:,} demo accounts (seed {seed}) …")
         started = time.perf_counter()
-        loaded = _report_errors(
+        loaded = report_errors(
             lambda: load_demo_book(connections.owner, settings.data_dir, accounts=accounts, seed=seed)
         )
         elapsed = time.perf_counter() - started
@@ -210,7 +211,7 @@ def import_file(
         return summary.line()
 
     try:
-        line = _report_errors(run)
+        line = report_errors(run)
     except MappingError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from exc
@@ -241,7 +242,7 @@ def geocode_command(
         now_placed = int(placed["geocode_precision"].ne("none").sum())
         return f"unplaced={len(addresses)} placed={now_placed} still_unplaced={len(addresses) - now_placed}"
 
-    typer.echo(_report_errors(run))
+    typer.echo(report_errors(run))
 
 
 @accounts_app.command("export")
@@ -269,7 +270,7 @@ def accounts_export(
         finally:
             connections.close()
 
-    frame = _report_errors(run)
+    frame = report_errors(run)
     if output_format == "csv":
         text = neutralise_formulas(pd.DataFrame(frame.drop(columns="geometry"))).to_csv(index=False)
     elif output_format == "geojson":
@@ -297,7 +298,7 @@ def duplicates_list() -> None:
         finally:
             connections.close()
 
-    pairs = _report_errors(run)
+    pairs = report_errors(run)
     sys.stdout.write(neutralise_formulas(pairs).to_csv(index=False))
 
 
@@ -316,7 +317,7 @@ def duplicates_merge(
         finally:
             connections.close()
 
-    moved = _report_errors(run)
+    moved = report_errors(run)
     typer.echo(f"merged {drop} into {keep}: " + " ".join(f"{t}={n}" for t, n in moved.items()))
 
 
@@ -342,7 +343,7 @@ def regions_assign() -> None:
             if client is not None:
                 client.close()
 
-    changed = _report_errors(run)
+    changed = report_errors(run)
     typer.echo(f"region keys assigned; {changed} account(s) changed")
 
 
@@ -395,7 +396,7 @@ def cube_command(
             if client is not None:
                 client.close()
 
-    table = _report_errors(run).round(CUBE_DECIMALS)
+    table = report_errors(run).round(CUBE_DECIMALS)
     if output_format == "csv":
         sys.stdout.write(
             neutralise_formulas(pd.DataFrame(table.drop(columns="geometry"))).to_csv(index=False)

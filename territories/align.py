@@ -13,10 +13,14 @@ Openshaw's AZP and of the balanced-growth districting heuristics):
    as one connected piece.
 4. **Balancing.** A boundary unit moves from a territory to a lighter neighbouring one when
    the difference between them exceeds the unit's measure (this strictly lowers the sum of
-   squared deviations, so the search ends) and its territory stays connected without it.
+   squared deviations, so the search ends) and its territory stays connected without it;
+   a unit that is a bridge takes along the pieces that hang on it.
 5. **Compaction.** A boundary unit nearer the centre of the neighbouring territory than of
    its own moves there when both stay within the tolerance and connected; then step 4
    runs again to win back the balance compaction spent.
+6. **Swaps.** Where a territory is still off by more than half the tolerance and its
+   border units are too large to move alone, a unit goes each way across the border when
+   the net transfer lowers the pair's squared deviations and both stay connected.
 
 Contiguity is in the unit graph (:mod:`territories.graph`), where islands hang on their
 nearest neighbour. Locked units never move; locked territories neither give nor take.
@@ -31,16 +35,19 @@ import numpy as np
 from scipy import sparse
 from sklearn.cluster import KMeans
 
+from geo.errors import GcrmError
 from territories.graph import neighbours
 
 BALANCE_PASSES = 400
 """Upper bound on balancing passes (each moves every profitable boundary unit once)."""
 COMPACTION_PASSES = 6
+SWAP_PASSES = 200
+"""Upper bound on swap passes, each followed by balancing."""
 COMPACTION_MARGIN = 0.8
 """Compaction keeps each territory within this share of the tolerance."""
 
 
-class AlignmentError(ValueError):
+class AlignmentError(GcrmError, ValueError):
     """The alignment cannot be built as asked (too few units, bad locks, bad seeds)."""
 
 
@@ -114,6 +121,7 @@ def align_territories(
     state.balance()
     state.compact(tolerance)
     state.balance()
+    state.swap(tolerance)
     return Alignment(labels=state.labels.copy(), oversized=state.oversized.copy(), target=state.target)
 
 
@@ -273,13 +281,45 @@ class _State:
             unit, donor, taker = int(units[i]), int(donors[i]), int(takers[i])
             if self.labels[unit] != donor or sums[donor] - sums[taker] <= self.weights[unit]:
                 continue
-            if not self._stays_connected(unit, donor):
+            if not self._touches(unit, taker):
                 continue
-            self.labels[unit] = taker
-            sums[donor] -= self.weights[unit]
-            sums[taker] += self.weights[unit]
+            group = [unit] if self._stays_connected(unit, donor) else self._cut_off(unit, donor)
+            weight = self.weights[group].sum() if group else np.inf
+            if sums[donor] - sums[taker] <= weight:
+                continue
+            self.labels[group] = taker
+            sums[donor] -= weight
+            sums[taker] += weight
             moved = True
         return moved
+
+    def _cut_off(self, unit: int, territory: int) -> list[int]:
+        """``unit`` and the pieces of its territory that hang on it (all but the heaviest piece).
+
+        Moving them together keeps both territories whole where ``unit`` alone is a
+        bridge. Empty when a piece holds a locked unit or the territory would empty.
+        """
+        pieces: list[list[int]] = []
+        seen = {unit}
+        for start in (int(o) for o in self.adjacent[unit] if self.labels[o] == territory):
+            if start in seen:
+                continue
+            piece, stack = [start], [start]
+            seen.add(start)
+            while stack:
+                current = stack.pop()
+                for other in self.adjacent[current]:
+                    other = int(other)
+                    if other not in seen and self.labels[other] == territory:
+                        seen.add(other)
+                        piece.append(other)
+                        stack.append(other)
+            pieces.append(piece)
+        if len(pieces) < 2:
+            return []
+        pieces.sort(key=lambda piece: self.weights[piece].sum())
+        group = [unit, *(u for piece in pieces[:-1] for u in piece)]
+        return [] if self.pinned[group].any() else group
 
     def compact(self, tolerance: float) -> None:
         movable = self.free_balanced()
@@ -303,7 +343,7 @@ class _State:
                     continue
                 if abs(sums[donor] - w - self.target) > band or abs(sums[taker] + w - self.target) > band:
                     continue
-                if not self._stays_connected(unit, donor):
+                if not self._touches(unit, taker) or not self._stays_connected(unit, donor):
                     continue
                 self.labels[unit] = taker
                 sums[donor] -= w
@@ -324,6 +364,75 @@ class _State:
         x = np.bincount(self.labels, weights=self.centroids[:, 0], minlength=self.k)
         y = np.bincount(self.labels, weights=self.centroids[:, 1], minlength=self.k)
         return np.column_stack([x, y]) / np.maximum(counts, 1)[:, None]
+
+    def _touches(self, unit: int, territory: int) -> bool:
+        return bool((self.labels[self.adjacent[unit]] == territory).any())
+
+    def swap(self, tolerance: float) -> None:
+        """Trade a unit each way across a border where single moves cannot balance (large units)."""
+        movable = self.free_balanced()
+        for _ in range(SWAP_PASSES):
+            if not self._swap_pass(movable, tolerance):
+                return
+            self.balance()
+
+    def _swap_pass(self, movable: np.ndarray, tolerance: float) -> bool:
+        sums = self.sums()
+        units, donors, takers = self._boundary()
+        keep = movable[donors] & movable[takers] & ~self.pinned[units]
+        units, donors, takers = units[keep], donors[keep], takers[keep]
+        outside = np.abs(sums / self.target - 1) > tolerance / 2
+        swapped = False
+        pairs = sorted({(int(d), int(t)) for d, t in zip(donors, takers, strict=True) if sums[d] > sums[t]})
+        pairs = [(d, t) for d, t in pairs if outside[d] or outside[t]]
+        for donor, taker in sorted(pairs, key=lambda p: sums[p[1]] - sums[p[0]]):
+            gap = sums[donor] - sums[taker]
+            if gap <= 0:
+                continue
+            give = np.unique(units[(donors == donor) & (takers == taker)])
+            take = np.unique(units[(donors == taker) & (takers == donor)])
+            give = give[self.labels[give] == donor]
+            take = take[self.labels[take] == taker]
+            if not len(give) or not len(take):
+                continue
+            net = self.weights[give][:, None] - self.weights[take][None, :]
+            improving = (net > 0) & (net < gap)
+            if not improving.any():
+                continue
+            order = np.argsort(np.where(improving, np.abs(net - gap / 2), np.inf), axis=None)
+            for flat in order[: int(improving.sum())]:
+                i, j = np.unravel_index(flat, net.shape)
+                unit_out, unit_in = int(give[i]), int(take[j])
+                if self._swap_keeps_contiguity(unit_out, unit_in, donor, taker):
+                    self.labels[unit_out], self.labels[unit_in] = taker, donor
+                    sums[donor] -= net[i, j]
+                    sums[taker] += net[i, j]
+                    swapped = True
+                    break
+        return swapped
+
+    def _swap_keeps_contiguity(self, unit_out: int, unit_in: int, donor: int, taker: int) -> bool:
+        labels = self.labels
+        labels[unit_out], labels[unit_in] = taker, donor
+        try:
+            return self._whole(donor) and self._whole(taker)
+        finally:
+            labels[unit_out], labels[unit_in] = donor, taker
+
+    def _whole(self, territory: int) -> bool:
+        members = np.flatnonzero(self.labels == territory)
+        if not len(members):
+            return False
+        seen = {int(members[0])}
+        stack = [int(members[0])]
+        while stack:
+            current = stack.pop()
+            for other in self.adjacent[current]:
+                other = int(other)
+                if other not in seen and self.labels[other] == territory:
+                    seen.add(other)
+                    stack.append(other)
+        return len(seen) == len(members)
 
     def _stays_connected(self, unit: int, territory: int) -> bool:
         """Whether ``territory`` stays one connected piece (and non-empty) without ``unit``."""

@@ -1,0 +1,240 @@
+"""``gcrm territories …``: align, plan, publish and override; registered on the ``gcrm`` command."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import pandas as pd
+import typer
+
+from geo.bootstrap import prepare_database
+from geo.cli import app, report_errors
+from geo.config import cli_user, load_settings
+from geo.exports import neutralise_formulas
+from territories.alignio import LOWER_48_EXCLUDED, AlignmentResult, parse_units, propose_alignment
+from territories.model import (
+    active_version,
+    create_version,
+    lock_territory,
+    lock_units,
+    move_units,
+    publish,
+    save_plan,
+    set_override,
+    territory_table,
+    version_plan,
+    versions,
+)
+from territories.plan import TerritoryError
+from territories.starter import starter_plan
+
+territories_app = typer.Typer(help="Sales territories: align, plan, publish.", no_args_is_help=True)
+app.add_typer(territories_app, name="territories")
+REPORT_DECIMALS = 3
+
+
+@territories_app.command("align")
+def align_command(
+    units: Annotated[str, typer.Option("--units", help="county, zip or h3:R (R 5–9).")],
+    k: Annotated[int, typer.Option("--k", min=1, help="Number of territories.")],
+    balance: Annotated[str, typer.Option("--balance", help="accounts, revenue and/or workload.")] = "accounts",
+    tolerance: Annotated[float, typer.Option("--tolerance", min=0.0, max=1.0)] = 0.05,
+    seed: Annotated[int, typer.Option("--seed")] = 0,
+    states: Annotated[
+        str | None, typer.Option("--states", help="Study area: FIPS codes (06,41) or lower48.")
+    ] = None,
+    output_format: Annotated[str, typer.Option("--format", help="csv or geojson.")] = "csv",
+    save: Annotated[str | None, typer.Option("--save", help="Save as a draft version of this name.")] = None,
+) -> None:
+    """Print every unit with its territory (stdout) and a report per territory (stderr)."""
+    if output_format not in ("csv", "geojson"):
+        typer.echo(f"error: unknown format {output_format!r}; choose csv or geojson", err=True)
+        raise typer.Exit(2)
+    settings = load_settings()
+
+    def run() -> tuple[AlignmentResult, int | None]:
+        level = parse_units(units)
+        connections = prepare_database(settings)
+        try:
+            db = connections.app
+            current, ids = _active_labels(db, level)
+            result = propose_alignment(
+                db,
+                settings.data_dir,
+                level=level,
+                k=k,
+                measures=[m.strip() for m in balance.split(",") if m.strip()],
+                user=cli_user(),
+                tolerance=tolerance,
+                seed=seed,
+                states=_study_area(db, states),
+                current=current if len(ids) == k else None,
+            )
+            version = None
+            if save:
+                if len(ids) != k:
+                    msg = f"--save needs K equal to the {len(ids)} existing territories."
+                    raise TerritoryError(msg)
+                version = create_version(db, save, level, user=cli_user())
+                labels = result.units["territory"].to_numpy()
+                plan = pd.Series(ids[labels], index=result.units["code"].to_numpy())
+                save_plan(db, version, plan, user=cli_user(), locked=set())
+            return result, version
+        finally:
+            connections.close()
+
+    result, version = report_errors(run)
+    table = result.units.drop(columns="geometry")
+    if output_format == "csv":
+        sys.stdout.write(neutralise_formulas(pd.DataFrame(table)).to_csv(index=False))
+    else:
+        sys.stdout.write(result.units.to_json(drop_id=True) + "\n")
+    typer.echo(result.report.round(REPORT_DECIMALS).to_string(), err=True)
+    if version is not None:
+        typer.echo(f"saved as draft version {version}", err=True)
+
+
+@territories_app.command("seed")
+def seed_command() -> None:
+    """Create a first plan (one territory per rep, counties balanced on accounts) when none exists."""
+    settings = load_settings()
+
+    def run() -> int | None:
+        connections = prepare_database(settings)
+        try:
+            return starter_plan(connections.app, settings.data_dir, user=cli_user())
+        finally:
+            connections.close()
+
+    version = report_errors(run)
+    typer.echo("territories exist already" if version is None else f"published starter plan {version}")
+
+
+@territories_app.command("versions")
+def versions_command() -> None:
+    """List the plan versions, newest first."""
+    table = _with_app(lambda db: versions(db, user=cli_user()))
+    sys.stdout.write(table.to_csv(index=False))
+
+
+@territories_app.command("publish")
+def publish_command(version: Annotated[int, typer.Argument(help="A draft version.")]) -> None:
+    """Make a draft the active plan; accounts (but manual overrides) follow it."""
+    moved = _with_app(lambda db: publish(db, version, user=cli_user()))
+    typer.echo(f"version {version} is active; {moved} account(s) changed territory")
+
+
+@territories_app.command("draft")
+def draft_command(name: Annotated[str, typer.Argument(help="Name of the new plan.")]) -> None:
+    """Start a draft as a copy of the active plan."""
+
+    def run(db) -> int:
+        active = active_version(db, user=cli_user())
+        if active is None:
+            msg = "No active plan to copy: run `gcrm territories seed` or `align --save`."
+            raise TerritoryError(msg)
+        level, _plan, _locked = version_plan(db, active, user=cli_user())
+        return create_version(db, name, level, user=cli_user(), copy_from=active)
+
+    typer.echo(f"draft version {_with_app(run)}")
+
+
+@territories_app.command("move")
+def move_command(
+    version: Annotated[int, typer.Argument(help="A draft version.")],
+    unit: Annotated[str, typer.Argument(help="Unit code (county FIPS, ZIP or H3 cell).")],
+    territory: Annotated[str, typer.Argument(help="Territory code.")],
+) -> None:
+    """Move one unit to another territory of a draft."""
+
+    def run(db) -> None:
+        move_units(db, version, {unit: _territory_id(db, territory)}, user=cli_user())
+
+    _with_app(run)
+    typer.echo(f"{unit} → {territory} in version {version}")
+
+
+@territories_app.command("lock")
+def lock_command(
+    version: Annotated[int, typer.Argument(help="A draft version.")],
+    units: Annotated[list[str], typer.Argument(help="Unit codes.")],
+    unlock: Annotated[bool, typer.Option("--unlock")] = False,
+) -> None:
+    """Lock units of a draft in their territory (or unlock them)."""
+    changed = _with_app(lambda db: lock_units(db, version, units, not unlock, user=cli_user()))
+    typer.echo(f"{changed} unit(s) {'unlocked' if unlock else 'locked'}")
+
+
+@territories_app.command("lock-territory")
+def lock_territory_command(
+    territory: Annotated[str, typer.Argument(help="Territory code.")],
+    unlock: Annotated[bool, typer.Option("--unlock")] = False,
+) -> None:
+    """Lock a whole territory: no unit enters or leaves it (or unlock it)."""
+    _with_app(lambda db: lock_territory(db, _territory_id(db, territory), not unlock, user=cli_user()))
+    typer.echo(f"{territory} {'unlocked' if unlock else 'locked'}")
+
+
+@territories_app.command("override")
+def override_command(
+    account: Annotated[str, typer.Argument(help="Account external id.")],
+    territory: Annotated[str | None, typer.Argument(help="Territory code; omit with --clear.")] = None,
+    clear: Annotated[bool, typer.Option("--clear", help="Hand the account back to its unit.")] = False,
+) -> None:
+    """Pin an account to a territory by hand, apart from the geographic rule."""
+    if (territory is None) != clear:
+        typer.echo("error: name a territory, or pass --clear", err=True)
+        raise typer.Exit(2)
+    _with_app(
+        lambda db: set_override(
+            db, account, None if clear else _territory_id(db, territory), user=cli_user()
+        )
+    )
+    typer.echo(f"{account}: {'back to its unit' if clear else f'pinned to {territory}'}")
+
+
+def _with_app(action):
+    settings = load_settings()
+
+    def run():
+        connections = prepare_database(settings)
+        try:
+            return action(connections.app)
+        finally:
+            connections.close()
+
+    return report_errors(run)
+
+
+def _territory_id(db, code: str) -> int:
+    table = territory_table(db, user=cli_user())
+    found = table.index[table["code"] == code]
+    if not len(found):
+        msg = f"No territory with code {code!r}."
+        raise TerritoryError(msg)
+    return int(found[0])
+
+
+def _active_labels(db, level: str) -> tuple[pd.Series | None, pd.Index]:
+    """The active plan as unit → label (0 … n-1 over its territories), and the territory ids."""
+    table = territory_table(db, user=cli_user())
+    ids = table.index[table["kind"] == "territory"]
+    active = active_version(db, user=cli_user())
+    if active is None:
+        return None, ids
+    active_level, plan, _locked = version_plan(db, active, user=cli_user())
+    if active_level != level:
+        return None, ids
+    label_of = pd.Series(range(len(ids)), index=ids)
+    return plan.map(label_of).dropna().astype(int), ids
+
+
+def _study_area(db, states: str | None) -> list[str] | None:
+    if states is None:
+        return None
+    if states.strip().lower() == "lower48":
+        with db.transaction(user=cli_user()) as cur:
+            cur.execute("SELECT code FROM regions WHERE level = 'state' ORDER BY code")
+            return [code for (code,) in cur.fetchall() if code not in LOWER_48_EXCLUDED]
+    return [s.strip().zfill(2) for s in states.split(",") if s.strip()]

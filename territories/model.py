@@ -1,0 +1,560 @@
+"""Territories in PostGIS: the hierarchy, versions (draft → active → archived), units, overrides.
+
+A territory is a set of units (counties, ZIPs or H3 cells, one level per version) and/or a
+drawn polygon; territories nest region → district → territory and have one primary rep.
+Accounts follow the active version through their unit (a drawn shape wins over a unit),
+except for manual overrides, which are stored apart (``accounts.territory_override``) and
+never touched by publishing.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+
+from geo.cube import dimension_keys
+from geo.db import Database, copy_frame, copy_out
+from territories.plan import TerritoryError, apply_moves, plan_accounts
+
+UNIT_LEVELS = ("county", "zip", "h3_5", "h3_6", "h3_7", "h3_8", "h3_9")
+BOOK_TYPES = {
+    "account_id": "int64",
+    "external_id": "string",
+    "status": "string",
+    "territory_id": "int64",
+    "territory_override": "bool",
+    "county_fips": "string",
+    "zip": "string",
+    "h3_r5": "string",
+    "h3_r7": "string",
+    "h3_r9": "string",
+    "revenue": "float64",
+    "revenue_previous": "float64",
+    "pipeline": "float64",
+    "visits": "int64",
+    "visit_minutes": "float64",
+}
+BOOK_QUERY = """
+WITH latest AS (SELECT coalesce(max(order_date), current_date) AS day FROM orders),
+last_visit AS (SELECT coalesce(max(occurred_at), now()) AS at FROM interactions),
+per_order AS (
+    SELECT o.account_id,
+        sum(o.amount) FILTER (WHERE o.stage = 'won' AND o.order_date > l.day - interval '12 months') AS revenue,
+        sum(o.amount) FILTER (WHERE o.stage = 'won' AND o.order_date <= l.day - interval '12 months'
+                               AND o.order_date > l.day - interval '24 months') AS revenue_previous,
+        sum(o.amount) FILTER (WHERE o.stage = 'open') AS pipeline
+    FROM orders o, latest l GROUP BY o.account_id
+),
+per_visit AS (
+    SELECT i.account_id, count(*) AS visits, sum(coalesce(i.duration_min, 0)) AS visit_minutes
+    FROM interactions i, last_visit v
+    WHERE i.kind = 'visit' AND i.occurred_at > v.at - interval '12 months' GROUP BY i.account_id
+)
+SELECT a.account_id, a.external_id, a.status, a.territory_id, a.territory_override::text,
+    a.county_fips, a.zip, a.h3_r5, a.h3_r7, a.h3_r9,
+    coalesce(o.revenue, 0) AS revenue, coalesce(o.revenue_previous, 0) AS revenue_previous,
+    coalesce(o.pipeline, 0) AS pipeline, coalesce(v.visits, 0) AS visits,
+    coalesce(v.visit_minutes, 0) AS visit_minutes
+FROM accounts a LEFT JOIN per_order o USING (account_id) LEFT JOIN per_visit v USING (account_id)
+"""
+
+
+def load_book(db: Database, level: str, *, user: str) -> pd.DataFrame:
+    """Fetch every account's unit at ``level`` and the figures territory KPIs are made of.
+
+    Parameters
+    ----------
+    db
+        The database.
+    level
+        Unit level (see :data:`UNIT_LEVELS`).
+    user
+        The acting user.
+
+    Returns
+    -------
+    DataFrame
+        ``account_id, external_id, status, territory_id, override, unit, revenue`` (last 12
+        months of won orders), ``revenue_previous`` (the 12 before), ``pipeline`` (open
+        orders), ``visits`` and ``visit_minutes`` (last 12 months).
+    """
+    _check_level(level)
+    with db.transaction(user=user) as cur:
+        book = copy_out(cur, BOOK_QUERY, types=BOOK_TYPES)
+    book["unit"] = dimension_keys(book, level).astype(object).where(lambda s: s.notna(), None)
+    book = book.rename(columns={"territory_override": "override"})
+    return book.drop(columns=["county_fips", "zip", "h3_r5", "h3_r7", "h3_r9"])
+
+
+def territory_table(db: Database, *, user: str) -> pd.DataFrame:
+    """List the territories with their rep, parent, quota and lock.
+
+    Parameters
+    ----------
+    db
+        The database.
+    user
+        The acting user.
+
+    Returns
+    -------
+    DataFrame
+        Indexed by ``territory_id``: ``code, name, kind, parent_id, rep_id, rep_name, quota, locked``.
+    """
+    with db.transaction(user=user) as cur:
+        cur.execute(
+            "SELECT t.territory_id, t.code, t.name, t.kind, t.parent_id, t.rep_id, r.name,"
+            " t.quota::float, t.locked FROM territories t LEFT JOIN reps r USING (rep_id)"
+            " ORDER BY t.territory_id"
+        )
+        rows = cur.fetchall()
+    columns = ["territory_id", "code", "name", "kind", "parent_id", "rep_id", "rep_name", "quota", "locked"]
+    return pd.DataFrame(rows, columns=columns).set_index("territory_id")
+
+
+def create_territories(db: Database, territories: pd.DataFrame, *, user: str) -> list[int]:
+    """Create territories (or update those whose code exists).
+
+    Parameters
+    ----------
+    db
+        The database.
+    territories
+        ``code, name`` and optional ``kind, parent_code, rep_id, quota``.
+    user
+        The acting user.
+
+    Returns
+    -------
+    list of int
+        Territory ids, in the order of the rows.
+    """
+    ids = []
+    with db.transaction(user=user) as cur:
+        for row in territories.to_dict("records"):
+            cur.execute(
+                "INSERT INTO territories (code, name, kind, parent_id, rep_id, quota)"
+                " VALUES (%s, %s, %s, (SELECT territory_id FROM territories WHERE code = %s), %s, %s)"
+                " ON CONFLICT (code) DO UPDATE SET name = EXCLUDED.name, kind = EXCLUDED.kind,"
+                " parent_id = EXCLUDED.parent_id, rep_id = EXCLUDED.rep_id, quota = EXCLUDED.quota"
+                " RETURNING territory_id",
+                (
+                    row["code"],
+                    row["name"],
+                    row.get("kind") or "territory",
+                    _none(row.get("parent_code")),
+                    _none(row.get("rep_id")),
+                    _none(row.get("quota")),
+                ),
+            )
+            ids.append(cur.fetchone()[0])
+    return ids
+
+
+def lock_territory(db: Database, territory_id: int, locked: bool, *, user: str) -> None:
+    """Lock a territory (no unit may enter or leave it) or unlock it.
+
+    Parameters
+    ----------
+    db
+        The database.
+    territory_id
+        The territory.
+    locked
+        The new state.
+    user
+        The acting user.
+    """
+    with db.transaction(user=user) as cur:
+        cur.execute("UPDATE territories SET locked = %s WHERE territory_id = %s", (locked, territory_id))
+        if cur.rowcount == 0:
+            msg = f"No territory {territory_id}."
+            raise TerritoryError(msg)
+
+
+def create_version(
+    db: Database, name: str, level: str, *, user: str, copy_from: int | None = None
+) -> int:
+    """Start a draft version, empty or as a copy of another version's units and shapes.
+
+    Parameters
+    ----------
+    db
+        The database.
+    name
+        What the plan is called.
+    level
+        Unit level of the plan.
+    user
+        The acting user.
+    copy_from
+        A version to copy (its level must match).
+
+    Returns
+    -------
+    int
+        The new version id.
+    """
+    _check_level(level)
+    with db.transaction(user=user) as cur:
+        cur.execute(
+            "INSERT INTO territory_versions (name, unit_level, created_by) VALUES (%s, %s, %s)"
+            " RETURNING version_id",
+            (name, level, user),
+        )
+        version = cur.fetchone()[0]
+        if copy_from is not None:
+            cur.execute(
+                "INSERT INTO territory_units (version_id, unit_level, unit_code, territory_id, locked)"
+                " SELECT %s, unit_level, unit_code, territory_id, locked FROM territory_units"
+                " WHERE version_id = %s AND unit_level = %s",
+                (version, copy_from, level),
+            )
+            cur.execute(
+                "INSERT INTO territory_shapes (version_id, territory_id, geom)"
+                " SELECT %s, territory_id, geom FROM territory_shapes WHERE version_id = %s",
+                (version, copy_from),
+            )
+    return version
+
+
+def versions(db: Database, *, user: str) -> pd.DataFrame:
+    """List the versions, newest first.
+
+    Parameters
+    ----------
+    db
+        The database.
+    user
+        The acting user.
+
+    Returns
+    -------
+    DataFrame
+        ``version_id, name, status, unit_level, units, created_by, created_at, published_at``.
+    """
+    with db.transaction(user=user) as cur:
+        cur.execute(
+            "SELECT v.version_id, v.name, v.status, v.unit_level,"
+            " (SELECT count(*) FROM territory_units u WHERE u.version_id = v.version_id),"
+            " v.created_by, v.created_at, v.published_at"
+            " FROM territory_versions v ORDER BY v.version_id DESC"
+        )
+        rows = cur.fetchall()
+    columns = ["version_id", "name", "status", "unit_level", "units", "created_by", "created_at", "published_at"]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def active_version(db: Database, *, user: str) -> int | None:
+    """Return the id of the active version, or None before the first publication.
+
+    Parameters
+    ----------
+    db
+        The database.
+    user
+        The acting user.
+
+    Returns
+    -------
+    int or None
+        The version id.
+    """
+    with db.transaction(user=user) as cur:
+        cur.execute("SELECT version_id FROM territory_versions WHERE status = 'active'")
+        row = cur.fetchone()
+    return row[0] if row else None
+
+
+def version_plan(db: Database, version: int, *, user: str) -> tuple[str, pd.Series, set[str]]:
+    """Read a version: its unit level, unit → territory, and the locked units.
+
+    Parameters
+    ----------
+    db
+        The database.
+    version
+        The version id.
+    user
+        The acting user.
+
+    Returns
+    -------
+    tuple
+        Level, assignment (unit code → territory id), locked unit codes.
+    """
+    with db.transaction(user=user) as cur:
+        cur.execute("SELECT unit_level FROM territory_versions WHERE version_id = %s", (version,))
+        row = cur.fetchone()
+        if row is None:
+            msg = f"No territory version {version}."
+            raise TerritoryError(msg)
+        cur.execute(
+            "SELECT unit_code, territory_id, locked FROM territory_units WHERE version_id = %s"
+            " ORDER BY unit_code",
+            (version,),
+        )
+        units = cur.fetchall()
+    assignment = pd.Series({code: territory for code, territory, _locked in units}, dtype="int64")
+    assignment.index.name = "unit"
+    return row[0], assignment, {code for code, _territory, locked in units if locked}
+
+
+def save_plan(
+    db: Database, version: int, assignment: pd.Series, *, user: str, locked: set[str] | None = None
+) -> None:
+    """Replace the units of a draft version.
+
+    Parameters
+    ----------
+    db
+        The database.
+    version
+        A draft version.
+    assignment
+        Unit code → territory id.
+    user
+        The acting user.
+    locked
+        Unit codes to lock (default: keep the locks the version has).
+    """
+    level, _current, kept = version_plan(db, version, user=user)
+    locked = kept if locked is None else locked
+    frame = pd.DataFrame(
+        {
+            "version_id": version,
+            "unit_level": level,
+            "unit_code": assignment.index.astype(str),
+            "territory_id": assignment.to_numpy(dtype="int64"),
+            "locked": assignment.index.isin(list(locked)),
+        }
+    )
+    with db.transaction(user=user) as cur:
+        _require_draft(cur, version)
+        cur.execute("DELETE FROM territory_units WHERE version_id = %s", (version,))
+        copy_frame(cur, "territory_units", frame)
+
+
+def move_units(db: Database, version: int, moves: dict[str, int], *, user: str) -> pd.Series:
+    """Move units between territories of a draft version, respecting locks.
+
+    Parameters
+    ----------
+    db
+        The database.
+    version
+        A draft version.
+    moves
+        Unit code → territory id.
+    user
+        The acting user.
+
+    Returns
+    -------
+    Series
+        The saved assignment.
+    """
+    _level, assignment, locked = version_plan(db, version, user=user)
+    frozen = set(territory_table(db, user=user).query("locked").index)
+    moved = apply_moves(assignment, moves, locked=locked, frozen=frozen)
+    save_plan(db, version, moved, user=user, locked=locked)
+    return moved
+
+
+def lock_units(db: Database, version: int, units: list[str], locked: bool, *, user: str) -> int:
+    """Lock units of a draft version in their territory (or unlock them).
+
+    Parameters
+    ----------
+    db
+        The database.
+    version
+        A draft version.
+    units
+        Unit codes.
+    locked
+        The new state.
+    user
+        The acting user.
+
+    Returns
+    -------
+    int
+        Units changed.
+    """
+    with db.transaction(user=user) as cur:
+        _require_draft(cur, version)
+        cur.execute(
+            "UPDATE territory_units SET locked = %s WHERE version_id = %s AND unit_code = ANY(%s)",
+            (locked, version, list(units)),
+        )
+        return cur.rowcount
+
+
+def publish(db: Database, version: int, *, user: str) -> int:
+    """Make a draft version the active one and move every account (but overrides) to its territory.
+
+    The previously active version is archived; the publication is written to the audit log.
+
+    Parameters
+    ----------
+    db
+        The database.
+    version
+        A draft version.
+    user
+        The acting user.
+
+    Returns
+    -------
+    int
+        Accounts whose territory changed.
+    """
+    level, assignment, _locked = version_plan(db, version, user=user)
+    book = load_book(db, level, user=user)
+    planned = plan_accounts(book, assignment)
+    routed = planned.loc[~planned["override"].astype(bool), ["account_id", "territory_id"]]
+    with db.transaction(user=user) as cur:
+        _require_draft(cur, version)
+        cur.execute("UPDATE territory_versions SET status = 'archived' WHERE status = 'active'")
+        cur.execute(
+            "UPDATE territory_versions SET status = 'active', published_at = now() WHERE version_id = %s",
+            (version,),
+        )
+        cur.execute("CREATE TEMP TABLE planned_territory (account_id bigint, territory_id integer) ON COMMIT DROP")
+        copy_frame(cur, "planned_territory", routed)
+        cur.execute(
+            "UPDATE planned_territory p SET territory_id = s.territory_id"
+            " FROM accounts a, territory_shapes s WHERE a.account_id = p.account_id"
+            " AND s.version_id = %s AND s.geom && a.geom AND ST_Covers(s.geom, a.geom)",
+            (version,),
+        )
+        cur.execute(
+            "UPDATE accounts a SET territory_id = p.territory_id, updated_at = now()"
+            " FROM planned_territory p WHERE a.account_id = p.account_id"
+            " AND NOT a.territory_override AND a.territory_id IS DISTINCT FROM p.territory_id"
+        )
+        changed = cur.rowcount
+        cur.execute(
+            "INSERT INTO audit_log (actor, action, target, details) VALUES (%s, %s, %s, %s)",
+            (user, "territory.publish", f"version:{version}", json.dumps({"accounts_moved": changed})),
+        )
+    return changed
+
+
+def save_shape(db: Database, version: int, territory_id: int, wkb_hex: str, *, user: str) -> None:
+    """Give a territory of a draft version a drawn polygon (replacing any it had).
+
+    Parameters
+    ----------
+    db
+        The database.
+    version
+        A draft version.
+    territory_id
+        The territory.
+    wkb_hex
+        A validated (Multi)Polygon in EPSG:4326 as hex WKB.
+    user
+        The acting user.
+    """
+    with db.transaction(user=user) as cur:
+        _require_draft(cur, version)
+        cur.execute(
+            "INSERT INTO territory_shapes (version_id, territory_id, geom)"
+            " VALUES (%s, %s, ST_Multi(ST_SetSRID(ST_GeomFromWKB(decode(%s, 'hex')), 4326)))"
+            " ON CONFLICT (version_id, territory_id) DO UPDATE SET geom = EXCLUDED.geom",
+            (version, territory_id, wkb_hex),
+        )
+
+
+def shapes_of_accounts(db: Database, version: int, *, user: str) -> pd.DataFrame:
+    """Which drawn territory shapes of a version each account lies in.
+
+    Parameters
+    ----------
+    db
+        The database.
+    version
+        The version.
+    user
+        The acting user.
+
+    Returns
+    -------
+    DataFrame
+        ``account_id, territory_id``.
+    """
+    with db.transaction(user=user) as cur:
+        cur.execute(
+            "SELECT a.account_id, s.territory_id FROM territory_shapes s JOIN accounts a"
+            " ON s.geom && a.geom AND ST_Covers(s.geom, a.geom) WHERE s.version_id = %s",
+            (version,),
+        )
+        rows = cur.fetchall()
+    return pd.DataFrame(rows, columns=["account_id", "territory_id"])
+
+
+def set_override(db: Database, external_id: str, territory_id: int | None, *, user: str) -> None:
+    """Pin an account to a territory by hand, or (None) hand it back to the geographic rule.
+
+    Handing back takes the territory the active version gives the account's unit.
+
+    Parameters
+    ----------
+    db
+        The database.
+    external_id
+        The account.
+    territory_id
+        The territory, or None to clear the override.
+    user
+        The acting user.
+    """
+    with db.transaction(user=user) as cur:
+        if territory_id is not None:
+            cur.execute(
+                "UPDATE accounts SET territory_id = %s, territory_override = true, updated_at = now()"
+                " WHERE external_id = %s",
+                (territory_id, external_id),
+            )
+        else:
+            cur.execute(
+                "UPDATE accounts SET territory_override = false, updated_at = now() WHERE external_id = %s",
+                (external_id,),
+            )
+        if cur.rowcount == 0:
+            msg = f"No account {external_id!r}."
+            raise TerritoryError(msg)
+    if territory_id is None:
+        version = active_version(db, user=user)
+        if version is not None:
+            level, assignment, _locked = version_plan(db, version, user=user)
+            book = load_book(db, level, user=user)
+            unit = book.loc[book["external_id"] == external_id, "unit"].iloc[0]
+            with db.transaction(user=user) as cur:
+                cur.execute(
+                    "UPDATE accounts SET territory_id = %s WHERE external_id = %s",
+                    (_none(assignment.get(unit)), external_id),
+                )
+
+
+def _require_draft(cur, version: int) -> None:
+    cur.execute("SELECT status FROM territory_versions WHERE version_id = %s FOR UPDATE", (version,))
+    row = cur.fetchone()
+    if row is None or row[0] != "draft":
+        msg = f"Version {version} is {'missing' if row is None else row[0]}: only a draft can change."
+        raise TerritoryError(msg)
+
+
+def _check_level(level: str) -> None:
+    if level not in UNIT_LEVELS:
+        msg = f"Unknown unit level {level!r}; choose one of {', '.join(UNIT_LEVELS)}."
+        raise TerritoryError(msg)
+
+
+def _none(value: object) -> object:
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return None
+    return value.item() if hasattr(value, "item") else value
