@@ -57,7 +57,8 @@ def wipe_book(db: Database) -> None:
     with db.transaction(user=SYSTEM_USER) as cur:
         cur.execute(
             "TRUNCATE interactions, orders, contacts, campaign_members, campaign_responses,"
-            " accounts, branches, trade_areas, territory_shapes, territory_units, territory_versions, territories, reps"
+            " accounts, branches, trade_areas, territory_shapes, territory_units, territory_versions,"
+            " territories, reps"
             " RESTART IDENTITY CASCADE"
         )
 

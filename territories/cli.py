@@ -38,7 +38,9 @@ REPORT_DECIMALS = 3
 def align_command(
     units: Annotated[str, typer.Option("--units", help="county, zip or h3:R (R 5–9).")],
     k: Annotated[int, typer.Option("--k", min=1, help="Number of territories.")],
-    balance: Annotated[str, typer.Option("--balance", help="accounts, revenue and/or workload.")] = "accounts",
+    balance: Annotated[
+        str, typer.Option("--balance", help="accounts, revenue and/or workload.")
+    ] = "accounts",
     tolerance: Annotated[float, typer.Option("--tolerance", min=0.0, max=1.0)] = 0.05,
     seed: Annotated[int, typer.Option("--seed")] = 0,
     states: Annotated[
@@ -187,9 +189,7 @@ def override_command(
         typer.echo("error: name a territory, or pass --clear", err=True)
         raise typer.Exit(2)
     _with_app(
-        lambda db: set_override(
-            db, account, None if clear else _territory_id(db, territory), user=cli_user()
-        )
+        lambda db: set_override(db, account, None if clear else _territory_id(db, territory), user=cli_user())
     )
     typer.echo(f"{account}: {'back to its unit' if clear else f'pinned to {territory}'}")
 

@@ -40,7 +40,8 @@ WITH latest AS (SELECT coalesce(max(order_date), current_date) AS day FROM order
 last_visit AS (SELECT coalesce(max(occurred_at), now()) AS at FROM interactions),
 per_order AS (
     SELECT o.account_id,
-        sum(o.amount) FILTER (WHERE o.stage = 'won' AND o.order_date > l.day - interval '12 months') AS revenue,
+        sum(o.amount) FILTER (WHERE o.stage = 'won'
+                               AND o.order_date > l.day - interval '12 months') AS revenue,
         sum(o.amount) FILTER (WHERE o.stage = 'won' AND o.order_date <= l.day - interval '12 months'
                                AND o.order_date > l.day - interval '24 months') AS revenue_previous,
         sum(o.amount) FILTER (WHERE o.stage = 'open') AS pipeline
@@ -173,9 +174,7 @@ def lock_territory(db: Database, territory_id: int, locked: bool, *, user: str) 
             raise TerritoryError(msg)
 
 
-def create_version(
-    db: Database, name: str, level: str, *, user: str, copy_from: int | None = None
-) -> int:
+def create_version(db: Database, name: str, level: str, *, user: str, copy_from: int | None = None) -> int:
     """Start a draft version, empty or as a copy of another version's units and shapes.
 
     Parameters
@@ -242,7 +241,16 @@ def versions(db: Database, *, user: str) -> pd.DataFrame:
             " FROM territory_versions v ORDER BY v.version_id DESC"
         )
         rows = cur.fetchall()
-    columns = ["version_id", "name", "status", "unit_level", "units", "created_by", "created_at", "published_at"]
+    columns = [
+        "version_id",
+        "name",
+        "status",
+        "unit_level",
+        "units",
+        "created_by",
+        "created_at",
+        "published_at",
+    ]
     return pd.DataFrame(rows, columns=columns)
 
 
@@ -422,7 +430,9 @@ def publish(db: Database, version: int, *, user: str) -> int:
             "UPDATE territory_versions SET status = 'active', published_at = now() WHERE version_id = %s",
             (version,),
         )
-        cur.execute("CREATE TEMP TABLE planned_territory (account_id bigint, territory_id integer) ON COMMIT DROP")
+        cur.execute(
+            "CREATE TEMP TABLE planned_territory (account_id bigint, territory_id integer) ON COMMIT DROP"
+        )
         copy_frame(cur, "planned_territory", routed)
         cur.execute(
             "UPDATE planned_territory p SET territory_id = s.territory_id"

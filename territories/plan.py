@@ -42,7 +42,9 @@ def plan_accounts(book: pd.DataFrame, assignment: pd.Series) -> pd.DataFrame:
     return out
 
 
-def apply_moves(assignment: pd.Series, moves: dict[str, int], *, locked: set[str], frozen: set[int]) -> pd.Series:
+def apply_moves(
+    assignment: pd.Series, moves: dict[str, int], *, locked: set[str], frozen: set[int]
+) -> pd.Series:
     """Move units between territories, refusing locked units and locked territories.
 
     Parameters
