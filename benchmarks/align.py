@@ -1,0 +1,110 @@
+"""Benchmark: territory alignment on the stored book against a spopt regionalisation baseline.
+
+Load the dataset first (``gcrm demo --accounts 1000000 --replace``). Two cases, lower 48:
+
+(a) the H3 resolution-6 cells holding accounts, into 50 territories balanced on accounts;
+(b) the counties, into 50 territories balanced on accounts (a county larger than the target
+    is its own territory, reported as oversized and left out of the mean).
+
+For each it prints max deviation from the mean, contiguity, mean Polsby–Popper compactness
+and time, for gcrm's alignment and — on the same units, graph and measure, in the same run —
+for spopt's ``RegionKMeansHeuristic`` (contiguity-constrained k-means on the unit centroids,
+the regionalisation heuristic spopt offers for a fixed number of regions).
+
+Usage::
+
+    .venv/bin/python benchmarks/align.py [--k 50] [--seed 0] [--baseline-seconds 600]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+import pandas as pd
+from libpysal.weights import WSP
+
+from geo.bootstrap import prepare_database
+from geo.config import load_settings
+from territories.align import align_territories
+from territories.alignio import LOWER_48_EXCLUDED, add_workload, unit_measures, unit_shapes
+from territories.graph import unit_centroids, unit_graph
+from territories.metrics import alignment_report
+from territories.model import load_book
+
+
+def main() -> None:
+    """Run both cases and print the figures."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--k", type=int, default=50)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    settings = load_settings()
+    connections = prepare_database(settings)
+    db = connections.app
+    with db.transaction(user="benchmark") as cur:
+        cur.execute("SELECT code FROM regions WHERE level = 'state'")
+        states = [code for (code,) in cur.fetchall() if code not in LOWER_48_EXCLUDED]
+        cur.execute("SELECT count(*) FROM accounts")
+        total = cur.fetchone()[0]
+    print(f"book: {total:,} accounts; {args.k} territories; lower 48")
+    for case, level in (("(a) H3 r6 cells", "h3_6"), ("(b) counties", "county")):
+        started = time.perf_counter()
+        book = load_book(db, level, user="benchmark")
+        with db.transaction(user="benchmark") as cur:
+            cur.execute("SELECT account_id FROM accounts WHERE state_fips = ANY(%s)", (states,))
+            keep = {row[0] for row in cur.fetchall()}
+        figures = unit_measures(book[book["account_id"].isin(keep)])
+        shapes = unit_shapes(db, settings.data_dir, level, figures.index, user="benchmark", states=states)
+        units = shapes.merge(figures, left_on="code", right_index=True, how="left").fillna(
+            {c: 0 for c in figures.columns}
+        )
+        units = add_workload(units).reset_index(drop=True)
+        loading = time.perf_counter() - started
+        started = time.perf_counter()
+        graph = unit_graph(units)
+        centroids = unit_centroids(units)
+        graph_s = time.perf_counter() - started
+        print(f"\n{case}: {len(units):,} units, {int(units['accounts'].sum()):,} accounts")
+        print(f"  data {loading:.1f} s, unit graph {graph_s:.1f} s (shared by both methods)")
+        weights = units["accounts"].to_numpy(dtype=float)
+        started = time.perf_counter()
+        alignment = align_territories(weights, graph, centroids, k=args.k, tolerance=0.05, seed=args.seed)
+        elapsed = time.perf_counter() - started
+        _print("gcrm align", units, alignment.labels, graph, alignment.oversized, elapsed)
+        started = time.perf_counter()
+        labels = _spopt_baseline(units, graph, centroids, args.k, args.seed)
+        elapsed = time.perf_counter() - started
+        _print("spopt RegionKMeansHeuristic", units, labels, graph, None, elapsed)
+    connections.close()
+
+
+def _spopt_baseline(units, graph, centroids: np.ndarray, k: int, seed: int) -> np.ndarray:
+    from spopt.region import RegionKMeansHeuristic
+
+    weights = WSP(graph.astype(float)).to_W(silence_warnings=True)
+    scaled = (centroids - centroids.mean(axis=0)) / centroids.std(axis=0)
+    model = RegionKMeansHeuristic(scaled, k, weights, seed=seed)
+    model.solve()
+    return np.asarray(model.labels_, dtype=np.int64)
+
+
+def _print(method: str, units, labels: np.ndarray, graph, oversized, elapsed: float) -> None:
+    report = alignment_report(units, labels, graph, measures=["accounts"], oversized=oversized)
+    regular = report[~report["oversized"]]
+    worst = regular["deviation_accounts"].abs().max()
+    within = int((regular["deviation_accounts"].abs() <= 5).sum())
+    print(
+        f"  {method:<30} max deviation {worst:6.2f}%  within ±5%: {within}/{len(regular)}"
+        f"  contiguous {int(report['contiguous'].sum())}/{len(report)}"
+        f"  mean compactness {report['compactness'].mean():.3f}  time {elapsed:.1f} s"
+    )
+    big = report[report["oversized"]]
+    if len(big):
+        names = pd.Series(units["name"].to_numpy())[[int(np.flatnonzero(labels == t)[0]) for t in big.index]]
+        print(f"    oversized single-county territories: {', '.join(names)}")
+
+
+if __name__ == "__main__":
+    main()
