@@ -5,12 +5,12 @@ Openshaw's AZP and of the balanced-growth districting heuristics):
 
 1. **Oversized units.** A unit whose measure alone exceeds the target by more than the
    tolerance becomes a territory of its own; the target of the others is recomputed.
-2. **Seeds.** Locked units seed their territories; rep home bases seed the next ones; the
-   rest are the units nearest to the centres of a measure-weighted k-means of the unit
-   centroids (deterministic for a seed).
-3. **Balanced growth.** The territory with the smallest measure absorbs its unassigned
-   neighbour nearest to its seed, until every unit belongs to one: each territory grows
-   as one connected piece.
+2. **Recursive bisection.** The other units are cut, along the longer side of their
+   extent (rotated by an angle drawn from the seed), into groups of equal measure (Berger &
+   Bokhari's recursive coordinate bisection); groups become the territories whose locked
+   units or rep home bases they hold most of.
+3. **Contiguity repair.** A piece of a territory cut off from its main part (by a bay, a
+   mountain-free gap between cells) goes to the lightest territory it touches.
 4. **Balancing.** A boundary unit moves from a territory to a lighter neighbouring one when
    the difference between them exceeds the unit's measure (this strictly lowers the sum of
    squared deviations, so the search ends) and its territory stays connected without it;
@@ -28,16 +28,19 @@ nearest neighbour. Locked units never move; locked territories neither give nor 
 
 from __future__ import annotations
 
-import heapq
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 from scipy import sparse
-from sklearn.cluster import KMeans
+from scipy.optimize import linear_sum_assignment
+from scipy.sparse.csgraph import connected_components
 
 from geo.errors import GcrmError
 from territories.graph import neighbours
 
+REPAIR_ROUNDS = 20
+"""Rounds of handing detached pieces to neighbours after the bisection."""
 BALANCE_PASSES = 400
 """Upper bound on balancing passes (each moves every profitable boundary unit once)."""
 COMPACTION_PASSES = 6
@@ -48,7 +51,7 @@ COMPACTION_MARGIN = 0.8
 
 
 class AlignmentError(GcrmError, ValueError):
-    """The alignment cannot be built as asked (too few units, bad locks, bad seeds)."""
+    """The alignment cannot be built as asked (too few units, bad locks, bad home bases)."""
 
 
 @dataclass(frozen=True)
@@ -97,14 +100,14 @@ def align_territories(
     tolerance
         Allowed deviation from the target, as a share (0.05 = ±5%).
     seed
-        Seed of the k-means that places free seeds.
+        Seed of the angle the bisection cuts along (another seed, another alignment).
     locks
         Unit index → territory index: units that must stay where they are.
     locked_territories
         Territory indices that keep exactly their locked units.
     home_bases
-        Unit indices where the free territories start (reps' home bases), in territory order
-        after those seeded by locks.
+        Unit indices that must fall in the free territories (reps' home bases), in
+        territory order after those anchored by locks.
 
     Returns
     -------
@@ -114,10 +117,9 @@ def align_territories(
     weights = np.asarray(weights, dtype=float)
     locks = dict(locks or {})
     _check(weights, k, locks, home_bases)
-    state = _State(weights, neighbours(graph), centroids, k, locks, locked_territories)
+    state = _State(weights, graph, centroids, k, locks, locked_territories)
     state.split_oversized(tolerance)
-    state.place_seeds(home_bases or [], seed)
-    state.grow()
+    state.partition(home_bases or [], seed)
     state.balance()
     state.compact(tolerance)
     state.balance()
@@ -147,14 +149,15 @@ class _State:
     def __init__(
         self,
         weights: np.ndarray,
-        adjacent: list[np.ndarray],
+        graph: sparse.csr_matrix,
         centroids: np.ndarray,
         k: int,
         locks: dict[int, int],
         locked_territories: frozenset[int],
     ) -> None:
         self.weights = weights
-        self.adjacent = adjacent
+        self.graph = graph
+        self.adjacent = neighbours(graph)
         self.centroids = np.asarray(centroids, dtype=float)
         self.k = k
         self.labels = np.full(len(weights), -1, dtype=np.int64)
@@ -165,10 +168,8 @@ class _State:
         self.frozen = np.zeros(k, dtype=bool)
         self.frozen[list(locked_territories)] = True
         self.oversized = np.zeros(k, dtype=bool)
-        self.seeds = np.full(k, -1, dtype=np.int64)
-        for unit, territory in locks.items():
-            if self.seeds[territory] < 0:
-                self.seeds[territory] = unit
+        self.locks = locks
+        self.anchored = self.pinned.copy()
         self.target = float(weights.sum() / k)
 
     def sums(self) -> np.ndarray:
@@ -176,7 +177,8 @@ class _State:
         return np.bincount(self.labels[placed], weights=self.weights[placed], minlength=self.k)
 
     def split_oversized(self, tolerance: float) -> None:
-        free_territories = [t for t in range(self.k) if self.seeds[t] < 0]
+        anchored = set(self.locks.values())
+        free_territories = [t for t in range(self.k) if t not in anchored and not self.frozen[t]]
         while True:
             movable = self.free_balanced()
             total = self.weights[self.labels < 0].sum() + self.sums()[movable].sum()
@@ -188,73 +190,74 @@ class _State:
             unit = big[np.argmax(self.weights[big])]
             territory = free_territories.pop()
             self.labels[unit] = territory
-            self.seeds[territory] = unit
             self.oversized[territory] = True
             self.frozen[territory] = True
 
     def free_balanced(self) -> np.ndarray:
         return ~self.oversized & ~self.frozen
 
-    def place_seeds(self, home_bases: list[int], seed: int) -> None:
-        free_territories = [t for t in range(self.k) if self.seeds[t] < 0]
-        for territory, unit in zip(free_territories, home_bases, strict=False):
-            if self.labels[unit] >= 0 and self.labels[unit] != territory:
-                msg = f"Home base unit {unit} is already in territory {self.labels[unit]}."
+    def partition(self, home_bases: list[int], seed: int) -> None:
+        """Split the units of the territories still free by recursive bisection, then anchor them."""
+        fixed = np.flatnonzero(self.oversized | self.frozen)
+        free = np.flatnonzero(~(self.oversized | self.frozen))
+        pool = np.flatnonzero(~np.isin(self.labels, fixed))
+        angle = np.random.default_rng(seed).uniform(0, np.pi)
+        rotation = np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
+        parts = _bisect(self.weights[pool], self.centroids[pool] @ rotation, len(free))
+        anchors = dict(self.locks)
+        unanchored = [t for t in free if t not in set(anchors.values())]
+        for territory, unit in zip(unanchored, home_bases, strict=False):
+            if unit in anchors and anchors[unit] != territory:
+                msg = f"Home base unit {unit} is already locked in territory {anchors[unit]}."
                 raise AlignmentError(msg)
+            anchors[unit] = int(territory)
+        position = pd.Series(np.arange(len(pool)), index=pool)
+        column = {int(t): i for i, t in enumerate(free)}
+        votes = np.zeros((len(free), len(free)))
+        for unit, territory in anchors.items():
+            if unit in position.index and territory in column:
+                votes[parts[position[unit]], column[territory]] += 1
+        rows, cols = linear_sum_assignment(-votes)
+        territory_of_part = np.empty(len(free), dtype=np.int64)
+        territory_of_part[rows] = free[cols]
+        self.labels[pool] = territory_of_part[parts]
+        for unit, territory in anchors.items():
             self.labels[unit] = territory
-            self.seeds[territory] = unit
-        free_territories = [t for t in range(self.k) if self.seeds[t] < 0]
-        if not free_territories:
-            return
-        candidates = np.flatnonzero(self.labels < 0)
-        if len(candidates) < len(free_territories):
-            msg = "Fewer free units than territories left to seed."
-            raise AlignmentError(msg)
-        model = KMeans(n_clusters=len(free_territories), random_state=seed, n_init=1)
-        model.fit(self.centroids[candidates], sample_weight=self.weights[candidates] + 1e-9)
-        taken: set[int] = set()
-        for territory, centre in zip(free_territories, model.cluster_centers_, strict=True):
-            order = np.argsort(((self.centroids[candidates] - centre) ** 2).sum(axis=1))
-            unit = next(int(candidates[i]) for i in order if int(candidates[i]) not in taken)
-            taken.add(unit)
-            self.labels[unit] = territory
-            self.seeds[territory] = unit
+        self.anchored[list(anchors)] = True
+        self._repair_contiguity()
 
-    def grow(self) -> None:
-        sums = self.sums()
-        frontier: list[list[tuple[float, int]]] = [[] for _ in range(self.k)]
-        for unit in np.flatnonzero(self.labels >= 0):
-            self._push_neighbours(frontier, int(unit), int(self.labels[unit]))
-        queue = [(sums[t], t) for t in range(self.k) if not self.frozen[t]]
-        heapq.heapify(queue)
-        while queue:
-            total, territory = heapq.heappop(queue)
-            while frontier[territory] and self.labels[frontier[territory][0][1]] >= 0:
-                heapq.heappop(frontier[territory])
-            if not frontier[territory]:
-                continue
-            _distance, unit = heapq.heappop(frontier[territory])
-            self.labels[unit] = territory
-            self._push_neighbours(frontier, unit, territory)
-            heapq.heappush(queue, (total + self.weights[unit], territory))
-        self._adopt_orphans()
-
-    def _push_neighbours(self, frontier: list, unit: int, territory: int) -> None:
-        origin = self.centroids[self.seeds[territory]]
-        for other in self.adjacent[unit]:
-            if self.labels[other] < 0:
-                distance = float(((self.centroids[other] - origin) ** 2).sum())
-                heapq.heappush(frontier[territory], (distance, int(other)))
-
-    def _adopt_orphans(self) -> None:
-        """Give units no growing territory reached (walled in by fixed ones) to a neighbour."""
-        while (self.labels < 0).any():
+    def _repair_contiguity(self) -> None:
+        """Hand every detached piece of a territory to the lightest territory it touches."""
+        fixed = self.oversized | self.frozen
+        for _ in range(REPAIR_ROUNDS):
             sums = self.sums()
-            for unit in np.flatnonzero(self.labels < 0):
-                labelled = [int(self.labels[o]) for o in self.adjacent[unit] if self.labels[o] >= 0]
-                growing = [t for t in labelled if not self.oversized[t]] or labelled
-                if growing:
-                    self.labels[unit] = min(growing, key=lambda t: (sums[t], t))
+            changed = False
+            for territory in np.flatnonzero(~fixed):
+                members = np.flatnonzero(self.labels == territory)
+                if len(members) < 2:
+                    continue
+                count, piece = connected_components(self.graph[members][:, members], directed=False)
+                if count < 2:
+                    continue
+                anchored = np.bincount(piece, weights=self.anchored[members], minlength=count)
+                heft = np.bincount(piece, weights=self.weights[members], minlength=count)
+                keep = int(np.lexsort((heft, anchored))[-1])
+                for other in range(count):
+                    units = members[piece == other]
+                    if other == keep or self.anchored[units].any():
+                        continue
+                    touching = {int(self.labels[o]) for u in units for o in self.adjacent[u]}
+                    touching.discard(int(territory))
+                    options = [t for t in touching if not fixed[t]]
+                    if not options:
+                        continue
+                    taker = min(options, key=lambda t: (sums[t], t))
+                    self.labels[units] = taker
+                    sums[taker] += self.weights[units].sum()
+                    sums[territory] -= self.weights[units].sum()
+                    changed = True
+            if not changed:
+                return
 
     def balance(self) -> None:
         movable = self.free_balanced()
@@ -460,3 +463,38 @@ class _State:
 
 def _distance(points: np.ndarray, centres: np.ndarray) -> np.ndarray:
     return np.sqrt(((points - centres) ** 2).sum(axis=1))
+
+
+def _bisect(weights: np.ndarray, points: np.ndarray, parts: int) -> np.ndarray:
+    """Recursive coordinate bisection: ``parts`` groups of equal weight, cut across the longer side.
+
+    Parameters
+    ----------
+    weights
+        Per point.
+    points
+        Coordinates, shape ``(n, 2)``.
+    parts
+        Groups wanted.
+
+    Returns
+    -------
+    ndarray
+        Group (0 … parts-1) per point.
+    """
+    labels = np.zeros(len(weights), dtype=np.int64)
+    stack = [(np.arange(len(weights)), parts, 0)]
+    while stack:
+        members, count, first = stack.pop()
+        if count == 1 or len(members) <= 1:
+            labels[members] = first
+            continue
+        left = count // 2
+        spread = points[members].max(axis=0) - points[members].min(axis=0)
+        order = members[np.argsort(points[members, int(np.argmax(spread))], kind="stable")]
+        cumulative = np.cumsum(weights[order])
+        cut = int(np.searchsorted(cumulative, cumulative[-1] * left / count)) + 1
+        cut = min(max(cut, left), len(order) - (count - left))
+        stack.append((order[:cut], left, first))
+        stack.append((order[cut:], count - left, first + left))
+    return labels

@@ -116,11 +116,13 @@ def add_workload(units: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
 def unit_shapes(
     db: Database, data_dir: Path, level: str, codes: pd.Index, *, user: str, states: list[str] | None = None
 ) -> gpd.GeoDataFrame:
-    """Polygons of the units: counties as stored, H3 hexagons, ZIPs as Voronoi cells of their centroids.
+    """Polygons of the units: counties as stored; ZIPs and H3 cells as the land nearest to them.
 
-    Counties come all (those without accounts too, so territories stay whole); H3 cells
-    and ZIPs only where accounts are. No ZIP polygons ship, so a ZIP's area is the part
-    of the states nearer its centroid than any other ZIP holding accounts.
+    Counties come all (those without accounts too, so territories stay whole). ZIPs and
+    H3 cells come where accounts are, each owning the part of the study area nearer its
+    centre than any other unit's (its Voronoi cell clipped to the states): no ZIP polygons
+    ship, and cells holding accounts are scattered, so this is what makes "shared borders"
+    meaningful for them — a territory of cells is then one piece of land.
 
     Parameters
     ----------
@@ -153,10 +155,50 @@ def unit_shapes(
             geometry=counties.geometry.to_numpy(),
             crs="EPSG:4326",
         )
+    regions = load_regions(db, "state", user=user)
+    if states is not None:
+        regions = regions[regions["code"].isin(states)]
     if level == "zip":
-        return _zip_cells(db, data_dir, codes, user=user, states=states)
-    hexagons = [shapely.Polygon([(lng, lat) for lat, lng in h3.cell_to_boundary(c)]) for c in codes]
-    return gpd.GeoDataFrame({"code": list(codes), "name": list(codes)}, geometry=hexagons, crs="EPSG:4326")
+        zips = read_zips(data_dir).set_index("zip").loc[lambda z: z.index.isin(codes)]
+        names = (zips.index + " " + zips["place"].fillna("")).to_numpy()
+        return nearest_land(zips.index.to_numpy(), names, zips.geometry, regions.union_all())
+    centres = [h3.cell_to_latlng(cell) for cell in codes]
+    points = gpd.GeoSeries(shapely.points([(lng, lat) for lat, lng in centres]), crs="EPSG:4326")
+    return nearest_land(np.asarray(codes), np.asarray(codes), points, regions.union_all())
+
+
+def nearest_land(
+    codes: np.ndarray, names: np.ndarray, points: gpd.GeoSeries, land: shapely.Geometry
+) -> gpd.GeoDataFrame:
+    """Give each point the part of ``land`` nearer to it than to any other point (Voronoi, clipped).
+
+    Parameters
+    ----------
+    codes, names
+        Per point.
+    points
+        Unit centres (EPSG:4326).
+    land
+        The study area (EPSG:4326).
+
+    Returns
+    -------
+    GeoDataFrame
+        ``code, name, geometry`` for the points whose cell touches the land.
+    """
+    metric = points.to_crs(METRIC_CRS)
+    area = gpd.GeoSeries([land], crs="EPSG:4326").to_crs(METRIC_CRS).iloc[0]
+    cells = shapely.get_parts(shapely.voronoi_polygons(shapely.MultiPoint(list(metric)), extend_to=area))
+    owner = shapely.STRtree(cells).query(metric.to_numpy(), predicate="within")
+    geometry = np.empty(len(metric), dtype=object)
+    geometry[owner[0]] = cells[owner[1]]
+    clipped = np.empty(len(metric), dtype=object)
+    present = np.flatnonzero(pd.notna(geometry))
+    clipped[present] = shapely.intersection(geometry[present], area)
+    frame = gpd.GeoDataFrame(
+        {"code": codes, "name": names}, geometry=gpd.GeoSeries(clipped, crs=METRIC_CRS)
+    ).to_crs("EPSG:4326")
+    return frame[~(frame.geometry.isna() | frame.geometry.is_empty)].reset_index(drop=True)
 
 
 def propose_alignment(
@@ -280,23 +322,3 @@ def _in_states(book: pd.DataFrame, db: Database, states: list[str], *, user: str
         cur.execute("SELECT account_id FROM accounts WHERE state_fips = ANY(%s)", (list(states),))
         keep = {row[0] for row in cur.fetchall()}
     return book[book["account_id"].isin(keep)]
-
-
-def _zip_cells(
-    db: Database, data_dir: Path, codes: pd.Index, *, user: str, states: list[str] | None
-) -> gpd.GeoDataFrame:
-    zips = read_zips(data_dir).set_index("zip").loc[lambda z: z.index.isin(codes)]
-    regions = load_regions(db, "state", user=user)
-    if states is not None:
-        regions = regions[regions["code"].isin(states)]
-    land = regions.to_crs(METRIC_CRS).union_all()
-    points = zips.to_crs(METRIC_CRS).geometry
-    cells = shapely.get_parts(shapely.voronoi_polygons(shapely.MultiPoint(list(points)), extend_to=land))
-    owner = shapely.STRtree(cells).query(points.to_numpy(), predicate="within")
-    geometry = np.empty(len(points), dtype=object)
-    geometry[owner[0]] = shapely.intersection(cells[owner[1]], land)
-    frame = gpd.GeoDataFrame(
-        {"code": zips.index.to_numpy(), "name": (zips.index + " " + zips["place"].fillna("")).to_numpy()},
-        geometry=gpd.GeoSeries(geometry, crs=METRIC_CRS),
-    ).to_crs("EPSG:4326")
-    return frame[frame.geometry.notna() & ~frame.geometry.is_empty].reset_index(drop=True)

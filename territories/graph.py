@@ -1,17 +1,15 @@
-"""The adjacency graph of territory units: shared borders, H3 neighbours, islands bridged.
+"""The adjacency graph of territory units: shared borders, islands bridged.
 
-Units are counties or ZIP areas (polygons that touch along a border: rook contiguity) or
-H3 cells (the six cells around each cell). Units with no neighbour (islands, or clusters of
-cells separated by empty land) are attached to the nearest unit of another component, so
-every alignment can keep its territories contiguous in the graph.
+Units (counties, or the land nearest a ZIP or an H3 cell) are neighbours when they share
+a stretch of border (rook contiguity; touching at a corner is not enough). Units with no
+neighbour (islands, or land cut off by water) are attached to the nearest unit of another
+component, so every alignment can keep its territories contiguous in the graph.
 """
 
 from __future__ import annotations
 
 import geopandas as gpd
-import h3
 import numpy as np
-import pandas as pd
 import shapely
 from scipy import sparse
 from scipy.sparse.csgraph import connected_components
@@ -23,29 +21,21 @@ BRIDGE_CANDIDATES = 16
 """Nearest units looked at when searching a unit outside a component."""
 
 
-def unit_graph(units: gpd.GeoDataFrame, *, key: str = "code") -> sparse.csr_matrix:
+def unit_graph(units: gpd.GeoDataFrame) -> sparse.csr_matrix:
     """Build the symmetric adjacency of units, bridging islands to their nearest neighbour.
 
     Parameters
     ----------
     units
-        One row per unit: ``key`` and geometry (EPSG:4326). H3 cells are recognised by
-        their keys and joined to the cells around them; polygons join when they share a
-        border.
-    key
-        Column holding the unit code.
+        One row per unit with polygon geometry (EPSG:4326).
 
     Returns
     -------
     scipy.sparse.csr_matrix
         Boolean, ``n × n``, connected (a single component).
     """
-    codes = units[key].astype(str).to_numpy()
-    if len(codes) and h3.is_valid_cell(codes[0]):
-        pairs = _h3_pairs(codes)
-    else:
-        pairs = _border_pairs(units.geometry.to_numpy())
-    graph = _symmetric(pairs, len(codes))
+    pairs = _border_pairs(units.geometry.to_numpy())
+    graph = _symmetric(pairs, len(units))
     return bridge_components(graph, unit_centroids(units))
 
 
@@ -123,18 +113,6 @@ def _nearest_outside(
             row, column = np.unravel_index(np.argmin(masked), masked.shape)
             return int(members[row]), int(found[row, column])
         k = min(k * 4, len(centroids))
-
-
-def _h3_pairs(codes: np.ndarray) -> np.ndarray:
-    position = pd.Series(np.arange(len(codes)), index=codes)
-    rows, cols = [], []
-    for index, cell in enumerate(codes):
-        for neighbour in h3.grid_ring(cell, 1):
-            other = position.get(neighbour)
-            if other is not None:
-                rows.append(index)
-                cols.append(int(other))
-    return np.array([rows, cols], dtype=np.int64).T.reshape(-1, 2)
 
 
 def _border_pairs(geometry: np.ndarray) -> np.ndarray:
