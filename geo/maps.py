@@ -177,6 +177,143 @@ def choropleth_map(
     return fmap
 
 
+CATEGORY_PALETTE = (
+    "#1b9e77",
+    "#d95f02",
+    "#7570b3",
+    "#e7298a",
+    "#66a61e",
+    "#e6ab02",
+    "#a6761d",
+    "#1f78b4",
+    "#b2df8a",
+    "#fb9a99",
+    "#cab2d6",
+    "#fdbf6f",
+)
+"""Qualitative colours (ColorBrewer Dark2 and Paired) for categories such as territories."""
+MAX_LEGEND_ROWS = 16
+
+
+def distinct_colors(areas: gpd.GeoSeries) -> list[str]:
+    """Colour areas so that touching ones differ (greedy graph colouring, largest first).
+
+    Parameters
+    ----------
+    areas
+        One polygon per category (e.g. a territory's outline).
+
+    Returns
+    -------
+    list of str
+        A colour of :data:`CATEGORY_PALETTE` per area, in the order of ``areas``.
+    """
+    geometry = areas.to_numpy()
+    tree = shapely.STRtree(geometry)
+    left, right = tree.query(geometry, predicate="intersects")
+    touching: dict[int, set[int]] = {i: set() for i in range(len(geometry))}
+    for a, b in zip(left, right, strict=True):
+        if a != b:
+            touching[int(a)].add(int(b))
+    chosen: dict[int, int] = {}
+    for area in sorted(touching, key=lambda i: (-len(touching[i]), i)):
+        used = {chosen[n] for n in touching[area] if n in chosen}
+        chosen[area] = next(c for c in range(len(CATEGORY_PALETTE) + len(geometry)) if c not in used)
+    return [CATEGORY_PALETTE[chosen[i] % len(CATEGORY_PALETTE)] for i in range(len(geometry))]
+
+
+def category_map(
+    units: gpd.GeoDataFrame,
+    *,
+    category: str,
+    names: dict,
+    tooltip: dict[str, str],
+    outlines: gpd.GeoDataFrame,
+    title: str,
+    selected: str | None = None,
+) -> folium.Map:
+    """Draw units coloured by the category they belong to, with category labels and outlines.
+
+    Parameters
+    ----------
+    units
+        Polygons with ``key`` (unit code), the ``category`` column and the tooltip columns.
+    category
+        Column naming each unit's category (NaN: none, drawn grey).
+    names
+        Category → label written on the map and in the legend.
+    tooltip
+        Column → label shown when hovering a unit.
+    outlines
+        One polygon per category (``category`` column and geometry): colours are chosen so
+        that touching categories differ, and each label sits inside its outline.
+    title
+        Legend heading.
+    selected
+        A unit key to outline in black.
+
+    Returns
+    -------
+    folium.Map
+        The map, ready for ``st_folium``.
+    """
+    colours = dict(zip(outlines[category], distinct_colors(outlines.geometry), strict=True))
+    kept = list(dict.fromkeys([*tooltip, "key"]))
+    shown = gpd.GeoDataFrame(
+        units[kept].copy(),
+        geometry=units.geometry.simplify(DISPLAY_TOLERANCE_DEG, preserve_topology=True),
+        crs=units.crs,
+    )
+    shown["fill"] = [colours.get(c, NO_DATA_COLOR) for c in units[category]]
+    minx, miny, maxx, maxy = outlines.total_bounds if len(outlines) else LOWER_48_BOUNDS
+    fmap = base_map((max(minx, -125.0), max(miny, 24.0), min(maxx, -66.0), min(maxy, 50.0)))
+    folium.GeoJson(
+        shown.to_json(drop_id=True),
+        name=title,
+        style_function=_region_style,
+        highlight_function=lambda _feature: {"weight": 2.5, "color": "#222"},
+        tooltip=folium.GeoJsonTooltip(
+            fields=list(tooltip), aliases=[f"{label}:" for label in tooltip.values()], localize=True
+        ),
+    ).add_to(fmap)
+    folium.GeoJson(
+        gpd.GeoDataFrame(
+            geometry=outlines.geometry.simplify(DISPLAY_TOLERANCE_DEG, preserve_topology=True),
+            crs=outlines.crs,
+        ).to_json(drop_id=True),
+        style_function=lambda _feature: {"fill": False, "color": "#333333", "weight": 1.5},
+        interactive=False,
+    ).add_to(fmap)
+    for key, point in zip(outlines[category], outlines.geometry.representative_point(), strict=True):
+        folium.Marker(
+            [point.y, point.x],
+            icon=folium.DivIcon(
+                html=(
+                    '<div style="font: 600 11px sans-serif; color: #111; white-space: nowrap;'
+                    ' text-shadow: 0 0 3px #fff, 0 0 3px #fff;">'
+                    f"{html.escape(str(names.get(key, key)))}</div>"
+                ),
+                icon_size=(0, 0),
+            ),
+            interactive=False,
+        ).add_to(fmap)
+    if selected is not None:
+        picked = units[units["key"] == selected]
+        if len(picked):
+            folium.GeoJson(
+                gpd.GeoDataFrame(geometry=picked.geometry, crs=units.crs).to_json(drop_id=True),
+                style_function=lambda _feature: {"fill": False, "color": "#000000", "weight": 3},
+                interactive=False,
+            ).add_to(fmap)
+    entries = [(colours[c], str(names.get(c, c))) for c in outlines[category]][:MAX_LEGEND_ROWS]
+    if len(outlines) > MAX_LEGEND_ROWS:
+        entries.append(("#ffffff", f"… {len(outlines) - MAX_LEGEND_ROWS} more (labels on the map)"))
+    if units[category].isna().any():
+        entries.append((NO_DATA_COLOR, "no territory"))
+    fmap.add_child(Legend(title, entries))
+    return fmap
+
+
 SPOT_STYLES = {
     "hot": {"color": "#d7301f", "label": "Hot spot (Gi*, FDR 5%)"},
     "cold": {"color": "#2b8cbe", "label": "Cold spot (Gi*, FDR 5%)"},

@@ -13,12 +13,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import geopandas as gpd
+import pandas as pd
 import streamlit as st
 
 from geo.bootstrap import Connections, prepare_database
 from geo.config import PROJECT_DIR, load_settings
 from geo.errors import DatabaseUnavailable, GcrmError
 from geo.regions import load_regions
+from territories.alignio import unit_shapes
+from territories.model import load_book
 
 _run_state = threading.local()
 """Per script run (Streamlit runs each session's script on its own thread)."""
@@ -53,6 +56,43 @@ def cached_regions(level: str) -> gpd.GeoDataFrame:
         As :func:`geo.regions.load_regions` returns.
     """
     return load_regions(connections().app, level, user=current_user())
+
+
+KPI_LABELS = {
+    "accounts": "Accounts",
+    "customers": "Customers",
+    "revenue": "Revenue, 12 months",
+    "revenue_previous": "Revenue, 12 months before",
+    "growth": "Growth (%)",
+    "pipeline": "Pipeline",
+    "visits": "Visits, 12 months",
+    "quota": "Quota",
+    "quota_attainment": "Quota attainment (%)",
+    "population": "Population",
+    "penetration": "Customers per 10,000 people",
+}
+"""KPI → label, for territory pages."""
+
+
+@st.cache_resource(max_entries=4, show_spinner="Loading accounts and their units …")
+def cached_book(user: str, level: str, version: tuple) -> pd.DataFrame:
+    """Per-account units and figures per user, unit level and data version; read only."""
+    return load_book(connections().app, level, user=user)
+
+
+@st.cache_resource(max_entries=4, show_spinner="Drawing units …")
+def cached_units(user: str, level: str, codes: tuple[str, ...]) -> gpd.GeoDataFrame:
+    """Unit polygons of a level (counties from the shared boundaries); read only."""
+    if level == "county":
+        counties = cached_regions("county")
+        counties = counties[~(counties.geometry.isna() | counties.geometry.is_empty)]
+        names = counties["name"] + ", " + counties["parent_name"].fillna("")
+        return gpd.GeoDataFrame(
+            {"code": counties["code"].to_numpy(), "name": names.to_numpy()},
+            geometry=counties.geometry.to_numpy(),
+            crs="EPSG:4326",
+        )
+    return unit_shapes(connections().app, load_settings().data_dir, level, pd.Index(codes), user=user)
 
 
 def current_user() -> str:

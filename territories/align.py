@@ -271,7 +271,7 @@ class _State:
         keep = movable[donors] & movable[takers] & ~self.pinned[units]
         units, donors, takers = units[keep], donors[keep], takers[keep]
         gap = sums[donors] - sums[takers]
-        keep = gap > self.weights[units]
+        keep = (gap > self.weights[units]) & (self.weights[units] > 0)
         units, donors, takers, gap = units[keep], donors[keep], takers[keep], gap[keep]
         if not len(units):
             return False

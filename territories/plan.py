@@ -7,6 +7,7 @@ kept apart from the geographic rule and survive every plan change.
 
 from __future__ import annotations
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 
@@ -147,3 +148,62 @@ def overlaps(book: pd.DataFrame, shapes_of_account: pd.DataFrame, assignment: pd
     claimed = claims.groupby("account_id")["territory_id"].agg(lambda s: tuple(sorted(int(v) for v in s)))
     twice = claimed[claimed.map(len) > 1]
     return twice.rename("territories").reset_index()
+
+
+def plan_diff(
+    book: pd.DataFrame, before: pd.Series, after: pd.Series, territories: pd.DataFrame
+) -> pd.DataFrame:
+    """What a plan changes against another, per territory: units and accounts gained and lost.
+
+    Parameters
+    ----------
+    book
+        Per-account ``unit, override, territory_id, revenue`` (see :func:`plan_accounts`).
+    before, after
+        Unit code → territory id (typically the active plan and a draft).
+    territories
+        Indexed by territory id: ``name``.
+
+    Returns
+    -------
+    DataFrame
+        Per territory: ``name, units_gained, units_lost, accounts_gained, accounts_lost,
+        revenue_gained, revenue_lost``; only territories that change.
+    """
+    units = pd.DataFrame({"before": before, "after": after})
+    moved_units = units[units["before"].ne(units["after"])]
+    old = plan_accounts(book, before)["territory_id"]
+    new = plan_accounts(book, after)["territory_id"]
+    moved = book.assign(before=old, after=new)[old.ne(new).fillna(old.isna() != new.isna())]
+    table = pd.DataFrame(index=territories.index)
+    table["name"] = territories["name"]
+    table["units_gained"] = moved_units.groupby("after").size()
+    table["units_lost"] = moved_units.groupby("before").size()
+    table["accounts_gained"] = moved.groupby("after").size()
+    table["accounts_lost"] = moved.groupby("before").size()
+    table["revenue_gained"] = moved.groupby("after")["revenue"].sum()
+    table["revenue_lost"] = moved.groupby("before")["revenue"].sum()
+    counts = table.columns.drop("name")
+    table[counts] = table[counts].fillna(0)
+    return table[(table[counts] != 0).any(axis=1)]
+
+
+def outlines(units: gpd.GeoDataFrame, assignment: pd.Series) -> gpd.GeoDataFrame:
+    """Dissolve units into one outline per territory.
+
+    Parameters
+    ----------
+    units
+        ``code`` and polygons.
+    assignment
+        Unit code → territory id.
+
+    Returns
+    -------
+    GeoDataFrame
+        ``territory_id`` and the territory's outline.
+    """
+    placed = units.assign(territory_id=units["code"].map(assignment)).dropna(subset=["territory_id"])
+    placed["territory_id"] = placed["territory_id"].astype("int64")
+    dissolved = placed[["territory_id", "geometry"]].dissolve(by="territory_id")
+    return dissolved.reset_index()

@@ -108,3 +108,38 @@ def environment(monkeypatch: pytest.MonkeyPatch):
         monkeypatch.setenv("GCRM_APP_PASSWORD", settings.app_password or "")
 
     return apply
+
+
+PLANNED_ACCOUNTS = 1_500
+PLANNED_SEED = 3
+PLANNER = "manager@test"
+
+
+@pytest.fixture(scope="session")
+def planned_template(server_url: str, template_url: str, state_home: Path) -> Iterator[str]:
+    """A database with a small demo book and its published starter territory plan (a template)."""
+    from geo.bulk import load_demo_book
+    from territories.starter import starter_plan
+
+    name = f"gcrm_test_planned_{os.getpid()}"
+    url = create_database(server_url, name, template=TEMPLATE_DB)
+    settings = _settings(url, state_home)
+    conns = prepare_database(settings)
+    load_demo_book(conns.owner, settings.data_dir, accounts=PLANNED_ACCOUNTS, seed=PLANNED_SEED)
+    assert starter_plan(conns.app, settings.data_dir, user=PLANNER) is not None
+    conns.close()
+    yield name
+    drop_database(server_url, name)
+
+
+@pytest.fixture
+def planned(
+    server_url: str, planned_template: str, state_home: Path
+) -> Iterator[tuple[Settings, Connections]]:
+    """A fresh copy of the planned database for this test: its settings and pools."""
+    name = f"{planned_template}_{next(_database_numbers)}"
+    settings = _settings(create_database(server_url, name, template=planned_template), state_home)
+    conns = prepare_database(settings)
+    yield settings, conns
+    conns.close()
+    drop_database(server_url, name)

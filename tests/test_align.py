@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import shapely
 
-from territories.align import AlignmentError, align_territories
+from territories.align import AlignmentError, _State, align_territories
 from territories.graph import unit_centroids, unit_graph
 from territories.metrics import alignment_report, balance_index, contiguous, polsby_popper
 
@@ -150,3 +150,13 @@ def test_polsby_popper_of_a_square_and_a_strip() -> None:
 def test_impossible_requests_are_refused(weights, k: int, message: str) -> None:
     with pytest.raises(AlignmentError, match=message):
         _align(_grid(len(weights), 1), weights, k=k)
+
+
+def test_balancing_never_moves_a_unit_that_weighs_nothing() -> None:
+    units = _grid(5, 1)
+    state = _State(
+        np.array([1.0, 0.0, 3.0, 0.0, 1.0]), unit_graph(units), unit_centroids(units), 2, {}, frozenset()
+    )
+    state.labels[:] = [0, 0, 0, 0, 1]
+    state.balance()
+    assert state.labels.tolist() == [0, 0, 0, 0, 1]

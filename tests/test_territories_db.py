@@ -2,17 +2,10 @@
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
-
 import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from geo.bootstrap import Connections, prepare_database
-from geo.bulk import load_demo_book
-from geo.config import Settings
-from geo.db import create_database, drop_database
 from territories.cli import app
 from territories.metrics import KPI_COLUMNS, territory_kpis
 from territories.model import (
@@ -30,44 +23,8 @@ from territories.model import (
     versions,
 )
 from territories.plan import TerritoryError, gaps, plan_accounts, preview
-from territories.starter import starter_plan
 
-PLANNED_ACCOUNTS = 1_500
 USER = "manager@test"
-
-
-@pytest.fixture(scope="module")
-def planned_template(server_url: str, template_url: str, state_home) -> Iterator[str]:
-    name = f"gcrm_test_planned_{os.getpid()}"
-    url = create_database(server_url, name, template="gcrm_test_template")
-    settings = Settings(
-        database_url=url, home=state_home, data_dir=_data_dir(), app_password="gcrm-test-app-password"
-    )
-    conns = prepare_database(settings)
-    load_demo_book(conns.owner, settings.data_dir, accounts=PLANNED_ACCOUNTS, seed=3)
-    assert starter_plan(conns.app, settings.data_dir, user=USER) is not None
-    conns.close()
-    yield name
-    drop_database(server_url, name)
-
-
-@pytest.fixture
-def planned(server_url: str, planned_template: str, state_home) -> Iterator[tuple[Settings, Connections]]:
-    name = f"{planned_template}_{os.urandom(3).hex()}"
-    url = create_database(server_url, name, template=planned_template)
-    settings = Settings(
-        database_url=url, home=state_home, data_dir=_data_dir(), app_password="gcrm-test-app-password"
-    )
-    conns = prepare_database(settings)
-    yield settings, conns
-    conns.close()
-    drop_database(server_url, name)
-
-
-def _data_dir():
-    from geo.config import PROJECT_DIR
-
-    return PROJECT_DIR / "data"
 
 
 def _kpis_from_accounts(db, territories: pd.DataFrame) -> pd.DataFrame:

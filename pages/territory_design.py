@@ -1,0 +1,299 @@
+"""Territory design: the plan on a map, click to reassign, what-if, automatic alignment, publish."""
+
+import pandas as pd
+import streamlit as st
+from streamlit_folium import st_folium
+
+from geo.accounts import data_version
+from geo.config import load_settings
+from geo.errors import GcrmError
+from geo.maps import category_map, clicked_key
+from pages import (
+    KPI_LABELS,
+    cached_book,
+    cached_units,
+    connections,
+    current_user,
+    opened_through_app,
+    show_error,
+)
+from territories.alignio import BALANCE_MEASURES, propose_alignment
+from territories.metrics import territory_kpis
+from territories.model import (
+    active_version,
+    create_version,
+    lock_territory,
+    lock_units,
+    move_units,
+    publish,
+    save_plan,
+    territory_table,
+    version_plan,
+    versions,
+)
+from territories.plan import gaps, outlines, plan_accounts, plan_diff, preview
+from territories.starter import starter_plan
+
+MEASURE_LABELS = {"accounts": "Accounts", "revenue": "Revenue", "workload": "Workload (visit + travel time)"}
+
+
+def render() -> None:
+    """Show the chosen plan and the tools to change it."""
+    st.title("Territory design")
+    user = current_user()
+    db = connections().app
+    try:
+        listed = versions(db, user=user)
+    except GcrmError as exc:
+        show_error(exc)
+        return
+    if listed.empty:
+        _no_plan_yet()
+        return
+    try:
+        version, level, plan, locked, active = _choose_version(listed)
+        territories = territory_table(db, user=user).query("kind == 'territory'")
+        book = cached_book(user, level, data_version(db, user=user))
+        units = cached_units(user, level, tuple(plan.index) if level != "county" else ())
+    except GcrmError as exc:
+        show_error(exc)
+        return
+    status = listed.set_index("version_id").loc[version, "status"]
+    tabs = st.tabs(["Map and edits", "Automatic alignment", "Changes against the active plan", "Gaps"])
+    with tabs[0]:
+        _map_and_edits(version, status, plan, locked, territories, book, units)
+    with tabs[1]:
+        _alignment(level, plan, locked, territories, active)
+    with tabs[2]:
+        _changes(version, active, book, plan, territories)
+    with tabs[3]:
+        found = gaps(book, plan)
+        if found.empty:
+            st.success("Every unit holding accounts belongs to a territory.")
+        else:
+            st.warning(f"{len(found):,} unit(s) hold accounts but belong to no territory.")
+            st.dataframe(found, hide_index=True, width="stretch")
+
+
+def _no_plan_yet() -> None:
+    st.info("No territory plan yet. Start with one territory per rep, counties balanced on accounts.")
+    if st.button("Create a starter plan", type="primary"):
+        with st.spinner("Aligning counties into one territory per rep …"):
+            try:
+                starter_plan(connections().app, load_settings().data_dir, user=current_user())
+            except GcrmError as exc:
+                show_error(exc)
+                return
+        st.rerun()
+
+
+def _choose_version(listed: pd.DataFrame) -> tuple:
+    user = current_user()
+    db = connections().app
+    labels = {
+        row.version_id: f"{row.name} — {row.status} ({row.unit_level}, {row.units:,} units)"
+        for row in listed.itertuples()
+    }
+    active = active_version(db, user=user)
+    left, middle, right = st.columns([3, 1, 1])
+    ids = list(labels)
+    if st.session_state.get("plan_pick") not in ids:
+        st.session_state["plan_pick"] = active if active in ids else ids[0]
+    version = left.selectbox("Plan", ids, format_func=labels.get, key="plan_pick")
+    middle.button(
+        "New draft",
+        help="Copy the active plan into a draft you can change",
+        on_click=_new_draft,
+        args=(active if active is not None else version, labels),
+    )
+    status = listed.set_index("version_id").loc[version, "status"]
+    if status == "draft" and right.button("Publish", type="primary", help="Make this the active plan"):
+        moved = publish(db, version, user=user)
+        st.toast(f"Published: {moved:,} account(s) changed territory.")
+        st.rerun()
+    level, plan, locked = version_plan(db, version, user=user)
+    return version, level, plan, locked, active
+
+
+def _new_draft(source: int, labels: dict) -> None:
+    db = connections().app
+    level, _plan, _locked = version_plan(db, source, user=current_user())
+    name = f"Draft of {labels[source].split(' — ')[0]}"
+    st.session_state["plan_pick"] = create_version(db, name, level, user=current_user(), copy_from=source)
+
+
+def _save_alignment(level: str, name: str, mapped: pd.Series, locked: set[str]) -> None:
+    db = connections().app
+    version = create_version(db, name, level, user=current_user())
+    save_plan(db, version, mapped, user=current_user(), locked=locked & set(mapped.index))
+    st.session_state["plan_pick"] = version
+    st.session_state.pop("alignment", None)
+
+
+def _map_and_edits(version, status, plan, locked, territories, book, units) -> None:
+    codes = dict(zip(territories.index, territories["code"], strict=True))
+    placed = units.assign(key=units["code"], territory=units["code"].map(plan))
+    counts = book.groupby("unit").size()
+    placed["accounts"] = placed["code"].map(counts).fillna(0).astype(int)
+    placed["territory_code"] = placed["territory"].map(codes).fillna("none")
+    selected = st.session_state.get("design_unit")
+    map_column, side = st.columns([3, 2])
+    with map_column:
+        shapes = outlines(units, plan).rename(columns={"territory_id": "territory"})
+        fmap = category_map(
+            placed,
+            category="territory",
+            names=codes,
+            tooltip={"name": "Unit", "territory_code": "Territory", "accounts": "Accounts"},
+            outlines=shapes,
+            title="Territories",
+            selected=selected,
+        )
+        returned = st_folium(
+            fmap,
+            height=600,
+            use_container_width=True,
+            returned_objects=["last_object_clicked"],
+            key=f"design-{version}",
+        )
+        clicked = clicked_key(returned, placed)
+        if clicked is not None and clicked != selected:
+            st.session_state["design_unit"] = clicked
+            st.rerun()
+    with side:
+        kpis = territory_kpis(plan_accounts(book, plan), territories)
+        if selected is None or selected not in set(placed["key"]):
+            st.markdown("**Click a unit on the map to reassign or lock it.**")
+            _territory_table(kpis, territories)
+            return
+        _unit_panel(version, status, selected, plan, locked, territories, book, placed)
+
+
+def _territory_table(kpis: pd.DataFrame, territories: pd.DataFrame) -> None:
+    table = kpis.assign(code=territories["code"], locked=territories["locked"])
+    shown = table[["code", "name", "rep_name", "accounts", "revenue", "locked"]].rename(
+        columns={"code": "Code", "name": "Territory", "rep_name": "Rep", "locked": "Locked", **KPI_LABELS}
+    )
+    st.dataframe(shown.round(0), hide_index=True, width="stretch", height=520)
+
+
+def _unit_panel(version, status, unit, plan, locked, territories, book, placed) -> None:
+    user = current_user()
+    db = connections().app
+    row = placed.loc[placed["key"] == unit].iloc[0]
+    current = plan.get(unit)
+    names = {tid: f"{code} · {name}" for tid, code, name in territories[["code", "name"]].itertuples()}
+    st.markdown(f"**{row['name']}** ({unit}) — {int(row['accounts']):,} accounts")
+    st.caption(f"Now in {names.get(current, 'no territory')}{' · locked' if unit in locked else ''}.")
+    options = [t for t in territories.index if t != current]
+    target = st.selectbox("Move to", options, format_func=names.get, key=f"target-{unit}")
+    after = plan.copy()
+    after[unit] = target
+    shown = preview(book, plan, after, territories)
+    touched = [t for t in (current, target) if t is not None and t in shown.index]
+    table = shown.loc[touched].T.unstack(level=1)
+    table.index = [KPI_LABELS[k] for k in table.index]
+    st.markdown("**What-if: the two territories before and after the move**")
+    st.dataframe(
+        table.rename(
+            columns=lambda t: territories.loc[t, "code"] if t in territories.index else t, level=0
+        ).round(1),
+        width="stretch",
+    )
+    if status != "draft":
+        st.info("This plan is not a draft: press **New draft** to change it.")
+        return
+    left, middle, right = st.columns(3)
+    try:
+        if left.button("Save move", type="primary", disabled=unit in locked):
+            move_units(db, version, {unit: int(target)}, user=user)
+            st.toast(f"{row['name']} moved to {names[target]}.")
+            st.rerun()
+        if middle.button("Unlock unit" if unit in locked else "Lock unit"):
+            lock_units(db, version, [unit], unit not in locked, user=user)
+            st.rerun()
+        if current is not None:
+            frozen = bool(territories.loc[current, "locked"])
+            if right.button("Unlock territory" if frozen else "Lock territory"):
+                lock_territory(db, int(current), not frozen, user=user)
+                st.rerun()
+    except GcrmError as exc:
+        show_error(exc)
+
+
+def _alignment(level, plan, locked, territories, active) -> None:
+    st.markdown(
+        f"Split the {level} units into **{len(territories)} territories** (one per existing territory), "
+        "balanced, contiguous and compact; locked units keep their territory."
+    )
+    with st.form("align"):
+        columns = st.columns(3)
+        measures = columns[0].multiselect(
+            "Balance on", list(BALANCE_MEASURES), default=["accounts"], format_func=MEASURE_LABELS.get
+        )
+        tolerance = columns[1].slider("Tolerance (± % of the mean)", 1, 20, 5) / 100
+        seed = columns[2].number_input("Seed", 0, 10_000, 0)
+        run = st.form_submit_button("Run alignment", type="primary")
+    ids = list(territories.index)
+    if run:
+        label_of = pd.Series(range(len(ids)), index=ids)
+        locks = {unit: int(label_of[plan[unit]]) for unit in locked if plan.get(unit) in label_of.index}
+        current = plan.map(label_of).dropna().astype(int)
+        with st.spinner("Aligning …"):
+            try:
+                result = propose_alignment(
+                    connections().app,
+                    load_settings().data_dir,
+                    level=level,
+                    k=len(ids),
+                    measures=measures or ["accounts"],
+                    user=current_user(),
+                    tolerance=tolerance,
+                    seed=int(seed),
+                    locks=locks,
+                    current=current,
+                )
+            except GcrmError as exc:
+                show_error(exc)
+                return
+        st.session_state["alignment"] = (level, result.units[["code", "territory"]], result.report)
+    proposal = st.session_state.get("alignment")
+    if proposal is None or proposal[0] != level:
+        return
+    _level, assignment, report = proposal
+    report = report.assign(code=[territories["code"].iloc[t] for t in report.index])
+    st.dataframe(report.set_index("code").round(2), width="stretch")
+    st.caption(
+        "deviation: % from the mean; compactness: Polsby–Popper (1 = disc); "
+        "moving: accounts and revenue that come from another territory of the active plan."
+    )
+    name = st.text_input("Save as draft named", "Aligned plan", key="aligned_name")
+    mapped = pd.Series([ids[t] for t in assignment["territory"]], index=assignment["code"].to_numpy())
+    st.button("Save as draft", on_click=_save_alignment, args=(level, name, mapped, set(locked)))
+
+
+def _changes(version, active, book, plan, territories) -> None:
+    if active is None or active == version:
+        st.info("This is the active plan: pick a draft above to compare it.")
+        return
+    _level, active_plan, _locked = version_plan(connections().app, active, user=current_user())
+    diff = plan_diff(book, active_plan, plan, territories)
+    if diff.empty:
+        st.success("No unit changes territory against the active plan.")
+        return
+    labels = {
+        "name": "Territory",
+        "units_gained": "Units gained",
+        "units_lost": "Units lost",
+        "accounts_gained": "Accounts gained",
+        "accounts_lost": "Accounts lost",
+        "revenue_gained": "Revenue gained",
+        "revenue_lost": "Revenue lost",
+    }
+    st.dataframe(diff.rename(columns=labels).round(0), hide_index=True, width="stretch")
+    moved = int(diff["accounts_gained"].sum())
+    st.caption(f"Publishing this draft moves {moved:,} account(s) (manual overrides stay where they are).")
+
+
+if opened_through_app():
+    render()

@@ -1,0 +1,133 @@
+"""The territory pages through Streamlit's AppTest against a real database."""
+
+from __future__ import annotations
+
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from geo.bulk import load_demo_book
+from geo.config import PROJECT_DIR
+from territories.model import active_version, load_book, territory_table, version_plan, versions
+
+APP = str(PROJECT_DIR / "app.py")
+DESIGN = "pages/territory_design.py"
+PERFORMANCE = "pages/territory_performance.py"
+USER = "manager@test"
+
+
+def _run(page: str, state: dict | None = None) -> AppTest:
+    st.cache_resource.clear()
+    st.cache_data.clear()
+    at = AppTest.from_file(APP, default_timeout=180)
+    at.run()
+    for key, value in (state or {}).items():
+        at.session_state[key] = value
+    at.switch_page(page)
+    at.run()
+    return at
+
+
+def _no_failure(at: AppTest) -> None:
+    assert not at.exception, [e.message for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+
+
+def _button(at: AppTest, label: str):
+    return next(b for b in at.button if b.label == label)
+
+
+def test_without_a_plan_the_design_page_creates_the_starter_plan(settings, connections, environment) -> None:
+    load_demo_book(connections.owner, settings.data_dir, accounts=600, seed=5)
+    environment(settings)
+    at = _run(PERFORMANCE)
+    _no_failure(at)
+    assert "No active territory plan" in at.info[0].value
+    at = _run(DESIGN)
+    _no_failure(at)
+    _button(at, "Create a starter plan").click().run()
+    _no_failure(at)
+    assert active_version(connections.app, user=USER) is not None
+    table = next(d.value for d in at.dataframe if "Territory" in d.value.columns)
+    with connections.app.transaction(user=USER) as cur:
+        cur.execute("SELECT count(*) FROM reps")
+        assert len(table) == cur.fetchone()[0]
+    assert table["Accounts"].sum() == 600
+
+
+def test_clicked_unit_shows_its_what_if_and_a_draft_saves_the_move(planned, environment) -> None:
+    settings, conns = planned
+    environment(settings)
+    db = conns.app
+    active = active_version(db, user=USER)
+    book = load_book(db, "county", user=USER)
+    unit = book.groupby("unit").size().idxmax()
+    at = _run(DESIGN, {"design_unit": unit})
+    _no_failure(at)
+    what_if = next(d.value for d in at.dataframe if "Accounts" in d.value.index)
+    moved = int((book["unit"] == unit).sum())
+    changes = what_if.xs("change", axis=1, level=1).loc["Accounts"]
+    assert sorted(changes.tolist()) == [-moved, moved]
+    assert any("New draft" in i.value for i in at.info)
+    _button(at, "New draft").click().run()
+    _no_failure(at)
+    draft = int(versions(db, user=USER).iloc[0]["version_id"])
+    assert draft != active and at.session_state["plan_pick"] == draft
+    target = at.selectbox(key=f"target-{unit}").value
+    _button(at, "Save move").click().run()
+    _no_failure(at)
+    _level, plan, _locked = version_plan(db, draft, user=USER)
+    assert plan[unit] == target
+    _button(at, "Publish").click().run()
+    _no_failure(at)
+    assert active_version(db, user=USER) == draft
+    changed = next(d.value for d in _run(DESIGN).dataframe if "Territory" in d.value.columns)
+    assert changed["Accounts"].sum() == len(book[book["unit"].notna()])
+
+
+def test_alignment_tab_runs_reports_and_saves_a_draft(planned, environment) -> None:
+    settings, conns = planned
+    environment(settings)
+    at = _run(DESIGN)
+    _no_failure(at)
+    at.number_input[0].set_value(2)
+    next(b for b in at.button if b.label == "Run alignment").click().run()
+    _no_failure(at)
+    report = next(d.value for d in at.dataframe if "deviation_accounts" in d.value.columns)
+    territories = territory_table(conns.app, user=USER).query("kind == 'territory'")
+    assert len(report) == len(territories) and report["contiguous"].all()
+    assert report["accounts"].sum() == len(load_book(conns.app, "county", user=USER).dropna(subset=["unit"]))
+    _button(at, "Save as draft").click().run()
+    _no_failure(at)
+    newest = versions(conns.app, user=USER).iloc[0]
+    assert newest["name"] == "Aligned plan" and newest["status"] == "draft"
+
+
+@pytest.mark.parametrize("measure", ["accounts", "revenue", "quota_attainment", "penetration"])
+def test_performance_page_table_and_reps_add_up(planned, environment, measure: str) -> None:
+    settings, conns = planned
+    environment(settings)
+    at = _run(PERFORMANCE)
+    _no_failure(at)
+    at.selectbox(key="kpi").set_value(measure).run()
+    _no_failure(at)
+    table = next(d.value for d in at.dataframe if "Territory" in d.value.columns)
+    reps = next(d.value for d in at.dataframe if "Territories" in d.value.columns)
+    with conns.app.transaction(user=USER) as cur:
+        cur.execute("SELECT count(*) FROM accounts WHERE territory_id IS NOT NULL")
+        assert table["Accounts"].sum() == reps["Accounts"].sum() == cur.fetchone()[0]
+    labels = {m.label for m in at.metric}
+    assert {"Balance index (accounts)", "Balance index (revenue)"} <= labels
+
+
+def test_performance_page_keeps_the_table_on_the_clicked_territory(planned, environment) -> None:
+    settings, conns = planned
+    environment(settings)
+    territory = int(territory_table(conns.app, user=USER).query("kind == 'territory'").index[0])
+    at = _run(PERFORMANCE, {"perf_territory": str(territory)})
+    _no_failure(at)
+    table = next(d.value for d in at.dataframe if "Territory" in d.value.columns)
+    assert len(table) == 1
+    _button(at, "Show all territories").click().run()
+    table = next(d.value for d in at.dataframe if "Territory" in d.value.columns)
+    assert len(table) > 1
