@@ -21,6 +21,7 @@ $(VENV)/.installed: pyproject.toml
 
 run: setup
 	@$(BIN)/gcrm demo --if-empty
+	@$(BIN)/gcrm territories seed
 	@echo "gcrm: open http://$(HOST):$(PORT)"
 	@$(BIN)/uvicorn serve:app --host $(HOST) --port $(PORT) --log-level warning --no-access-log
 

@@ -294,6 +294,7 @@ def category_map(
                     f"{html.escape(str(names.get(key, key)))}</div>"
                 ),
                 icon_size=(0, 0),
+                class_name="gcrm-label",
             ),
             interactive=False,
         ).add_to(fmap)

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import psycopg2
 import pytest
 from playwright.sync_api import Page, sync_playwright
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
@@ -199,3 +200,29 @@ def test_first_visit_of_the_map_page_stays_under_its_weight_budget(app_url: str,
     context.close()
     assert bundles and all(encoding == "gzip" for _url, encoding in bundles), bundles
     assert total < PAGE_BUDGET_BYTES, f"{total / 1e6:.2f} MB on the first visit"
+
+
+def test_territory_design_draws_units_coloured_by_territory_with_labels(
+    app_url: str, browser, demo_settings: Settings
+) -> None:
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.goto(f"{app_url}/territory_design")
+    page.get_by_role("button", name="Create a starter plan").click(timeout=DRAW_TIMEOUT_MS)
+    deadline = time.monotonic() + DRAW_TIMEOUT_MS / 1000
+    while _leaflet_paths(page) < 1_000 and time.monotonic() < deadline:
+        page.wait_for_timeout(500)
+    assert _leaflet_paths(page) >= 1_000, "the county units were not drawn"
+    fills = set()
+    labels = 0
+    for frame in page.frames:
+        script = (
+            "Array.from(document.querySelectorAll('path.leaflet-interactive'), p => p.getAttribute('fill'))"
+        )
+        fills |= set(frame.evaluate(script))
+        labels += frame.locator(".gcrm-label").count()
+    assert len(fills - {None}) >= 3, fills
+    with psycopg2.connect(demo_settings.database_url) as conn, conn.cursor() as cur:
+        cur.execute("SELECT count(*) FROM territories WHERE kind = 'territory'")
+        assert labels == cur.fetchone()[0] >= 5
+    assert page.locator('[data-testid="stException"]').count() == 0
+    page.close()
