@@ -216,3 +216,36 @@ def rep_kpis(kpis: pd.DataFrame) -> pd.DataFrame:
     reps["growth"] = 100.0 * (reps["revenue"] - previous) / previous
     reps["quota_attainment"] = 100.0 * reps["revenue"] / reps["quota"].where(reps["quota"] > 0)
     return reps
+
+
+def out_of_reach(
+    weights: np.ndarray, graph: sparse.csr_matrix, *, low: float, high: float, fixed: np.ndarray
+) -> np.ndarray:
+    """Units that no contiguous territory within ``[low, high]`` can hold (a certificate).
+
+    A unit lighter than ``low`` whose every free neighbour would take it above ``high`` can
+    only be in a territory outside the band: alone it is too light, and any connected
+    territory of two or more units holds it together with one of its neighbours.
+
+    Parameters
+    ----------
+    weights
+        Measure per unit.
+    graph
+        Unit adjacency.
+    low, high
+        The band a territory's measure must fall in.
+    fixed
+        Units that belong to fixed territories (oversized units): they are nobody's neighbour.
+
+    Returns
+    -------
+    ndarray
+        Boolean per unit.
+    """
+    weights = np.asarray(weights, dtype=float)
+    found = np.zeros(len(weights), dtype=bool)
+    for unit in np.flatnonzero((weights < low) & ~fixed):
+        free = [v for v in graph.indices[graph.indptr[unit] : graph.indptr[unit + 1]] if not fixed[v]]
+        found[unit] = bool(free) and all(weights[unit] + weights[v] > high for v in free)
+    return found

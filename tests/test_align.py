@@ -10,7 +10,7 @@ import shapely
 
 from territories.align import AlignmentError, _State, align_territories
 from territories.graph import unit_centroids, unit_graph
-from territories.metrics import alignment_report, balance_index, contiguous, polsby_popper
+from territories.metrics import alignment_report, balance_index, contiguous, out_of_reach, polsby_popper
 
 CELL_DEG = 0.125
 """Grid step: a binary fraction, so neighbouring boxes share their edges exactly."""
@@ -160,3 +160,17 @@ def test_balancing_never_moves_a_unit_that_weighs_nothing() -> None:
     state.labels[:] = [0, 0, 0, 0, 1]
     state.balance()
     assert state.labels.tolist() == [0, 0, 0, 0, 1]
+
+
+def test_out_of_reach_certifies_units_no_balanced_territory_can_hold() -> None:
+    units = _grid(5, 1)
+    graph = unit_graph(units)
+    weights = np.array([14.0, 9.0, 10.0, 30.0, 5.0])
+    result = align_territories(weights, graph, unit_centroids(units), k=3, tolerance=0.05)
+    assert result.oversized[result.labels[3]]
+    low, high = result.target * 0.95, result.target * 1.05
+    fixed = result.oversized[result.labels]
+    found = out_of_reach(weights, graph, low=low, high=high, fixed=fixed)
+    assert found.tolist() == [True, False, False, False, False]
+    sums = np.bincount(result.labels, weights=weights)
+    assert not low <= sums[result.labels[0]] <= high
