@@ -81,7 +81,8 @@ def main() -> None:
         for name, baseline in (("spopt WardSpatial", _ward), ("spopt RegionKMeansHeuristic", _region_kmeans)):
             if baseline is _region_kmeans and len(units) > REGION_KMEANS_MAX_UNITS:
                 print(
-                    f"  {name:<30} skipped: over {REGION_KMEANS_MAX_UNITS:,} units it did not finish within 10 minutes here"
+                    f"  {name:<30} skipped: over {REGION_KMEANS_MAX_UNITS:,} units"
+                    " it did not finish within 10 minutes here"
                 )
                 continue
             started = time.perf_counter()
