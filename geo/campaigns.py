@@ -1,0 +1,672 @@
+"""Geo campaigns: a target made of shapes, regions and territories, filters, and an explained audience.
+
+A target is a sequence of parts combined left to right by union, intersection or
+difference. Each part is an exact test on an account — a circle or polygon measured on the
+sphere (PostGIS ``geography``, great-circle edges), equality on a stored region key, a
+territory — so combining parts is set algebra on accounts and never loses precision.
+
+The audience is explained as a waterfall: the accounts the geography matches, minus those
+each filter removes, minus those without marketing consent or on the suppression list,
+minus those placed too coarsely, gives the final audience. Only the final audience is ever
+exported.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from datetime import date
+
+import numpy as np
+import pandas as pd
+import shapely
+from psycopg2 import sql
+
+from geo.db import Database, copy_out
+from geo.errors import GcrmError
+from geo.geocode import PRECISION_RANK
+from geo.shapes import circle, validate_polygons
+
+OPERATIONS = ("union", "intersection", "difference")
+REGION_KEYS = {"state": "state_fips", "county": "county_fips", "zip": "zip"}
+MEMBER_TYPES = {
+    "account_id": "int64",
+    "external_id": "string",
+    "name": "string",
+    "status": "string",
+    "segment": "string",
+    "industry": "string",
+    "state_fips": "string",
+    "county_fips": "string",
+    "zip": "string",
+    "lon": "float64",
+    "lat": "float64",
+}
+
+
+class CampaignError(GcrmError, ValueError):
+    """A campaign target, filter or name cannot be used, and why."""
+
+
+@dataclass(frozen=True)
+class Part:
+    """One piece of a target.
+
+    Attributes
+    ----------
+    kind
+        ``circle``, ``polygon``, ``region`` or ``territory``.
+    operation
+        How it combines with the parts before it: ``union``, ``intersection``, ``difference``.
+    lon, lat, radius_m
+        For a circle.
+    wkt
+        For a polygon: a validated (Multi)Polygon in WKT.
+    level, codes
+        For a region: ``state``/``county``/``zip`` and its keys; for a territory: its ids.
+    """
+
+    kind: str
+    operation: str = "union"
+    lon: float | None = None
+    lat: float | None = None
+    radius_m: float | None = None
+    wkt: str | None = None
+    level: str | None = None
+    codes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Audience filters; empty ones keep everything.
+
+    Attributes
+    ----------
+    segments, industries, statuses
+        Allowed values.
+    revenue_min, revenue_max
+        Band of the account's annual revenue.
+    last_order_after, last_order_before
+        Bounds of the date of the account's latest won order.
+    no_visit_days
+        Keep accounts not visited in this many days.
+    min_precision
+        Lowest geocode precision kept (see :data:`geo.geocode.PRECISION_RANK`).
+    """
+
+    segments: tuple[str, ...] = ()
+    industries: tuple[str, ...] = ()
+    statuses: tuple[str, ...] = ()
+    revenue_min: float | None = None
+    revenue_max: float | None = None
+    last_order_after: date | None = None
+    last_order_before: date | None = None
+    no_visit_days: int | None = None
+    min_precision: str = "region"
+    extra: dict = field(default_factory=dict, compare=False)
+
+
+def circle_part(lat: float, lon: float, radius_km: float, *, operation: str = "union") -> Part:
+    """A circle of ``radius_km`` on the ground (validated).
+
+    Parameters
+    ----------
+    lat, lon
+        Centre in degrees.
+    radius_km
+        Radius in kilometres.
+    operation
+        How it combines with the parts before it.
+
+    Returns
+    -------
+    Part
+        The circle.
+    """
+    circle(lon, lat, radius_km * 1000)
+    return Part("circle", _operation(operation), lon=float(lon), lat=float(lat), radius_m=radius_km * 1000)
+
+
+def polygon_part(geometry: shapely.Geometry, *, operation: str = "union") -> Part:
+    """A drawn or uploaded polygon (repaired or refused, see :mod:`geo.shapes`).
+
+    Parameters
+    ----------
+    geometry
+        Any shapely geometry in degrees.
+    operation
+        How it combines with the parts before it.
+
+    Returns
+    -------
+    Part
+        The polygon.
+    """
+    return Part("polygon", _operation(operation), wkt=validate_polygons(geometry).wkt)
+
+
+def region_part(level: str, codes: list[str], *, operation: str = "union") -> Part:
+    """States, counties or ZIPs by their keys.
+
+    Parameters
+    ----------
+    level
+        ``state``, ``county`` or ``zip``.
+    codes
+        FIPS codes or ZIPs.
+    operation
+        How it combines with the parts before it.
+
+    Returns
+    -------
+    Part
+        The regions.
+    """
+    if level not in REGION_KEYS:
+        msg = f"Unknown region level {level!r}; choose state, county or zip."
+        raise CampaignError(msg)
+    width = {"state": 2, "county": 5, "zip": 5}[level]
+    cleaned = tuple(sorted({c.strip().zfill(width) for c in codes if c.strip()}))
+    if not cleaned or not all(c.isdigit() and len(c) == width for c in cleaned):
+        msg = f"Region codes for {level} are {width}-digit numbers, got {', '.join(codes) or 'none'}."
+        raise CampaignError(msg)
+    return Part("region", _operation(operation), level=level, codes=cleaned)
+
+
+def territory_part(territory_ids: list[int], *, operation: str = "union") -> Part:
+    """Accounts of territories (as the active plan assigns them).
+
+    Parameters
+    ----------
+    territory_ids
+        Territory ids.
+    operation
+        How it combines with the parts before it.
+
+    Returns
+    -------
+    Part
+        The territories.
+    """
+    return Part("territory", _operation(operation), codes=tuple(str(int(t)) for t in territory_ids))
+
+
+def parse_where(items: list[str]) -> Filters:
+    """Read ``FIELD=VALUE`` filters of the CLI.
+
+    Fields: ``segment``, ``industry``, ``status`` (comma-separated values), ``revenue_min``,
+    ``revenue_max``, ``last_order_after``, ``last_order_before`` (YYYY-MM-DD),
+    ``no_visit_days`` and ``min_precision``.
+
+    Parameters
+    ----------
+    items
+        As typed.
+
+    Returns
+    -------
+    Filters
+        The filters.
+    """
+    values: dict = {}
+    lists = {"segment": "segments", "industry": "industries", "status": "statuses"}
+    for item in items:
+        name, sep, value = (s.strip() for s in item.partition("="))
+        if not sep or not value:
+            msg = f"--where {item!r}: write FIELD=VALUE."
+            raise CampaignError(msg)
+        try:
+            if name in lists:
+                values[lists[name]] = tuple(v.strip() for v in value.split(",") if v.strip())
+            elif name in ("revenue_min", "revenue_max"):
+                values[name] = float(value)
+            elif name in ("last_order_after", "last_order_before"):
+                values[name] = date.fromisoformat(value)
+            elif name == "no_visit_days":
+                values[name] = int(value)
+            elif name == "min_precision" and value in PRECISION_RANK:
+                values[name] = value
+            else:
+                msg = f"--where {item!r}: unknown field or value."
+                raise CampaignError(msg)
+        except ValueError as exc:
+            if isinstance(exc, CampaignError):
+                raise
+            msg = f"--where {item!r}: {exc}."
+            raise CampaignError(msg) from exc
+    return Filters(**values)
+
+
+def audience(
+    db: Database, parts: list[Part], filters: Filters, *, user: str
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Count the waterfall of a target and list the final audience.
+
+    Parameters
+    ----------
+    db
+        The database.
+    parts
+        The target, combined left to right.
+    filters
+        The filters.
+    user
+        The acting user.
+
+    Returns
+    -------
+    tuple of DataFrame
+        The waterfall (``stage, count``), and the final members (account, names, keys, lon/lat).
+    """
+    where, params = target_condition(parts)
+    stages = filter_stages(filters)
+    counts = waterfall(db, parts, filters, user=user)
+    conditions = [where, *[cond for _label, cond, _p in stages]]
+    all_params = [*params, *[p for _label, _cond, ps in stages for p in ps]]
+    query = sql.SQL(
+        "SELECT a.account_id, a.external_id, a.name, a.status, a.segment, a.industry, a.state_fips,"
+        " a.county_fips, a.zip, ST_X(a.geom) AS lon, ST_Y(a.geom) AS lat FROM accounts a"
+        " WHERE a.geom IS NOT NULL AND {} ORDER BY a.account_id"
+    ).format(sql.SQL(" AND ").join(conditions))
+    with db.transaction(user=user) as cur:
+        members = copy_out(cur, sql.SQL(cur.mogrify(query, all_params).decode()), types=MEMBER_TYPES)
+    return counts, members
+
+
+def waterfall(db: Database, parts: list[Part], filters: Filters, *, user: str) -> pd.DataFrame:
+    """Count each stage of the audience in one query.
+
+    Parameters
+    ----------
+    db
+        The database.
+    parts
+        The target.
+    filters
+        The filters.
+    user
+        The acting user.
+
+    Returns
+    -------
+    DataFrame
+        ``stage, count, removed``: "Matched the geography", one row per filter that is set,
+        "No marketing consent or suppressed", "Geocode too coarse", "Final audience".
+    """
+    where, params = target_condition(parts)
+    stages = filter_stages(filters)
+    selects, select_params = [], []
+    for upto in range(1, len(stages) + 1):
+        kept = [condition for _label, condition, _params in stages[:upto]]
+        selects.append(sql.SQL("count(*) FILTER (WHERE {})").format(sql.SQL(" AND ").join(kept)))
+        select_params.extend(p for _label, _condition, ps in stages[:upto] for p in ps)
+    labels = [label for label, _condition, _params in stages]
+    query = sql.SQL("SELECT count(*){} FROM accounts a WHERE a.geom IS NOT NULL AND {}").format(
+        sql.SQL("").join(sql.SQL(", ") + s for s in selects), where
+    )
+    with db.transaction(user=user) as cur:
+        cur.execute(query, [*select_params, *params])
+        counts = list(cur.fetchone())
+    frame = pd.DataFrame({"stage": ["Matched the geography", *labels], "count": counts})
+    frame["removed"] = (-frame["count"].diff()).fillna(0).astype(int)
+    final = pd.DataFrame({"stage": ["Final audience"], "count": [counts[-1]], "removed": [0]})
+    return pd.concat([frame, final], ignore_index=True)
+
+
+def target_condition(parts: list[Part]) -> tuple[sql.Composable, list]:
+    """Build the SQL condition (on alias ``a``) an account meets when the target holds it.
+
+    Parameters
+    ----------
+    parts
+        The target, combined left to right.
+
+    Returns
+    -------
+    tuple
+        The condition and its parameters.
+    """
+    if not parts:
+        msg = "The target is empty: draw a shape, give a circle or pick regions."
+        raise CampaignError(msg)
+    condition, params = _part_condition(parts[0])
+    for part in parts[1:]:
+        piece, piece_params = _part_condition(part)
+        glue = {"union": "({}) OR ({})", "intersection": "({}) AND ({})", "difference": "({}) AND NOT ({})"}
+        condition = sql.SQL(glue[part.operation]).format(condition, piece)
+        params = [*params, *piece_params]
+    return sql.SQL("({})").format(condition), params
+
+
+def filter_stages(filters: Filters) -> list[tuple[str, sql.Composable, list]]:
+    """The waterfall's stages after the geography: each set filter, consent, precision.
+
+    Parameters
+    ----------
+    filters
+        The filters.
+
+    Returns
+    -------
+    list of tuple
+        ``(label, condition, params)`` in waterfall order; conditions are on alias ``a``.
+    """
+    stages: list[tuple[str, sql.Composable, list]] = []
+    for label, column, values in (
+        ("Segment", "segment", filters.segments),
+        ("Industry", "industry", filters.industries),
+        ("Status", "status", filters.statuses),
+    ):
+        if values:
+            stages.append((label, sql.SQL("a.{} = ANY(%s)").format(sql.Identifier(column)), [list(values)]))
+    if filters.revenue_min is not None or filters.revenue_max is not None:
+        stages.append(
+            (
+                "Revenue band",
+                sql.SQL("coalesce(a.annual_revenue, 0) BETWEEN %s AND %s"),
+                [filters.revenue_min or 0, filters.revenue_max if filters.revenue_max is not None else 1e18],
+            )
+        )
+    last_order = sql.SQL(
+        "(SELECT max(o.order_date) FROM orders o WHERE o.account_id = a.account_id AND o.stage = 'won')"
+    )
+    if filters.last_order_after is not None:
+        stages.append(("Last order after", sql.SQL("{} > %s").format(last_order), [filters.last_order_after]))
+    if filters.last_order_before is not None:
+        stages.append(
+            (
+                "Last order before",
+                sql.SQL("coalesce({} < %s, true)").format(last_order),
+                [filters.last_order_before],
+            )
+        )
+    if filters.no_visit_days is not None:
+        stages.append(
+            (
+                f"No visit in {filters.no_visit_days} days",
+                sql.SQL(
+                    "NOT EXISTS (SELECT 1 FROM interactions i WHERE i.account_id = a.account_id"
+                    " AND i.kind = 'visit' AND i.occurred_at > now() - make_interval(days => %s))"
+                ),
+                [int(filters.no_visit_days)],
+            )
+        )
+    stages.append(
+        (
+            "No marketing consent or suppressed",
+            sql.SQL(
+                "a.marketing_consent AND NOT EXISTS (SELECT 1 FROM suppression_list s WHERE s.identifier_hash"
+                " = encode(sha256(convert_to(lower(a.external_id), 'UTF8')), 'hex'))"
+            ),
+            [],
+        )
+    )
+    good_enough = [p for p, rank in PRECISION_RANK.items() if rank >= PRECISION_RANK[filters.min_precision]]
+    stages.append(("Geocode too coarse", sql.SQL("a.geocode_precision = ANY(%s)"), [good_enough]))
+    return stages
+
+
+def target_shape(parts: list[Part]) -> shapely.Geometry:
+    """The drawn part of a target as one geometry, for maps (regions and territories not drawn).
+
+    Parameters
+    ----------
+    parts
+        The target.
+
+    Returns
+    -------
+    shapely.Geometry
+        Union, intersection and difference of the circles and polygons, in order.
+    """
+    shape: shapely.Geometry = shapely.Polygon()
+    for part in parts:
+        if part.kind == "circle":
+            piece = circle(part.lon, part.lat, part.radius_m)
+        elif part.kind == "polygon":
+            piece = shapely.from_wkt(part.wkt)
+        else:
+            continue
+        combine = {
+            "union": shapely.union,
+            "intersection": shapely.intersection,
+            "difference": shapely.difference,
+        }
+        shape = (
+            piece if shape.is_empty and part.operation == "union" else combine[part.operation](shape, piece)
+        )
+    return shape
+
+
+def save_campaign(
+    db: Database, name: str, parts: list[Part], filters: Filters, *, user: str, cost_per_member: float = 0.0
+) -> tuple[int, int]:
+    """Save a campaign with its target, filters and a timestamped snapshot of its members.
+
+    Parameters
+    ----------
+    db
+        The database.
+    name
+        Unique name.
+    parts, filters
+        The audience definition.
+    user
+        The acting user.
+    cost_per_member
+        What reaching one member costs, for ROI.
+
+    Returns
+    -------
+    tuple of int
+        Campaign id and number of members.
+    """
+    if not name.strip():
+        msg = "Give the campaign a name."
+        raise CampaignError(msg)
+    _counts, members = audience(db, parts, filters, user=user)
+    shape = target_shape(parts)
+    definition = {"target": [asdict(p) for p in parts], "filters": _jsonable(filters)}
+    with db.transaction(user=user) as cur:
+        cur.execute("SELECT 1 FROM campaigns WHERE name = %s", (name.strip(),))
+        if cur.fetchone():
+            msg = f"A campaign named {name.strip()!r} exists; pick another name."
+            raise CampaignError(msg)
+        cur.execute(
+            "INSERT INTO campaigns (name, geom, filters, created_by, cost_per_member)"
+            " VALUES (%s, CASE WHEN %s THEN NULL ELSE ST_Multi(ST_GeomFromText(%s, 4326)) END, %s, %s, %s)"
+            " RETURNING campaign_id",
+            (name.strip(), shape.is_empty, shape.wkt, json.dumps(definition), user, cost_per_member),
+        )
+        campaign = cur.fetchone()[0]
+        cur.execute(
+            "INSERT INTO campaign_members (campaign_id, account_id) SELECT %s, unnest(%s::bigint[])",
+            (campaign, members["account_id"].tolist()),
+        )
+    return campaign, len(members)
+
+
+def list_campaigns(db: Database, *, user: str) -> pd.DataFrame:
+    """List saved campaigns with their member and response counts.
+
+    Parameters
+    ----------
+    db
+        The database.
+    user
+        The acting user.
+
+    Returns
+    -------
+    DataFrame
+        ``campaign_id, name, members, responses, conversions, created_by, created_at``.
+    """
+    with db.transaction(user=user) as cur:
+        cur.execute(
+            "SELECT c.campaign_id, c.name,"
+            " (SELECT count(*) FROM campaign_members m WHERE m.campaign_id = c.campaign_id),"
+            " (SELECT count(*) FROM campaign_responses r"
+            "  WHERE r.campaign_id = c.campaign_id AND r.kind = 'response'),"
+            " (SELECT count(*) FROM campaign_responses r"
+            "  WHERE r.campaign_id = c.campaign_id AND r.kind = 'conversion'),"
+            " c.created_by, c.created_at FROM campaigns c ORDER BY c.campaign_id"
+        )
+        rows = cur.fetchall()
+    columns = ["campaign_id", "name", "members", "responses", "conversions", "created_by", "created_at"]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def campaign_members(db: Database, name: str, *, user: str) -> pd.DataFrame:
+    """The snapshot members of a saved campaign who may be contacted now (consent, not suppressed).
+
+    Parameters
+    ----------
+    db
+        The database.
+    name
+        The campaign.
+    user
+        The acting user.
+
+    Returns
+    -------
+    DataFrame
+        As :func:`audience` members.
+    """
+    campaign = _campaign_id(db, name, user=user)
+    query = sql.SQL(
+        "SELECT a.account_id, a.external_id, a.name, a.status, a.segment, a.industry, a.state_fips,"
+        " a.county_fips, a.zip, ST_X(a.geom) AS lon, ST_Y(a.geom) AS lat"
+        " FROM campaign_members m JOIN accounts a USING (account_id)"
+        " WHERE m.campaign_id = {} AND a.marketing_consent AND NOT EXISTS (SELECT 1 FROM suppression_list s"
+        " WHERE s.identifier_hash = encode(sha256(convert_to(lower(a.external_id), 'UTF8')), 'hex'))"
+        " ORDER BY a.account_id"
+    ).format(sql.Literal(campaign))
+    with db.transaction(user=user) as cur:
+        return copy_out(cur, query, types=MEMBER_TYPES)
+
+
+def record_responses(db: Database, name: str, responses: pd.DataFrame, *, user: str) -> dict[str, int]:
+    """Record responses and conversions of a campaign's members.
+
+    Parameters
+    ----------
+    db
+        The database.
+    name
+        The campaign.
+    responses
+        ``external_id``, ``kind`` (``response`` or ``conversion``) and optional ``revenue``.
+    user
+        The acting user.
+
+    Returns
+    -------
+    dict
+        ``recorded`` and ``rejected`` (not members, unknown kind).
+    """
+    campaign = _campaign_id(db, name, user=user)
+    frame = responses.assign(kind=responses["kind"].astype(str).str.strip().str.lower())
+    revenue = frame["revenue"] if "revenue" in frame else pd.Series(np.nan, index=frame.index)
+    recorded = 0
+    with db.transaction(user=user) as cur:
+        for external_id, kind, amount in zip(
+            frame["external_id"].astype(str), frame["kind"], revenue, strict=True
+        ):
+            if kind not in ("response", "conversion"):
+                continue
+            cur.execute(
+                "INSERT INTO campaign_responses (campaign_id, account_id, kind, revenue)"
+                " SELECT %s, m.account_id, %s, %s FROM campaign_members m JOIN accounts a USING (account_id)"
+                " WHERE m.campaign_id = %s AND a.external_id = %s",
+                (campaign, kind, None if pd.isna(amount) else float(amount), campaign, external_id.strip()),
+            )
+            recorded += cur.rowcount
+    return {"recorded": recorded, "rejected": len(frame) - recorded}
+
+
+def response_by_region(db: Database, name: str, *, level: str = "state", user: str) -> pd.DataFrame:
+    """Response rate, revenue and ROI of a campaign per region.
+
+    Parameters
+    ----------
+    db
+        The database.
+    name
+        The campaign.
+    level
+        ``state`` or ``county``.
+    user
+        The acting user.
+
+    Returns
+    -------
+    DataFrame
+        ``key, members, responses, conversions, revenue, cost, response_rate`` (%) and ``roi`` (%).
+    """
+    campaign = _campaign_id(db, name, user=user)
+    column = sql.Identifier(REGION_KEYS[level])
+    query = sql.SQL(
+        "WITH answered AS (SELECT account_id, bool_or(kind = 'conversion') AS converted,"
+        " sum(revenue) AS revenue FROM campaign_responses WHERE campaign_id = %s GROUP BY account_id)"
+        " SELECT a.{col} AS key, count(*) AS members, count(r.account_id) AS responses,"
+        " count(*) FILTER (WHERE r.converted) AS conversions, coalesce(sum(r.revenue), 0)::float AS revenue,"
+        " (count(*) * c.cost_per_member)::float AS cost"
+        " FROM campaign_members m JOIN accounts a USING (account_id) JOIN campaigns c USING (campaign_id)"
+        " LEFT JOIN answered r USING (account_id)"
+        " WHERE m.campaign_id = %s GROUP BY a.{col}, c.cost_per_member ORDER BY 1"
+    ).format(col=column)
+    with db.transaction(user=user) as cur:
+        cur.execute(query, (campaign, campaign))
+        rows = cur.fetchall()
+    table = pd.DataFrame(rows, columns=["key", "members", "responses", "conversions", "revenue", "cost"])
+    table["response_rate"] = 100.0 * table["responses"] / table["members"]
+    table["roi"] = 100.0 * (table["revenue"] - table["cost"]) / table["cost"].where(table["cost"] > 0)
+    return table
+
+
+def _campaign_id(db: Database, name: str, *, user: str) -> int:
+    with db.transaction(user=user) as cur:
+        cur.execute("SELECT campaign_id FROM campaigns WHERE name = %s", (name,))
+        row = cur.fetchone()
+    if row is None:
+        msg = f"No campaign named {name!r}."
+        raise CampaignError(msg)
+    return row[0]
+
+
+def _part_condition(part: Part) -> tuple[sql.Composable, list]:
+    if part.kind == "circle":
+        return (
+            sql.SQL(
+                "ST_DWithin(a.geom::geography, ST_SetSRID(ST_MakePoint(%s, %s), 4326)::geography, %s, false)"
+            ),
+            [part.lon, part.lat, part.radius_m],
+        )
+    if part.kind == "polygon":
+        return (
+            sql.SQL("ST_Intersects(a.geom::geography, ST_GeomFromText(%s, 4326)::geography)"),
+            [part.wkt],
+        )
+    if part.kind == "region":
+        return sql.SQL("a.{} = ANY(%s)").format(sql.Identifier(REGION_KEYS[part.level])), [list(part.codes)]
+    if part.kind == "territory":
+        return sql.SQL("a.territory_id = ANY(%s)"), [[int(c) for c in part.codes]]
+    msg = f"Unknown target part {part.kind!r}."
+    raise CampaignError(msg)
+
+
+def _operation(operation: str) -> str:
+    if operation not in OPERATIONS:
+        msg = f"Unknown operation {operation!r}; choose union, intersection or difference."
+        raise CampaignError(msg)
+    return operation
+
+
+def _jsonable(filters: Filters) -> dict:
+    values = asdict(filters)
+    values.pop("extra", None)
+    return {
+        k: (v.isoformat() if isinstance(v, date) else list(v) if isinstance(v, tuple) else v)
+        for k, v in values.items()
+    }

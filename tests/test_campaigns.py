@@ -1,0 +1,217 @@
+"""Campaign audiences against PostGIS: equal to brute force on the sphere, consent always honoured."""
+
+from __future__ import annotations
+
+import hashlib
+import random
+from collections.abc import Iterator
+
+import numpy as np
+import pandas as pd
+import pyproj
+import pytest
+import shapely
+
+from geo.bootstrap import Connections, prepare_database
+from geo.campaigns import (
+    CampaignError,
+    Filters,
+    audience,
+    campaign_members,
+    circle_part,
+    list_campaigns,
+    polygon_part,
+    record_responses,
+    region_part,
+    response_by_region,
+    save_campaign,
+    waterfall,
+)
+from geo.config import Settings
+from geo.tradeareas import haversine_m
+
+USER = "marketer@test"
+CHICAGO = (41.88, -87.63)
+
+
+@pytest.fixture(scope="module")
+def conns(demo_settings: Settings) -> Iterator[Connections]:
+    connections = prepare_database(demo_settings)
+    yield connections
+    connections.close()
+
+
+@pytest.fixture(scope="module")
+def book(conns) -> pd.DataFrame:
+    with conns.owner.transaction(user=USER) as cur:
+        cur.execute(
+            "SELECT account_id, external_id, ST_X(geom), ST_Y(geom), marketing_consent, status, segment,"
+            " state_fips, geocode_precision FROM accounts WHERE geom IS NOT NULL"
+        )
+        rows = cur.fetchall()
+    columns = [
+        "account_id",
+        "external_id",
+        "lon",
+        "lat",
+        "consent",
+        "status",
+        "segment",
+        "state",
+        "precision",
+    ]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def _everyone() -> Filters:
+    return Filters(min_precision="none")
+
+
+def _matched(counts: pd.DataFrame) -> int:
+    return int(counts.loc[counts["stage"] == "Matched the geography", "count"].item())
+
+
+def _inside_on_sphere(book: pd.DataFrame, polygon: shapely.Polygon) -> set[int]:
+    """Brute force: great-circle edges are straight lines in a gnomonic projection."""
+    centre = polygon.centroid
+    gnomonic = pyproj.Transformer.from_crs(
+        "EPSG:4326", f"+proj=gnom +lat_0={centre.y} +lon_0={centre.x} +datum=WGS84", always_xy=True
+    )
+    projected = shapely.transform(polygon, lambda xy: np.column_stack(gnomonic.transform(xy[:, 0], xy[:, 1])))
+    x, y = gnomonic.transform(book["lon"].to_numpy(), book["lat"].to_numpy())
+    inside = shapely.contains_xy(projected, x, y)
+    return set(book.loc[inside, "account_id"])
+
+
+@pytest.mark.parametrize("radius_km", [5, 25, 80])
+def test_circle_audience_equals_a_haversine_count(conns, book, radius_km: float) -> None:
+    counts = waterfall(conns.app, [circle_part(*CHICAGO, radius_km)], _everyone(), user=USER)
+    distances = haversine_m(book["lon"], book["lat"], CHICAGO[1], CHICAGO[0])
+    assert _matched(counts) == int((distances <= radius_km * 1000).sum()) > 0
+
+
+@pytest.mark.parametrize(
+    "polygon",
+    [
+        shapely.Polygon([(-88.4, 41.5), (-87.5, 41.5), (-87.5, 42.2), (-88.4, 42.2)]),
+        shapely.Polygon(
+            [(-88.4, 41.5), (-87.5, 41.5), (-87.5, 42.2), (-87.9, 42.2), (-87.9, 41.8), (-88.4, 41.8)]
+        ),
+        shapely.Polygon(
+            [(-88.4, 41.5), (-87.5, 41.5), (-87.5, 42.2), (-88.4, 42.2)],
+            holes=[[(-88.0, 41.7), (-87.7, 41.7), (-87.7, 42.0), (-88.0, 42.0)]],
+        ),
+        shapely.Polygon([(-124.0, 32.0), (-114.0, 32.0), (-114.0, 42.0), (-124.0, 42.0)]),
+    ],
+    ids=["rectangle", "concave", "with-hole", "california-sized"],
+)
+def test_polygon_audience_equals_a_brute_force_count_on_the_sphere(conns, book, polygon) -> None:
+    _counts, members = audience(
+        conns.app, [polygon_part(polygon)], Filters(min_precision="none", statuses=()), user=USER
+    )
+    counts = waterfall(conns.app, [polygon_part(polygon)], _everyone(), user=USER)
+    expected = _inside_on_sphere(book, polygon)
+    assert _matched(counts) == len(expected) > 0
+    final = set(members["account_id"])
+    assert final <= expected
+
+
+def test_parts_combine_as_set_algebra(conns, book) -> None:
+    near = circle_part(*CHICAGO, 60)
+    illinois = region_part("state", ["17"], operation="intersection")
+    outside = region_part("state", ["17"], operation="difference")
+    both = _matched(waterfall(conns.app, [near, illinois], _everyone(), user=USER))
+    rest = _matched(waterfall(conns.app, [near, outside], _everyone(), user=USER))
+    whole = _matched(waterfall(conns.app, [near], _everyone(), user=USER))
+    distances = haversine_m(book["lon"], book["lat"], CHICAGO[1], CHICAGO[0])
+    in_illinois = int(((distances <= 60_000) & (book["state"] == "17")).sum())
+    assert both == in_illinois and both + rest == whole and rest > 0
+
+
+def test_waterfall_stages_add_up_and_the_final_audience_is_what_is_listed(conns) -> None:
+    filters = Filters(
+        segments=("SMB", "Mid-market"), statuses=("customer", "prospect"), min_precision="postal"
+    )
+    counts, members = audience(conns.app, [region_part("state", ["06", "48", "17"])], filters, user=USER)
+    matched = _matched(counts)
+    removed = counts.loc[counts["stage"] != "Final audience", "removed"].sum()
+    final = int(counts.loc[counts["stage"] == "Final audience", "count"].item())
+    assert matched - removed == final == len(members) > 0
+    assert list(counts["stage"]) == [
+        "Matched the geography",
+        "Segment",
+        "Status",
+        "No marketing consent or suppressed",
+        "Geocode too coarse",
+        "Final audience",
+    ]
+
+
+def test_no_audience_ever_holds_an_account_without_consent_or_suppressed(conns, book) -> None:
+    consented = book[book["consent"]]
+    suppressed = consented.iloc[0]["external_id"]
+    digest = hashlib.sha256(suppressed.lower().encode()).hexdigest()
+    with conns.owner.transaction(user=USER) as cur:
+        cur.execute(
+            "INSERT INTO suppression_list (identifier_hash, reason) VALUES (%s, 'objected')", (digest,)
+        )
+    rng = random.Random(11)
+    segments = sorted(book["segment"].dropna().unique())
+    try:
+        for _ in range(25):
+            filters = Filters(
+                segments=tuple(rng.sample(segments, rng.randint(0, len(segments)))),
+                statuses=tuple(rng.sample(["customer", "prospect", "churned"], rng.randint(0, 3))),
+                revenue_min=rng.choice([None, 0.0, 1e6]),
+                min_precision=rng.choice(["none", "city", "postal"]),
+            )
+            parts = [circle_part(*CHICAGO, rng.choice([20, 100, 400])), region_part("state", ["06"])]
+            _counts, members = audience(conns.app, parts, filters, user=USER)
+            listed = book.set_index("account_id").loc[members["account_id"]]
+            assert listed["consent"].all()
+            assert suppressed not in set(members["external_id"])
+    finally:
+        with conns.owner.transaction(user=USER) as cur:
+            cur.execute("DELETE FROM suppression_list WHERE identifier_hash = %s", (digest,))
+
+
+def test_saved_campaign_keeps_a_snapshot_exports_consented_members_and_reports_responses(conns, book) -> None:
+    parts = [circle_part(*CHICAGO, 40)]
+    campaign, size = save_campaign(
+        conns.app, "Chicago spring", parts, _everyone(), user=USER, cost_per_member=2.5
+    )
+    assert size > 10 and campaign > 0
+    with pytest.raises(CampaignError, match="exists"):
+        save_campaign(conns.app, "Chicago spring", parts, _everyone(), user=USER)
+    members = campaign_members(conns.app, "Chicago spring", user=USER)
+    assert len(members) == size
+    with conns.owner.transaction(user=USER) as cur:
+        cur.execute(
+            "UPDATE accounts SET marketing_consent = false WHERE external_id = %s",
+            (members.iloc[0]["external_id"],),
+        )
+    assert len(campaign_members(conns.app, "Chicago spring", user=USER)) == size - 1
+    responses = pd.DataFrame(
+        {
+            "external_id": [members.iloc[1]["external_id"], members.iloc[2]["external_id"], "not-a-member"],
+            "kind": ["response", "conversion", "response"],
+            "revenue": [None, 1000.0, None],
+        }
+    )
+    assert record_responses(conns.app, "Chicago spring", responses, user=USER) == {
+        "recorded": 2,
+        "rejected": 1,
+    }
+    table = response_by_region(conns.app, "Chicago spring", user=USER)
+    assert (
+        table["members"].sum() == size and table["responses"].sum() == 2 and table["conversions"].sum() == 1
+    )
+    assert table["revenue"].sum() == 1000.0 and table["cost"].sum() == pytest.approx(2.5 * size)
+    listed = list_campaigns(conns.app, user=USER).set_index("name").loc["Chicago spring"]
+    assert (listed["members"], listed["responses"], listed["conversions"]) == (size, 1, 1)
+    with conns.owner.transaction(user=USER) as cur:
+        cur.execute(
+            "UPDATE accounts SET marketing_consent = true WHERE external_id = %s",
+            (members.iloc[0]["external_id"],),
+        )
+        cur.execute("DELETE FROM campaigns")
