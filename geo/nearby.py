@@ -1,0 +1,201 @@
+"""Field reps: the accounts nearest a position, an account's history, and logging a visit.
+
+The nearest accounts come from a KNN scan of the accounts' ``geography`` index (``<->``),
+then exact distances on the sphere; filters are applied inside the scan, so the k results
+are the k nearest that pass them.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from geo.db import Database
+from geo.errors import GcrmError
+
+DEFAULT_K = 25
+MAX_K = 500
+
+
+class NearbyError(GcrmError, ValueError):
+    """A nearby search or a visit cannot be done as asked, and why."""
+
+
+def nearest_accounts(
+    db: Database,
+    lon: float,
+    lat: float,
+    *,
+    user: str,
+    k: int = DEFAULT_K,
+    radius_m: float | None = None,
+    statuses: tuple[str, ...] = (),
+    not_visited_days: int | None = None,
+    open_orders: bool = False,
+) -> pd.DataFrame:
+    """Find the ``k`` accounts nearest a position, nearest first.
+
+    Parameters
+    ----------
+    db
+        The database.
+    lon, lat
+        The position in degrees.
+    user
+        The acting user.
+    k
+        How many.
+    radius_m
+        Only within this many metres.
+    statuses
+        Only these statuses.
+    not_visited_days
+        Only accounts without a visit in this many days.
+    open_orders
+        Only accounts with an open order.
+
+    Returns
+    -------
+    DataFrame
+        ``account_id, external_id, name, status, street, city, value`` (won revenue of the
+        last 12 months), ``last_visit, distance_m, lon, lat``.
+    """
+    if not (-180 <= lon <= 180 and -90 <= lat <= 90):
+        msg = f"({lat}, {lon}) is not a latitude/longitude."
+        raise NearbyError(msg)
+    if not 1 <= k <= MAX_K:
+        msg = f"Ask for 1 to {MAX_K} accounts, not {k}."
+        raise NearbyError(msg)
+    conditions = ["a.geom IS NOT NULL"]
+    params: list = [lon, lat]
+    if radius_m is not None:
+        conditions.append("ST_DWithin(a.geom::geography, here.g, %s, false)")
+        params.append(float(radius_m))
+    if statuses:
+        conditions.append("a.status = ANY(%s)")
+        params.append(list(statuses))
+    if not_visited_days is not None:
+        conditions.append(
+            "NOT EXISTS (SELECT 1 FROM interactions i WHERE i.account_id = a.account_id AND i.kind = 'visit'"
+            " AND i.occurred_at > now() - make_interval(days => %s))"
+        )
+        params.append(int(not_visited_days))
+    if open_orders:
+        conditions.append(
+            "EXISTS (SELECT 1 FROM orders o WHERE o.account_id = a.account_id AND o.stage = 'open')"
+        )
+    query = (
+        "WITH here AS (SELECT ST_SetSRID(ST_MakePoint(%s, %s), 4326)::geography AS g),"
+        " near AS (SELECT a.account_id, a.external_id, a.name, a.status, a.street, a.city, a.geom,"
+        " ST_Distance(a.geom::geography, here.g, false) AS distance_m"
+        " FROM accounts a, here WHERE " + " AND ".join(conditions) + " ORDER BY a.geom::geography <-> here.g"
+        " LIMIT %s)"
+        " SELECT n.account_id, n.external_id, n.name, n.status, n.street, n.city,"
+        " coalesce((SELECT sum(o.amount) FROM orders o WHERE o.account_id = n.account_id AND o.stage = 'won'"
+        " AND o.order_date > current_date - 365), 0)::float,"
+        " (SELECT max(i.occurred_at) FROM interactions i"
+        " WHERE i.account_id = n.account_id AND i.kind = 'visit'),"
+        " n.distance_m, ST_X(n.geom), ST_Y(n.geom) FROM near n ORDER BY n.distance_m, n.account_id"
+    )
+    params.append(int(k))
+    with db.transaction(user=user) as cur:
+        cur.execute(query, params)
+        rows = cur.fetchall()
+    columns = [
+        "account_id",
+        "external_id",
+        "name",
+        "status",
+        "street",
+        "city",
+        "value",
+        "last_visit",
+        "distance_m",
+        "lon",
+        "lat",
+    ]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def account_history(db: Database, external_id: str, *, user: str) -> pd.DataFrame:
+    """List an account's visits, calls, emails and orders, newest first.
+
+    Parameters
+    ----------
+    db
+        The database.
+    external_id
+        The account.
+    user
+        The acting user.
+
+    Returns
+    -------
+    DataFrame
+        ``when, what, detail, amount``.
+    """
+    with db.transaction(user=user) as cur:
+        cur.execute(
+            "SELECT i.occurred_at, i.kind, concat_ws(' — ', i.outcome, i.notes), NULL::float"
+            " FROM interactions i JOIN accounts a USING (account_id) WHERE a.external_id = %s"
+            " UNION ALL SELECT o.order_date::timestamptz, 'order (' || o.stage || ')', o.product,"
+            " o.amount::float"
+            " FROM orders o JOIN accounts a USING (account_id) WHERE a.external_id = %s"
+            " ORDER BY 1 DESC",
+            (external_id, external_id),
+        )
+        rows = cur.fetchall()
+    return pd.DataFrame(rows, columns=["when", "what", "detail", "amount"])
+
+
+def log_visit(
+    db: Database,
+    external_id: str,
+    *,
+    outcome: str,
+    notes: str,
+    user: str,
+    lon: float | None = None,
+    lat: float | None = None,
+    duration_min: int | None = None,
+) -> int:
+    """Record a visit now, with its outcome, notes and check-in position.
+
+    Parameters
+    ----------
+    db
+        The database.
+    external_id
+        The account visited.
+    outcome
+        What came of it.
+    notes
+        Free text.
+    user
+        The acting user.
+    lon, lat
+        Where the rep checked in (optional).
+    duration_min
+        How long it took.
+
+    Returns
+    -------
+    int
+        The new interaction's id.
+    """
+    if not outcome.strip():
+        msg = "Say what came of the visit (outcome)."
+        raise NearbyError(msg)
+    with db.transaction(user=user) as cur:
+        cur.execute(
+            "INSERT INTO interactions"
+            " (account_id, kind, occurred_at, duration_min, outcome, notes, checkin_geom)"
+            " SELECT account_id, 'visit', now(), %s, %s, %s,"
+            " CASE WHEN %s::float IS NULL THEN NULL ELSE ST_SetSRID(ST_MakePoint(%s, %s), 4326) END"
+            " FROM accounts WHERE external_id = %s RETURNING interaction_id",
+            (duration_min, outcome.strip(), notes.strip() or None, lon, lon, lat, external_id),
+        )
+        row = cur.fetchone()
+    if row is None:
+        msg = f"No account {external_id!r}."
+        raise NearbyError(msg)
+    return row[0]

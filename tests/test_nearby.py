@@ -1,0 +1,83 @@
+"""Nearest accounts against PostGIS equal a brute-force haversine ranking; visits land in the history."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from geo.bootstrap import Connections, prepare_database
+from geo.config import Settings
+from geo.nearby import NearbyError, account_history, log_visit, nearest_accounts
+from geo.tradeareas import haversine_m
+
+USER = "rep@test"
+
+
+@pytest.fixture(scope="module")
+def conns(demo_settings: Settings) -> Iterator[Connections]:
+    connections = prepare_database(demo_settings)
+    yield connections
+    connections.close()
+
+
+@pytest.fixture(scope="module")
+def book(conns) -> pd.DataFrame:
+    with conns.owner.transaction(user=USER) as cur:
+        cur.execute("SELECT account_id, ST_X(geom), ST_Y(geom), status FROM accounts WHERE geom IS NOT NULL")
+        return pd.DataFrame(cur.fetchall(), columns=["account_id", "lon", "lat", "status"])
+
+
+@pytest.mark.parametrize(("lat", "lon"), [(41.88, -87.63), (34.05, -118.24), (46.0, -100.0)])
+def test_nearest_equal_a_brute_force_haversine_ranking(conns, book, lat: float, lon: float) -> None:
+    found = nearest_accounts(conns.app, lon, lat, k=25, user=USER)
+    distances = haversine_m(book["lon"], book["lat"], lon, lat)
+    expected = book.assign(d=distances).sort_values(["d", "account_id"]).head(25)
+    assert found["account_id"].tolist() == expected["account_id"].tolist()
+    np.testing.assert_allclose(found["distance_m"], expected["d"], rtol=1e-6)
+    assert found["distance_m"].is_monotonic_increasing
+
+
+def test_radius_and_status_filters_keep_the_nearest_that_pass(conns, book) -> None:
+    lat, lon = 41.88, -87.63
+    found = nearest_accounts(conns.app, lon, lat, k=500, radius_m=30_000, statuses=("customer",), user=USER)
+    distances = haversine_m(book["lon"], book["lat"], lon, lat)
+    expected = book[(distances <= 30_000) & (book["status"] == "customer")]
+    assert set(found["account_id"]) == set(expected["account_id"]) and len(found) > 0
+
+
+def test_a_logged_visit_shows_in_the_history_and_the_last_visit_at_once(conns, book) -> None:
+    lat, lon = 41.88, -87.63
+    first = nearest_accounts(conns.app, lon, lat, k=1, user=USER).iloc[0]
+    visit = log_visit(
+        conns.app,
+        first["external_id"],
+        outcome="Ordered samples",
+        notes="Call back in May",
+        user=USER,
+        lon=lon,
+        lat=lat,
+        duration_min=30,
+    )
+    assert visit > 0
+    again = nearest_accounts(conns.app, lon, lat, k=1, user=USER).iloc[0]
+    assert again["last_visit"] is not None and (
+        first["last_visit"] is None or again["last_visit"] > first["last_visit"]
+    )
+    history = account_history(conns.app, first["external_id"], user=USER)
+    assert history.iloc[0]["what"] == "visit" and "Ordered samples" in history.iloc[0]["detail"]
+    not_visited = nearest_accounts(conns.app, lon, lat, k=5, not_visited_days=1, user=USER)
+    assert first["account_id"] not in set(not_visited["account_id"])
+    with pytest.raises(NearbyError, match="outcome"):
+        log_visit(conns.app, first["external_id"], outcome=" ", notes="", user=USER)
+    with pytest.raises(NearbyError, match="No account"):
+        log_visit(conns.app, "no-such-account", outcome="x", notes="", user=USER)
+
+
+def test_bad_positions_and_sizes_are_refused(conns) -> None:
+    with pytest.raises(NearbyError, match="latitude"):
+        nearest_accounts(conns.app, -87.6, 95.0, user=USER)
+    with pytest.raises(NearbyError, match="Ask for"):
+        nearest_accounts(conns.app, -87.6, 41.9, k=0, user=USER)
