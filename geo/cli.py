@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import Annotated
 
 import geopandas as gpd
 import pandas as pd
@@ -27,12 +26,13 @@ from geo.accounts import (
 )
 from geo.bootstrap import app_password, owner_url, prepare_database
 from geo.bulk import account_total, load_demo_book, wipe_book
+from geo.cli_field import campaign_app, nearest_command
+from geo.clitools import report_errors
 from geo.config import APP_ROLE, DEFAULT_DEMO_SEED, cli_user, load_settings
 from geo.cube import parse_period, parse_where
 from geo.cubeio import answer_cube
 from geo.db import role_dsn
 from geo.duplicates import probable_duplicates
-from geo.errors import GcrmError
 from geo.exports import EXPORT_FORMATS, neutralise_formulas
 from geo.httpgeocoder import street_geocoder
 from geo.importer import KINDS, MappingError, apply_overrides, detect_mapping, run_import
@@ -51,20 +51,12 @@ duplicates_app = typer.Typer(
 app.add_typer(duplicates_app, name="duplicates")
 regions_app = typer.Typer(help="Region keys of the accounts.", no_args_is_help=True)
 app.add_typer(regions_app, name="regions")
+app.add_typer(campaign_app, name="campaign")
+app.command("nearest")(nearest_command)
 
 DEFAULT_DEMO_ACCOUNTS = 20_000
 REJECTS_SHOWN = 20
 CUBE_DECIMALS = 2
-T = TypeVar("T")
-
-
-def report_errors(action: Callable[[], T]) -> T:
-    """Run ``action``; print a gcrm error as one line on stderr and exit 1 instead of a traceback."""
-    try:
-        return action()
-    except GcrmError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(1) from exc
 
 
 @db_app.command("start")

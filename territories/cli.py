@@ -9,7 +9,8 @@ import pandas as pd
 import typer
 
 from geo.bootstrap import prepare_database
-from geo.cli import app, report_errors
+from geo.cli import app
+from geo.clitools import report_errors, with_app_database
 from geo.config import cli_user, load_settings
 from geo.exports import neutralise_formulas
 from territories.alignio import LOWER_48_EXCLUDED, AlignmentResult, parse_units, propose_alignment
@@ -116,14 +117,14 @@ def seed_command() -> None:
 @territories_app.command("versions")
 def versions_command() -> None:
     """List the plan versions, newest first."""
-    table = _with_app(lambda db: versions(db, user=cli_user()))
+    table = with_app_database(lambda db: versions(db, user=cli_user()))
     sys.stdout.write(table.to_csv(index=False))
 
 
 @territories_app.command("publish")
 def publish_command(version: Annotated[int, typer.Argument(help="A draft version.")]) -> None:
     """Make a draft the active plan; accounts (but manual overrides) follow it."""
-    moved = _with_app(lambda db: publish(db, version, user=cli_user()))
+    moved = with_app_database(lambda db: publish(db, version, user=cli_user()))
     typer.echo(f"version {version} is active; {moved} account(s) changed territory")
 
 
@@ -139,7 +140,7 @@ def draft_command(name: Annotated[str, typer.Argument(help="Name of the new plan
         level, _plan, _locked = version_plan(db, active, user=cli_user())
         return create_version(db, name, level, user=cli_user(), copy_from=active)
 
-    typer.echo(f"draft version {_with_app(run)}")
+    typer.echo(f"draft version {with_app_database(run)}")
 
 
 @territories_app.command("move")
@@ -153,7 +154,7 @@ def move_command(
     def run(db) -> None:
         move_units(db, version, {unit: _territory_id(db, territory)}, user=cli_user())
 
-    _with_app(run)
+    with_app_database(run)
     typer.echo(f"{unit} → {territory} in version {version}")
 
 
@@ -164,7 +165,7 @@ def lock_command(
     unlock: Annotated[bool, typer.Option("--unlock")] = False,
 ) -> None:
     """Lock units of a draft in their territory (or unlock them)."""
-    changed = _with_app(lambda db: lock_units(db, version, units, not unlock, user=cli_user()))
+    changed = with_app_database(lambda db: lock_units(db, version, units, not unlock, user=cli_user()))
     typer.echo(f"{changed} unit(s) {'unlocked' if unlock else 'locked'}")
 
 
@@ -174,7 +175,9 @@ def lock_territory_command(
     unlock: Annotated[bool, typer.Option("--unlock")] = False,
 ) -> None:
     """Lock a whole territory: no unit enters or leaves it (or unlock it)."""
-    _with_app(lambda db: lock_territory(db, _territory_id(db, territory), not unlock, user=cli_user()))
+    with_app_database(
+        lambda db: lock_territory(db, _territory_id(db, territory), not unlock, user=cli_user())
+    )
     typer.echo(f"{territory} {'unlocked' if unlock else 'locked'}")
 
 
@@ -188,23 +191,10 @@ def override_command(
     if (territory is None) != clear:
         typer.echo("error: name a territory, or pass --clear", err=True)
         raise typer.Exit(2)
-    _with_app(
+    with_app_database(
         lambda db: set_override(db, account, None if clear else _territory_id(db, territory), user=cli_user())
     )
     typer.echo(f"{account}: {'back to its unit' if clear else f'pinned to {territory}'}")
-
-
-def _with_app(action):
-    settings = load_settings()
-
-    def run():
-        connections = prepare_database(settings)
-        try:
-            return action(connections.app)
-        finally:
-            connections.close()
-
-    return report_errors(run)
 
 
 def _territory_id(db, code: str) -> int:

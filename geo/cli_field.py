@@ -1,0 +1,195 @@
+"""``gcrm campaign …`` for marketers and ``gcrm nearest`` for field reps."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import pandas as pd
+import typer
+
+from geo.campaigns import (
+    CampaignError,
+    Part,
+    audience,
+    campaign_members,
+    circle_part,
+    list_campaigns,
+    parse_where,
+    polygon_part,
+    region_part,
+    save_campaign,
+)
+from geo.clitools import with_app_database
+from geo.config import cli_user
+from geo.exports import neutralise_formulas
+from geo.nearby import nearest_accounts
+from geo.shapes import target_geometry
+
+campaign_app = typer.Typer(help="Geo campaigns: audiences, saved campaigns, exports.", no_args_is_help=True)
+CircleOption = Annotated[str | None, typer.Option("--circle", help="LAT,LON,KM: a circle on the ground.")]
+GeojsonOption = Annotated[Path | None, typer.Option("--geojson", help="A GeoJSON file of polygons.")]
+RegionsOption = Annotated[
+    str | None, typer.Option("--regions", help="LEVEL:CODE[,CODE…], e.g. county:17031.")
+]
+WhereOption = Annotated[list[str] | None, typer.Option("--where", help="FIELD=VALUE filter (repeatable).")]
+FormatOption = Annotated[str, typer.Option("--format", help="csv or geojson.")]
+MEMBER_COLUMNS = ["external_id", "name", "status", "segment", "industry", "state_fips", "county_fips", "zip"]
+
+
+def target_parts(circle: str | None, geojson: Path | None, regions: str | None) -> list[Part]:
+    """Read the target options of the campaign commands (all given parts are united).
+
+    Parameters
+    ----------
+    circle
+        ``LAT,LON,KM``.
+    geojson
+        A file of polygons.
+    regions
+        ``LEVEL:CODE[,CODE…]``.
+
+    Returns
+    -------
+    list of Part
+        The target.
+    """
+    parts = []
+    if circle:
+        try:
+            lat, lon, km = (float(v) for v in circle.split(","))
+        except ValueError as exc:
+            msg = f"--circle {circle!r}: write LAT,LON,KM, e.g. 41.88,-87.63,25."
+            raise CampaignError(msg) from exc
+        parts.append(circle_part(lat, lon, km))
+    if geojson:
+        try:
+            text = geojson.read_text(encoding="utf-8")
+        except OSError as exc:
+            msg = f"Cannot read {geojson}: {exc.strerror}."
+            raise CampaignError(msg) from exc
+        parts.append(polygon_part(target_geometry(text)))
+    if regions:
+        level, sep, codes = regions.partition(":")
+        if not sep:
+            msg = f"--regions {regions!r}: write LEVEL:CODE[,CODE…], e.g. state:06,41."
+            raise CampaignError(msg)
+        parts.append(region_part(level.strip(), codes.split(",")))
+    if not parts:
+        msg = "Give a target: --circle, --geojson or --regions."
+        raise CampaignError(msg)
+    return parts
+
+
+def _write_members(members: pd.DataFrame, output_format: str) -> None:
+    if output_format == "csv":
+        sys.stdout.write(neutralise_formulas(members[MEMBER_COLUMNS]).to_csv(index=False))
+        return
+    features = [
+        {
+            "type": "Feature",
+            "geometry": {"type": "Point", "coordinates": [row.lon, row.lat]},
+            "properties": {
+                c: (None if pd.isna(getattr(row, c)) else getattr(row, c)) for c in MEMBER_COLUMNS
+            },
+        }
+        for row in members.itertuples(index=False)
+    ]
+    sys.stdout.write(json.dumps({"type": "FeatureCollection", "features": features}) + "\n")
+
+
+def _check_format(output_format: str) -> None:
+    if output_format not in ("csv", "geojson"):
+        typer.echo(f"error: unknown format {output_format!r}; choose csv or geojson", err=True)
+        raise typer.Exit(2)
+
+
+@campaign_app.command("audience")
+def audience_command(
+    circle: CircleOption = None,
+    geojson: GeojsonOption = None,
+    regions: RegionsOption = None,
+    where: WhereOption = None,
+    count: Annotated[bool, typer.Option("--count", help="Print the waterfall as stage,count lines.")] = False,
+    output_format: FormatOption = "csv",
+) -> None:
+    """Print the audience (members who may be contacted), or with --count its waterfall."""
+    _check_format(output_format)
+
+    def run(db):
+        return audience(db, target_parts(circle, geojson, regions), parse_where(where or []), user=cli_user())
+
+    counts, members = with_app_database(run)
+    if count:
+        sys.stdout.write(neutralise_formulas(counts[["stage", "count"]]).to_csv(index=False))
+    else:
+        _write_members(members, output_format)
+
+
+@campaign_app.command("save")
+def save_command(
+    name: Annotated[str, typer.Argument(help="Campaign name.")],
+    circle: CircleOption = None,
+    geojson: GeojsonOption = None,
+    regions: RegionsOption = None,
+    where: WhereOption = None,
+    cost: Annotated[float, typer.Option("--cost-per-member", min=0.0, help="For ROI.")] = 0.0,
+) -> None:
+    """Save a campaign with a snapshot of its audience."""
+
+    def run(db):
+        parts = target_parts(circle, geojson, regions)
+        return save_campaign(db, name, parts, parse_where(where or []), user=cli_user(), cost_per_member=cost)
+
+    campaign, members = with_app_database(run)
+    typer.echo(f"saved campaign {campaign} {name!r} with {members} member(s)")
+
+
+@campaign_app.command("export")
+def export_command(
+    name: Annotated[str, typer.Argument(help="Campaign name.")], output_format: FormatOption = "csv"
+) -> None:
+    """Print the members of a saved campaign who may be contacted now (consent, not suppressed)."""
+    _check_format(output_format)
+    _write_members(with_app_database(lambda db: campaign_members(db, name, user=cli_user())), output_format)
+
+
+@campaign_app.command("list")
+def list_command() -> None:
+    """List saved campaigns with members, responses and conversions."""
+    table = with_app_database(lambda db: list_campaigns(db, user=cli_user()))
+    sys.stdout.write(neutralise_formulas(table).to_csv(index=False))
+
+
+def nearest_command(
+    lat: Annotated[float, typer.Option("--lat", help="Latitude of the position.")],
+    lon: Annotated[float, typer.Option("--lon", help="Longitude of the position.")],
+    k: Annotated[int, typer.Option("-k", help="How many accounts.")] = 25,
+    radius_km: Annotated[float | None, typer.Option("--radius-km", help="Only within this distance.")] = None,
+    output_format: Annotated[str, typer.Option("--format", help="csv.")] = "csv",
+) -> None:
+    """Print the nearest accounts, nearest first: external_id,name,distance_m,…"""
+    if output_format != "csv":
+        typer.echo(f"error: unknown format {output_format!r}; nearest prints csv", err=True)
+        raise typer.Exit(2)
+    radius_m = radius_km * 1000 if radius_km is not None else None
+    found = with_app_database(
+        lambda db: nearest_accounts(db, lon, lat, k=k, radius_m=radius_m, user=cli_user())
+    )
+    columns = [
+        "external_id",
+        "name",
+        "distance_m",
+        "status",
+        "value",
+        "last_visit",
+        "street",
+        "city",
+        "lat",
+        "lon",
+    ]
+    sys.stdout.write(
+        neutralise_formulas(found[columns].round({"distance_m": 1, "value": 2})).to_csv(index=False)
+    )

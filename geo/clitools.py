@@ -1,0 +1,60 @@
+"""What every ``gcrm`` command shares: turning domain errors into one line and an exit code."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TypeVar
+
+import typer
+
+from geo.bootstrap import prepare_database
+from geo.config import load_settings
+from geo.db import Database
+from geo.errors import GcrmError
+
+T = TypeVar("T")
+
+
+def report_errors(action: Callable[[], T]) -> T:
+    """Run ``action``; print a gcrm error as one line on stderr and exit 1 instead of a traceback.
+
+    Parameters
+    ----------
+    action
+        What the command does.
+
+    Returns
+    -------
+    object
+        What ``action`` returns.
+    """
+    try:
+        return action()
+    except GcrmError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from exc
+
+
+def with_app_database(action: Callable[[Database], T]) -> T:
+    """Prepare the database, run ``action`` with the app role's pool, close it, report errors.
+
+    Parameters
+    ----------
+    action
+        Takes the app-role database.
+
+    Returns
+    -------
+    object
+        What ``action`` returns.
+    """
+    settings = load_settings()
+
+    def run() -> T:
+        connections = prepare_database(settings)
+        try:
+            return action(connections.app)
+        finally:
+            connections.close()
+
+    return report_errors(run)

@@ -1,0 +1,95 @@
+"""``gcrm campaign …`` and ``gcrm nearest`` against the demo book."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import pandas as pd
+from typer.testing import CliRunner
+
+from geo.cli import app
+from geo.config import Settings
+from geo.tradeareas import haversine_m
+
+
+def _invoke(args: list[str]):
+    return CliRunner().invoke(app, args)
+
+
+def test_audience_count_prints_the_waterfall(demo_settings: Settings, environment) -> None:
+    environment(demo_settings)
+    result = _invoke(
+        ["campaign", "audience", "--circle", "41.88,-87.63,30", "--where", "status=customer", "--count"]
+    )
+    assert result.exit_code == 0, result.output
+    stages = pd.read_csv(io.StringIO(result.stdout))
+    assert list(stages.columns) == ["stage", "count"]
+    assert stages["stage"].iloc[0] == "Matched the geography" and stages["stage"].iloc[-1] == "Final audience"
+    assert stages["count"].is_monotonic_decreasing and stages["count"].iloc[0] > 0
+
+
+def test_audience_members_as_geojson_hold_only_the_final_audience(
+    demo_settings: Settings, environment
+) -> None:
+    environment(demo_settings)
+    args = ["campaign", "audience", "--regions", "state:17,55", "--where", "segment=SMB"]
+    counted = pd.read_csv(io.StringIO(_invoke([*args, "--count"]).stdout)).set_index("stage")["count"]
+    result = _invoke([*args, "--format", "geojson"])
+    assert result.exit_code == 0, result.output
+    features = json.loads(result.stdout)["features"]
+    assert len(features) == counted["Final audience"] > 0
+    assert {f["properties"]["state_fips"] for f in features} <= {"17", "55"}
+    assert {f["properties"]["segment"] for f in features} == {"SMB"}
+
+
+def test_save_export_and_list_a_campaign(demo_settings: Settings, environment, tmp_path) -> None:
+    environment(demo_settings)
+    shape = tmp_path / "area.geojson"
+    shape.write_text(
+        json.dumps(
+            {
+                "type": "Feature",
+                "properties": {},
+                "geometry": {
+                    "type": "Polygon",
+                    "coordinates": [
+                        [[-88.3, 41.6], [-87.5, 41.6], [-87.5, 42.1], [-88.3, 42.1], [-88.3, 41.6]]
+                    ],
+                },
+            }
+        )
+    )
+    saved = _invoke(["campaign", "save", "North shore", "--geojson", str(shape), "--cost-per-member", "3"])
+    assert saved.exit_code == 0, saved.output
+    members = int(saved.stdout.split(" with ")[1].split()[0])
+    exported = pd.read_csv(io.StringIO(_invoke(["campaign", "export", "North shore"]).stdout))
+    assert len(exported) == members > 0
+    listed = pd.read_csv(io.StringIO(_invoke(["campaign", "list"]).stdout)).set_index("name")
+    assert listed.loc["North shore", "members"] == members
+    again = _invoke(["campaign", "save", "North shore", "--geojson", str(shape)])
+    assert again.exit_code == 1 and "exists" in again.stderr
+
+
+def test_bad_targets_get_a_clear_error(demo_settings: Settings, environment, tmp_path) -> None:
+    environment(demo_settings)
+    for args, message in (
+        (["--circle", "41.88,-87.63"], "LAT,LON,KM"),
+        ([], "Give a target"),
+        (["--regions", "state"], "LEVEL:CODE"),
+        (["--geojson", str(tmp_path / "missing.geojson")], "Cannot read"),
+        (["--circle", "41.88,-87.63,5", "--where", "colour=red"], "unknown field"),
+    ):
+        result = _invoke(["campaign", "audience", *args])
+        assert result.exit_code == 1 and message in result.stderr, (args, result.output)
+
+
+def test_nearest_prints_accounts_nearest_first(demo_settings: Settings, environment) -> None:
+    environment(demo_settings)
+    result = _invoke(["nearest", "--lat", "41.88", "--lon", "-87.63", "-k", "8", "--radius-km", "200"])
+    assert result.exit_code == 0, result.output
+    table = pd.read_csv(io.StringIO(result.stdout))
+    assert list(table.columns[:3]) == ["external_id", "name", "distance_m"] and len(table) == 8
+    assert table["distance_m"].is_monotonic_increasing
+    recomputed = haversine_m(table["lon"], table["lat"], -87.63, 41.88)
+    assert (abs(recomputed - table["distance_m"]) < 1.0).all()
