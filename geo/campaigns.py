@@ -17,6 +17,7 @@ import json
 from dataclasses import asdict, dataclass, field
 from datetime import date
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
@@ -25,7 +26,7 @@ from psycopg2 import sql
 from geo.db import Database, copy_out
 from geo.errors import GcrmError
 from geo.geocode import PRECISION_RANK
-from geo.shapes import circle, validate_polygons
+from geo.shapes import circle, target_geometry, validate_polygons
 
 OPERATIONS = ("union", "intersection", "difference")
 REGION_KEYS = {"state": "state_fips", "county": "county_fips", "zip": "zip"}
@@ -189,6 +190,39 @@ def territory_part(territory_ids: list[int], *, operation: str = "union") -> Par
         The territories.
     """
     return Part("territory", _operation(operation), codes=tuple(str(int(t)) for t in territory_ids))
+
+
+def drawn_parts(returned: dict | None) -> tuple[list[Part], list[str]]:
+    """Turn what ``st_folium`` returns for a map with a draw control into target parts.
+
+    Polygons and rectangles arrive as GeoJSON polygons; circles as a point whose
+    ``properties.radius`` is in metres (streamlit-folium adds it), built here on the ground.
+    Edited shapes arrive in their new form in ``all_drawings``.
+
+    Parameters
+    ----------
+    returned
+        The dict ``st_folium(..., returned_objects=["all_drawings"])`` gives back.
+
+    Returns
+    -------
+    tuple
+        Parts (all united), and a reason for each drawing that could not be used.
+    """
+    parts: list[Part] = []
+    problems: list[str] = []
+    for number, feature in enumerate((returned or {}).get("all_drawings") or [], start=1):
+        geometry = (feature or {}).get("geometry") or {}
+        radius = ((feature or {}).get("properties") or {}).get("radius")
+        try:
+            if geometry.get("type") == "Point" and radius is not None:
+                lon, lat = geometry["coordinates"][:2]
+                parts.append(circle_part(float(lat), float(lon), float(radius) / 1000))
+            else:
+                parts.append(polygon_part(target_geometry(geometry)))
+        except GcrmError as exc:
+            problems.append(f"Shape {number}: {exc}")
+    return parts, problems
 
 
 def parse_where(items: list[str]) -> Filters:
@@ -436,6 +470,46 @@ def target_shape(parts: list[Part]) -> shapely.Geometry:
             piece if shape.is_empty and part.operation == "union" else combine[part.operation](shape, piece)
         )
     return shape
+
+
+def audience_by_region(members: pd.DataFrame, level: str) -> pd.DataFrame:
+    """Count audience members per region.
+
+    Parameters
+    ----------
+    members
+        As :func:`audience` lists them.
+    level
+        ``state``, ``county`` or ``zip``.
+
+    Returns
+    -------
+    DataFrame
+        ``key, audience``, largest first.
+    """
+    counts = members.groupby(REGION_KEYS[level]).size().rename("audience").rename_axis("key").reset_index()
+    return counts.sort_values(["audience", "key"], ascending=[False, True], ignore_index=True)
+
+
+def members_geojson(members: pd.DataFrame) -> str:
+    """Write audience members as a GeoJSON FeatureCollection of points.
+
+    Parameters
+    ----------
+    members
+        As :func:`audience` lists them.
+
+    Returns
+    -------
+    str
+        GeoJSON text.
+    """
+    frame = gpd.GeoDataFrame(
+        members.drop(columns=["account_id", "lon", "lat"]),
+        geometry=gpd.points_from_xy(members["lon"], members["lat"]),
+        crs="EPSG:4326",
+    )
+    return frame.to_json(drop_id=True, na="null")
 
 
 def save_campaign(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -17,6 +16,7 @@ from geo.campaigns import (
     campaign_members,
     circle_part,
     list_campaigns,
+    members_geojson,
     parse_where,
     polygon_part,
     region_part,
@@ -87,17 +87,7 @@ def _write_members(members: pd.DataFrame, output_format: str) -> None:
     if output_format == "csv":
         sys.stdout.write(neutralise_formulas(members[MEMBER_COLUMNS]).to_csv(index=False))
         return
-    features = [
-        {
-            "type": "Feature",
-            "geometry": {"type": "Point", "coordinates": [row.lon, row.lat]},
-            "properties": {
-                c: (None if pd.isna(getattr(row, c)) else getattr(row, c)) for c in MEMBER_COLUMNS
-            },
-        }
-        for row in members.itertuples(index=False)
-    ]
-    sys.stdout.write(json.dumps({"type": "FeatureCollection", "features": features}) + "\n")
+    sys.stdout.write(members_geojson(members) + "\n")
 
 
 def _check_format(output_format: str) -> None:

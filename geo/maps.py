@@ -17,10 +17,14 @@ import numpy as np
 import pandas as pd
 import shapely
 from branca.element import MacroElement, Template
+from folium.plugins import Draw
 
 ASSET_BASE_URL = "/app/static/vendor"
 LEAFLET_JS = [("leaflet", f"{ASSET_BASE_URL}/leaflet/leaflet.js")]
 LEAFLET_CSS = [("leaflet_css", f"{ASSET_BASE_URL}/leaflet/leaflet.css")]
+DRAW_JS = [("leaflet_draw_js", f"{ASSET_BASE_URL}/leaflet-draw/leaflet.draw.js")]
+DRAW_CSS = [("leaflet_draw_css", f"{ASSET_BASE_URL}/leaflet-draw/leaflet.draw.css")]
+STATUS_COLORS = {"customer": "#1a9850", "prospect": "#fdae61", "churned": "#d73027"}
 LOWER_48_BOUNDS = (-124.8, 24.5, -66.9, 49.4)
 """Default view (minx, miny, maxx, maxy): the contiguous US."""
 PALETTE = ("#ffffcc", "#c7e9b4", "#7fcdbb", "#41b6c4", "#2c7fb8", "#253494", "#081d58")
@@ -56,6 +60,102 @@ def base_map(bounds: tuple[float, float, float, float] = LOWER_48_BOUNDS) -> fol
     fmap.default_css = LEAFLET_CSS
     minx, miny, maxx, maxy = bounds
     fmap.fit_bounds([[miny, minx], [maxy, maxx]])
+    return fmap
+
+
+def draw_map(bounds: tuple[float, float, float, float] = LOWER_48_BOUNDS) -> folium.Map:
+    """An empty map with a draw control for polygons, rectangles and circles (vendored Leaflet.draw).
+
+    Parameters
+    ----------
+    bounds
+        (minx, miny, maxx, maxy) of the first view.
+
+    Returns
+    -------
+    folium.Map
+        Read the drawings back with ``st_folium(..., returned_objects=["all_drawings"])``.
+    """
+    fmap = base_map(bounds)
+    draw = Draw(
+        export=False,
+        draw_options={
+            "polyline": False,
+            "marker": False,
+            "circlemarker": False,
+            "polygon": {"allowIntersection": False, "showArea": True},
+            "rectangle": True,
+            "circle": True,
+        },
+        edit_options={"edit": True, "remove": True},
+    )
+    draw.default_js = DRAW_JS
+    draw.default_css = DRAW_CSS
+    draw.add_to(fmap)
+    return fmap
+
+
+def accounts_map(
+    position: tuple[float, float], accounts: pd.DataFrame, *, route: pd.DataFrame | None = None
+) -> folium.Map:
+    """Accounts around a position, coloured by status, with an optional route through them.
+
+    Parameters
+    ----------
+    position
+        (lon, lat) of the rep.
+    accounts
+        ``lon, lat, name, status`` and ``distance_m``.
+    route
+        Stops in visiting order (``lon, lat, sequence``), drawn as a numbered line from the position.
+
+    Returns
+    -------
+    folium.Map
+        The map.
+    """
+    lons = [position[0], *accounts["lon"]]
+    lats = [position[1], *accounts["lat"]]
+    pad = 0.01
+    fmap = base_map((min(lons) - pad, min(lats) - pad, max(lons) + pad, max(lats) + pad))
+    if route is not None and len(route):
+        path = [[position[1], position[0]], *[[r.lat, r.lon] for r in route.itertuples(index=False)]]
+        folium.PolyLine(path, color="#253494", weight=3, opacity=0.8).add_to(fmap)
+        for stop in route.itertuples(index=False):
+            folium.Marker(
+                [stop.lat, stop.lon],
+                icon=folium.DivIcon(
+                    html=(
+                        '<div class="gcrm-stop" style="font: 700 11px sans-serif; color: #253494;">'
+                        f"{stop.sequence}</div>"
+                    ),
+                    icon_size=(0, 0),
+                    icon_anchor=(-6, 14),
+                ),
+                interactive=False,
+            ).add_to(fmap)
+    for row in accounts.itertuples(index=False):
+        folium.CircleMarker(
+            [row.lat, row.lon],
+            radius=6,
+            weight=1,
+            color="#333333",
+            fill=True,
+            fill_opacity=0.9,
+            fill_color=STATUS_COLORS.get(row.status, "#777777"),
+            tooltip=f"{html.escape(str(row.name))} ({row.status}, {row.distance_m / 1000:,.1f} km)",
+        ).add_to(fmap)
+    folium.CircleMarker(
+        [position[1], position[0]],
+        radius=9,
+        color="#000000",
+        weight=3,
+        fill=True,
+        fill_color="#ffffff",
+        fill_opacity=1,
+        tooltip="You are here",
+    ).add_to(fmap)
+    fmap.add_child(Legend("Accounts", [(c, s.title()) for s, c in STATUS_COLORS.items()]))
     return fmap
 
 

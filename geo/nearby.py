@@ -7,10 +7,13 @@ are the k nearest that pass them.
 
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 
 from geo.db import Database
 from geo.errors import GcrmError
+from geo.geocode import Gazetteer, geocode_addresses
 
 DEFAULT_K = 25
 MAX_K = 500
@@ -18,6 +21,42 @@ MAX_K = 500
 
 class NearbyError(GcrmError, ValueError):
     """A nearby search or a visit cannot be done as asked, and why."""
+
+
+def position_from_text(text: str, gazetteer: Gazetteer) -> tuple[float, float, str]:
+    """Read a position typed by a rep: ``lat, lon``, a ZIP, or a city with its state.
+
+    Parameters
+    ----------
+    text
+        As typed (``41.88, -87.63``, ``60601``, ``Springfield, IL``).
+    gazetteer
+        The offline gazetteer.
+
+    Returns
+    -------
+    tuple
+        lon, lat and how it was found.
+    """
+    cleaned = text.strip()
+    numbers = re.fullmatch(r"\s*(-?\d+(?:\.\d+)?)\s*[, ]\s*(-?\d+(?:\.\d+)?)\s*", cleaned)
+    if numbers:
+        lat, lon = float(numbers.group(1)), float(numbers.group(2))
+        if -90 <= lat <= 90 and -180 <= lon <= 180:
+            return lon, lat, "coordinates"
+    city, _sep, state = cleaned.rpartition(",")
+    address = pd.DataFrame(
+        {
+            "postal_code": [cleaned if re.fullmatch(r"\d{5}(-\d{4})?", cleaned) else ""],
+            "city": [city.strip()],
+            "state": [state.strip() if city else ""],
+        }
+    )
+    placed = geocode_addresses(address, gazetteer).iloc[0]
+    if placed["precision"] in ("postal", "city"):
+        return float(placed["lon"]), float(placed["lat"]), f"{placed['precision']} ({placed['source']})"
+    msg = f"Cannot place {text!r}: type a ZIP (60601), a city and state (Springfield, IL) or lat, lon."
+    raise NearbyError(msg)
 
 
 def nearest_accounts(

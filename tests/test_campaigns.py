@@ -19,6 +19,7 @@ from geo.campaigns import (
     audience,
     campaign_members,
     circle_part,
+    drawn_parts,
     list_campaigns,
     polygon_part,
     record_responses,
@@ -215,3 +216,89 @@ def test_saved_campaign_keeps_a_snapshot_exports_consented_members_and_reports_r
             (members.iloc[0]["external_id"],),
         )
         cur.execute("DELETE FROM campaigns")
+
+
+RECORDED_POLYGON = {
+    "last_clicked": None,
+    "all_drawings": [
+        {
+            "type": "Feature",
+            "properties": {},
+            "geometry": {
+                "type": "Polygon",
+                "coordinates": [[[-88.2, 41.7], [-87.6, 41.7], [-87.7, 42.1], [-88.1, 42.0], [-88.2, 41.7]]],
+            },
+        }
+    ],
+    "last_active_drawing": None,
+}
+RECORDED_RECTANGLE = {
+    "all_drawings": [
+        {
+            "type": "Feature",
+            "properties": {},
+            "geometry": {
+                "type": "Polygon",
+                "coordinates": [[[-88.0, 41.8], [-88.0, 42.0], [-87.7, 42.0], [-87.7, 41.8], [-88.0, 41.8]]],
+            },
+        }
+    ]
+}
+RECORDED_CIRCLE = {
+    "all_drawings": [
+        {
+            "type": "Feature",
+            "properties": {"radius": 12500.0},
+            "geometry": {"type": "Point", "coordinates": [-87.63, 41.88]},
+        }
+    ],
+    "last_circle_radius": 12.5,
+}
+RECORDED_EDITED = {
+    "all_drawings": [
+        RECORDED_RECTANGLE["all_drawings"][0],
+        {
+            "type": "Feature",
+            "properties": {},
+            "geometry": {
+                "type": "Polygon",
+                "coordinates": [[[-88.0, 41.8], [-87.5, 42.1], [-87.5, 41.8], [-88.0, 42.1], [-88.0, 41.8]]],
+            },
+        },
+        {
+            "type": "Feature",
+            "properties": {},
+            "geometry": {"type": "LineString", "coordinates": [[0, 0], [1, 1]]},
+        },
+    ]
+}
+
+
+def test_drawn_polygon_rectangle_and_circle_become_parts() -> None:
+    polygon, problems = drawn_parts(RECORDED_POLYGON)
+    assert problems == [] and [p.kind for p in polygon] == ["polygon"]
+    assert shapely.from_wkt(polygon[0].wkt).bounds == (-88.2, 41.7, -87.6, 42.1)
+    rectangle, _ = drawn_parts(RECORDED_RECTANGLE)
+    assert shapely.from_wkt(rectangle[0].wkt).area == pytest.approx(0.06)
+    circle, _ = drawn_parts(RECORDED_CIRCLE)
+    assert (circle[0].kind, circle[0].lon, circle[0].lat, circle[0].radius_m) == (
+        "circle",
+        -87.63,
+        41.88,
+        12_500.0,
+    )
+
+
+def test_edited_shapes_are_repaired_and_unusable_ones_explained() -> None:
+    parts, problems = drawn_parts(RECORDED_EDITED)
+    assert [p.kind for p in parts] == ["polygon", "polygon"]
+    assert shapely.from_wkt(parts[1].wkt).is_valid
+    assert problems == [
+        "Shape 3: The shape encloses no area: draw a polygon, a rectangle or a circle, not a line or point."
+    ]
+
+
+def test_nothing_drawn_gives_no_parts() -> None:
+    assert drawn_parts(None) == ([], [])
+    assert drawn_parts({"all_drawings": None}) == ([], [])
+    assert drawn_parts({"all_drawings": []}) == ([], [])

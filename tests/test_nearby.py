@@ -10,7 +10,8 @@ import pytest
 
 from geo.bootstrap import Connections, prepare_database
 from geo.config import Settings
-from geo.nearby import NearbyError, account_history, log_visit, nearest_accounts
+from geo.geocode import load_gazetteer
+from geo.nearby import NearbyError, account_history, log_visit, nearest_accounts, position_from_text
 from geo.tradeareas import haversine_m
 
 USER = "rep@test"
@@ -81,3 +82,19 @@ def test_bad_positions_and_sizes_are_refused(conns) -> None:
         nearest_accounts(conns.app, -87.6, 95.0, user=USER)
     with pytest.raises(NearbyError, match="Ask for"):
         nearest_accounts(conns.app, -87.6, 41.9, k=0, user=USER)
+
+
+@pytest.mark.parametrize(
+    ("text", "how"),
+    [("41.88, -87.63", "coordinates"), ("60601", "postal"), ("Springfield, IL", "city")],
+)
+def test_a_typed_position_is_placed_offline(demo_settings: Settings, text: str, how: str) -> None:
+    lon, lat, found = position_from_text(text, load_gazetteer(demo_settings.data_dir))
+    assert found.startswith(how)
+    assert 41.0 < lat < 42.5 or (how == "city" and 39.0 < lat < 40.5)
+    assert -90.0 < lon < -87.0
+
+
+def test_an_unplaceable_position_is_explained(demo_settings: Settings) -> None:
+    with pytest.raises(NearbyError, match="Cannot place"):
+        position_from_text("Atlantis", load_gazetteer(demo_settings.data_dir))

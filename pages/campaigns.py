@@ -1,0 +1,256 @@
+"""Geo campaigns: draw a target, filter, see the explained audience live, save, export, track responses."""
+
+from datetime import date
+
+import pandas as pd
+import streamlit as st
+from streamlit_folium import st_folium
+
+from geo.campaigns import (
+    OPERATIONS,
+    Filters,
+    audience,
+    audience_by_region,
+    campaign_members,
+    drawn_parts,
+    list_campaigns,
+    members_geojson,
+    record_responses,
+    region_part,
+    response_by_region,
+    save_campaign,
+    territory_part,
+)
+from geo.errors import GcrmError
+from geo.exports import neutralise_formulas
+from geo.geocode import PRECISION_RANK
+from geo.maps import choropleth_map, draw_map
+from pages import cached_regions, connections, current_user, opened_through_app, show_error
+from territories.model import territory_table
+
+SEGMENTS = ("SMB", "Mid-market", "Enterprise")
+STATUSES = ("customer", "prospect", "churned")
+
+
+def render() -> None:
+    """Build an audience from the map and the filters, and act on saved campaigns."""
+    st.title("Campaigns")
+    user = current_user()
+    draw_column, audience_column = st.columns([3, 2])
+    with draw_column:
+        st.caption("Draw polygons, rectangles or circles; add regions or territories below.")
+        returned = st_folium(
+            draw_map(), height=480, use_container_width=True, returned_objects=["all_drawings"], key="draw"
+        )
+        parts, problems = drawn_parts(returned)
+        for problem in problems:
+            st.warning(problem)
+        parts += _region_parts(bool(parts))
+    filters = _filters()
+    with audience_column:
+        if not parts:
+            st.info("Draw a shape or pick regions to see the audience.")
+            _saved_campaigns()
+            return
+        try:
+            counts, members = audience(connections().app, parts, filters, user=user)
+        except GcrmError as exc:
+            show_error(exc)
+            return
+        st.metric("Final audience", f"{len(members):,}")
+        st.dataframe(
+            counts.rename(columns={"stage": "Stage", "count": "Accounts", "removed": "Removed"}),
+            hide_index=True,
+            width="stretch",
+        )
+        _save_and_export(parts, filters, members)
+    if len(members):
+        _breakdown(members)
+    _saved_campaigns()
+
+
+def _region_parts(has_shapes: bool) -> list:
+    with st.expander("Regions and territories", expanded=not has_shapes):
+        columns = st.columns([1, 2, 2])
+        operation = columns[0].selectbox(
+            "Combine with the shapes by", OPERATIONS, key="operation", disabled=not has_shapes
+        )
+        states = cached_regions("state")
+        labels = dict(zip(states["code"], states["name"], strict=True))
+        picked = columns[1].multiselect("States", list(labels), format_func=labels.get, key="states")
+        typed = columns[2].text_input("Counties (FIPS) or ZIPs, comma-separated", key="codes")
+        try:
+            territories = territory_table(connections().app, user=current_user()).query("kind == 'territory'")
+        except GcrmError:
+            territories = pd.DataFrame(columns=["code", "name"])
+        names = {t: f"{row.code} · {row.name}" for t, row in territories.iterrows()}
+        chosen = st.multiselect("Territories", list(names), format_func=names.get, key="territories")
+    op = operation if has_shapes else "union"
+    parts = []
+    try:
+        if picked:
+            parts.append(region_part("state", picked, operation=op))
+        codes = [c.strip() for c in typed.split(",") if c.strip()]
+        for level in ("county", "zip"):
+            chosen_codes = [c for c in codes if len(c) == 5 and _is_level(c, level)]
+            if chosen_codes:
+                parts.append(region_part(level, chosen_codes, operation=op if not parts else "union"))
+        if chosen:
+            parts.append(territory_part(chosen, operation=op if not parts else "union"))
+    except GcrmError as exc:
+        show_error(exc)
+    return parts
+
+
+def _is_level(code: str, level: str) -> bool:
+    counties = set(cached_regions("county")["code"])
+    return (code in counties) == (level == "county")
+
+
+def _filters() -> Filters:
+    with st.expander("Filters", expanded=True):
+        row = st.columns(4)
+        segments = row[0].multiselect("Segment", SEGMENTS, key="f_segment")
+        statuses = row[1].multiselect("Status", STATUSES, key="f_status")
+        industries = row[2].text_input("Industries, comma-separated", key="f_industry")
+        precision = row[3].selectbox(
+            "Minimum geocode precision", list(PRECISION_RANK), index=1, key="f_precision"
+        )
+        row = st.columns(4)
+        revenue_min = row[0].number_input("Annual revenue from", 0.0, step=100_000.0, key="f_rmin")
+        revenue_max = row[1].number_input(
+            "Annual revenue to (0: no limit)", 0.0, step=100_000.0, key="f_rmax"
+        )
+        after = row[2].date_input("Last order after", value=None, key="f_after")
+        no_visit = row[3].number_input("No visit in N days (0: off)", 0, 3_650, 0, key="f_novisit")
+    return Filters(
+        segments=tuple(segments),
+        statuses=tuple(statuses),
+        industries=tuple(i.strip() for i in industries.split(",") if i.strip()),
+        revenue_min=revenue_min or None,
+        revenue_max=revenue_max or None,
+        last_order_after=after if isinstance(after, date) else None,
+        no_visit_days=int(no_visit) or None,
+        min_precision=precision,
+    )
+
+
+def _save_and_export(parts: list, filters: Filters, members: pd.DataFrame) -> None:
+    st.caption("Exports hold the final audience only: accounts with marketing consent, not suppressed.")
+    left, right = st.columns(2)
+    shown = members.drop(columns=["account_id"])
+    left.download_button(
+        "Audience CSV", neutralise_formulas(shown).to_csv(index=False), "audience.csv", "text/csv"
+    )
+    right.download_button(
+        "Audience GeoJSON", members_geojson(members), "audience.geojson", "application/geo+json"
+    )
+    with st.form("save_campaign"):
+        name = st.text_input("Campaign name")
+        cost = st.number_input("Cost per member", 0.0, step=0.5)
+        if st.form_submit_button("Save campaign", type="primary"):
+            try:
+                campaign, size = save_campaign(
+                    connections().app, name, parts, filters, user=current_user(), cost_per_member=cost
+                )
+            except GcrmError as exc:
+                show_error(exc)
+            else:
+                st.success(f"Saved campaign {campaign} with {size:,} members.")
+
+
+def _breakdown(members: pd.DataFrame) -> None:
+    table = cached_regions("state").merge(
+        audience_by_region(members, "state"), left_on="code", right_on="key"
+    )
+    st.markdown(f"**Audience by state** ({len(table)} states)")
+    map_column, table_column = st.columns([3, 2])
+    with map_column:
+        st_folium(
+            choropleth_map(
+                table,
+                value="audience",
+                value_label="Audience",
+                tooltip={"name": "State", "audience": "Audience"},
+                bounds=tuple(table.total_bounds),
+            ),
+            height=380,
+            use_container_width=True,
+            returned_objects=[],
+            key="audience-map",
+        )
+    with table_column:
+        st.dataframe(
+            table[["name", "audience"]].sort_values("audience", ascending=False),
+            hide_index=True,
+            width="stretch",
+            height=380,
+        )
+
+
+def _saved_campaigns() -> None:
+    st.subheader("Saved campaigns")
+    db = connections().app
+    user = current_user()
+    try:
+        saved = list_campaigns(db, user=user)
+    except GcrmError as exc:
+        show_error(exc)
+        return
+    if saved.empty:
+        st.caption("None yet.")
+        return
+    st.dataframe(saved.drop(columns=["campaign_id"]), hide_index=True, width="stretch")
+    name = st.selectbox("Campaign", saved["name"], key="saved_pick")
+    members = campaign_members(db, name, user=user)
+    st.download_button(
+        "Export members (consented) CSV",
+        neutralise_formulas(members.drop(columns=["account_id"])).to_csv(index=False),
+        f"{name}.csv",
+        "text/csv",
+    )
+    upload = st.file_uploader("Record responses: CSV with external_id, kind (response|conversion), revenue")
+    if upload is not None and st.button("Record"):
+        try:
+            result = record_responses(db, name, pd.read_csv(upload, dtype={"external_id": str}), user=user)
+        except (GcrmError, KeyError, ValueError) as exc:
+            st.error(f"Cannot read the responses: {exc}")
+        else:
+            st.success(
+                f"Recorded {result['recorded']}, skipped {result['rejected']} (not members or bad kind)."
+            )
+    results = response_by_region(db, name, user=user)
+    if results["responses"].sum() == 0:
+        st.caption("No responses recorded yet.")
+        return
+    mapped = cached_regions("state").merge(results, left_on="code", right_on="key")
+    mapped["response_rate"] = mapped["response_rate"].round(1)
+    st_folium(
+        choropleth_map(
+            mapped,
+            value="response_rate",
+            value_label="Response rate (%)",
+            tooltip={
+                "name": "State",
+                "members": "Members",
+                "responses": "Responses",
+                "response_rate": "Rate (%)",
+            },
+            bounds=tuple(mapped.total_bounds),
+        ),
+        height=360,
+        use_container_width=True,
+        returned_objects=[],
+        key=f"responses-{name}",
+    )
+    st.dataframe(
+        mapped[
+            ["name", "members", "responses", "conversions", "revenue", "cost", "response_rate", "roi"]
+        ].round(1),
+        hide_index=True,
+        width="stretch",
+    )
+
+
+if opened_through_app():
+    render()

@@ -1,0 +1,184 @@
+"""Nearby accounts for field reps: where am I, who is near, the day's route, and logging a visit."""
+
+import pandas as pd
+import streamlit as st
+from streamlit_folium import st_folium
+
+from geo.config import load_settings
+from geo.errors import GcrmError
+from geo.exports import neutralise_formulas
+from geo.geocode import load_gazetteer
+from geo.maps import accounts_map, base_map
+from geo.nearby import account_history, log_visit, nearest_accounts, position_from_text
+from geo.routes import plan_route, route_gpx
+from pages import connections, current_user, opened_through_app, show_error
+
+STATUSES = ("customer", "prospect", "churned")
+OUTCOMES = ("Met the buyer", "Left material", "Order taken", "No one available", "Follow-up booked")
+
+
+@st.cache_resource(show_spinner=False)
+def cached_gazetteer():
+    """The offline gazetteer, shared read-only by every session."""
+    return load_gazetteer(load_settings().data_dir)
+
+
+def render() -> None:
+    """Find the accounts around the rep, plan a route through some of them and log visits."""
+    st.title("Nearby accounts")
+    row = st.columns([3, 1, 1, 1])
+    typed = row[0].text_input("Where are you? A ZIP, a city and state, or lat, lon", key="where")
+    k = row[1].number_input("How many", 1, 200, 25, key="k")
+    radius = row[2].number_input("Within km (0: any)", 0, 500, 0, key="radius")
+    statuses = row[3].multiselect("Status", STATUSES, key="statuses")
+    row = st.columns(3)
+    stale = row[0].number_input("Not visited in N days (0: any)", 0, 3_650, 0, key="stale")
+    open_orders = row[1].checkbox("With open orders", key="open_orders")
+    if typed.strip() and typed != st.session_state.get("typed_applied"):
+        try:
+            lon, lat, how = position_from_text(typed, cached_gazetteer())
+        except GcrmError as exc:
+            show_error(exc)
+            return
+        st.session_state["position"] = (lon, lat, how)
+        st.session_state["typed_applied"] = typed
+    position = st.session_state.get("position")
+    if position is None:
+        st.info("Type where you are, or click on the map below.")
+        _pick_on_map()
+        return
+    lon, lat, how = position
+    row[2].caption(f"Position {lat:.5f}, {lon:.5f} ({how}).")
+    try:
+        found = nearest_accounts(
+            connections().app,
+            lon,
+            lat,
+            k=int(k),
+            radius_m=radius * 1000 if radius else None,
+            statuses=tuple(statuses),
+            not_visited_days=int(stale) or None,
+            open_orders=open_orders,
+            user=current_user(),
+        )
+    except GcrmError as exc:
+        show_error(exc)
+        return
+    if found.empty:
+        st.info("No account matches around this position.")
+        return
+    picked = st.multiselect(
+        "Plan a route through", found["external_id"], format_func=_label(found), key="route_pick"
+    )
+    stops = found[found["external_id"].isin(picked)]
+    route, total = plan_route((lon, lat), stops) if len(stops) else (None, 0.0)
+    map_column, list_column = st.columns([3, 2])
+    with map_column:
+        returned = st_folium(
+            accounts_map((lon, lat), found, route=route),
+            height=520,
+            use_container_width=True,
+            returned_objects=["last_clicked"],
+            key=f"nearby-{lat:.5f}-{lon:.5f}",
+        )
+        _move_to_click(returned)
+    with list_column:
+        _list(found)
+        if route is not None:
+            _route(route, total, (lon, lat))
+    _visit(found, (lon, lat))
+
+
+def _label(found: pd.DataFrame):
+    names = dict(zip(found["external_id"], found["name"], strict=True))
+    return lambda external_id: f"{names[external_id]} ({external_id})"
+
+
+def _pick_on_map() -> None:
+    returned = st_folium(
+        base_map(), height=480, use_container_width=True, returned_objects=["last_clicked"], key="pick"
+    )
+    _move_to_click(returned)
+
+
+def _move_to_click(returned: dict | None) -> None:
+    clicked = (returned or {}).get("last_clicked")
+    if clicked and clicked.get("lat") is not None:
+        position = (float(clicked["lng"]), float(clicked["lat"]), "clicked on the map")
+        if st.session_state.get("position", (None, None))[:2] != position[:2]:
+            st.session_state["position"] = position
+            st.rerun()
+
+
+def _list(found: pd.DataFrame) -> None:
+    table = pd.DataFrame(
+        {
+            "Account": found["name"],
+            "ID": found["external_id"],
+            "km": (found["distance_m"] / 1000).round(2),
+            "Status": found["status"],
+            "Revenue, 12 months": found["value"].round(0),
+            "Last visit": pd.to_datetime(found["last_visit"], utc=True)
+            .dt.strftime("%Y-%m-%d")
+            .fillna("never"),
+        }
+    )
+    st.markdown(f"**{len(found)} nearest accounts**")
+    st.dataframe(table, hide_index=True, width="stretch", height=360)
+
+
+def _route(route: pd.DataFrame, total: float, start: tuple[float, float]) -> None:
+    st.markdown(f"**Route: {len(route)} stops, {total / 1000:,.1f} km**")
+    shown = route[["sequence", "name", "leg_m", "cumulative_m"]].assign(
+        leg_m=(route["leg_m"] / 1000).round(2), cumulative_m=(route["cumulative_m"] / 1000).round(2)
+    )
+    st.dataframe(
+        shown.rename(columns={"sequence": "#", "name": "Account", "leg_m": "km", "cumulative_m": "Total km"}),
+        hide_index=True,
+        width="stretch",
+    )
+    left, right = st.columns(2)
+    left.download_button(
+        "Route CSV",
+        neutralise_formulas(route.drop(columns=["account_id"])).to_csv(index=False),
+        "route.csv",
+        "text/csv",
+    )
+    right.download_button("Route GPX", route_gpx(start, route), "route.gpx", "application/gpx+xml")
+
+
+def _visit(found: pd.DataFrame, position: tuple[float, float]) -> None:
+    st.subheader("Log a visit")
+    account = st.selectbox("Account", found["external_id"], format_func=_label(found), key="visit_account")
+    with st.form("visit", clear_on_submit=True):
+        outcome = st.selectbox("Outcome", OUTCOMES)
+        minutes = st.number_input("Minutes", 0, 600, 30)
+        notes = st.text_area("Notes")
+        checkin = st.checkbox("Check in at my position", value=True)
+        if st.form_submit_button("Log visit", type="primary"):
+            try:
+                log_visit(
+                    connections().app,
+                    account,
+                    outcome=outcome,
+                    notes=notes,
+                    duration_min=int(minutes),
+                    lon=position[0] if checkin else None,
+                    lat=position[1] if checkin else None,
+                    user=current_user(),
+                )
+            except GcrmError as exc:
+                show_error(exc)
+            else:
+                st.success("Visit logged.")
+    try:
+        history = account_history(connections().app, account, user=current_user())
+    except GcrmError as exc:
+        show_error(exc)
+        return
+    st.markdown("**History**")
+    st.dataframe(history.head(50), hide_index=True, width="stretch")
+
+
+if opened_through_app():
+    render()

@@ -1,0 +1,69 @@
+"""The campaigns and nearby pages through Streamlit's AppTest against the demo book."""
+
+from __future__ import annotations
+
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from geo.config import PROJECT_DIR, Settings
+
+APP = str(PROJECT_DIR / "app.py")
+CAMPAIGNS = "pages/campaigns.py"
+NEARBY = "pages/nearby.py"
+
+
+@pytest.fixture
+def demo_app(demo_settings: Settings, environment) -> None:
+    environment(demo_settings)
+
+
+def _run(page: str) -> AppTest:
+    st.cache_resource.clear()
+    st.cache_data.clear()
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.run()
+    at.switch_page(page)
+    at.run()
+    return at
+
+
+def _no_failure(at: AppTest) -> None:
+    assert not at.exception, [e.message for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+
+
+def test_campaign_from_regions_shows_a_waterfall_that_adds_up(demo_app) -> None:
+    at = _run(CAMPAIGNS)
+    _no_failure(at)
+    assert "Draw a shape or pick regions" in at.info[0].value
+    at.multiselect(key="states").set_value(["06", "17"]).run()
+    at.multiselect(key="f_status").set_value(["customer"]).run()
+    _no_failure(at)
+    waterfall = next(d.value for d in at.dataframe if "Stage" in d.value.columns)
+    matched = waterfall.loc[waterfall["Stage"] == "Matched the geography", "Accounts"].item()
+    final = waterfall.loc[waterfall["Stage"] == "Final audience", "Accounts"].item()
+    assert matched - waterfall.loc[waterfall["Stage"] != "Final audience", "Removed"].sum() == final > 0
+    assert next(m for m in at.metric if m.label == "Final audience").value == f"{final:,}"
+    by_state = next(d.value for d in at.dataframe if "audience" in d.value.columns)
+    assert by_state["audience"].sum() == final and len(by_state) == 2
+
+
+def test_nearby_page_lists_the_nearest_from_a_typed_zip(demo_app) -> None:
+    at = _run(NEARBY)
+    _no_failure(at)
+    at.text_input(key="where").set_value("60601").run()
+    _no_failure(at)
+    listed = next(d.value for d in at.dataframe if "km" in d.value.columns)
+    assert len(listed) == 25 and listed["km"].is_monotonic_increasing
+    at.multiselect(key="route_pick").set_value(list(listed["ID"].head(5))).run()
+    _no_failure(at)
+    route = next(d.value for d in at.dataframe if "Total km" in d.value.columns)
+    assert route["#"].tolist() == [1, 2, 3, 4, 5]
+
+
+def test_nearby_page_explains_a_position_it_cannot_place(demo_app) -> None:
+    at = _run(NEARBY)
+    at.text_input(key="where").set_value("Atlantis").run()
+    assert not at.exception
+    assert "Cannot place" in at.error[0].value
