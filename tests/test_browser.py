@@ -226,3 +226,41 @@ def test_territory_design_draws_units_coloured_by_territory_with_labels(
         assert labels == cur.fetchone()[0] >= 5
     assert page.locator('[data-testid="stException"]').count() == 0
     page.close()
+
+
+def test_nearby_page_from_a_typed_zip_shows_the_list_and_the_map(app_url: str, browser) -> None:
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.goto(f"{app_url}/nearby")
+    field = page.get_by_label("Where are you? A ZIP, a city and state, or lat, lon")
+    field.fill("60601", timeout=DRAW_TIMEOUT_MS)
+    field.press("Enter")
+    page.get_by_text("25 nearest accounts").wait_for(timeout=DRAW_TIMEOUT_MS)
+    deadline = time.monotonic() + DRAW_TIMEOUT_MS / 1000
+    while _leaflet_paths(page) < 26 and time.monotonic() < deadline:
+        page.wait_for_timeout(500)
+    assert _leaflet_paths(page) >= 26, "the 25 accounts and the position were not drawn"
+    assert page.locator(".stDataFrame").count() >= 1
+    assert page.locator('[data-testid="stException"]').count() == 0
+    page.close()
+
+
+def test_campaigns_page_offers_the_draw_tools_without_a_cdn(app_url: str, browser) -> None:
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    failed: list[str] = []
+    page.on(
+        "response", lambda r: failed.append(r.url) if r.status >= 400 and "/app/static/" in r.url else None
+    )
+    page.goto(f"{app_url}/campaigns")
+    deadline = time.monotonic() + DRAW_TIMEOUT_MS / 1000
+    tools = 0
+    while tools < 3 and time.monotonic() < deadline:
+        page.wait_for_timeout(500)
+        tools = sum(
+            frame.locator(
+                ".leaflet-draw-draw-polygon, .leaflet-draw-draw-rectangle, .leaflet-draw-draw-circle"
+            ).count()
+            for frame in page.frames
+        )
+    assert tools == 3, "the polygon, rectangle and circle tools are not on the map"
+    assert failed == []
+    page.close()

@@ -1,0 +1,126 @@
+"""Benchmark: field-rep and campaign queries on the stored book (load 1M accounts first).
+
+Prints, on the configured database (``gcrm demo --accounts 1000000 --replace``):
+
+- nearest 25 accounts through ``geo.nearby.nearest_accounts`` from 200 random account
+  positions: p50 and p95 in milliseconds, and the same search done without the index
+  (exact distance to every account, ``ORDER BY ST_Distance``) once, as the baseline;
+- the waterfall count of a county-sized drawn polygon (the bounding box of Cook County, IL,
+  and of 20 other counties) with two filters (segment and status): p50 and p95;
+- a route through 25 stops (nearest neighbour + 2-opt): time for 20 random sets.
+
+Usage::
+
+    .venv/bin/python benchmarks/campaigns.py
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pandas as pd
+import shapely
+
+from geo.bootstrap import prepare_database
+from geo.campaigns import Filters, polygon_part, waterfall
+from geo.config import load_settings
+from geo.nearby import nearest_accounts
+from geo.routes import plan_route
+
+USER = "benchmark"
+SEED = 5
+BUSY_COUNTIES = [
+    "17031", "06073", "48201", "04013", "12086", "36047", "53033", "26163", "13121", "42101",
+    "25017", "27053", "08031", "41051", "47157", "29189", "39035", "55079", "37119", "24031",
+]  # fmt: skip
+
+
+def main() -> None:
+    """Run the three measurements and print them."""
+    connections = prepare_database(load_settings())
+    db = connections.app
+    rng = np.random.default_rng(SEED)
+    with db.transaction(user=USER) as cur:
+        cur.execute("SELECT count(*) FROM accounts")
+        total = cur.fetchone()[0]
+        cur.execute(
+            "SELECT ST_X(geom), ST_Y(geom) FROM accounts WHERE geom IS NOT NULL ORDER BY random() LIMIT 2000"
+        )
+        points = np.array(cur.fetchall())
+        cur.execute(
+            "SELECT ST_AsText(ST_Envelope(geom)) FROM regions WHERE level = 'county' AND code = ANY(%s)",
+            (BUSY_COUNTIES,),
+        )
+        counties = [shapely.from_wkt(wkt) for (wkt,) in cur.fetchall()]
+    print(f"book: {total:,} accounts")
+    _nearest(db, points[rng.choice(len(points), 200, replace=False)])
+    _audience(db, counties)
+    _routes(points, rng)
+    connections.close()
+
+
+def _nearest(db, positions: np.ndarray) -> None:
+    for lon, lat in positions[:5]:
+        nearest_accounts(db, lon, lat, k=25, user=USER)
+    timings = []
+    for lon, lat in positions:
+        started = time.perf_counter()
+        nearest_accounts(db, float(lon), float(lat), k=25, user=USER)
+        timings.append(1000 * (time.perf_counter() - started))
+    lon, lat = positions[0]
+    with db.transaction(user=USER) as cur:
+        started = time.perf_counter()
+        cur.execute(
+            "SELECT account_id FROM accounts WHERE geom IS NOT NULL ORDER BY"
+            " ST_Distance(geom::geography, ST_SetSRID(ST_MakePoint(%s, %s), 4326)::geography, false)"
+            " LIMIT 25",
+            (float(lon), float(lat)),
+        )
+        cur.fetchall()
+        baseline = 1000 * (time.perf_counter() - started)
+    p50, p95 = np.percentile(timings, [50, 95])
+    print(
+        f"nearest 25 (KNN on the geography index), {len(timings)} positions:"
+        f" p50 {p50:.2f} ms, p95 {p95:.2f} ms"
+        f"  |  without the index (distance to every account): {baseline:.0f} ms (x{baseline / p95:.0f})"
+    )
+
+
+def _audience(db, counties: list) -> None:
+    filters = Filters(segments=("SMB", "Mid-market"), statuses=("customer", "prospect"))
+    for shape in counties[:3]:
+        waterfall(db, [polygon_part(shape)], filters, user=USER)
+    timings, sizes = [], []
+    for _ in range(3):
+        for shape in counties:
+            started = time.perf_counter()
+            counts = waterfall(db, [polygon_part(shape)], filters, user=USER)
+            timings.append(1000 * (time.perf_counter() - started))
+            sizes.append(int(counts["count"].iloc[0]))
+    p50, p95 = np.percentile(timings, [50, 95])
+    print(
+        f"audience waterfall, county-sized polygon + segment and status filters ({len(counties)} counties,"
+        f" {min(sizes):,}–{max(sizes):,} accounts matched): p50 {p50:.1f} ms, p95 {p95:.1f} ms"
+    )
+
+
+def _routes(points: np.ndarray, rng: np.random.Generator) -> None:
+    timings = []
+    for _ in range(20):
+        centre = points[rng.integers(len(points))]
+        stops = pd.DataFrame(
+            {
+                "name": [f"stop {i}" for i in range(25)],
+                "lon": centre[0] + rng.uniform(-0.3, 0.3, 25),
+                "lat": centre[1] + rng.uniform(-0.2, 0.2, 25),
+            }
+        )
+        started = time.perf_counter()
+        plan_route((float(centre[0]), float(centre[1])), stops)
+        timings.append(time.perf_counter() - started)
+    print(f"route of 25 stops (nearest neighbour + 2-opt), 20 sets: max {max(timings) * 1000:.1f} ms")
+
+
+if __name__ == "__main__":
+    main()
