@@ -98,6 +98,7 @@ def nearest_accounts(
         ``account_id, external_id, name, status, street, city, value`` (won revenue of the
         last 12 months), ``last_visit, distance_m, lon, lat``.
     """
+    lon, lat = float(lon), float(lat)
     if not (-180 <= lon <= 180 and -90 <= lat <= 90):
         msg = f"({lat}, {lon}) is not a latitude/longitude."
         raise NearbyError(msg)

@@ -98,3 +98,8 @@ def test_a_typed_position_is_placed_offline(demo_settings: Settings, text: str, 
 def test_an_unplaceable_position_is_explained(demo_settings: Settings) -> None:
     with pytest.raises(NearbyError, match="Cannot place"):
         position_from_text("Atlantis", load_gazetteer(demo_settings.data_dir))
+
+
+def test_numpy_coordinates_are_accepted(conns) -> None:
+    found = nearest_accounts(conns.app, np.float64(-87.63), np.float64(41.88), k=np.int64(3), user=USER)
+    assert len(found) == 3
