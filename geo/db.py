@@ -31,6 +31,8 @@ from geo.errors import DatabaseUnavailable, MigrationError
 
 CONNECT_TIMEOUT_S = 5
 POOL_MAX_CONNECTIONS = 8
+POOL_IDLE_CONNECTIONS = 2
+"""Connections kept open between transactions (psycopg2's pool closes returned ones beyond this)."""
 SYSTEM_USER = "system"
 """User name recorded for work done by gcrm itself (migrations, demo data)."""
 _MIGRATION_LOCK_KEY = 7_346_211
@@ -94,7 +96,10 @@ class Database:
             with self._lock:
                 if self._pool is None:
                     self._pool = ThreadedConnectionPool(
-                        0, self._max_connections, self.dsn, connect_timeout=CONNECT_TIMEOUT_S
+                        min(POOL_IDLE_CONNECTIONS, self._max_connections),
+                        self._max_connections,
+                        self.dsn,
+                        connect_timeout=CONNECT_TIMEOUT_S,
                     )
                 pool = self._pool
             return pool.getconn()

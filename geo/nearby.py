@@ -1,22 +1,26 @@
 """Field reps: the accounts nearest a position, an account's history, and logging a visit.
 
-The nearest accounts come from a KNN scan of the accounts' ``geography`` index (``<->``),
-then exact distances on the sphere; filters are applied inside the scan, so the k results
-are the k nearest that pass them.
+The nearest accounts come from a KNN scan of the accounts' planar GiST index (``<->`` in
+degrees), widened until a bound proves the great-circle ranking exact; filters are applied
+inside the scan, so the k results are the k nearest on the sphere that pass them.
 """
 
 from __future__ import annotations
 
 import re
 
+import numpy as np
 import pandas as pd
 
 from geo.db import Database
 from geo.errors import GcrmError
 from geo.geocode import Gazetteer, geocode_addresses
+from geo.tradeareas import EARTH_RADIUS_M
 
 DEFAULT_K = 25
 MAX_K = 500
+KNN_FIRST_FETCH = 100
+"""Candidates the first planar KNN scan fetches (it widens until the sphere ranking is exact)."""
 
 
 class NearbyError(GcrmError, ValueError):
@@ -105,11 +109,54 @@ def nearest_accounts(
     if not 1 <= k <= MAX_K:
         msg = f"Ask for 1 to {MAX_K} accounts, not {k}."
         raise NearbyError(msg)
+    conditions, condition_params = _filters(lon, lat, radius_m, statuses, not_visited_days, open_orders)
+    with db.transaction(user=user) as cur:
+        nearest = _nearest_ids(cur, lon, lat, k, conditions, condition_params)
+        cur.execute(
+            "SELECT a.account_id, a.external_id, a.name, a.status, a.street, a.city,"
+            " coalesce((SELECT sum(o.amount) FROM orders o WHERE o.account_id = a.account_id"
+            " AND o.stage = 'won' AND o.order_date > current_date - 365), 0)::float,"
+            " (SELECT max(i.occurred_at) FROM interactions i"
+            " WHERE i.account_id = a.account_id AND i.kind = 'visit'),"
+            " ST_X(a.geom), ST_Y(a.geom) FROM accounts a WHERE a.account_id = ANY(%s)",
+            ([int(i) for i in nearest.index],),
+        )
+        rows = cur.fetchall()
+    columns = [
+        "account_id",
+        "external_id",
+        "name",
+        "status",
+        "street",
+        "city",
+        "value",
+        "last_visit",
+        "lon",
+        "lat",
+    ]
+    found = pd.DataFrame(rows, columns=columns).set_index("account_id")
+    found["distance_m"] = nearest
+    found = found.reset_index().sort_values(["distance_m", "account_id"], ignore_index=True)
+    return found[[*columns[:8], "distance_m", "lon", "lat"]]
+
+
+def _filters(
+    lon: float,
+    lat: float,
+    radius_m: float | None,
+    statuses: tuple[str, ...],
+    not_visited_days: int | None,
+    open_orders: bool,
+) -> tuple[list[str], list]:
     conditions = ["a.geom IS NOT NULL"]
-    params: list = [lon, lat]
+    params: list = []
     if radius_m is not None:
-        conditions.append("ST_DWithin(a.geom::geography, here.g, %s, false)")
-        params.append(float(radius_m))
+        degrees = float(radius_m / 111_000.0 / max(np.cos(np.radians(min(abs(lat), 85.0))), 0.05))
+        conditions.append(
+            "a.geom && ST_Expand(ST_SetSRID(ST_MakePoint(%s, %s), 4326), %s)"
+            " AND ST_DWithin(a.geom::geography, ST_SetSRID(ST_MakePoint(%s, %s), 4326)::geography, %s, false)"
+        )
+        params += [lon, lat, degrees * 1.01, lon, lat, float(radius_m)]
     if statuses:
         conditions.append("a.status = ANY(%s)")
         params.append(list(statuses))
@@ -123,37 +170,39 @@ def nearest_accounts(
         conditions.append(
             "EXISTS (SELECT 1 FROM orders o WHERE o.account_id = a.account_id AND o.stage = 'open')"
         )
-    query = (
-        "WITH here AS (SELECT ST_SetSRID(ST_MakePoint(%s, %s), 4326)::geography AS g),"
-        " near AS (SELECT a.account_id, a.external_id, a.name, a.status, a.street, a.city, a.geom,"
-        " ST_Distance(a.geom::geography, here.g, false) AS distance_m"
-        " FROM accounts a, here WHERE " + " AND ".join(conditions) + " ORDER BY a.geom::geography <-> here.g"
-        " LIMIT %s)"
-        " SELECT n.account_id, n.external_id, n.name, n.status, n.street, n.city,"
-        " coalesce((SELECT sum(o.amount) FROM orders o WHERE o.account_id = n.account_id AND o.stage = 'won'"
-        " AND o.order_date > current_date - 365), 0)::float,"
-        " (SELECT max(i.occurred_at) FROM interactions i"
-        " WHERE i.account_id = n.account_id AND i.kind = 'visit'),"
-        " n.distance_m, ST_X(n.geom), ST_Y(n.geom) FROM near n ORDER BY n.distance_m, n.account_id"
-    )
-    params.append(int(k))
-    with db.transaction(user=user) as cur:
-        cur.execute(query, params)
+    return conditions, params
+
+
+def _nearest_ids(cur, lon: float, lat: float, k: int, conditions: list[str], params: list) -> pd.Series:
+    """The ``k`` nearest on the sphere, from a KNN scan of the planar index that widens until exact.
+
+    The planar scan (``geom <-> point`` in degrees, on the 2D GiST index) returns candidates
+    by degree distance D. Every point not yet fetched lies at least as far in degrees as the
+    last candidate, and on the sphere a point D degrees away is at least
+    ``(2/π)·R·cos(φmax)·D`` metres away (φmax the highest latitude within reach). Once that
+    bound passes the k-th best great-circle distance found, no unfetched point can be nearer.
+    """
+    fetch = max(KNN_FIRST_FETCH, 4 * k)
+    while True:
+        cur.execute(
+            "WITH here AS (SELECT ST_SetSRID(ST_MakePoint(%s, %s), 4326) AS p)"
+            " SELECT a.account_id, a.geom <-> here.p,"
+            " ST_Distance(a.geom::geography, here.p::geography, false)"
+            " FROM accounts a, here WHERE "
+            + " AND ".join(conditions)
+            + " ORDER BY a.geom <-> here.p LIMIT %s",
+            [lon, lat, *params, fetch],
+        )
         rows = cur.fetchall()
-    columns = [
-        "account_id",
-        "external_id",
-        "name",
-        "status",
-        "street",
-        "city",
-        "value",
-        "last_visit",
-        "distance_m",
-        "lon",
-        "lat",
-    ]
-    return pd.DataFrame(rows, columns=columns)
+        found = pd.Series({row[0]: row[2] for row in rows}, dtype=float).sort_values(kind="stable")
+        if len(rows) < fetch or not len(rows):
+            return found.head(k)
+        reach = float(rows[-1][1])
+        highest = np.radians(min(90.0, abs(lat) + reach))
+        bound = 2 / np.pi * EARTH_RADIUS_M * np.cos(highest) * np.radians(reach)
+        if len(found) >= k and bound >= found.iloc[k - 1]:
+            return found.head(k)
+        fetch *= 4
 
 
 def account_history(db: Database, external_id: str, *, user: str) -> pd.DataFrame:

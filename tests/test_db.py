@@ -94,6 +94,15 @@ def test_transaction_sets_the_user_for_that_transaction_only(connections: Connec
     raw.close()
 
 
+def test_transactions_reuse_pooled_connections(connections: Connections) -> None:
+    backends = set()
+    for _ in range(5):
+        with connections.app.transaction(user="t") as cur:
+            cur.execute("SELECT pg_backend_pid()")
+            backends.add(cur.fetchone()[0])
+    assert len(backends) == 1, "every transaction opened a new connection"
+
+
 def test_transaction_rolls_back_on_error(connections: Connections) -> None:
     with pytest.raises(RuntimeError), connections.app.transaction(user="t") as cur:
         cur.execute("INSERT INTO reps (external_id, name) VALUES ('R1', 'Rep One')")
