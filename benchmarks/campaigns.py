@@ -81,7 +81,7 @@ def _nearest(db, positions: np.ndarray) -> None:
         baseline = 1000 * (time.perf_counter() - started)
     p50, p95 = np.percentile(timings, [50, 95])
     print(
-        f"nearest 25 (KNN on the geography index), {len(timings)} positions:"
+        f"nearest 25 (planar KNN widened to an exact sphere ranking), {len(timings)} positions:"
         f" p50 {p50:.2f} ms, p95 {p95:.2f} ms"
         f"  |  without the index (distance to every account): {baseline:.0f} ms (x{baseline / p95:.0f})"
     )

@@ -1,8 +1,9 @@
 """Field reps: the accounts nearest a position, an account's history, and logging a visit.
 
 The nearest accounts come from a KNN scan of the accounts' planar GiST index (``<->`` in
-degrees), widened until a bound proves the great-circle ranking exact; filters are applied
-inside the scan, so the k results are the k nearest on the sphere that pass them.
+degrees), ranked by great-circle distance and widened until a bound proves that ranking
+exact; filters are applied inside the scan, so the k results are the k nearest on the
+sphere that pass them. One round trip in the usual case.
 """
 
 from __future__ import annotations
@@ -110,34 +111,48 @@ def nearest_accounts(
         msg = f"Ask for 1 to {MAX_K} accounts, not {k}."
         raise NearbyError(msg)
     conditions, condition_params = _filters(lon, lat, radius_m, statuses, not_visited_days, open_orders)
+    columns = ["account_id", "external_id", "name", "status", "street", "city", "value", "last_visit"]
+    query = (
+        "WITH here AS (SELECT ST_SetSRID(ST_MakePoint(%s, %s), 4326) AS p),"
+        " candidates AS (SELECT a.account_id, a.geom <-> here.p AS planar,"
+        " ST_Distance(a.geom::geography, here.p::geography, false) AS distance_m, a.geom"
+        " FROM accounts a, here WHERE " + " AND ".join(conditions) + " ORDER BY a.geom <-> here.p LIMIT %s),"
+        " reach AS (SELECT count(*) AS fetched, max(planar) AS degrees FROM candidates),"
+        " best AS (SELECT * FROM candidates ORDER BY distance_m, account_id LIMIT %s)"
+        " SELECT b.account_id, a.external_id, a.name, a.status, a.street, a.city,"
+        " coalesce((SELECT sum(o.amount) FROM orders o WHERE o.account_id = b.account_id"
+        " AND o.stage = 'won' AND o.order_date > current_date - 365), 0)::float,"
+        " (SELECT max(i.occurred_at) FROM interactions i"
+        " WHERE i.account_id = b.account_id AND i.kind = 'visit'),"
+        " b.distance_m, ST_X(b.geom), ST_Y(b.geom), reach.fetched, reach.degrees"
+        " FROM best b JOIN accounts a USING (account_id), reach ORDER BY b.distance_m, b.account_id"
+    )
+    fetch = max(KNN_FIRST_FETCH, 4 * k)
     with db.transaction(user=user) as cur:
-        nearest = _nearest_ids(cur, lon, lat, k, conditions, condition_params)
-        cur.execute(
-            "SELECT a.account_id, a.external_id, a.name, a.status, a.street, a.city,"
-            " coalesce((SELECT sum(o.amount) FROM orders o WHERE o.account_id = a.account_id"
-            " AND o.stage = 'won' AND o.order_date > current_date - 365), 0)::float,"
-            " (SELECT max(i.occurred_at) FROM interactions i"
-            " WHERE i.account_id = a.account_id AND i.kind = 'visit'),"
-            " ST_X(a.geom), ST_Y(a.geom) FROM accounts a WHERE a.account_id = ANY(%s)",
-            ([int(i) for i in nearest.index],),
-        )
-        rows = cur.fetchall()
-    columns = [
-        "account_id",
-        "external_id",
-        "name",
-        "status",
-        "street",
-        "city",
-        "value",
-        "last_visit",
-        "lon",
-        "lat",
-    ]
-    found = pd.DataFrame(rows, columns=columns).set_index("account_id")
-    found["distance_m"] = nearest
-    found = found.reset_index().sort_values(["distance_m", "account_id"], ignore_index=True)
-    return found[[*columns[:8], "distance_m", "lon", "lat"]]
+        while True:
+            cur.execute(query, [lon, lat, *condition_params, fetch, int(k)])
+            rows = cur.fetchall()
+            if _ranking_is_exact(rows, lat=lat, k=int(k), fetch=fetch):
+                break
+            fetch *= 4
+    found = pd.DataFrame([row[:11] for row in rows], columns=[*columns, "distance_m", "lon", "lat"])
+    return found
+
+
+def _ranking_is_exact(rows: list[tuple], *, lat: float, k: int, fetch: int) -> bool:
+    """Whether no account beyond the planar candidates can be nearer on the sphere than the k found.
+
+    Every unfetched account lies at least as far in degrees as the last candidate (D); on
+    the sphere, a point D degrees away is at least ``(2/π)·R·cos(φmax)·D`` metres away,
+    φmax being the highest latitude within reach. Once that bound passes the k-th best
+    great-circle distance, the ranking is exact.
+    """
+    if not rows or rows[0][11] < fetch:
+        return True
+    reach = float(rows[0][12])
+    highest = np.radians(min(90.0, abs(lat) + reach))
+    bound = 2 / np.pi * EARTH_RADIUS_M * np.cos(highest) * np.radians(reach)
+    return len(rows) >= k and bound >= rows[-1][8]
 
 
 def _filters(
@@ -171,38 +186,6 @@ def _filters(
             "EXISTS (SELECT 1 FROM orders o WHERE o.account_id = a.account_id AND o.stage = 'open')"
         )
     return conditions, params
-
-
-def _nearest_ids(cur, lon: float, lat: float, k: int, conditions: list[str], params: list) -> pd.Series:
-    """The ``k`` nearest on the sphere, from a KNN scan of the planar index that widens until exact.
-
-    The planar scan (``geom <-> point`` in degrees, on the 2D GiST index) returns candidates
-    by degree distance D. Every point not yet fetched lies at least as far in degrees as the
-    last candidate, and on the sphere a point D degrees away is at least
-    ``(2/π)·R·cos(φmax)·D`` metres away (φmax the highest latitude within reach). Once that
-    bound passes the k-th best great-circle distance found, no unfetched point can be nearer.
-    """
-    fetch = max(KNN_FIRST_FETCH, 4 * k)
-    while True:
-        cur.execute(
-            "WITH here AS (SELECT ST_SetSRID(ST_MakePoint(%s, %s), 4326) AS p)"
-            " SELECT a.account_id, a.geom <-> here.p,"
-            " ST_Distance(a.geom::geography, here.p::geography, false)"
-            " FROM accounts a, here WHERE "
-            + " AND ".join(conditions)
-            + " ORDER BY a.geom <-> here.p LIMIT %s",
-            [lon, lat, *params, fetch],
-        )
-        rows = cur.fetchall()
-        found = pd.Series({row[0]: row[2] for row in rows}, dtype=float).sort_values(kind="stable")
-        if len(rows) < fetch or not len(rows):
-            return found.head(k)
-        reach = float(rows[-1][1])
-        highest = np.radians(min(90.0, abs(lat) + reach))
-        bound = 2 / np.pi * EARTH_RADIUS_M * np.cos(highest) * np.radians(reach)
-        if len(found) >= k and bound >= found.iloc[k - 1]:
-            return found.head(k)
-        fetch *= 4
 
 
 def account_history(db: Database, external_id: str, *, user: str) -> pd.DataFrame:
