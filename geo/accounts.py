@@ -351,8 +351,12 @@ def load_facts(db: Database, *, user: str) -> Facts:
     return Facts(accounts=accounts, orders=orders)
 
 
-def data_version(db: Database, *, user: str) -> tuple:
-    """A cheap fingerprint of accounts and orders, to key cached facts on.
+FACT_TABLES = ("accounts", "orders", "branches")
+"""Tables the cube's facts are built from."""
+
+
+def data_version(db: Database, *, user: str, tables: tuple[str, ...] = FACT_TABLES) -> tuple:
+    """A fingerprint of tables, to key cached data on: their change counters.
 
     Parameters
     ----------
@@ -360,18 +364,20 @@ def data_version(db: Database, *, user: str) -> tuple:
         The database.
     user
         The acting user.
+    tables
+        Tables the cached data is built from (see ``geo/sql/006_data_versions.sql``).
 
     Returns
     -------
     tuple
-        Changes whenever an account or order is added, changed or removed.
+        ``(table, version)`` pairs; changes whenever a statement writes one of the tables.
     """
     with db.transaction(user=user) as cur:
         cur.execute(
-            "SELECT (SELECT (count(*), max(updated_at), max(account_id)) FROM accounts)::text,"
-            " (SELECT (count(*), max(order_id), sum(amount)) FROM orders)::text"
+            "SELECT table_name, version FROM data_versions WHERE table_name = ANY(%s) ORDER BY table_name",
+            (list(tables),),
         )
-        return cur.fetchone()
+        return tuple(cur.fetchall())
 
 
 def rep_names(db: Database, *, user: str) -> pd.Series:

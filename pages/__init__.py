@@ -72,6 +72,8 @@ KPI_LABELS = {
     "penetration": "Customers per 10,000 people",
 }
 """KPI → label, for territory pages."""
+BOOK_TABLES = ("accounts", "orders", "interactions")
+"""Tables the territory pages' per-account figures are built from (their cache key)."""
 
 
 @st.cache_resource(max_entries=4, show_spinner="Loading accounts and their units …")

@@ -9,6 +9,7 @@ from geo.config import load_settings
 from geo.errors import GcrmError
 from geo.maps import category_map, clicked_key
 from pages import (
+    BOOK_TABLES,
     KPI_LABELS,
     cached_book,
     cached_units,
@@ -53,7 +54,7 @@ def render() -> None:
     try:
         version, level, plan, locked, active = _choose_version(listed)
         territories = territory_table(db, user=user).query("kind == 'territory'")
-        book = cached_book(user, level, data_version(db, user=user))
+        book = cached_book(user, level, data_version(db, user=user, tables=BOOK_TABLES))
         units = cached_units(user, level, tuple(plan.index) if level != "county" else ())
     except GcrmError as exc:
         show_error(exc)

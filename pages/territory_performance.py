@@ -10,6 +10,7 @@ from geo.errors import GcrmError
 from geo.exports import neutralise_formulas
 from geo.maps import SCHEMES, choropleth_map, clicked_key
 from pages import (
+    BOOK_TABLES,
     KPI_LABELS,
     cached_book,
     cached_units,
@@ -43,7 +44,7 @@ def render() -> None:
             return
         level, _plan, _locked = version_plan(db, version, user=user)
         territories = territory_table(db, user=user).query("kind == 'territory'")
-        book = cached_book(user, level, data_version(db, user=user))
+        book = cached_book(user, level, data_version(db, user=user, tables=BOOK_TABLES))
         shapes = cached_outlines(user, version)
     except GcrmError as exc:
         show_error(exc)

@@ -134,3 +134,23 @@ def test_role_dsn_swaps_credentials() -> None:
         "user": "a",
         "password": "b",
     }
+
+
+def test_data_version_moves_with_writes_to_its_tables_only(connections: Connections) -> None:
+    from geo.accounts import data_version
+
+    before = data_version(connections.app, user="t")
+    assert data_version(connections.app, user="t") == before
+    with connections.app.transaction(user="t") as cur:
+        cur.execute("INSERT INTO accounts (external_id, name) VALUES ('A-1', 'Acme')")
+        cur.execute(
+            "INSERT INTO interactions (account_id, kind, occurred_at)"
+            " SELECT account_id, 'visit', now() FROM accounts WHERE external_id = 'A-1'"
+        )
+    after_account = data_version(connections.app, user="t")
+    assert after_account != before
+    visits = data_version(connections.app, user="t", tables=("interactions",))
+    with connections.app.transaction(user="t") as cur:
+        cur.execute("UPDATE interactions SET notes = 'x'")
+    assert data_version(connections.app, user="t") == after_account
+    assert data_version(connections.app, user="t", tables=("interactions",)) != visits
