@@ -108,7 +108,7 @@ class Facts:
     accounts: pd.DataFrame
     orders: pd.DataFrame
 
-    _codes: dict = field(default_factory=dict, compare=False, repr=False)
+    _cache: dict = field(default_factory=dict, compare=False, repr=False)
 
     @cached_property
     def order_rows(self) -> np.ndarray:
@@ -120,6 +120,34 @@ class Facts:
         """Boolean mask of accounts per status, computed once."""
         status = self.accounts["status"].to_numpy(dtype=object)
         return {name: status == name for name in ("customer", "prospect", "churned")}
+
+    @cached_property
+    def periods(self) -> list[str]:
+        """Years then quarters that hold orders, newest first, computed once."""
+        dates = self.orders["order_date"]
+        if dates.empty:
+            return []
+        years = sorted({str(y) for y in dates.dt.year.unique()}, reverse=True)
+        quarters = sorted({str(q) for q in dates.dt.to_period("Q").unique()}, reverse=True)
+        return years + quarters
+
+    def values(self, column: str) -> list[str]:
+        """The distinct values of an account column (a filter's options), sorted; cached.
+
+        Parameters
+        ----------
+        column
+            ``segment``, ``industry``, ``status`` …
+
+        Returns
+        -------
+        list of str
+            Sorted values, missing ones left out.
+        """
+        key = f"values:{column}"
+        if key not in self._cache:
+            self._cache[key] = sorted(self.accounts[column].dropna().unique())
+        return self._cache[key]
 
     def member_codes(self, by: str) -> tuple[np.ndarray, np.ndarray]:
         """Each account's member of ``by`` as an integer code (-1 for none), and the members; cached.
@@ -134,10 +162,10 @@ class Facts:
         tuple
             Codes per account, and the member keys they index.
         """
-        if by not in self._codes:
+        if by not in self._cache:
             codes, members = pd.factorize(dimension_keys(self.accounts, by), sort=True, use_na_sentinel=True)
-            self._codes[by] = (codes, np.asarray(members, dtype=object))
-        return self._codes[by]
+            self._cache[by] = (codes, np.asarray(members, dtype=object))
+        return self._cache[by]
 
 
 def parse_period(text: str) -> Period:

@@ -96,12 +96,12 @@ def _controls(facts: Facts, focus: list) -> tuple:
         level = row[0].selectbox("Level", list(LEVELS), format_func=LEVELS.get, key="level")
     measure = row[1].selectbox("Measure", list(CUBE_MEASURES), format_func=CUBE_MEASURES.get, key="measure")
     scheme = row[2].selectbox("Classes", list(SCHEMES), format_func=SCHEMES.get, key="scheme")
-    periods = _periods(facts)
+    periods = facts.periods
     chosen = row[3].selectbox("Period", [ALL_TIME, *periods], key="period")
     where: dict[str, list[str]] = {}
     filters = st.columns(len(FILTERS))
     for column, (field, label) in zip(filters, FILTERS.items(), strict=True):
-        options = sorted(facts.accounts[field].dropna().unique())
+        options = facts.values(field)
         picked = column.multiselect(label, options, placeholder="All", key=f"filter-{field}")
         if picked:
             where[field] = picked
@@ -109,15 +109,6 @@ def _controls(facts: Facts, focus: list) -> tuple:
         where[drilled_level] = [key]
     period = parse_period(chosen) if chosen != ALL_TIME else None
     return level, measure, scheme, where, period
-
-
-def _periods(facts: Facts) -> list[str]:
-    dates = facts.orders["order_date"]
-    if dates.empty:
-        return []
-    years = sorted({str(y) for y in dates.dt.year.unique()}, reverse=True)
-    quarters = sorted({str(q) for q in dates.dt.to_period("Q").unique()}, reverse=True)
-    return years + quarters
 
 
 def _breadcrumb(focus: list) -> None:
