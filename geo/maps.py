@@ -63,13 +63,50 @@ def base_map(bounds: tuple[float, float, float, float] = LOWER_48_BOUNDS) -> fol
     return fmap
 
 
-def draw_map(bounds: tuple[float, float, float, float] = LOWER_48_BOUNDS) -> folium.Map:
-    """An empty map with a draw control for polygons, rectangles and circles (vendored Leaflet.draw).
+def add_basemap(
+    fmap: folium.Map, regions: gpd.GeoDataFrame, bounds: tuple[float, float, float, float]
+) -> None:
+    """Draw region outlines under everything else: offline, the regions are the basemap.
+
+    Parameters
+    ----------
+    fmap
+        The map.
+    regions
+        Polygons (states, counties) in EPSG:4326; only those touching ``bounds`` are drawn.
+    bounds
+        (minx, miny, maxx, maxy) of the view.
+    """
+    minx, miny, maxx, maxy = bounds
+    shown = regions.cx[minx:maxx, miny:maxy]
+    outlines = gpd.GeoDataFrame(
+        geometry=shown.geometry.simplify(DISPLAY_TOLERANCE_DEG, preserve_topology=True).to_numpy(),
+        crs=regions.crs,
+    )
+    folium.GeoJson(
+        outlines.to_json(drop_id=True),
+        name="Regions",
+        style_function=lambda _feature: {
+            "fillColor": "#f2f0eb",
+            "fillOpacity": 1,
+            "color": "#b8b2a7",
+            "weight": 0.7,
+        },
+        interactive=False,
+    ).add_to(fmap)
+
+
+def draw_map(
+    bounds: tuple[float, float, float, float] = LOWER_48_BOUNDS, *, basemap: gpd.GeoDataFrame | None = None
+) -> folium.Map:
+    """A map with a draw control for polygons, rectangles and circles (vendored Leaflet.draw).
 
     Parameters
     ----------
     bounds
         (minx, miny, maxx, maxy) of the first view.
+    basemap
+        Region polygons drawn underneath (e.g. the states), so there is something to draw on.
 
     Returns
     -------
@@ -77,6 +114,8 @@ def draw_map(bounds: tuple[float, float, float, float] = LOWER_48_BOUNDS) -> fol
         Read the drawings back with ``st_folium(..., returned_objects=["all_drawings"])``.
     """
     fmap = base_map(bounds)
+    if basemap is not None:
+        add_basemap(fmap, basemap, bounds)
     draw = Draw(
         export=False,
         draw_options={
@@ -96,7 +135,11 @@ def draw_map(bounds: tuple[float, float, float, float] = LOWER_48_BOUNDS) -> fol
 
 
 def accounts_map(
-    position: tuple[float, float], accounts: pd.DataFrame, *, route: pd.DataFrame | None = None
+    position: tuple[float, float],
+    accounts: pd.DataFrame,
+    *,
+    route: pd.DataFrame | None = None,
+    basemap: gpd.GeoDataFrame | None = None,
 ) -> folium.Map:
     """Accounts around a position, coloured by status, with an optional route through them.
 
@@ -108,6 +151,8 @@ def accounts_map(
         ``lon, lat, name, status`` and ``distance_m``.
     route
         Stops in visiting order (``lon, lat, sequence``), drawn as a numbered line from the position.
+    basemap
+        Region polygons drawn underneath (e.g. the counties).
 
     Returns
     -------
@@ -117,7 +162,10 @@ def accounts_map(
     lons = [position[0], *accounts["lon"]]
     lats = [position[1], *accounts["lat"]]
     pad = 0.01
-    fmap = base_map((min(lons) - pad, min(lats) - pad, max(lons) + pad, max(lats) + pad))
+    bounds = (min(lons) - pad, min(lats) - pad, max(lons) + pad, max(lats) + pad)
+    fmap = base_map(bounds)
+    if basemap is not None:
+        add_basemap(fmap, basemap, bounds)
     if route is not None and len(route):
         path = [[position[1], position[0]], *[[r.lat, r.lon] for r in route.itertuples(index=False)]]
         folium.PolyLine(path, color="#253494", weight=3, opacity=0.8).add_to(fmap)

@@ -40,7 +40,11 @@ def render() -> None:
     with draw_column:
         st.caption("Draw polygons, rectangles or circles; add regions or territories below.")
         returned = st_folium(
-            draw_map(), height=480, use_container_width=True, returned_objects=["all_drawings"], key="draw"
+            draw_map(basemap=cached_regions("state")),
+            height=480,
+            use_container_width=True,
+            returned_objects=["all_drawings"],
+            key="draw",
         )
         parts, problems = drawn_parts(returned)
         for problem in problems:

@@ -8,10 +8,10 @@ from geo.config import load_settings
 from geo.errors import GcrmError
 from geo.exports import neutralise_formulas
 from geo.geocode import load_gazetteer
-from geo.maps import accounts_map, base_map
+from geo.maps import LOWER_48_BOUNDS, accounts_map, add_basemap, base_map
 from geo.nearby import account_history, log_visit, nearest_accounts, position_from_text
 from geo.routes import plan_route, route_gpx
-from pages import connections, current_user, opened_through_app, show_error
+from pages import cached_regions, connections, current_user, opened_through_app, show_error
 
 STATUSES = ("customer", "prospect", "churned")
 OUTCOMES = ("Met the buyer", "Left material", "Order taken", "No one available", "Follow-up booked")
@@ -75,7 +75,7 @@ def render() -> None:
     map_column, list_column = st.columns([3, 2])
     with map_column:
         returned = st_folium(
-            accounts_map((lon, lat), found, route=route),
+            accounts_map((lon, lat), found, route=route, basemap=cached_regions("county")),
             height=520,
             use_container_width=True,
             returned_objects=["last_clicked"],
@@ -96,9 +96,15 @@ def _label(found: pd.DataFrame):
 
 def _pick_on_map() -> None:
     returned = st_folium(
-        base_map(), height=480, use_container_width=True, returned_objects=["last_clicked"], key="pick"
+        _states_map(), height=480, use_container_width=True, returned_objects=["last_clicked"], key="pick"
     )
     _move_to_click(returned)
+
+
+def _states_map():
+    fmap = base_map()
+    add_basemap(fmap, cached_regions("state"), LOWER_48_BOUNDS)
+    return fmap
 
 
 def _move_to_click(returned: dict | None) -> None:

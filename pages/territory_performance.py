@@ -104,7 +104,7 @@ def _tables(kpis: pd.DataFrame, measure: str, selected: str | None) -> None:
     st.markdown(f"**Territories by {KPI_LABELS[measure].lower()}**")
     st.dataframe(shown.round(1), hide_index=True, width="stretch", height=300)
     st.markdown("**Reps**")
-    reps = rep_kpis(kpis).rename(columns=KPI_LABELS | {"territories": "Territories"})
+    reps = rep_kpis(kpis).rename(columns=KPI_LABELS | {"territories": "Territories"}).rename_axis("Rep")
     st.dataframe(reps.round(1), width="stretch", height=200)
     st.download_button(
         "Download CSV",
