@@ -239,7 +239,7 @@ def test_nearby_page_from_a_typed_zip_shows_the_list_and_the_map(app_url: str, b
     while _leaflet_paths(page) < 26 and time.monotonic() < deadline:
         page.wait_for_timeout(500)
     assert _leaflet_paths(page) >= 26, "the 25 accounts and the position were not drawn"
-    assert page.locator(".stDataFrame").count() >= 1
+    page.locator(".stDataFrame").first.wait_for(timeout=DRAW_TIMEOUT_MS)
     assert page.locator('[data-testid="stException"]').count() == 0
     page.close()
 
