@@ -36,7 +36,7 @@ from geo.regions import region_keys
 from geo.shipped import read_counties
 
 BENCH_DB = "gcrm_bench"
-LEVELS = ["state", "county", "zip", "h3_5", "h3_6", "h3_7", "h3_8", "h3_9", "rep", "segment"]
+LEVELS = ["state", "county", "zip", "h3_5", "h3_6", "h3_7", "h3_8", "h3_9", "trade_area", "rep", "segment"]
 PERIOD = "2025"
 
 
