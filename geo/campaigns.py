@@ -15,7 +15,7 @@ exported.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from datetime import date
 
 import geopandas as gpd
@@ -108,7 +108,6 @@ class Filters:
     last_order_before: date | None = None
     no_visit_days: int | None = None
     min_precision: str = "region"
-    extra: dict = field(default_factory=dict, compare=False)
 
 
 def circle_part(lat: float, lon: float, radius_km: float, *, operation: str = "union") -> Part:
@@ -744,7 +743,6 @@ def _operation(operation: str) -> str:
 
 def _jsonable(filters: Filters) -> dict:
     values = asdict(filters)
-    values.pop("extra", None)
     return {
         k: (v.isoformat() if isinstance(v, date) else list(v) if isinstance(v, tuple) else v)
         for k, v in values.items()

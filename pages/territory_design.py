@@ -28,11 +28,12 @@ from territories.model import (
     move_units,
     publish,
     save_plan,
+    shapes_of_accounts,
     territory_table,
     version_plan,
     versions,
 )
-from territories.plan import gaps, outlines, plan_accounts, plan_diff, preview
+from territories.plan import gaps, outlines, overlaps, plan_accounts, plan_diff, preview
 from territories.starter import starter_plan
 
 MEASURE_LABELS = {"accounts": "Accounts", "revenue": "Revenue", "workload": "Workload (visit + travel time)"}
@@ -60,7 +61,9 @@ def render() -> None:
         show_error(exc)
         return
     status = listed.set_index("version_id").loc[version, "status"]
-    tabs = st.tabs(["Map and edits", "Automatic alignment", "Changes against the active plan", "Gaps"])
+    tabs = st.tabs(
+        ["Map and edits", "Automatic alignment", "Changes against the active plan", "Gaps and overlaps"]
+    )
     with tabs[0]:
         _map_and_edits(version, status, plan, locked, territories, book, units)
     with tabs[1]:
@@ -68,12 +71,26 @@ def render() -> None:
     with tabs[2]:
         _changes(version, active, book, plan, territories)
     with tabs[3]:
-        found = gaps(book, plan)
-        if found.empty:
-            st.success("Every unit holding accounts belongs to a territory.")
-        else:
-            st.warning(f"{len(found):,} unit(s) hold accounts but belong to no territory.")
-            st.dataframe(found, hide_index=True, width="stretch")
+        _gaps_and_overlaps(version, book, plan)
+
+
+def _gaps_and_overlaps(version: int, book: pd.DataFrame, plan: pd.Series) -> None:
+    found = gaps(book, plan)
+    if found.empty:
+        st.success("Every unit holding accounts belongs to a territory.")
+    else:
+        st.warning(f"{len(found):,} unit(s) hold accounts but belong to no territory.")
+        st.dataframe(found, hide_index=True, width="stretch")
+    try:
+        claimed = overlaps(book, shapes_of_accounts(connections().app, version, user=current_user()), plan)
+    except GcrmError as exc:
+        show_error(exc)
+        return
+    if claimed.empty:
+        st.success("No account is claimed by two territories.")
+    else:
+        st.warning(f"{len(claimed):,} account(s) are claimed by two territories (a drawn shape and a unit).")
+        st.dataframe(claimed, hide_index=True, width="stretch")
 
 
 def _no_plan_yet() -> None:

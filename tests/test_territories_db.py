@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+import shapely
 from typer.testing import CliRunner
 
 from territories.cli import app
@@ -17,12 +18,14 @@ from territories.model import (
     move_units,
     publish,
     save_plan,
+    save_shape,
     set_override,
+    shapes_of_accounts,
     territory_table,
     version_plan,
     versions,
 )
-from territories.plan import TerritoryError, gaps, plan_accounts, preview
+from territories.plan import TerritoryError, gaps, overlaps, plan_accounts, preview
 
 USER = "manager@test"
 
@@ -169,3 +172,29 @@ def test_cli_align_lists_every_unit_is_deterministic_and_saves_a_draft(planned, 
     assert draft["name"] == "Balanced" and draft["status"] == "draft" and draft["units"] == len(table)
     bad = CliRunner().invoke(app, ["territories", "align", "--units", "h3:12", "--k", "3"])
     assert bad.exit_code == 1 and "h3:R with R from 5 to 9" in bad.stderr
+
+
+def test_a_drawn_shape_claims_its_accounts_shows_as_overlap_and_wins_on_publish(planned) -> None:
+    _settings, conns = planned
+    db = conns.app
+    draft = create_version(db, "Downtown", "county", user=USER, copy_from=active_version(db, user=USER))
+    _level, plan, _locked = version_plan(db, draft, user=USER)
+    book = load_book(db, "county", user=USER)
+    with db.transaction(user=USER) as cur:
+        cur.execute(
+            "SELECT account_id, ST_X(geom), ST_Y(geom), county_fips FROM accounts WHERE geom IS NOT NULL"
+            " ORDER BY account_id LIMIT 1"
+        )
+        first, lon, lat, county = cur.fetchone()
+    owner = int(plan[county])
+    other = int(next(t for t in plan.unique() if int(t) != owner))
+    square = shapely.box(lon - 0.05, lat - 0.05, lon + 0.05, lat + 0.05)
+    save_shape(db, draft, other, shapely.to_wkb(square, hex=True), user=USER)
+    claimed = shapes_of_accounts(db, draft, user=USER)
+    assert len(claimed) >= 1 and set(claimed["territory_id"]) == {other}
+    found = overlaps(book, claimed, plan).set_index("account_id")["territories"]
+    assert found[first] == tuple(sorted((owner, other)))
+    assert all(len(t) == 2 for t in found)
+    publish(db, draft, user=USER)
+    after = load_book(db, "county", user=USER).set_index("account_id")
+    assert (after.loc[claimed["account_id"], "territory_id"] == other).all()
