@@ -3,7 +3,8 @@
 A target is a sequence of parts combined left to right by union, intersection or
 difference. Each part is an exact test on an account — a circle measured on the sphere, a
 polygon with great-circle edges (densified along the great circles, then tested on the
-planar index), equality on a stored region key, a territory — so combining parts is set
+planar index), equality on a stored region key, a territory, a branch's trade area (a ring
+on the sphere, or the accounts nearest to it) — so combining parts is set
 algebra on accounts and never loses precision.
 
 The audience is explained as a waterfall: the accounts the geography matches, minus those
@@ -60,15 +61,16 @@ class Part:
     Attributes
     ----------
     kind
-        ``circle``, ``polygon``, ``region`` or ``territory``.
+        ``circle``, ``polygon``, ``region``, ``territory`` or ``trade_area``.
     operation
         How it combines with the parts before it: ``union``, ``intersection``, ``difference``.
     lon, lat, radius_m
-        For a circle.
+        For a circle (and ``radius_m`` for a ring trade area).
     wkt
         For a polygon: a validated (Multi)Polygon in WKT.
     level, codes
-        For a region: ``state``/``county``/``zip`` and its keys; for a territory: its ids.
+        For a region: ``state``/``county``/``zip`` and its keys; for a territory or a trade
+        area: territory or branch ids.
     """
 
     kind: str
@@ -175,6 +177,39 @@ def region_part(level: str, codes: list[str], *, operation: str = "union") -> Pa
         msg = f"Region codes for {level} are {width}-digit numbers, got {', '.join(codes) or 'none'}."
         raise CampaignError(msg)
     return Part("region", _operation(operation), level=level, codes=cleaned)
+
+
+def trade_area_part(
+    branch_ids: list[int], *, radius_km: float | None = None, operation: str = "union"
+) -> Part:
+    """Branches' trade areas: a ring of ``radius_km`` around each, or (None) the accounts nearest to them.
+
+    Parameters
+    ----------
+    branch_ids
+        Branch ids.
+    radius_km
+        Ring radius on the ground; None for the nearest-branch (Voronoi) trade areas.
+    operation
+        How it combines with the parts before it.
+
+    Returns
+    -------
+    Part
+        The trade areas.
+    """
+    if not branch_ids:
+        msg = "Pick at least one branch for a trade-area target."
+        raise CampaignError(msg)
+    if radius_km is not None and not 0 < radius_km <= 1000:
+        msg = f"Ring radius {radius_km} km: use more than 0 and at most 1,000 km."
+        raise CampaignError(msg)
+    return Part(
+        "trade_area",
+        _operation(operation),
+        radius_m=None if radius_km is None else radius_km * 1000,
+        codes=tuple(str(int(b)) for b in branch_ids),
+    )
 
 
 def territory_part(territory_ids: list[int], *, operation: str = "union") -> Part:
@@ -730,6 +765,23 @@ def _part_condition(part: Part) -> tuple[sql.Composable, list]:
         return sql.SQL("a.{} = ANY(%s)").format(sql.Identifier(REGION_KEYS[part.level])), [list(part.codes)]
     if part.kind == "territory":
         return sql.SQL("a.territory_id = ANY(%s)"), [[int(c) for c in part.codes]]
+    if part.kind == "trade_area" and part.radius_m is not None:
+        return (
+            sql.SQL(
+                "EXISTS (SELECT 1 FROM branches b WHERE b.branch_id = ANY(%s)"
+                " AND ST_DWithin(a.geom::geography, b.geom::geography, %s, false))"
+            ),
+            [[int(c) for c in part.codes], part.radius_m],
+        )
+    if part.kind == "trade_area":
+        return (
+            sql.SQL(
+                "(SELECT b.branch_id FROM branches b"
+                " ORDER BY ST_Distance(a.geom::geography, b.geom::geography, false), b.branch_id"
+                " LIMIT 1) = ANY(%s)"
+            ),
+            [[int(c) for c in part.codes]],
+        )
     msg = f"Unknown target part {part.kind!r}."
     raise CampaignError(msg)
 

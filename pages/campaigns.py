@@ -6,6 +6,7 @@ import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
 
+from geo.accounts import branches
 from geo.campaigns import (
     OPERATIONS,
     Filters,
@@ -20,6 +21,7 @@ from geo.campaigns import (
     response_by_region,
     save_campaign,
     territory_part,
+    trade_area_part,
 )
 from geo.errors import GcrmError
 from geo.exports import neutralise_formulas
@@ -89,6 +91,16 @@ def _region_parts(has_shapes: bool) -> list:
             territories = pd.DataFrame(columns=["code", "name"])
         names = {t: f"{row.code} · {row.name}" for t, row in territories.iterrows()}
         chosen = st.multiselect("Territories", list(names), format_func=names.get, key="territories")
+        row = st.columns([3, 1])
+        try:
+            listed = branches(connections().app, user=current_user())
+        except GcrmError:
+            listed = pd.DataFrame(columns=["branch_id", "name"])
+        branch_names = dict(zip(listed["branch_id"], listed["name"], strict=True))
+        picked_branches = row[0].multiselect(
+            "Branch trade areas", list(branch_names), format_func=branch_names.get, key="branches"
+        )
+        ring = row[1].number_input("Ring km (0: nearest-branch area)", 0.0, 1000.0, 0.0, key="ring")
     op = operation if has_shapes else "union"
     parts = []
     try:
@@ -101,6 +113,12 @@ def _region_parts(has_shapes: bool) -> list:
                 parts.append(region_part(level, chosen_codes, operation=op if not parts else "union"))
         if chosen:
             parts.append(territory_part(chosen, operation=op if not parts else "union"))
+        if picked_branches:
+            parts.append(
+                trade_area_part(
+                    picked_branches, radius_km=ring or None, operation=op if not parts else "union"
+                )
+            )
     except GcrmError as exc:
         show_error(exc)
     return parts
@@ -223,6 +241,22 @@ def _saved_campaigns() -> None:
             st.success(
                 f"Recorded {result['recorded']}, skipped {result['rejected']} (not members or bad kind)."
             )
+    with st.form("mark_response", clear_on_submit=True):
+        row = st.columns([2, 1, 1, 1])
+        account = row[0].text_input("Account ID (external id)")
+        kind = row[1].selectbox("Kind", ["response", "conversion"])
+        revenue = row[2].number_input("Revenue", 0.0, step=100.0)
+        if row[3].form_submit_button("Mark"):
+            frame = pd.DataFrame({"external_id": [account], "kind": [kind], "revenue": [revenue or None]})
+            try:
+                result = record_responses(db, name, frame, user=user)
+            except GcrmError as exc:
+                show_error(exc)
+            else:
+                if result["recorded"]:
+                    st.success(f"Marked {account} as {kind}.")
+                else:
+                    st.warning(f"{account} is not a member of {name}.")
     results = response_by_region(db, name, user=user)
     if results["responses"].sum() == 0:
         st.caption("No responses recorded yet.")

@@ -26,6 +26,7 @@ from geo.campaigns import (
     region_part,
     response_by_region,
     save_campaign,
+    trade_area_part,
     waterfall,
 )
 from geo.config import Settings
@@ -302,3 +303,27 @@ def test_nothing_drawn_gives_no_parts() -> None:
     assert drawn_parts(None) == ([], [])
     assert drawn_parts({"all_drawings": None}) == ([], [])
     assert drawn_parts({"all_drawings": []}) == ([], [])
+
+
+def test_trade_area_targets_equal_rings_and_nearest_branches_on_the_sphere(conns, book) -> None:
+    with conns.owner.transaction(user=USER) as cur:
+        cur.execute("SELECT branch_id, ST_X(geom), ST_Y(geom) FROM branches ORDER BY branch_id")
+        branches = pd.DataFrame(cur.fetchall(), columns=["branch_id", "lon", "lat"])
+    first = branches.iloc[0]
+    ring = waterfall(
+        conns.app, [trade_area_part([int(first["branch_id"])], radius_km=50)], _everyone(), user=USER
+    )
+    distances = haversine_m(book["lon"], book["lat"], first["lon"], first["lat"])
+    assert _matched(ring) == int((distances <= 50_000).sum()) > 0
+    matrix = haversine_m(
+        book["lon"].to_numpy()[:, None],
+        book["lat"].to_numpy()[:, None],
+        branches["lon"].to_numpy()[None, :],
+        branches["lat"].to_numpy()[None, :],
+    )
+    nearest = branches["branch_id"].to_numpy()[matrix.argmin(axis=1)]
+    chosen = [int(b) for b in branches["branch_id"].head(3)]
+    counted = waterfall(conns.app, [trade_area_part(chosen)], _everyone(), user=USER)
+    assert _matched(counted) == int(np.isin(nearest, chosen).sum()) > 0
+    with pytest.raises(CampaignError, match="at least one branch"):
+        trade_area_part([])

@@ -67,3 +67,18 @@ def test_nearby_page_explains_a_position_it_cannot_place(demo_app) -> None:
     at.text_input(key="where").set_value("Atlantis").run()
     assert not at.exception
     assert "Cannot place" in at.error[0].value
+
+
+def test_campaign_from_a_trade_area_ring_is_saved_with_its_audience(demo_app) -> None:
+    at = _run(CAMPAIGNS)
+    at.multiselect(key="branches").set_value([1]).run()
+    at.number_input(key="ring").set_value(40.0).run()
+    _no_failure(at)
+    final = int(next(m for m in at.metric if m.label == "Final audience").value.replace(",", ""))
+    assert final > 0
+    next(t for t in at.text_input if t.label == "Campaign name").set_value("Ring test")
+    next(b for b in at.button if b.label == "Save campaign").click().run()
+    _no_failure(at)
+    assert any(f"with {final:,} members" in s.value for s in at.success)
+    saved = next(d.value for d in at.dataframe if "members" in d.value.columns)
+    assert saved.loc[saved["name"] == "Ring test", "members"].item() == final
