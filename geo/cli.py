@@ -10,7 +10,7 @@ from __future__ import annotations
 import sys
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import geopandas as gpd
 import pandas as pd
@@ -39,6 +39,9 @@ from geo.importer import KINDS, MappingError, apply_overrides, detect_mapping, r
 from geo.placement import place_accounts
 from geo.regionkeys import reassign_region_keys
 from geo.tabular import read_table
+
+if TYPE_CHECKING:
+    from distributed import Client
 
 app = typer.Typer(help="gcrm: a self-hostable geographic CRM.", no_args_is_help=True)
 db_app = typer.Typer(help="The embedded PostGIS database.", no_args_is_help=True)
@@ -313,7 +316,7 @@ def duplicates_merge(
     typer.echo(f"merged {drop} into {keep}: " + " ".join(f"{t}={n}" for t, n in moved.items()))
 
 
-def connect_dask(address: str):
+def connect_dask(address: str) -> Client:
     """Connect to the Dask scheduler named by ``GCRM_DASK_SCHEDULER`` (imported only when set)."""
     from geo.cube_dask import connect
 

@@ -24,6 +24,7 @@ from geo.campaigns import (
 )
 from geo.clitools import with_app_database
 from geo.config import cli_user
+from geo.db import Database
 from geo.exports import neutralise_formulas
 from geo.nearby import nearest_accounts
 from geo.shapes import target_geometry
@@ -108,7 +109,7 @@ def audience_command(
     """Print the audience (members who may be contacted), or with --count its waterfall."""
     _check_format(output_format)
 
-    def run(db):
+    def run(db: Database) -> tuple[pd.DataFrame, pd.DataFrame]:
         return audience(db, target_parts(circle, geojson, regions), parse_where(where or []), user=cli_user())
 
     counts, members = with_app_database(run)
@@ -129,7 +130,7 @@ def save_command(
 ) -> None:
     """Save a campaign with a snapshot of its audience."""
 
-    def run(db):
+    def run(db: Database) -> tuple[int, int]:
         parts = target_parts(circle, geojson, regions)
         return save_campaign(db, name, parts, parse_where(where or []), user=cli_user(), cost_per_member=cost)
 

@@ -173,10 +173,12 @@ class _State:
         self.target = float(weights.sum() / k)
 
     def sums(self) -> np.ndarray:
+        """Measure per territory of the units placed so far."""
         placed = self.labels >= 0
         return np.bincount(self.labels[placed], weights=self.weights[placed], minlength=self.k)
 
     def split_oversized(self, tolerance: float) -> None:
+        """Give each unit heavier than the target (plus tolerance) a territory of its own."""
         anchored = set(self.locks.values())
         free_territories = [t for t in range(self.k) if t not in anchored and not self.frozen[t]]
         while True:
@@ -194,6 +196,7 @@ class _State:
             self.frozen[territory] = True
 
     def free_balanced(self) -> np.ndarray:
+        """Territories the balancing may change (not oversized, not locked)."""
         return ~self.oversized & ~self.frozen
 
     def partition(self, home_bases: list[int], seed: int) -> None:
@@ -260,6 +263,7 @@ class _State:
                 return
 
     def balance(self) -> None:
+        """Move boundary units from heavier to lighter neighbours until no move helps."""
         movable = self.free_balanced()
         for _ in range(BALANCE_PASSES):
             if not self._balance_pass(movable):
@@ -325,6 +329,7 @@ class _State:
         return [] if self.pinned[group].any() else group
 
     def compact(self, tolerance: float) -> None:
+        """Move boundary units to the neighbour whose centre is nearer, within the tolerance."""
         movable = self.free_balanced()
         band = self.target * tolerance * COMPACTION_MARGIN
         for _ in range(COMPACTION_PASSES):

@@ -12,6 +12,7 @@ from geo.bootstrap import prepare_database
 from geo.cli import app
 from geo.clitools import report_errors, with_app_database
 from geo.config import cli_user, load_settings
+from geo.db import Database
 from geo.exports import neutralise_formulas
 from territories.alignio import LOWER_48_EXCLUDED, AlignmentResult, parse_units, propose_alignment
 from territories.model import (
@@ -132,7 +133,7 @@ def publish_command(version: Annotated[int, typer.Argument(help="A draft version
 def draft_command(name: Annotated[str, typer.Argument(help="Name of the new plan.")]) -> None:
     """Start a draft as a copy of the active plan."""
 
-    def run(db) -> int:
+    def run(db: Database) -> int:
         active = active_version(db, user=cli_user())
         if active is None:
             msg = "No active plan to copy: run `gcrm territories seed` or `align --save`."
@@ -151,7 +152,7 @@ def move_command(
 ) -> None:
     """Move one unit to another territory of a draft."""
 
-    def run(db) -> None:
+    def run(db: Database) -> None:
         move_units(db, version, {unit: _territory_id(db, territory)}, user=cli_user())
 
     with_app_database(run)
@@ -197,7 +198,7 @@ def override_command(
     typer.echo(f"{account}: {'back to its unit' if clear else f'pinned to {territory}'}")
 
 
-def _territory_id(db, code: str) -> int:
+def _territory_id(db: Database, code: str) -> int:
     table = territory_table(db, user=cli_user())
     found = table.index[table["code"] == code]
     if not len(found):
@@ -206,7 +207,7 @@ def _territory_id(db, code: str) -> int:
     return int(found[0])
 
 
-def _active_labels(db, level: str) -> tuple[pd.Series | None, pd.Index]:
+def _active_labels(db: Database, level: str) -> tuple[pd.Series | None, pd.Index]:
     """The active plan as unit → label (0 … n-1 over its territories), and the territory ids."""
     table = territory_table(db, user=cli_user())
     ids = table.index[table["kind"] == "territory"]
@@ -220,7 +221,7 @@ def _active_labels(db, level: str) -> tuple[pd.Series | None, pd.Index]:
     return plan.map(label_of).dropna().astype(int), ids
 
 
-def _study_area(db, states: str | None) -> list[str] | None:
+def _study_area(db: Database, states: str | None) -> list[str] | None:
     if states is None:
         return None
     if states.strip().lower() == "lower48":

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 
 import pandas as pd
+import psycopg2.extensions
 
 from geo.cube import dimension_keys
 from geo.db import Database, copy_frame, copy_out
@@ -550,7 +551,7 @@ def set_override(db: Database, external_id: str, territory_id: int | None, *, us
                 )
 
 
-def _require_draft(cur, version: int) -> None:
+def _require_draft(cur: psycopg2.extensions.cursor, version: int) -> None:
     cur.execute("SELECT status FROM territory_versions WHERE version_id = %s FOR UPDATE", (version,))
     row = cur.fetchone()
     if row is None or row[0] != "draft":
