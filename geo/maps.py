@@ -39,7 +39,38 @@ METRIC_CRS = "EPSG:5070"
 CLICK_RADIUS_M = 3_000
 """How far from a circle (a ZIP) a click still selects it."""
 DISPLAY_TOLERANCE_DEG = 0.005
-"""Simplification of polygons for display only (never used for measurement)."""
+"""Finest simplification of polygons for display (never used for measurement)."""
+VIEW_PIXELS = 1_200
+"""A map is about this many pixels wide: detail finer than one pixel of the first view is dropped."""
+
+
+def display_geometry(
+    geometry: gpd.GeoSeries, bounds: tuple[float, float, float, float] | None = None
+) -> gpd.GeoSeries:
+    """Simplify shapes for drawing at the scale of the first view, on a coarser coordinate grid.
+
+    The tolerance is about one pixel of the view (at least :data:`DISPLAY_TOLERANCE_DEG`), and
+    coordinates snap to a tenth of it, which keeps the GeoJSON sent to the browser small (the
+    states at national scale: 576 KB → 108 KB). Drawing only; measurements use the originals.
+
+    Parameters
+    ----------
+    geometry
+        Shapes in EPSG:4326.
+    bounds
+        (minx, miny, maxx, maxy) of the first view; the lower 48 when None.
+
+    Returns
+    -------
+    GeoSeries
+        Simplified shapes, aligned with ``geometry``.
+    """
+    minx, miny, maxx, maxy = bounds or LOWER_48_BOUNDS
+    tolerance = max(DISPLAY_TOLERANCE_DEG, max(maxx - minx, maxy - miny) / VIEW_PIXELS)
+    simplified = geometry.simplify(tolerance, preserve_topology=True)
+    return gpd.GeoSeries(
+        shapely.set_precision(simplified.to_numpy(), tolerance / 10), index=geometry.index, crs=geometry.crs
+    )
 
 
 def base_map(bounds: tuple[float, float, float, float] = LOWER_48_BOUNDS) -> folium.Map:
@@ -79,10 +110,7 @@ def add_basemap(
     """
     minx, miny, maxx, maxy = bounds
     shown = regions.cx[minx:maxx, miny:maxy]
-    outlines = gpd.GeoDataFrame(
-        geometry=shown.geometry.simplify(DISPLAY_TOLERANCE_DEG, preserve_topology=True).to_numpy(),
-        crs=regions.crs,
-    )
+    outlines = gpd.GeoDataFrame(geometry=display_geometry(shown.geometry, bounds).to_numpy(), crs=regions.crs)
     folium.GeoJson(
         outlines.to_json(drop_id=True),
         name="Regions",
@@ -304,9 +332,7 @@ def choropleth_map(
     colors = class_colors(len(bins))
     kept = list(dict.fromkeys([*tooltip, *(["key"] if "key" in regions else [])]))
     shown = gpd.GeoDataFrame(
-        regions[kept].copy(),
-        geometry=regions.geometry.simplify(DISPLAY_TOLERANCE_DEG, preserve_topology=True),
-        crs=regions.crs,
+        regions[kept].copy(), geometry=display_geometry(regions.geometry, bounds), crs=regions.crs
     )
     shown["fill"] = [colors[i] if i >= 0 else NO_DATA_COLOR for i in labels]
     fmap = base_map(bounds or LOWER_48_BOUNDS)
@@ -407,14 +433,13 @@ def category_map(
     """
     colours = dict(zip(outlines[category], distinct_colors(outlines.geometry), strict=True))
     kept = list(dict.fromkeys([*tooltip, "key"]))
+    minx, miny, maxx, maxy = outlines.total_bounds if len(outlines) else LOWER_48_BOUNDS
+    view = (max(minx, -125.0), max(miny, 24.0), min(maxx, -66.0), min(maxy, 50.0))
     shown = gpd.GeoDataFrame(
-        units[kept].copy(),
-        geometry=units.geometry.simplify(DISPLAY_TOLERANCE_DEG, preserve_topology=True),
-        crs=units.crs,
+        units[kept].copy(), geometry=display_geometry(units.geometry, view), crs=units.crs
     )
     shown["fill"] = [colours.get(c, NO_DATA_COLOR) for c in units[category]]
-    minx, miny, maxx, maxy = outlines.total_bounds if len(outlines) else LOWER_48_BOUNDS
-    fmap = base_map((max(minx, -125.0), max(miny, 24.0), min(maxx, -66.0), min(maxy, 50.0)))
+    fmap = base_map(view)
     folium.GeoJson(
         shown.to_json(drop_id=True),
         name=title,
@@ -425,10 +450,9 @@ def category_map(
         ),
     ).add_to(fmap)
     folium.GeoJson(
-        gpd.GeoDataFrame(
-            geometry=outlines.geometry.simplify(DISPLAY_TOLERANCE_DEG, preserve_topology=True),
-            crs=outlines.crs,
-        ).to_json(drop_id=True),
+        gpd.GeoDataFrame(geometry=display_geometry(outlines.geometry, view), crs=outlines.crs).to_json(
+            drop_id=True
+        ),
         style_function=lambda _feature: {"fill": False, "color": "#333333", "weight": 1.5},
         interactive=False,
     ).add_to(fmap)
@@ -488,7 +512,7 @@ def add_spots(fmap: folium.Map, spots: gpd.GeoDataFrame) -> folium.Map:
     if len(marked):
         outlines = gpd.GeoDataFrame(
             {"spot": marked["spot"].to_numpy()},
-            geometry=marked.geometry.simplify(DISPLAY_TOLERANCE_DEG, preserve_topology=True).to_numpy(),
+            geometry=display_geometry(marked.geometry, tuple(spots.total_bounds)).to_numpy(),
             crs=spots.crs,
         )
         folium.GeoJson(
