@@ -2,14 +2,33 @@
 
 Streamlit's own server leaves its front-end bundles (about 5 MB of JavaScript) uncompressed
 and expects a reverse proxy to compress them. Self-hosted installs often have none, so this
-entry point wraps the same app (``app.py``) in gzip compression: the first visit downloads
-about a quarter of the bytes.
+entry point wraps the same app (``app.py``) in gzip compression — the first visit downloads
+about a third of the bytes — and loads the sales cube's facts while the server starts, so
+the first visitor does not wait for them.
 """
+
+import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import streamlit as st
 from starlette.middleware import Middleware
 from starlette.middleware.gzip import GZipMiddleware
 
+from pages import warm_caches
+
 MIN_COMPRESSED_BYTES = 1_024
 
-app = st.App("app.py", middleware=[Middleware(GZipMiddleware, minimum_size=MIN_COMPRESSED_BYTES)])
+
+@asynccontextmanager
+async def warm_up(_app: st.App) -> AsyncIterator[None]:
+    """Warm the caches in the background while the server starts taking requests."""
+    threading.Thread(target=warm_caches, name="gcrm-warm-up", daemon=True).start()
+    yield
+
+
+app = st.App(
+    "app.py",
+    middleware=[Middleware(GZipMiddleware, minimum_size=MIN_COMPRESSED_BYTES)],
+    lifespan=warm_up,
+)

@@ -8,7 +8,7 @@ received (HTTP bodies as transferred, plus websocket payloads).
 
 Usage::
 
-    .venv/bin/python benchmarks/manager_page.py [--visits 3]
+    .venv/bin/python benchmarks/manager_page.py [--visits 3] [--settle 30]
 """
 
 from __future__ import annotations
@@ -32,6 +32,9 @@ def main() -> None:
     """Serve the app, visit the page and print the figures."""
     parser = argparse.ArgumentParser()
     parser.add_argument("--visits", type=int, default=3)
+    parser.add_argument(
+        "--settle", type=float, default=0.0, help="Seconds to wait after start (the server warms its caches)."
+    )
     args = parser.parse_args()
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -45,6 +48,7 @@ def main() -> None:
     url = f"http://127.0.0.1:{port}"
     try:
         _wait_for(url)
+        time.sleep(args.settle)
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=shutil.which("chromium"), args=CHROMIUM_ARGS)
             for visit in range(1, args.visits + 1):

@@ -7,6 +7,7 @@ file as a page of its own.
 
 from __future__ import annotations
 
+import logging
 import runpy
 import threading
 from collections.abc import Iterator
@@ -16,13 +17,16 @@ import geopandas as gpd
 import pandas as pd
 import streamlit as st
 
+from geo.accounts import data_version, load_facts
 from geo.bootstrap import Connections, prepare_database
 from geo.config import PROJECT_DIR, load_settings
+from geo.cube import CUBE_MEASURES, Facts, cube
 from geo.errors import DatabaseUnavailable, GcrmError
 from geo.regions import load_regions
 from territories.alignio import unit_shapes
 from territories.model import load_book
 
+_log = logging.getLogger(__name__)
 _run_state = threading.local()
 """Per script run (Streamlit runs each session's script on its own thread)."""
 LOCAL_USER = "local"
@@ -95,6 +99,43 @@ def cached_units(user: str, level: str, codes: tuple[str, ...]) -> gpd.GeoDataFr
             crs="EPSG:4326",
         )
     return unit_shapes(connections().app, load_settings().data_dir, level, pd.Index(codes), user=user)
+
+
+@st.cache_resource(max_entries=4, show_spinner="Loading accounts and orders …")
+def cached_facts(user: str, version: tuple) -> Facts:
+    """Facts per user and data version; shared read-only, never mutated.
+
+    Parameters
+    ----------
+    user
+        The acting user.
+    version
+        :func:`geo.accounts.data_version` of the facts' tables (the cache key).
+
+    Returns
+    -------
+    Facts
+        Accounts and won orders.
+    """
+    return load_facts(connections().app, user=user)
+
+
+def warm_caches() -> None:
+    """Load what the first visitor of the sales page would wait for: pool, boundaries, facts.
+
+    Run once in a background thread when the server starts (``serve.py``); a database that
+    is down only leaves the caches cold, with a warning in the server log.
+    """
+    try:
+        db = connections().app
+        cached_regions("state")
+        facts = cached_facts(LOCAL_USER, data_version(db, user=LOCAL_USER))
+        cube(facts, by="state", measures=list(CUBE_MEASURES))
+        facts.periods  # noqa: B018 — computed once and kept by the facts
+        for column in ("segment", "industry", "status"):
+            facts.values(column)
+    except GcrmError as exc:
+        _log.warning("caches not warmed: %s", exc)
 
 
 def current_user() -> str:

@@ -3,14 +3,14 @@
 import streamlit as st
 from streamlit_folium import st_folium
 
-from geo.accounts import accounts_in_zip, data_version, load_facts
+from geo.accounts import accounts_in_zip, data_version
 from geo.config import load_settings
 from geo.cube import CUBE_MEASURES, Facts, complete_members, drill_down, parse_period, region_names
 from geo.cubeio import answer_cube
 from geo.errors import GcrmError
 from geo.hotspots import hot_spots
 from geo.maps import SCHEMES, add_spots, choropleth_map, clicked_key
-from pages import cached_regions, connections, current_user, opened_through_app, show_error
+from pages import cached_facts, cached_regions, connections, current_user, opened_through_app, show_error
 
 LEVELS = {
     "state": "State",
@@ -26,12 +26,6 @@ LEVEL_PLURALS = {"state": "states", "county": "counties", "zip": "ZIPs"}
 MAX_FEATURES = 4_000
 ALL_TIME = "All time"
 FILTERS = {"segment": "Segment", "industry": "Industry", "status": "Status"}
-
-
-@st.cache_resource(max_entries=4, show_spinner="Loading accounts and orders …")
-def cached_facts(user: str, version: tuple) -> Facts:
-    """Facts per user and data version; shared read-only, never mutated."""
-    return load_facts(connections().app, user=user)
 
 
 def render() -> None:
