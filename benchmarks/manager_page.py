@@ -25,6 +25,7 @@ from pathlib import Path
 from playwright.sync_api import sync_playwright
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
+DRAW_TIMEOUT_S = 120
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--disable-background-networking"]
 
 
@@ -80,6 +81,9 @@ def _visit(browser, url: str) -> tuple[float, int]:
     started = time.perf_counter()
     page.goto(url)
     while sum(frame.locator("path.leaflet-interactive").count() for frame in page.frames) < 50:
+        if time.perf_counter() - started > DRAW_TIMEOUT_S:
+            msg = f"no map drawn within {DRAW_TIMEOUT_S} s"
+            raise RuntimeError(msg)
         page.wait_for_timeout(50)
     seconds = time.perf_counter() - started
     page.wait_for_timeout(2_000)

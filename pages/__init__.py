@@ -7,6 +7,7 @@ file as a page of its own.
 
 from __future__ import annotations
 
+import importlib
 import logging
 import runpy
 import threading
@@ -27,6 +28,11 @@ from territories.alignio import unit_shapes
 from territories.model import load_book
 
 _log = logging.getLogger(__name__)
+WARM_MODULES = ("geo.cubeio", "geo.hotspots", "geo.maps", "territories.plan")
+"""Slow first imports of the pages (esda, libpysal, folium …), done at start instead of on a first visit.
+
+Not ``streamlit_folium``: importing it declares its component, which must happen in a script run.
+"""
 _run_state = threading.local()
 """Per script run (Streamlit runs each session's script on its own thread)."""
 LOCAL_USER = "local"
@@ -126,6 +132,8 @@ def warm_caches() -> None:
     Run once in a background thread when the server starts (``serve.py``); a database that
     is down only leaves the caches cold, with a warning in the server log.
     """
+    for module in WARM_MODULES:
+        importlib.import_module(module)
     try:
         db = connections().app
         cached_regions("state")
