@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 import geopandas as gpd
 import pandas as pd
+import shapely
 
 from geo.accounts import branches, load_facts, rep_names
 from geo.cube import Facts, Period, cube, cube_table, label_members
@@ -75,6 +76,8 @@ def answer_cube(
         names = rep_names(db, user=user)
     elif by == "trade_area":
         names, shapes = trade_area_shapes(db, user=user)
+    elif by == "territory":
+        names, shapes = territory_shapes(db, user=user)
     members = label_members(
         by,
         result.index,
@@ -111,3 +114,38 @@ def trade_area_shapes(db: Database, *, user: str) -> tuple[pd.Series, gpd.GeoSer
         pd.Series(points["name"].to_numpy(), index=keys),
         gpd.GeoSeries(cells.geometry.to_numpy(), index=keys, crs="EPSG:4326"),
     )
+
+
+def territory_shapes(db: Database, *, user: str) -> tuple[pd.Series, gpd.GeoSeries]:
+    """Name the territories and outline those of the active plan that are made of counties or shapes.
+
+    Parameters
+    ----------
+    db
+        The database.
+    user
+        The acting user.
+
+    Returns
+    -------
+    tuple
+        ``territory_id`` (as text) → name, and → outline (the union of its counties and drawn
+        shape in the active plan; missing for plans of ZIPs or H3 cells).
+    """
+    with db.transaction(user=user) as cur:
+        cur.execute("SELECT territory_id::text, code || ' · ' || name FROM territories")
+        names = pd.Series(dict(cur.fetchall()), dtype=object)
+        cur.execute(
+            "WITH active AS (SELECT version_id FROM territory_versions WHERE status = 'active'),"
+            " pieces AS (SELECT u.territory_id, r.geom FROM territory_units u JOIN active USING (version_id)"
+            " JOIN regions r ON r.level = 'county' AND r.code = u.unit_code WHERE u.unit_level = 'county'"
+            " UNION ALL SELECT s.territory_id, s.geom FROM territory_shapes s JOIN active USING (version_id))"
+            " SELECT territory_id::text, ST_AsBinary(ST_Union(geom)) FROM pieces GROUP BY territory_id"
+        )
+        rows = cur.fetchall()
+    shapes = gpd.GeoSeries(
+        shapely.from_wkb([bytes(wkb) for _key, wkb in rows]),
+        index=[key for key, _wkb in rows],
+        crs="EPSG:4326",
+    )
+    return names, shapes

@@ -89,7 +89,7 @@ def _region_parts(has_shapes: bool) -> list:
             territories = territory_table(connections().app, user=current_user()).query("kind == 'territory'")
         except GcrmError:
             territories = pd.DataFrame(columns=["code", "name"])
-        names = {t: f"{row.code} · {row.name}" for t, row in territories.iterrows()}
+        names = (territories["code"] + " · " + territories["name"]).to_dict()
         chosen = st.multiselect("Territories", list(names), format_func=names.get, key="territories")
         row = st.columns([3, 1])
         try:

@@ -20,6 +20,7 @@ LEVELS = {
     "h3_6": "Hexagons (H3 6)",
     "h3_7": "Hexagons (H3 7)",
     "trade_area": "Trade areas (nearest branch)",
+    "territory": "Territories (active plan)",
 }
 LEVEL_PLURALS = {"state": "states", "county": "counties", "zip": "ZIPs"}
 # Above this many regions the map asks for a narrower view (Folium slows past a few thousand).

@@ -7,6 +7,7 @@ import pytest
 import shapely
 from typer.testing import CliRunner
 
+from geo.cubeio import answer_cube
 from territories.cli import app
 from territories.metrics import KPI_COLUMNS, territory_kpis
 from territories.model import (
@@ -198,3 +199,16 @@ def test_a_drawn_shape_claims_its_accounts_shows_as_overlap_and_wins_on_publish(
     publish(db, draft, user=USER)
     after = load_book(db, "county", user=USER).set_index("account_id")
     assert (after.loc[claimed["account_id"], "territory_id"] == other).all()
+
+
+def test_cube_by_territory_has_names_and_outlines_of_the_active_plan(planned) -> None:
+    settings, conns = planned
+    table = answer_cube(conns.app, settings.data_dir, by="territory", measures=["accounts"], user=USER)
+    territories = territory_table(conns.app, user=USER).query("kind == 'territory'")
+    labels = territories["code"] + " · " + territories["name"]
+    expected = {str(t): label for t, label in labels.items()}
+    assert dict(zip(table["key"], table["name"], strict=True)) == expected
+    assert table.geometry.notna().all() and table.geometry.is_valid.all()
+    with conns.app.transaction(user=USER) as cur:
+        cur.execute("SELECT count(*) FROM accounts WHERE territory_id IS NOT NULL")
+        assert table["accounts"].sum() == cur.fetchone()[0]

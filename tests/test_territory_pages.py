@@ -131,3 +131,27 @@ def test_performance_page_keeps_the_table_on_the_clicked_territory(planned, envi
     _button(at, "Show all territories").click().run()
     table = next(d.value for d in at.dataframe if "Territory" in d.value.columns)
     assert len(table) > 1
+
+
+def test_campaigns_page_names_the_territories_it_offers_as_targets(planned, environment) -> None:
+    settings, conns = planned
+    environment(settings)
+    at = _run("pages/campaigns.py")
+    _no_failure(at)
+    territories = territory_table(conns.app, user=USER).query("kind == 'territory'")
+    expected = sorted(territories["code"] + " · " + territories["name"])
+    assert sorted(at.multiselect(key="territories").options) == expected
+
+
+def test_sales_by_region_maps_the_territories_of_the_active_plan(planned, environment) -> None:
+    settings, conns = planned
+    environment(settings)
+    at = _run("pages/region_map.py")
+    at.selectbox(key="level").set_value("territory").run()
+    _no_failure(at)
+    table = next(d.value for d in at.dataframe if "Accounts" in d.value.columns)
+    territories = territory_table(conns.app, user=USER).query("kind == 'territory'")
+    assert sorted(table.iloc[:, 0]) == sorted(territories["code"] + " · " + territories["name"])
+    with conns.app.transaction(user=USER) as cur:
+        cur.execute("SELECT count(*) FROM accounts WHERE territory_id IS NOT NULL")
+        assert table["Accounts"].sum() == cur.fetchone()[0]
