@@ -14,7 +14,7 @@ from geo.db import Database, copy_frame, copy_out
 from geo.errors import GcrmError
 from geo.geocode import PRECISION_RANK
 from geo.placement import PLACEMENT_COLUMNS, points_where
-from geo.tradeareas import nearest_branch_keys
+from geo.tradeareas import nearest_branch_keys, search_box_degrees
 
 
 class AccountNotFound(GcrmError):
@@ -489,7 +489,7 @@ def accounts_near(db: Database, lon: float, lat: float, radius_m: float, *, user
     GeoDataFrame
         Indexed by ``account_id``: ``external_id, name, status, revenue`` and point geometry.
     """
-    degrees = float(radius_m / 111_000.0 / max(np.cos(np.radians(min(abs(lat), 85.0))), 0.05))
+    degrees = search_box_degrees(radius_m, lat)
     with db.transaction(user=user) as cur:
         cur.execute(
             "WITH centre AS (SELECT ST_SetSRID(ST_MakePoint(%s, %s), 4326) AS g),"

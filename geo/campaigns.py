@@ -35,6 +35,15 @@ GREAT_CIRCLE_STEP_M = 500.0
 """Polygon edges are cut into great-circle steps this long, so a planar test on the indexed
 ``geom`` follows the sphere (the chord of a 500 m arc strays from it by well under a millimetre)."""
 REGION_KEYS = {"state": "state_fips", "county": "county_fips", "zip": "zip"}
+CONTACTABLE = (
+    "a.marketing_consent AND NOT EXISTS (SELECT 1 FROM suppression_list s"
+    " WHERE s.identifier_hash = encode(sha256(convert_to(lower(a.external_id), 'UTF8')), 'hex'))"
+)
+"""SQL condition (on alias ``a``): the account gave marketing consent and is not suppressed."""
+MEMBER_SELECT = (
+    "SELECT a.account_id, a.external_id, a.name, a.status, a.segment, a.industry, a.state_fips,"
+    " a.county_fips, a.zip, ST_X(a.geom) AS lon, ST_Y(a.geom) AS lat"
+)
 MEMBER_TYPES = {
     "account_id": "int64",
     "external_id": "string",
@@ -336,9 +345,7 @@ def audience(
     conditions = [where, *[cond for _label, cond, _p in stages]]
     all_params = [*params, *[p for _label, _cond, ps in stages for p in ps]]
     query = sql.SQL(
-        "SELECT a.account_id, a.external_id, a.name, a.status, a.segment, a.industry, a.state_fips,"
-        " a.county_fips, a.zip, ST_X(a.geom) AS lon, ST_Y(a.geom) AS lat FROM accounts a"
-        " WHERE a.geom IS NOT NULL AND {} ORDER BY a.account_id"
+        MEMBER_SELECT + " FROM accounts a WHERE a.geom IS NOT NULL AND {} ORDER BY a.account_id"
     ).format(sql.SQL(" AND ").join(conditions))
     with db.transaction(user=user) as cur:
         members = copy_out(cur, sql.SQL(cur.mogrify(query, all_params).decode()), types=MEMBER_TYPES)
@@ -466,10 +473,7 @@ def filter_stages(filters: Filters) -> list[tuple[str, sql.Composable, list]]:
     stages.append(
         (
             "No marketing consent or suppressed",
-            sql.SQL(
-                "a.marketing_consent AND NOT EXISTS (SELECT 1 FROM suppression_list s WHERE s.identifier_hash"
-                " = encode(sha256(convert_to(lower(a.external_id), 'UTF8')), 'hex'))"
-            ),
+            sql.SQL(CONTACTABLE),
             [],
         )
     )
@@ -647,12 +651,8 @@ def campaign_members(db: Database, name: str, *, user: str) -> pd.DataFrame:
     """
     campaign = _campaign_id(db, name, user=user)
     query = sql.SQL(
-        "SELECT a.account_id, a.external_id, a.name, a.status, a.segment, a.industry, a.state_fips,"
-        " a.county_fips, a.zip, ST_X(a.geom) AS lon, ST_Y(a.geom) AS lat"
-        " FROM campaign_members m JOIN accounts a USING (account_id)"
-        " WHERE m.campaign_id = {} AND a.marketing_consent AND NOT EXISTS (SELECT 1 FROM suppression_list s"
-        " WHERE s.identifier_hash = encode(sha256(convert_to(lower(a.external_id), 'UTF8')), 'hex'))"
-        " ORDER BY a.account_id"
+        MEMBER_SELECT + " FROM campaign_members m JOIN accounts a USING (account_id)"
+        " WHERE m.campaign_id = {} AND " + CONTACTABLE + " ORDER BY a.account_id"
     ).format(sql.Literal(campaign))
     with db.transaction(user=user) as cur:
         return copy_out(cur, query, types=MEMBER_TYPES)

@@ -19,9 +19,9 @@ import geopandas as gpd
 import h3
 import numpy as np
 import pandas as pd
-import shapely
 
 from geo.errors import GcrmError
+from geo.regions import h3_hexagon
 
 if TYPE_CHECKING:
     from distributed import Client
@@ -667,7 +667,7 @@ def label_members(
         geometry = frame["key"].map(table.geometry)
     elif by.startswith("h3_"):
         frame["name"] = frame["key"]
-        geometry = frame["key"].map(_hexagon)
+        geometry = frame["key"].map(h3_hexagon)
     else:
         if names is not None:
             frame["name"] = frame["key"].map(names)
@@ -675,11 +675,6 @@ def label_members(
             geometry = frame["key"].map(shapes)
     frame["name"] = frame.get("name", frame["key"]).fillna(frame["key"]).str.strip()
     return gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(geometry.to_numpy(), crs="EPSG:4326"))
-
-
-def _hexagon(cell: str) -> shapely.Polygon:
-    boundary = h3.cell_to_boundary(cell)
-    return shapely.Polygon([(lng, lat) for lat, lng in boundary])
 
 
 def low_precision_by_state(

@@ -16,7 +16,7 @@ import pandas as pd
 from geo.db import Database
 from geo.errors import GcrmError
 from geo.geocode import Gazetteer, geocode_addresses
-from geo.tradeareas import EARTH_RADIUS_M
+from geo.tradeareas import EARTH_RADIUS_M, search_box_degrees
 
 DEFAULT_K = 25
 MAX_K = 500
@@ -166,7 +166,7 @@ def _filters(
     conditions = ["a.geom IS NOT NULL"]
     params: list = []
     if radius_m is not None:
-        degrees = float(radius_m / 111_000.0 / max(np.cos(np.radians(min(abs(lat), 85.0))), 0.05))
+        degrees = search_box_degrees(radius_m, lat)
         conditions.append(
             "a.geom && ST_Expand(ST_SetSRID(ST_MakePoint(%s, %s), 4326), %s)"
             " AND ST_DWithin(a.geom::geography, ST_SetSRID(ST_MakePoint(%s, %s), 4326)::geography, %s, false)"

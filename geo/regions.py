@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import geopandas as gpd
+import h3
 import h3ronpy
 import numpy as np
 import pandas as pd
@@ -183,6 +184,22 @@ def h3_cells(points: gpd.GeoSeries, resolution: int) -> pd.Series:
         codes = h3_vector.coordinates_to_cells(located.y.to_numpy(), located.x.to_numpy(), resolution)
         cells[present] = pa.array(h3ronpy.cells_to_string(codes)).to_numpy(zero_copy_only=False)
     return pd.Series(cells, index=points.index, dtype=object)
+
+
+def h3_hexagon(cell: str) -> shapely.Polygon:
+    """Return the outline of an H3 cell as a (lon, lat) polygon.
+
+    Parameters
+    ----------
+    cell
+        H3 cell id.
+
+    Returns
+    -------
+    shapely.Polygon
+        The hexagon (or pentagon).
+    """
+    return shapely.Polygon([(lng, lat) for lat, lng in h3.cell_to_boundary(cell)])
 
 
 def _county_of_points(points: gpd.GeoSeries, counties: gpd.GeoDataFrame) -> pd.Series:

@@ -28,7 +28,7 @@ import shapely
 from pyproj import Transformer
 from scipy.spatial import cKDTree
 
-from geo.regions import h3_cells
+from geo.regions import h3_cells, h3_hexagon
 
 EARTH_RADIUS_M = 6_371_008.8
 METRIC_CRS = "EPSG:5070"
@@ -55,6 +55,27 @@ def haversine_m(lon1: np.ndarray, lat1: np.ndarray, lon2: np.ndarray, lat2: np.n
     lon1, lat1, lon2, lat2 = (np.radians(np.asarray(v, dtype=float)) for v in (lon1, lat1, lon2, lat2))
     a = np.sin((lat2 - lat1) / 2) ** 2 + np.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) / 2) ** 2
     return 2 * EARTH_RADIUS_M * np.arcsin(np.sqrt(np.clip(a, 0, 1)))
+
+
+def search_box_degrees(radius_m: float, lat: float) -> float:
+    """Half-width in degrees of a box certain to hold every point within ``radius_m`` of latitude ``lat``.
+
+    Used as the ``geom && ST_Expand(point, degrees)`` prefilter that lets the GiST index work
+    before an exact distance on the sphere.
+
+    Parameters
+    ----------
+    radius_m
+        Search radius in metres.
+    lat
+        Latitude of the centre in degrees.
+
+    Returns
+    -------
+    float
+        Degrees (longitude degrees shrink towards the poles, so the box widens with latitude).
+    """
+    return float(radius_m / 111_000.0 / max(np.cos(np.radians(min(abs(lat), 85.0))), 0.05))
 
 
 def distance_matrix(accounts: gpd.GeoDataFrame, branches: gpd.GeoDataFrame) -> np.ndarray:
@@ -488,7 +509,7 @@ def huff_cells(
     cells["probability"] = cells["cell"].map(share).to_numpy()
     cells["expected_accounts"] = cells["probability"] * cells["accounts"]
     cells["expected_revenue"] = cells["probability"] * cells["revenue"]
-    hexagons = [shapely.Polygon([(lng, lat) for lat, lng in h3.cell_to_boundary(c)]) for c in cells["cell"]]
+    hexagons = [h3_hexagon(c) for c in cells["cell"]]
     frame = gpd.GeoDataFrame(cells.drop(columns=["lat", "lon"]), geometry=hexagons, crs="EPSG:4326")
     return frame, beta
 

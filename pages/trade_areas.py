@@ -8,7 +8,7 @@ from streamlit_folium import st_folium
 
 from geo.accounts import accounts_near, branches
 from geo.errors import GcrmError
-from geo.maps import Legend, base_map, choropleth_map
+from geo.maps import STATUS_COLORS, Legend, base_map, choropleth_map
 from geo.tradeareas import (
     area_figures,
     customer_derived,
@@ -36,7 +36,6 @@ SEARCH_RADIUS_M = {
     "huff": 100_000,
 }
 MAX_ACCOUNT_MARKERS = 1_500
-STATUS_COLORS = {"customer": "#1a9850", "prospect": "#fdae61", "churned": "#d73027"}
 FIGURE_LABELS = {
     "accounts": "Accounts",
     "customers": "Customers",
