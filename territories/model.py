@@ -13,6 +13,7 @@ import json
 
 import pandas as pd
 import psycopg2.extensions
+from psycopg2 import sql
 
 from geo.cube import dimension_keys
 from geo.db import Database, copy_frame, copy_out
@@ -36,6 +37,17 @@ BOOK_TYPES = {
     "visits": "int64",
     "visit_minutes": "float64",
 }
+UNIT_COLUMNS = (
+    "account_id",
+    "external_id",
+    "territory_id",
+    "territory_override",
+    "county_fips",
+    "zip",
+    "h3_r5",
+    "h3_r7",
+    "h3_r9",
+)
 BOOK_QUERY = """
 WITH latest AS (SELECT coalesce(max(order_date), current_date) AS day FROM orders),
 last_visit AS (SELECT coalesce(max(occurred_at), now()) AS at FROM interactions),
@@ -84,9 +96,44 @@ def load_book(db: Database, level: str, *, user: str) -> pd.DataFrame:
     _check_level(level)
     with db.transaction(user=user) as cur:
         book = copy_out(cur, BOOK_QUERY, types=BOOK_TYPES)
-    book["unit"] = dimension_keys(book, level).astype(object).where(lambda s: s.notna(), None)
-    book = book.rename(columns={"territory_override": "override"})
-    return book.drop(columns=["county_fips", "zip", "h3_r5", "h3_r7", "h3_r9"])
+    return _with_units(book, level)
+
+
+def account_units(db: Database, level: str, *, user: str, external_id: str | None = None) -> pd.DataFrame:
+    """Fetch each account's unit at ``level`` and its territory, without the figures of :func:`load_book`.
+
+    Parameters
+    ----------
+    db
+        The database.
+    level
+        Unit level (see :data:`UNIT_LEVELS`).
+    user
+        The acting user.
+    external_id
+        Only this account (None: every account).
+
+    Returns
+    -------
+    DataFrame
+        ``account_id, external_id, territory_id, override, unit``.
+    """
+    _check_level(level)
+    query = sql.SQL(
+        "SELECT account_id, external_id, territory_id, territory_override::text,"
+        " county_fips, zip, h3_r5, h3_r7, h3_r9 FROM accounts{}"
+    ).format(
+        sql.SQL(" WHERE external_id = {}").format(sql.Literal(external_id)) if external_id else sql.SQL("")
+    )
+    types = {column: BOOK_TYPES[column] for column in UNIT_COLUMNS}
+    with db.transaction(user=user) as cur:
+        return _with_units(copy_out(cur, query, types=types), level)
+
+
+def _with_units(frame: pd.DataFrame, level: str) -> pd.DataFrame:
+    frame["unit"] = dimension_keys(frame, level).astype(object).where(lambda s: s.notna(), None)
+    frame = frame.rename(columns={"territory_override": "override"})
+    return frame.drop(columns=["county_fips", "zip", "h3_r5", "h3_r7", "h3_r9"])
 
 
 def territory_table(db: Database, *, user: str) -> pd.DataFrame:
@@ -421,8 +468,7 @@ def publish(db: Database, version: int, *, user: str) -> int:
         Accounts whose territory changed.
     """
     level, assignment, _locked = version_plan(db, version, user=user)
-    book = load_book(db, level, user=user)
-    planned = plan_accounts(book, assignment)
+    planned = plan_accounts(account_units(db, level, user=user), assignment)
     routed = planned.loc[~planned["override"].astype(bool), ["account_id", "territory_id"]]
     with db.transaction(user=user) as cur:
         _require_draft(cur, version)
@@ -542,8 +588,7 @@ def set_override(db: Database, external_id: str, territory_id: int | None, *, us
         version = active_version(db, user=user)
         if version is not None:
             level, assignment, _locked = version_plan(db, version, user=user)
-            book = load_book(db, level, user=user)
-            unit = book.loc[book["external_id"] == external_id, "unit"].iloc[0]
+            unit = account_units(db, level, user=user, external_id=external_id)["unit"].iloc[0]
             with db.transaction(user=user) as cur:
                 cur.execute(
                     "UPDATE accounts SET territory_id = %s WHERE external_id = %s",
