@@ -31,10 +31,9 @@ from libpysal.weights import WSP
 from geo.bootstrap import prepare_database
 from geo.config import load_settings
 from territories.align import align_territories
-from territories.alignio import LOWER_48_EXCLUDED, add_workload, unit_measures, unit_shapes
+from territories.alignio import load_units, lower_48_states
 from territories.graph import unit_centroids, unit_graph
 from territories.metrics import alignment_report, out_of_reach
-from territories.model import load_book
 
 REGION_KMEANS_MAX_UNITS = 5_000
 
@@ -48,24 +47,14 @@ def main() -> None:
     settings = load_settings()
     connections = prepare_database(settings)
     db = connections.app
+    states = lower_48_states(db, user="benchmark")
     with db.transaction(user="benchmark") as cur:
-        cur.execute("SELECT code FROM regions WHERE level = 'state'")
-        states = [code for (code,) in cur.fetchall() if code not in LOWER_48_EXCLUDED]
         cur.execute("SELECT count(*) FROM accounts")
         total = cur.fetchone()[0]
     print(f"book: {total:,} accounts; {args.k} territories; lower 48")
     for case, level in (("(a) H3 r6 cells", "h3_6"), ("(b) counties", "county")):
         started = time.perf_counter()
-        book = load_book(db, level, user="benchmark")
-        with db.transaction(user="benchmark") as cur:
-            cur.execute("SELECT account_id FROM accounts WHERE state_fips = ANY(%s)", (states,))
-            keep = {row[0] for row in cur.fetchall()}
-        figures = unit_measures(book[book["account_id"].isin(keep)])
-        shapes = unit_shapes(db, settings.data_dir, level, figures.index, user="benchmark", states=states)
-        units = shapes.merge(figures, left_on="code", right_index=True, how="left").fillna(
-            {c: 0 for c in figures.columns}
-        )
-        units = add_workload(units).reset_index(drop=True)
+        units = load_units(db, settings.data_dir, level, user="benchmark", states=states)
         loading = time.perf_counter() - started
         started = time.perf_counter()
         graph = unit_graph(units)

@@ -24,7 +24,7 @@ from geo.config import PROJECT_DIR, load_settings
 from geo.cube import CUBE_MEASURES, Facts, cube
 from geo.errors import DatabaseUnavailable, GcrmError
 from geo.regions import load_regions
-from territories.alignio import unit_shapes
+from territories.alignio import county_units, unit_shapes
 from territories.model import load_book
 
 _log = logging.getLogger(__name__)
@@ -96,14 +96,7 @@ def cached_book(user: str, level: str, version: tuple) -> pd.DataFrame:
 def cached_units(user: str, level: str, codes: tuple[str, ...]) -> gpd.GeoDataFrame:
     """Unit polygons of a level (counties from the shared boundaries); read only."""
     if level == "county":
-        counties = cached_regions("county")
-        counties = counties[~(counties.geometry.isna() | counties.geometry.is_empty)]
-        names = counties["name"] + ", " + counties["parent_name"].fillna("")
-        return gpd.GeoDataFrame(
-            {"code": counties["code"].to_numpy(), "name": names.to_numpy()},
-            geometry=counties.geometry.to_numpy(),
-            crs="EPSG:4326",
-        )
+        return county_units(cached_regions("county"))
     return unit_shapes(connections().app, load_settings().data_dir, level, pd.Index(codes), user=user)
 
 

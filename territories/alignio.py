@@ -12,6 +12,7 @@ import pandas as pd
 import shapely
 from scipy.optimize import linear_sum_assignment
 
+from geo.cube import region_names
 from geo.db import Database
 from geo.regions import load_regions
 from geo.shipped import read_zips
@@ -146,15 +147,9 @@ def unit_shapes(
     """
     if level == "county":
         counties = load_regions(db, "county", user=user)
-        counties = counties[~(counties.geometry.isna() | counties.geometry.is_empty)]
         if states is not None:
             counties = counties[counties["parent_code"].isin(states)]
-        names = counties["name"] + ", " + counties["parent_name"].fillna("")
-        return gpd.GeoDataFrame(
-            {"code": counties["code"].to_numpy(), "name": names.to_numpy()},
-            geometry=counties.geometry.to_numpy(),
-            crs="EPSG:4326",
-        )
+        return county_units(counties)
     regions = load_regions(db, "state", user=user)
     if states is not None:
         regions = regions[regions["code"].isin(states)]
@@ -165,6 +160,27 @@ def unit_shapes(
     centres = [h3.cell_to_latlng(cell) for cell in codes]
     points = gpd.GeoSeries(shapely.points([(lng, lat) for lat, lng in centres]), crs="EPSG:4326")
     return nearest_land(np.asarray(codes), np.asarray(codes), points, regions.union_all())
+
+
+def county_units(counties: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Counties as territory units: those with a shape, named "County, State".
+
+    Parameters
+    ----------
+    counties
+        County regions as :func:`geo.regions.load_regions` returns them.
+
+    Returns
+    -------
+    GeoDataFrame
+        ``code, name, geometry``.
+    """
+    drawn = counties[~(counties.geometry.isna() | counties.geometry.is_empty)]
+    return gpd.GeoDataFrame(
+        {"code": drawn["code"].to_numpy(), "name": region_names(drawn, "county").to_numpy()},
+        geometry=drawn.geometry.to_numpy(),
+        crs="EPSG:4326",
+    )
 
 
 def nearest_land(
@@ -199,6 +215,60 @@ def nearest_land(
         {"code": codes, "name": names}, geometry=gpd.GeoSeries(clipped, crs=METRIC_CRS)
     ).to_crs("EPSG:4326")
     return frame[~(frame.geometry.isna() | frame.geometry.is_empty)].reset_index(drop=True)
+
+
+def load_units(
+    db: Database, data_dir: Path, level: str, *, user: str, states: list[str] | None = None
+) -> gpd.GeoDataFrame:
+    """Fetch the units of the study area with their measures (accounts, revenue, workload …).
+
+    Parameters
+    ----------
+    db
+        The database.
+    data_dir
+        The shipped data directory.
+    level
+        ``county``, ``zip`` or ``h3_R``.
+    user
+        The acting user.
+    states
+        State FIPS codes of the study area (None: every state).
+
+    Returns
+    -------
+    GeoDataFrame
+        ``code, name``, the columns of :func:`unit_measures`, ``workload`` and the unit
+        polygon, indexed 0 … n-1.
+    """
+    book = load_book(db, level, user=user)
+    if states is not None and level != "county":
+        book = _in_states(book, db, states, user=user)
+    figures = unit_measures(book)
+    shapes = unit_shapes(db, data_dir, level, figures.index, user=user, states=states)
+    units = shapes.merge(figures, left_on="code", right_index=True, how="left")
+    units[figures.columns] = units[figures.columns].fillna(0)
+    return add_workload(units).reset_index(drop=True)
+
+
+def lower_48_states(db: Database, *, user: str) -> list[str]:
+    """State FIPS codes of the contiguous US, from the stored boundaries.
+
+    Parameters
+    ----------
+    db
+        The database.
+    user
+        The acting user.
+
+    Returns
+    -------
+    list of str
+        Codes of every stored state but Alaska, Hawaii and the territories.
+    """
+    with db.transaction(user=user) as cur:
+        cur.execute("SELECT code FROM regions WHERE level = 'state' ORDER BY code")
+        return [code for (code,) in cur.fetchall() if code not in LOWER_48_EXCLUDED]
 
 
 def propose_alignment(
@@ -252,14 +322,7 @@ def propose_alignment(
     if unknown or not measures:
         msg = f"--balance {','.join(measures)}: choose from {', '.join(BALANCE_MEASURES)}."
         raise AlignmentError(msg)
-    book = load_book(db, level, user=user)
-    if states is not None and level != "county":
-        book = _in_states(book, db, states, user=user)
-    figures = unit_measures(book)
-    shapes = unit_shapes(db, data_dir, level, figures.index, user=user, states=states)
-    units = shapes.merge(figures, left_on="code", right_index=True, how="left")
-    units[figures.columns] = units[figures.columns].fillna(0)
-    units = add_workload(units).reset_index(drop=True)
+    units = load_units(db, data_dir, level, user=user, states=states)
     graph = unit_graph(units)
     weights = _combined(units, measures)
     position = pd.Series(np.arange(len(units)), index=units["code"])

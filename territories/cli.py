@@ -14,7 +14,7 @@ from geo.clitools import report_errors, with_app_database
 from geo.config import cli_user, load_settings
 from geo.db import Database
 from geo.exports import neutralise_formulas
-from territories.alignio import LOWER_48_EXCLUDED, AlignmentResult, parse_units, propose_alignment
+from territories.alignio import AlignmentResult, lower_48_states, parse_units, propose_alignment
 from territories.model import (
     active_version,
     create_version,
@@ -225,7 +225,5 @@ def _study_area(db: Database, states: str | None) -> list[str] | None:
     if states is None:
         return None
     if states.strip().lower() == "lower48":
-        with db.transaction(user=cli_user()) as cur:
-            cur.execute("SELECT code FROM regions WHERE level = 'state' ORDER BY code")
-            return [code for (code,) in cur.fetchall() if code not in LOWER_48_EXCLUDED]
+        return lower_48_states(db, user=cli_user())
     return [s.strip().zfill(2) for s in states.split(",") if s.strip()]
