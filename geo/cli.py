@@ -27,7 +27,7 @@ from geo.accounts import (
 from geo.bootstrap import app_password, owner_url, prepare_database
 from geo.bulk import account_total, load_demo_book, wipe_book
 from geo.cli_field import campaign_app, nearest_command
-from geo.clitools import report_errors
+from geo.clitools import check_format, report_errors
 from geo.config import APP_ROLE, DEFAULT_DEMO_SEED, cli_user, load_settings
 from geo.cube import parse_period, parse_where
 from geo.cubeio import answer_cube
@@ -364,9 +364,7 @@ def cube_command(
     output_format: Annotated[str, typer.Option("--format", help="csv or geojson.")] = "csv",
 ) -> None:
     """Print one cube query: the member key and name, then one column per measure."""
-    if output_format not in ("csv", "geojson"):
-        typer.echo(f"error: unknown format {output_format!r}; choose csv or geojson", err=True)
-        raise typer.Exit(2)
+    check_format(output_format)
     settings = load_settings()
 
     def run() -> gpd.GeoDataFrame:

@@ -22,7 +22,7 @@ from geo.campaigns import (
     region_part,
     save_campaign,
 )
-from geo.clitools import with_app_database
+from geo.clitools import check_format, with_app_database
 from geo.config import cli_user
 from geo.db import Database
 from geo.exports import neutralise_formulas
@@ -91,12 +91,6 @@ def _write_members(members: pd.DataFrame, output_format: str) -> None:
     sys.stdout.write(members_geojson(members) + "\n")
 
 
-def _check_format(output_format: str) -> None:
-    if output_format not in ("csv", "geojson"):
-        typer.echo(f"error: unknown format {output_format!r}; choose csv or geojson", err=True)
-        raise typer.Exit(2)
-
-
 @campaign_app.command("audience")
 def audience_command(
     circle: CircleOption = None,
@@ -107,7 +101,7 @@ def audience_command(
     output_format: FormatOption = "csv",
 ) -> None:
     """Print the audience (members who may be contacted), or with --count its waterfall."""
-    _check_format(output_format)
+    check_format(output_format)
 
     def run(db: Database) -> tuple[pd.DataFrame, pd.DataFrame]:
         return audience(db, target_parts(circle, geojson, regions), parse_where(where or []), user=cli_user())
@@ -143,7 +137,7 @@ def export_command(
     name: Annotated[str, typer.Argument(help="Campaign name.")], output_format: FormatOption = "csv"
 ) -> None:
     """Print the members of a saved campaign who may be contacted now (consent, not suppressed)."""
-    _check_format(output_format)
+    check_format(output_format)
     _write_members(with_app_database(lambda db: campaign_members(db, name, user=cli_user())), output_format)
 
 
@@ -162,9 +156,7 @@ def nearest_command(
     output_format: Annotated[str, typer.Option("--format", help="csv.")] = "csv",
 ) -> None:
     """Print the nearest accounts, nearest first: external_id,name,distance_m,…"""
-    if output_format != "csv":
-        typer.echo(f"error: unknown format {output_format!r}; nearest prints csv", err=True)
-        raise typer.Exit(2)
+    check_format(output_format, ("csv",))
     radius_m = radius_km * 1000 if radius_km is not None else None
     found = with_app_database(
         lambda db: nearest_accounts(db, lon, lat, k=k, radius_m=radius_m, user=cli_user())

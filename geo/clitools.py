@@ -35,6 +35,21 @@ def report_errors(action: Callable[[], T]) -> T:
         raise typer.Exit(1) from exc
 
 
+def check_format(output_format: str, allowed: tuple[str, ...] = ("csv", "geojson")) -> None:
+    """Stop with exit code 2 and a one-line reason unless ``output_format`` is one of ``allowed``.
+
+    Parameters
+    ----------
+    output_format
+        As typed after ``--format``.
+    allowed
+        The formats the command writes.
+    """
+    if output_format not in allowed:
+        typer.echo(f"error: unknown format {output_format!r}; choose {' or '.join(allowed)}", err=True)
+        raise typer.Exit(2)
+
+
 def with_app_database(action: Callable[[Database], T]) -> T:
     """Prepare the database, run ``action`` with the app role's pool, close it, report errors.
 

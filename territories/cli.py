@@ -10,7 +10,7 @@ import typer
 
 from geo.bootstrap import prepare_database
 from geo.cli import app
-from geo.clitools import report_errors, with_app_database
+from geo.clitools import check_format, report_errors, with_app_database
 from geo.config import cli_user, load_settings
 from geo.db import Database
 from geo.exports import neutralise_formulas
@@ -52,9 +52,7 @@ def align_command(
     save: Annotated[str | None, typer.Option("--save", help="Save as a draft version of this name.")] = None,
 ) -> None:
     """Print every unit with its territory (stdout) and a report per territory (stderr)."""
-    if output_format not in ("csv", "geojson"):
-        typer.echo(f"error: unknown format {output_format!r}; choose csv or geojson", err=True)
-        raise typer.Exit(2)
+    check_format(output_format)
     settings = load_settings()
 
     def run() -> tuple[AlignmentResult, int | None]:
