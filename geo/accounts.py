@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
-
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 from psycopg2 import sql
 
+from geo.audit import record
 from geo.cube import Facts
 from geo.db import Database, copy_frame, copy_out
 from geo.errors import GcrmError
@@ -240,11 +239,7 @@ def merge_accounts(db: Database, keep: str, drop: str, *, user: str) -> dict[str
             (ids[keep], ids[drop]),
         )
         cur.execute("DELETE FROM accounts WHERE account_id = %s", (ids[drop],))
-        cur.execute(
-            "INSERT INTO audit_log (actor, action, target, details)"
-            " VALUES (current_setting('gcrm.user'), 'merge_accounts', %s, %s)",
-            (keep, json.dumps({"merged": drop, "moved": moved})),
-        )
+        record(cur, "merge_accounts", keep, {"merged": drop, "moved": moved})
     return moved
 
 

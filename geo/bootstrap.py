@@ -8,8 +8,10 @@ from dataclasses import dataclass
 
 from geo import server
 from geo.config import APP_ROLE, Settings
-from geo.db import Database, migrate, role_dsn, set_app_password
+from geo.db import SYSTEM_USER, Database, migrate, role_dsn, set_app_password
+from geo.errors import UnsafeAppRole
 from geo.regions import boundaries_loaded, read_boundaries, store_regions
+from geo.users import register_operator
 
 OWNER_POOL_CONNECTIONS = 2
 
@@ -51,13 +53,19 @@ def owner_url(settings: Settings) -> str:
     return settings.database_url or server.start(settings.home)
 
 
-def prepare_database(settings: Settings) -> Connections:
+def prepare_database(settings: Settings, *, operator: str | None = None) -> Connections:
     """Start what is needed, apply pending migrations, load missing boundaries, enable the app role.
+
+    Refuses (:class:`geo.errors.UnsafeAppRole`) when the app role could see past
+    row-level security.
 
     Parameters
     ----------
     settings
         The settings in force.
+    operator
+        The person running a ``gcrm`` command, registered as an admin
+        (:func:`geo.users.register_operator`); None for the app.
 
     Returns
     -------
@@ -71,7 +79,44 @@ def prepare_database(settings: Settings) -> Connections:
     set_app_password(owner, password)
     if not boundaries_loaded(owner):
         store_regions(owner, read_boundaries(settings.data_dir))
-    return Connections(owner=owner, app=Database(role_dsn(url, role=APP_ROLE, password=password)))
+    if operator is not None:
+        register_operator(owner, operator)
+    app = Database(role_dsn(url, role=APP_ROLE, password=password))
+    check_app_role(app)
+    return Connections(owner=owner, app=app)
+
+
+def check_app_role(app: Database) -> None:
+    """Refuse a role that is a superuser, can bypass row-level security, or owns anything.
+
+    Parameters
+    ----------
+    app
+        The database as the app role.
+    """
+    with app.transaction(user=SYSTEM_USER) as cur:
+        cur.execute(
+            "SELECT r.rolname, r.rolsuper, r.rolbypassrls,"
+            " (SELECT count(*) FROM pg_class c WHERE c.relowner = r.oid"
+            "  AND c.relnamespace = 'public'::regnamespace)"
+            " FROM pg_roles r WHERE r.rolname = current_user"
+        )
+        name, superuser, bypass, owned = cur.fetchone()
+    problems = [
+        reason
+        for reason, present in (
+            ("is a superuser", superuser),
+            ("can bypass row-level security", bypass),
+            (f"owns {owned} tables, views or sequences", owned),
+        )
+        if present
+    ]
+    if problems:
+        msg = (
+            f"The app's database role {name!r} {' and '.join(problems)}, so row-level security"
+            " would not protect the data; gcrm will not start. Make it an ordinary role that owns nothing."
+        )
+        raise UnsafeAppRole(msg)
 
 
 def app_password(settings: Settings) -> str:

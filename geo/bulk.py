@@ -17,6 +17,7 @@ from geo.db import SYSTEM_USER, Database, copy_frame, ewkb_hex
 from geo.demo import DemoBook, generate_demo
 from geo.regions import region_keys
 from geo.shipped import read_cities, read_counties, read_zips
+from geo.users import DEMO_USERS, create_demo_users
 
 _SEQUENCES = {
     "reps": "rep_id",
@@ -47,7 +48,7 @@ def account_total(db: Database) -> int:
 
 
 def wipe_book(db: Database) -> None:
-    """Delete every account, its history, every rep and branch.
+    """Delete every account, its history, every rep and branch, the demo users and users who were reps.
 
     Parameters
     ----------
@@ -56,11 +57,16 @@ def wipe_book(db: Database) -> None:
     """
     with db.transaction(user=SYSTEM_USER) as cur:
         cur.execute(
+            "DELETE FROM app_users WHERE rep_id IS NOT NULL OR username = ANY(%s)",
+            ([username for username, *_ in DEMO_USERS],),
+        )
+        cur.execute(
             "TRUNCATE interactions, orders, contacts, campaign_members, campaign_responses,"
             " accounts, branches, trade_areas, territory_shapes, territory_units, territory_versions,"
-            " territories, reps"
-            " RESTART IDENTITY CASCADE"
+            " territories RESTART IDENTITY CASCADE"
         )
+        cur.execute("DELETE FROM reps")
+        cur.execute("SELECT setval(pg_get_serial_sequence('reps', 'rep_id'), 1, false)")
 
 
 def store_book(db: Database, book: DemoBook, region_keys: pd.DataFrame) -> dict[str, int]:
@@ -124,7 +130,8 @@ def load_demo_book(
     Parameters
     ----------
     db
-        The database as its owner; the book tables must be empty.
+        The database as its owner; the book tables must be empty. The demo users
+        (:data:`geo.users.DEMO_USERS`) are created with the book.
     data_dir
         The shipped data directory.
     accounts
@@ -143,4 +150,6 @@ def load_demo_book(
         read_zips(data_dir), read_cities(data_dir), accounts=accounts, seed=seed, order_scale=order_scale
     )
     keys = region_keys(book.accounts.geometry, read_counties(data_dir))
-    return store_book(db, book, keys)
+    loaded = store_book(db, book, keys)
+    create_demo_users(db, actor=SYSTEM_USER)
+    return loaded

@@ -27,6 +27,7 @@ from geo.accounts import (
 from geo.bootstrap import app_password, owner_url, prepare_database
 from geo.bulk import account_total, load_demo_book, wipe_book
 from geo.cli_field import campaign_app, nearest_command
+from geo.cli_users import users_app
 from geo.clitools import check_format, report_errors
 from geo.config import APP_ROLE, DEFAULT_DEMO_SEED, cli_user, load_settings
 from geo.cube import parse_period, parse_where
@@ -55,6 +56,7 @@ app.add_typer(duplicates_app, name="duplicates")
 regions_app = typer.Typer(help="Region keys of the accounts.", no_args_is_help=True)
 app.add_typer(regions_app, name="regions")
 app.add_typer(campaign_app, name="campaign")
+app.add_typer(users_app, name="users")
 app.command("nearest")(nearest_command)
 
 DEFAULT_DEMO_ACCOUNTS = 20_000
@@ -68,7 +70,7 @@ def db_start() -> None:
     settings = load_settings()
     if settings.database_url:
         typer.echo("DATABASE_URL is set: using that server, nothing started.")
-    report_errors(lambda: prepare_database(settings).close())
+    report_errors(lambda: prepare_database(settings, operator=cli_user()).close())
     typer.echo(f"database ready: {_redacted(owner_url(settings))}")
 
 
@@ -131,7 +133,7 @@ def demo(
 ) -> None:
     """Load a deterministic demo book: accounts, reps, branches, orders, visits."""
     settings = load_settings()
-    connections = report_errors(lambda: prepare_database(settings))
+    connections = report_errors(lambda: prepare_database(settings, operator=cli_user()))
     try:
         existing = account_total(connections.owner)
         if existing and if_empty:
@@ -183,7 +185,7 @@ def import_file(
         columns = list(table.frame.columns)
         chosen = apply_overrides(detect_mapping(columns, kind), mapping or [], columns, kind)
         typer.echo("mapping: " + ", ".join(f"{s} -> {f}" for s, f in chosen.items()), err=True)
-        connections = prepare_database(settings)
+        connections = prepare_database(settings, operator=cli_user())
         try:
             summary = run_import(
                 connections.app,
@@ -226,7 +228,7 @@ def geocode_command(
     settings = load_settings()
 
     def run() -> str:
-        connections = prepare_database(settings)
+        connections = prepare_database(settings, operator=cli_user())
         try:
             addresses = unplaced_addresses(connections.app, user=cli_user())
             provider = street_geocoder(settings, connections.app)
@@ -259,7 +261,7 @@ def accounts_export(
     settings = load_settings()
 
     def run() -> gpd.GeoDataFrame:
-        connections = prepare_database(settings)
+        connections = prepare_database(settings, operator=cli_user())
         try:
             return accounts_for_export(connections.app, user=cli_user())
         finally:
@@ -287,7 +289,7 @@ def duplicates_list() -> None:
     settings = load_settings()
 
     def run() -> pd.DataFrame:
-        connections = prepare_database(settings)
+        connections = prepare_database(settings, operator=cli_user())
         try:
             return probable_duplicates(accounts_for_review(connections.app, user=cli_user()))
         finally:
@@ -306,7 +308,7 @@ def duplicates_merge(
     settings = load_settings()
 
     def run() -> dict[str, int]:
-        connections = prepare_database(settings)
+        connections = prepare_database(settings, operator=cli_user())
         try:
             return merge_accounts(connections.app, keep, drop, user=cli_user())
         finally:
@@ -329,7 +331,7 @@ def regions_assign() -> None:
     settings = load_settings()
 
     def run() -> int:
-        connections = prepare_database(settings)
+        connections = prepare_database(settings, operator=cli_user())
         client = connect_dask(settings.dask_scheduler) if settings.dask_scheduler else None
         try:
             return reassign_region_keys(connections.app, settings.data_dir, user=cli_user(), client=client)
@@ -371,7 +373,7 @@ def cube_command(
         measures = [m.strip() for m in measure.split(",") if m.strip()]
         filters = parse_where(where or [])
         chosen = parse_period(period) if period else None
-        connections = prepare_database(settings)
+        connections = prepare_database(settings, operator=cli_user())
         client = connect_dask(settings.dask_scheduler) if settings.dask_scheduler else None
         try:
             return answer_cube(

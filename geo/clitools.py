@@ -8,7 +8,7 @@ from typing import TypeVar
 import typer
 
 from geo.bootstrap import prepare_database
-from geo.config import load_settings
+from geo.config import cli_user, load_settings
 from geo.db import Database
 from geo.errors import GcrmError
 
@@ -66,7 +66,7 @@ def with_app_database(action: Callable[[Database], T]) -> T:
     settings = load_settings()
 
     def run() -> T:
-        connections = prepare_database(settings)
+        connections = prepare_database(settings, operator=cli_user())
         try:
             return action(connections.app)
         finally:

@@ -136,7 +136,9 @@ def connect(dsn: str) -> psycopg2.extensions.connection:
 def copy_frame(cur: psycopg2.extensions.cursor, table: str, frame: pd.DataFrame) -> None:
     """Bulk-load ``frame`` into ``table`` with ``COPY … FROM STDIN`` (CSV).
 
-    Missing values (None, NaN, NA) become NULL; columns map by name.
+    Missing values (None, NaN, NA) become NULL; columns map by name. A table under
+    row-level security (PostgreSQL refuses COPY into it) is loaded through a
+    temporary staging table and one ``INSERT … SELECT``, which the policies check.
 
     Parameters
     ----------
@@ -147,14 +149,28 @@ def copy_frame(cur: psycopg2.extensions.cursor, table: str, frame: pd.DataFrame)
     frame
         Rows to load; integer columns that may be missing should use ``Int64``.
     """
+    cur.execute("SELECT relrowsecurity FROM pg_class WHERE oid = %s::regclass", (table,))
+    guarded = cur.fetchone()[0]
+    columns = psycopg2.sql.SQL(", ").join(psycopg2.sql.Identifier(c) for c in frame.columns)
+    target = psycopg2.sql.Identifier(table)
+    if guarded:
+        cur.execute(
+            psycopg2.sql.SQL(
+                "DROP TABLE IF EXISTS pg_temp.copy_stage;"
+                " CREATE TEMP TABLE copy_stage ON COMMIT DROP AS SELECT {} FROM {} WITH NO DATA"
+            ).format(columns, target)
+        )
     buffer = io.StringIO()
     frame.to_csv(buffer, index=False, header=False, na_rep="")
     buffer.seek(0)
     statement = psycopg2.sql.SQL("COPY {} ({}) FROM STDIN WITH (FORMAT csv)").format(
-        psycopg2.sql.Identifier(table),
-        psycopg2.sql.SQL(", ").join(psycopg2.sql.Identifier(c) for c in frame.columns),
+        psycopg2.sql.Identifier("copy_stage") if guarded else target, columns
     )
     cur.copy_expert(statement, buffer)
+    if guarded:
+        cur.execute(
+            psycopg2.sql.SQL("INSERT INTO {} ({}) SELECT {} FROM copy_stage").format(target, columns, columns)
+        )
 
 
 def copy_out(

@@ -19,3 +19,15 @@ class MigrationError(GcrmError):
 
 class DataFileError(GcrmError):
     """A shipped data file is missing or malformed."""
+
+
+class AccessDenied(GcrmError):
+    """The acting user's role may not do what was asked."""
+
+
+class UnsafeAppRole(GcrmError):
+    """The app's database role could see past row-level security; gcrm refuses to start."""
+
+
+class UserError(GcrmError):
+    """A user account cannot be created or changed as asked."""

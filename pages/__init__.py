@@ -13,6 +13,7 @@ import runpy
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from urllib.parse import urlsplit
 
 import geopandas as gpd
 import pandas as pd
@@ -22,8 +23,10 @@ from geo.accounts import data_version, load_facts
 from geo.bootstrap import Connections, prepare_database
 from geo.config import PROJECT_DIR, load_settings
 from geo.cube import CUBE_MEASURES, Facts, cube
-from geo.errors import DatabaseUnavailable, GcrmError
+from geo.db import SYSTEM_USER
+from geo.errors import AccessDenied, DatabaseUnavailable, GcrmError
 from geo.regions import load_regions
+from geo.users import ROLES, SignedIn, authenticate, sign_in_by_email
 from territories.alignio import county_units, unit_shapes
 from territories.model import load_book
 
@@ -35,8 +38,23 @@ Not ``streamlit_folium``: importing it declares its component, which must happen
 """
 _run_state = threading.local()
 """Per script run (Streamlit runs each session's script on its own thread)."""
-LOCAL_USER = "local"
-"""Acting user until logins exist: the person at this self-hosted install."""
+SESSION_USER_KEY = "gcrm_user"
+"""Session-state key of the signed-in :class:`geo.users.SignedIn`."""
+WANTED_PAGE_KEY = "gcrm_wanted_page"
+ALL_ROWS = ("all",)
+"""Scope of the roles that see every account (see :func:`geo.users.user_scope`)."""
+PAGE_ROLES = {
+    "home": ROLES,
+    "region_map": ROLES,
+    "trade_areas": ("admin", "manager", "marketer"),
+    "campaigns": ("admin", "manager", "marketer"),
+    "nearby": ("admin", "manager", "rep"),
+    "territory_performance": ("admin", "manager"),
+    "territory_design": ("admin", "manager"),
+    "data": ("admin",),
+    "admin": ("admin",),
+}
+"""Page (file name in ``pages/``) → roles that may open it."""
 
 
 @st.cache_resource(show_spinner="Starting the database …")
@@ -87,9 +105,9 @@ BOOK_TABLES = ("accounts", "orders", "interactions")
 
 
 @st.cache_resource(max_entries=4, show_spinner="Loading accounts and their units …")
-def cached_book(user: str, level: str, version: tuple) -> pd.DataFrame:
-    """Per-account units and figures per user, unit level and data version; read only."""
-    return load_book(connections().app, level, user=user)
+def cached_book(scope: tuple, level: str, version: tuple, _user: str) -> pd.DataFrame:
+    """Per-account units and figures per scope of visible rows, unit level and data version; read only."""
+    return load_book(connections().app, level, user=_user)
 
 
 @st.cache_resource(max_entries=4, show_spinner="Drawing units …")
@@ -101,22 +119,27 @@ def cached_units(user: str, level: str, codes: tuple[str, ...]) -> gpd.GeoDataFr
 
 
 @st.cache_resource(max_entries=4, show_spinner="Loading accounts and orders …")
-def cached_facts(user: str, version: tuple) -> Facts:
-    """Facts per user and data version; shared read-only, never mutated.
+def cached_facts(scope: tuple, version: tuple, _user: str) -> Facts:
+    """Facts per scope of visible rows and data version; shared read-only, never mutated.
+
+    Users whose row-level security shows them the same rows (the same
+    :attr:`geo.users.SignedIn.scope`) share one copy.
 
     Parameters
     ----------
-    user
-        The acting user.
+    scope
+        The acting user's scope (a cache key).
     version
-        :func:`geo.accounts.data_version` of the facts' tables (the cache key).
+        :func:`geo.accounts.data_version` of the facts' tables (a cache key).
+    _user
+        The acting user, who loads the facts (not part of the key).
 
     Returns
     -------
     Facts
         Accounts and won orders.
     """
-    return load_facts(connections().app, user=user)
+    return load_facts(connections().app, user=_user)
 
 
 def warm_caches() -> None:
@@ -130,13 +153,24 @@ def warm_caches() -> None:
     try:
         db = connections().app
         cached_regions("state")
-        facts = cached_facts(LOCAL_USER, data_version(db, user=LOCAL_USER))
+        facts = cached_facts(ALL_ROWS, data_version(db, user=SYSTEM_USER), SYSTEM_USER)
         cube(facts, by="state", measures=list(CUBE_MEASURES))
         facts.periods  # noqa: B018 — computed once and kept by the facts
         for column in ("segment", "industry", "status"):
             facts.values(column)
     except GcrmError as exc:
         _log.warning("caches not warmed: %s", exc)
+
+
+def signed_in() -> SignedIn | None:
+    """Return who is signed in to this session, if anyone.
+
+    Returns
+    -------
+    SignedIn or None
+        The user, or None before signing in.
+    """
+    return st.session_state.get(SESSION_USER_KEY)
 
 
 def current_user() -> str:
@@ -147,7 +181,104 @@ def current_user() -> str:
     str
         The acting user recorded with every transaction.
     """
-    return LOCAL_USER
+    user = signed_in()
+    if user is None:
+        msg = "Sign in first."
+        raise AccessDenied(msg)
+    return user.username
+
+
+def current_scope() -> tuple:
+    """Return the signed-in user's scope of visible rows (a cache key).
+
+    Returns
+    -------
+    tuple
+        See :attr:`geo.users.SignedIn.scope`.
+    """
+    user = signed_in()
+    return () if user is None else user.scope
+
+
+def may_open(page: str, role: str) -> bool:
+    """Tell whether a role may open a page.
+
+    Parameters
+    ----------
+    page
+        File name of the page in ``pages/``, without ``.py``.
+    role
+        One of :data:`geo.users.ROLES`.
+
+    Returns
+    -------
+    bool
+        True when the page is in the role's navigation.
+    """
+    return role in PAGE_ROLES.get(page, ())
+
+
+def sign_in_view() -> None:
+    """The only page before signing in: user name and password, or the identity provider."""
+    st.title("Sign in to gcrm")
+    if _identity_provider_configured():
+        _sign_in_with_provider()
+    with st.form("sign_in"):
+        username = st.text_input("User name", key="sign_in_user")
+        password = st.text_input("Password", type="password", key="sign_in_password")
+        submitted = st.form_submit_button("Sign in", type="primary")
+    if submitted:
+        try:
+            user = authenticate(connections().app, username.strip(), password)
+        except GcrmError as exc:
+            show_error(exc)
+            return
+        if user is None:
+            st.error("Wrong user name or password, or the user is disabled.", icon=":material/lock:")
+            return
+        _signed_in_as(user)
+
+
+def _signed_in_as(user: SignedIn) -> None:
+    url = st.context.url or ""
+    st.session_state[WANTED_PAGE_KEY] = urlsplit(url).path.rstrip("/").rsplit("/", 1)[-1]
+    st.session_state[SESSION_USER_KEY] = user
+    st.rerun()
+
+
+def wanted_page() -> str | None:
+    """Return, once, the page the address named before signing in (deep links survive sign-in).
+
+    Returns
+    -------
+    str or None
+        A page name (file name in ``pages/``), or None.
+    """
+    return st.session_state.pop(WANTED_PAGE_KEY, None)
+
+
+def _identity_provider_configured() -> bool:
+    return st.secrets.load_if_toml_exists() and "auth" in st.secrets
+
+
+def _sign_in_with_provider() -> None:
+    if not st.user.is_logged_in:
+        st.button("Sign in with your organisation's account", on_click=st.login, type="primary")
+        st.divider()
+        return
+    user = sign_in_by_email(connections().app, str(st.user.get("email", "")))
+    if user is None:
+        st.error("Your organisation's account has no enabled gcrm user; ask an admin to add your e-mail.")
+        st.button("Sign out of the identity provider", on_click=st.logout)
+        return
+    _signed_in_as(user)
+
+
+def sign_out() -> None:
+    """Forget the signed-in user of this session (and sign out of the identity provider)."""
+    st.session_state.pop(SESSION_USER_KEY, None)
+    if _identity_provider_configured() and st.user.is_logged_in:
+        st.logout()
 
 
 def show_error(exc: GcrmError) -> None:

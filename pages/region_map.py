@@ -10,7 +10,15 @@ from geo.cubeio import answer_cube
 from geo.errors import GcrmError
 from geo.hotspots import hot_spots
 from geo.maps import SCHEMES, add_spots, choropleth_map, clicked_key
-from pages import cached_facts, cached_regions, connections, current_user, opened_through_app, show_error
+from pages import (
+    cached_facts,
+    cached_regions,
+    connections,
+    current_scope,
+    current_user,
+    opened_through_app,
+    show_error,
+)
 
 LEVELS = {
     "state": "State",
@@ -34,7 +42,7 @@ def render() -> None:
     st.title("Sales by region")
     user = current_user()
     try:
-        facts = cached_facts(user, data_version(connections().app, user=user))
+        facts = cached_facts(current_scope(), data_version(connections().app, user=user), user)
     except GcrmError as exc:
         show_error(exc)
         return

@@ -14,6 +14,7 @@ from pages import (
     cached_book,
     cached_units,
     connections,
+    current_scope,
     current_user,
     opened_through_app,
     show_error,
@@ -55,7 +56,7 @@ def render() -> None:
     try:
         version, level, plan, locked, active = _choose_version(listed)
         territories = territory_table(db, user=user).query("kind == 'territory'")
-        book = cached_book(user, level, data_version(db, user=user, tables=BOOK_TABLES))
+        book = cached_book(current_scope(), level, data_version(db, user=user, tables=BOOK_TABLES), user)
         units = cached_units(user, level, tuple(plan.index) if level != "county" else ())
     except GcrmError as exc:
         show_error(exc)

@@ -15,6 +15,7 @@ from pages import (
     cached_book,
     cached_units,
     connections,
+    current_scope,
     current_user,
     opened_through_app,
     show_error,
@@ -44,7 +45,7 @@ def render() -> None:
             return
         level, _plan, _locked = version_plan(db, version, user=user)
         territories = territory_table(db, user=user).query("kind == 'territory'")
-        book = cached_book(user, level, data_version(db, user=user, tables=BOOK_TABLES))
+        book = cached_book(current_scope(), level, data_version(db, user=user, tables=BOOK_TABLES), user)
         shapes = cached_outlines(user, version)
     except GcrmError as exc:
         show_error(exc)

@@ -57,7 +57,7 @@ def align_command(
 
     def run() -> tuple[AlignmentResult, int | None]:
         level = parse_units(units)
-        connections = prepare_database(settings)
+        connections = prepare_database(settings, operator=cli_user())
         try:
             db = connections.app
             current, ids = _active_labels(db, level)
@@ -103,7 +103,7 @@ def seed_command() -> None:
     settings = load_settings()
 
     def run() -> int | None:
-        connections = prepare_database(settings)
+        connections = prepare_database(settings, operator=cli_user())
         try:
             return starter_plan(connections.app, settings.data_dir, user=cli_user())
         finally:

@@ -9,12 +9,11 @@ never touched by publishing.
 
 from __future__ import annotations
 
-import json
-
 import pandas as pd
 import psycopg2.extensions
 from psycopg2 import sql
 
+from geo.audit import record
 from geo.cube import dimension_keys
 from geo.db import Database, copy_frame, copy_out
 from territories.plan import TerritoryError, apply_moves, plan_accounts
@@ -493,10 +492,7 @@ def publish(db: Database, version: int, *, user: str) -> int:
             " AND NOT a.territory_override AND a.territory_id IS DISTINCT FROM p.territory_id"
         )
         changed = cur.rowcount
-        cur.execute(
-            "INSERT INTO audit_log (actor, action, target, details) VALUES (%s, %s, %s, %s)",
-            (user, "territory.publish", f"version:{version}", json.dumps({"accounts_moved": changed})),
-        )
+        record(cur, "territory.publish", f"version:{version}", {"accounts_moved": changed})
     return changed
 
 

@@ -21,11 +21,26 @@ from geo import server
 from geo.bootstrap import Connections, prepare_database
 from geo.config import PROJECT_DIR, Settings
 from geo.db import create_database, drop_database
+from geo.users import SignedIn, register_operator
 
 TEMPLATE_DB = "gcrm_test_template"
 APP_PASSWORD = "gcrm-test-app-password"
 DEMO_ACCOUNTS = 3_000
 DEMO_SEED = 7
+TEST_ADMINS = (
+    "t",
+    "alice",
+    "bob",
+    "tester",
+    "geocoder",
+    "benchmark",
+    "manager@test",
+    "marketer@test",
+    "rep@test",
+)
+"""Acting users of tests that are not about access: admins in every test database."""
+ADMIN = SignedIn("t", "admin", "Test admin", ("all",))
+"""The signed-in session of page tests that are not about access."""
 _database_numbers = itertools.count(1)
 
 
@@ -54,7 +69,10 @@ def server_url(state_home: Path) -> Iterator[str]:
 def template_url(server_url: str, state_home: Path) -> str:
     """A database migrated and loaded with boundaries, copied for each test."""
     url = create_database(server_url, TEMPLATE_DB)
-    prepare_database(_settings(url, state_home)).close()
+    connections = prepare_database(_settings(url, state_home))
+    for name in TEST_ADMINS:
+        register_operator(connections.owner, name)
+    connections.close()
     return url
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 import streamlit as st
+from conftest import ADMIN
 from streamlit.testing.v1 import AppTest
 
 from geo.config import PROJECT_DIR, Settings
@@ -18,6 +19,7 @@ def _run(page: str | None = None) -> AppTest:
     st.cache_resource.clear()
     st.cache_data.clear()
     at = AppTest.from_file(APP, default_timeout=120)
+    at.session_state["gcrm_user"] = ADMIN
     at.run()
     if page is not None:
         at.switch_page(page)

@@ -101,6 +101,17 @@ def browser():
         browser.close()
 
 
+def _sign_in(
+    page: Page, app_url: str, path: str, *, user: str = "admin", password: str = "admin-demo"
+) -> None:
+    """Open ``path``, sign in on the sign-in page it shows, and land on ``path``."""
+    page.goto(f"{app_url}/{path}")
+    page.get_by_label("User name").fill(user, timeout=DRAW_TIMEOUT_MS)
+    page.get_by_role("textbox", name="Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    page.locator('[data-testid="stSidebarNav"]').wait_for(timeout=DRAW_TIMEOUT_MS)
+
+
 def _leaflet_paths(page: Page) -> int:
     return sum(frame.locator("path.leaflet-interactive").count() for frame in page.frames)
 
@@ -123,9 +134,9 @@ def test_map_page_draws_state_polygons_with_legend_and_no_cdn(app_url: str, brow
             failed.append(f"{r.status} {r.url}") if r.status >= 400 and "/app/static/" in r.url else None
         ),
     )
-    # The first visit of a fresh server is a deep link: it must get the app's navigation,
-    # not Streamlit's page-per-file listing of pages/.
-    page.goto(f"{app_url}/region_map")
+    # The first visit of a fresh server is a deep link: it must get the app's sign-in and then
+    # the app's navigation, not Streamlit's page-per-file listing of pages/.
+    _sign_in(page, app_url, "region_map")
     deadline = time.monotonic() + DRAW_TIMEOUT_MS / 1000
     while _leaflet_paths(page) < 50 and time.monotonic() < deadline:
         page.wait_for_timeout(500)
@@ -145,7 +156,7 @@ def test_map_page_draws_state_polygons_with_legend_and_no_cdn(app_url: str, brow
 
 def test_clicking_a_state_drills_into_its_counties(app_url: str, browser) -> None:
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
-    page.goto(f"{app_url}/region_map")
+    _sign_in(page, app_url, "region_map")
     deadline = time.monotonic() + DRAW_TIMEOUT_MS / 1000
     while _leaflet_paths(page) < 50 and time.monotonic() < deadline:
         page.wait_for_timeout(500)
@@ -187,7 +198,7 @@ def test_first_visit_of_the_map_page_stays_under_its_weight_budget(app_url: str,
         ),
     )
     page.on("websocket", lambda ws: ws.on("framereceived", lambda payload: frames.append(len(payload))))
-    page.goto(f"{app_url}/region_map")
+    _sign_in(page, app_url, "region_map")
     deadline = time.monotonic() + DRAW_TIMEOUT_MS / 1000
     while _leaflet_paths(page) < 50 and time.monotonic() < deadline:
         page.wait_for_timeout(500)
@@ -206,7 +217,7 @@ def test_territory_design_draws_units_coloured_by_territory_with_labels(
     app_url: str, browser, demo_settings: Settings
 ) -> None:
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
-    page.goto(f"{app_url}/territory_design")
+    _sign_in(page, app_url, "territory_design")
     page.get_by_role("button", name="Create a starter plan").click(timeout=DRAW_TIMEOUT_MS)
     deadline = time.monotonic() + DRAW_TIMEOUT_MS / 1000
     while _leaflet_paths(page) < 1_000 and time.monotonic() < deadline:
@@ -230,7 +241,7 @@ def test_territory_design_draws_units_coloured_by_territory_with_labels(
 
 def test_nearby_page_from_a_typed_zip_shows_the_list_and_the_map(app_url: str, browser) -> None:
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
-    page.goto(f"{app_url}/nearby")
+    _sign_in(page, app_url, "nearby")
     field = page.get_by_label("Where are you? A ZIP, a city and state, or lat, lon")
     field.fill("60601", timeout=DRAW_TIMEOUT_MS)
     field.press("Enter")
@@ -250,7 +261,7 @@ def test_campaigns_page_offers_the_draw_tools_without_a_cdn(app_url: str, browse
     page.on(
         "response", lambda r: failed.append(r.url) if r.status >= 400 and "/app/static/" in r.url else None
     )
-    page.goto(f"{app_url}/campaigns")
+    _sign_in(page, app_url, "campaigns")
     deadline = time.monotonic() + DRAW_TIMEOUT_MS / 1000
     tools = 0
     while tools < 3 and time.monotonic() < deadline:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 import streamlit as st
+from conftest import ADMIN
 from streamlit.testing.v1 import AppTest
 
 from geo.config import PROJECT_DIR, Settings
@@ -22,6 +23,7 @@ def _run(page: str) -> AppTest:
     st.cache_resource.clear()
     st.cache_data.clear()
     at = AppTest.from_file(APP, default_timeout=120)
+    at.session_state["gcrm_user"] = ADMIN
     at.run()
     at.switch_page(page)
     at.run()

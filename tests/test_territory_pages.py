@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 import streamlit as st
+from conftest import ADMIN
 from streamlit.testing.v1 import AppTest
 
 from geo.bulk import load_demo_book
@@ -20,6 +21,7 @@ def _run(page: str, state: dict | None = None) -> AppTest:
     st.cache_resource.clear()
     st.cache_data.clear()
     at = AppTest.from_file(APP, default_timeout=180)
+    at.session_state["gcrm_user"] = ADMIN
     at.run()
     for key, value in (state or {}).items():
         at.session_state[key] = value

@@ -1,0 +1,48 @@
+"""Users and audit log (admins): who may sign in with which role, and what they did."""
+
+import streamlit as st
+
+from geo.audit import AUDITED_ACTIONS, audit_entries
+from geo.errors import GcrmError
+from geo.users import list_users, set_disabled
+from pages import connections, current_user, opened_through_app, show_error
+
+
+def render() -> None:
+    """Show the users (disable or enable one) and the latest audit entries."""
+    st.title("Users and audit log")
+    db = connections().app
+    user = current_user()
+    try:
+        users = list_users(db, user=user)
+    except GcrmError as exc:
+        show_error(exc)
+        return
+    st.subheader("Users")
+    st.caption("Add users with `gcrm users add NAME --role ROLE`; passwords never reach this page.")
+    st.dataframe(users, hide_index=True, use_container_width=True)
+    others = [name for name in users["username"] if name != user]
+    chosen = st.selectbox("User", others, index=None, placeholder="Choose a user to disable or enable")
+    if chosen is not None:
+        disabled = bool(users.set_index("username").at[chosen, "disabled"])
+        label = "Enable" if disabled else "Disable"
+        if st.button(f"{label} {chosen}", key="toggle_user"):
+            try:
+                set_disabled(db, chosen, disabled=not disabled, actor=user)
+            except GcrmError as exc:
+                show_error(exc)
+                return
+            st.rerun()
+    st.subheader("Audit log")
+    action = st.selectbox("Action", AUDITED_ACTIONS, index=None, placeholder="Every action")
+    try:
+        entries = audit_entries(db, user=user, action=action)
+    except GcrmError as exc:
+        show_error(exc)
+        return
+    st.caption(f"The latest {len(entries):,} entries, newest first.")
+    st.dataframe(entries, hide_index=True, use_container_width=True)
+
+
+if opened_through_app():
+    render()
