@@ -98,7 +98,7 @@ def check_app_role(app: Database) -> None:
         cur.execute(
             "SELECT r.rolname, r.rolsuper, r.rolbypassrls,"
             " (SELECT count(*) FROM pg_class c WHERE c.relowner = r.oid"
-            "  AND c.relnamespace = 'public'::regnamespace)"
+            "  AND c.relkind IN ('r', 'p', 'v', 'm', 'f'))"
             " FROM pg_roles r WHERE r.rolname = current_user"
         )
         name, superuser, bypass, owned = cur.fetchone()
@@ -107,7 +107,7 @@ def check_app_role(app: Database) -> None:
         for reason, present in (
             ("is a superuser", superuser),
             ("can bypass row-level security", bypass),
-            (f"owns {owned} tables, views or sequences", owned),
+            (f"owns {owned} tables or views", owned),
         )
         if present
     ]

@@ -1,0 +1,318 @@
+"""Row-level security as the real app role: each role sees only what it may, and nothing leaks.
+
+Every table and view is read through the app role with a non-leakproof function in the
+predicate that reports each row it is shown (``RAISE NOTICE``): PostgreSQL must apply the
+policies before it, so the notices name only permitted rows. Expected rows are computed
+independently, as the owner, from the territory hierarchy.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+
+import psycopg2
+import psycopg2.errors
+import pytest
+from psycopg2 import sql
+
+from geo.bootstrap import Connections, check_app_role, prepare_database
+from geo.config import APP_ROLE, Settings
+from geo.db import Database, role_dsn
+from geo.errors import UnsafeAppRole
+from geo.users import add_user, set_disabled
+
+LEAK_FUNCTION = """
+CREATE FUNCTION leak(tbl text, r text) RETURNS boolean LANGUAGE plpgsql COST 0.0000001 AS $$
+BEGIN
+    RAISE NOTICE 'leak|%|%', tbl, r;
+    RETURN true;
+END
+$$;
+GRANT EXECUTE ON FUNCTION leak(text, text) TO gcrm_app;
+"""
+SHARED = (
+    "reps",
+    "regions",
+    "territories",
+    "territory_versions",
+    "territory_units",
+    "territory_shapes",
+    "branches",
+    "trade_areas",
+    "geocode_cache",
+    "suppression_list",
+)
+"""Reference tables every signed-in user reads whole."""
+BOOK = ("interactions", "orders", "campaign_members", "campaign_responses")
+"""Tables whose rows belong to an account."""
+PUBLIC = ("regions", "data_versions")
+"""Readable without a user (boundaries and change counters)."""
+DENIED = ("app_users", "schema_migrations")
+"""Whole rows the app role may not read at all (password hashes; migration bookkeeping)."""
+USERS = ("admin", "manager", "marketer", "rep", "disabled_rep", "nobody")
+
+
+def _owner_rows(cur, table: str, where: str, params: dict) -> set[str]:
+    cur.execute(
+        sql.SQL("SELECT t::text FROM {} t WHERE " + where).format(sql.Identifier(table)),
+        params,
+    )
+    return {row[0] for row in cur.fetchall()}
+
+
+def _scopes(cur) -> dict[str, list[int]]:
+    """Territories each user's accounts may carry, from the hierarchy (not the policy functions)."""
+    cur.execute("SELECT territory_id, parent_id, code, rep_id FROM territories")
+    rows = cur.fetchall()
+    children: dict[int | None, list[int]] = {}
+    for territory_id, parent_id, _code, _rep in rows:
+        children.setdefault(parent_id, []).append(territory_id)
+    west = next(t for t, _p, code, _r in rows if code == "R-West")
+    below, stack = [], [west]
+    while stack:
+        node = stack.pop()
+        below.append(node)
+        stack.extend(children.get(node, []))
+    cur.execute("SELECT rep_id FROM app_users WHERE username = 'rep'")
+    rep_id = cur.fetchone()[0]
+    return {"manager": below, "rep": [t for t, _p, _c, r in rows if r == rep_id]}
+
+
+def _expected(cur, table: str, user: str) -> set[str] | str:
+    """Rows ``user`` may read from ``table``, or ``"denied"``."""
+    if table in DENIED:
+        return "denied"
+    everything = _owner_rows(cur, table, "true", {})
+    nothing: set[str] = set()
+    if user in ("disabled_rep", "nobody"):
+        return everything if table in PUBLIC else nothing
+    if table in SHARED or table in PUBLIC:
+        return everything
+    if table in ("import_batches", "import_rejects", "audit_log"):
+        return everything if user == "admin" else nothing
+    if table == "campaigns":
+        return nothing if user == "rep" else everything
+    scope = _scopes(cur).get(user)
+    in_scope = "account_id IN (SELECT account_id FROM accounts WHERE territory_id = ANY(%(scope)s))"
+    if table == "accounts":
+        return (
+            everything
+            if scope is None
+            else _owner_rows(cur, table, "territory_id = ANY(%(scope)s)", {"scope": scope})
+        )
+    if table in BOOK:
+        return everything if scope is None else _owner_rows(cur, table, in_scope, {"scope": scope})
+    consent = "marketing_consent" if user == "marketer" else "true"
+    if table == "contacts":
+        where = consent if scope is None else f"{consent} AND {in_scope}"
+        return _owner_rows(cur, table, where, {"scope": scope})
+    if table == "contactable_contacts":
+        where = "true" if scope is None else in_scope
+        return _owner_rows(cur, table, where, {"scope": scope})
+    msg = f"no expectation for {table}"
+    raise AssertionError(msg)
+
+
+@pytest.fixture
+def secured(planned: tuple[Settings, Connections]) -> Connections:
+    """The planned book with one row in every table, a disabled rep, and the leak function."""
+    _settings, conns = planned
+    with conns.owner.transaction(user="t") as cur:
+        cur.execute(LEAK_FUNCTION)
+        cur.execute(
+            "SELECT rep_id, external_id FROM reps"
+            " WHERE rep_id <> (SELECT rep_id FROM app_users WHERE username = 'rep') ORDER BY rep_id LIMIT 1"
+        )
+        other_rep = cur.fetchone()[1]
+        cur.execute("INSERT INTO campaigns (name, created_by) VALUES ('Spring', 't') RETURNING campaign_id")
+        campaign = cur.fetchone()[0]
+        cur.execute(
+            "INSERT INTO campaign_members (campaign_id, account_id)"
+            " SELECT %s, account_id FROM accounts WHERE account_id %% 3 = 0",
+            (campaign,),
+        )
+        cur.execute(
+            "INSERT INTO campaign_responses (campaign_id, account_id, kind, revenue)"
+            " SELECT %s, account_id, 'conversion', 100 FROM accounts WHERE account_id %% 9 = 0",
+            (campaign,),
+        )
+        cur.execute(
+            "INSERT INTO import_batches (kind, filename, created_by)"
+            " VALUES ('accounts', 'a.csv', 't') RETURNING batch_id"
+        )
+        batch = cur.fetchone()[0]
+        cur.execute("INSERT INTO import_rejects (batch_id, line, reason) VALUES (%s, 3, 'no name')", (batch,))
+        cur.execute(
+            "INSERT INTO geocode_cache (query_key, provider, lon, lat, precision)"
+            " VALUES ('60601', 'zip', -87.6, 41.9, 'postal')"
+        )
+        cur.execute(
+            "INSERT INTO suppression_list (identifier_hash, reason)"
+            " VALUES (gcrm_identifier_hash('gone@example.com'), 'objected')"
+        )
+        cur.execute(
+            "INSERT INTO trade_areas (branch_id, method, geom)"
+            " SELECT branch_id, 'ring', ST_Multi(ST_Buffer(geom, 0.1)) FROM branches LIMIT 2"
+        )
+        cur.execute("UPDATE contacts SET marketing_consent = (contact_id % 2 = 0)")
+    add_user(conns.owner, "disabled_rep", role="rep", password="disabled-pass", actor="t", rep=other_rep)
+    set_disabled(conns.owner, "disabled_rep", disabled=True, actor="t")
+    return conns
+
+
+def _tables(cur) -> list[str]:
+    cur.execute(
+        "SELECT c.relname FROM pg_class c WHERE c.relnamespace = 'public'::regnamespace"
+        " AND c.relkind IN ('r', 'v') AND c.relname NOT IN"
+        " ('spatial_ref_sys', 'geometry_columns', 'geography_columns') ORDER BY 1"
+    )
+    return [row[0] for row in cur.fetchall()]
+
+
+def _read_as(app: Database, table: str, user: str) -> tuple[set[str] | str, set[str]]:
+    """Rows the app role returns to ``user`` and rows the leak function was shown."""
+    try:
+        with app.transaction(user=user) as cur:
+            notices: deque[str] = deque()
+            cur.connection.notices = notices
+            cur.execute(
+                sql.SQL("SELECT t::text FROM {} t WHERE leak(%s, t::text)").format(sql.Identifier(table)),
+                (table,),
+            )
+            returned = {row[0] for row in cur.fetchall()}
+    except psycopg2.errors.InsufficientPrivilege:
+        return "denied", set()
+    prefix = f"NOTICE:  leak|{table}|"
+    seen = {n.strip()[len(prefix) :] for n in notices if n.startswith(prefix)}
+    return returned, seen
+
+
+def test_every_role_reads_only_permitted_rows_of_every_table_and_view(secured: Connections) -> None:
+    with secured.owner.transaction(user="t") as cur:
+        tables = _tables(cur)
+        expected = {(table, user): _expected(cur, table, user) for table in tables for user in USERS}
+    assert {"accounts", "contacts", "app_users", "audit_log", "contactable_contacts"} <= set(tables)
+    for table in tables:
+        for user in USERS:
+            returned, seen = _read_as(secured.app, table, user)
+            want = expected[(table, user)]
+            assert returned == want, f"{user} reading {table}"
+            if want != "denied":
+                # The leak function saw exactly the returned rows: nothing the policies hide.
+                assert seen == returned, f"{len(seen - want)} rows of {table} leaked to {user}"
+    # The cases are not vacuous: each role sees some rows of the book and not all of them.
+    for user in ("manager", "rep"):
+        accounts = expected[("accounts", user)]
+        assert 0 < len(accounts) < len(expected[("accounts", "admin")])
+    assert 0 < len(expected[("contacts", "marketer")]) < len(expected[("contacts", "admin")])
+    assert expected[("audit_log", "admin")] and not expected[("audit_log", "rep")]
+
+
+def test_app_users_columns_without_hashes_are_readable_by_admins_only(secured: Connections) -> None:
+    for user, visible in (("admin", None), ("rep", {"rep"}), ("nobody", set())):
+        with secured.app.transaction(user=user) as cur:
+            cur.execute("SELECT username FROM app_users")
+            names = {row[0] for row in cur.fetchall()}
+        assert names == visible if visible is not None else {"admin", "rep", "manager", "marketer"} <= names
+    with pytest.raises(psycopg2.errors.InsufficientPrivilege), secured.app.transaction(user="admin") as cur:
+        cur.execute("SELECT password_hash FROM app_users")
+
+
+def test_reps_edit_only_their_accounts(secured: Connections) -> None:
+    with secured.owner.transaction(user="t") as cur:
+        rep_territories = _scopes(cur)["rep"]
+        cur.execute(
+            "SELECT account_id FROM accounts WHERE territory_id = ANY(%s) LIMIT 1", (rep_territories,)
+        )
+        mine = cur.fetchone()[0]
+        cur.execute(
+            "SELECT account_id FROM accounts WHERE NOT territory_id = ANY(%s) LIMIT 1", (rep_territories,)
+        )
+        theirs = cur.fetchone()[0]
+    with secured.app.transaction(user="rep") as cur:
+        cur.execute("UPDATE accounts SET name = 'renamed' WHERE account_id IN (%s, %s)", (mine, theirs))
+        assert cur.rowcount == 1
+    with pytest.raises(psycopg2.errors.InsufficientPrivilege), secured.app.transaction(user="rep") as cur:
+        cur.execute("UPDATE accounts SET territory_id = NULL WHERE account_id = %s", (mine,))
+    with pytest.raises(psycopg2.errors.InsufficientPrivilege), secured.app.transaction(user="rep") as cur:
+        cur.execute(
+            "INSERT INTO interactions (account_id, kind, occurred_at) VALUES (%s, 'visit', now())", (theirs,)
+        )
+
+
+def test_one_connection_used_by_two_users_in_turn_leaks_nothing(
+    secured: Connections,
+) -> None:
+    with secured.owner.transaction(user="t") as cur:
+        scopes = _scopes(cur)
+        cur.execute("SELECT count(*) FROM accounts WHERE territory_id = ANY(%s)", (scopes["rep"],))
+        rep_count = cur.fetchone()[0]
+        cur.execute("SELECT count(*) FROM accounts WHERE territory_id = ANY(%s)", (scopes["manager"],))
+        manager_count = cur.fetchone()[0]
+    single = Database(secured.app.dsn, max_connections=1)
+    seen = []
+    for user in ("manager", "rep", "manager", "nobody", "rep"):
+        with single.transaction(user=user) as cur:
+            cur.execute("SELECT pg_backend_pid(), count(*) FROM accounts")
+            seen.append(cur.fetchone())
+    single.close()
+    assert len({pid for pid, _count in seen}) == 1
+    assert [count for _pid, count in seen] == [manager_count, rep_count, manager_count, 0, rep_count]
+    # Outside a transaction that names a user, the same connection is nobody.
+    connection = psycopg2.connect(secured.app.dsn)
+    with connection, connection.cursor() as cur:
+        cur.execute("SELECT set_config('gcrm.user', 'manager', true)")
+    with connection, connection.cursor() as cur:
+        cur.execute(
+            "SELECT coalesce(current_setting('gcrm.user', true), ''), (SELECT count(*) FROM accounts)"
+        )
+        assert cur.fetchone() == ("", 0)
+    connection.close()
+
+
+def test_the_app_refuses_a_role_that_owns_tables_or_bypasses_security(
+    planned: tuple[Settings, Connections],
+) -> None:
+    settings, conns = planned
+    check_app_role(conns.app)
+    with conns.owner.transaction(user="t") as cur:
+        cur.execute("ALTER TABLE branches OWNER TO gcrm_app")
+    with pytest.raises(UnsafeAppRole, match="owns 1 tables"):
+        prepare_database(settings)
+    with conns.owner.transaction(user="t") as cur:
+        cur.execute("ALTER TABLE branches OWNER TO CURRENT_USER")
+    for attribute in ("BYPASSRLS", "SUPERUSER"):
+        with conns.owner.transaction(user="t") as cur:
+            cur.execute(sql.SQL("ALTER ROLE {} " + attribute).format(sql.Identifier(APP_ROLE)))
+        try:
+            with pytest.raises(UnsafeAppRole, match="superuser" if attribute == "SUPERUSER" else "bypass"):
+                check_app_role(
+                    Database(role_dsn(conns.app.dsn, role=APP_ROLE, password=settings.app_password))
+                )
+        finally:
+            with conns.owner.transaction(user="t") as cur:
+                cur.execute(sql.SQL("ALTER ROLE {} NO" + attribute).format(sql.Identifier(APP_ROLE)))
+    check_app_role(conns.app)
+
+
+def test_every_table_forces_row_level_security_and_views_run_as_the_invoker(secured: Connections) -> None:
+    with secured.owner.transaction(user="t") as cur:
+        cur.execute(
+            "SELECT relname FROM pg_class WHERE relnamespace = 'public'::regnamespace AND relkind = 'r'"
+            " AND relname <> 'spatial_ref_sys' AND NOT (relrowsecurity AND relforcerowsecurity)"
+        )
+        assert cur.fetchall() == []
+        cur.execute(
+            "SELECT relname, reloptions FROM pg_class WHERE relnamespace = 'public'::regnamespace"
+            " AND relkind = 'v' AND relname NOT IN ('geometry_columns', 'geography_columns')"
+        )
+        views = cur.fetchall()
+    assert views and all("security_invoker=true" in (options or []) for _name, options in views), views
+
+
+def test_policies_compare_stored_keys_not_geometry(secured: Connections) -> None:
+    with secured.owner.transaction(user="t") as cur:
+        cur.execute("SELECT tablename, coalesce(qual, '') || coalesce(with_check, '') FROM pg_policies")
+        policies = cur.fetchall()
+    assert len(policies) > 30
+    assert not [name for name, text in policies if "st_" in text.lower() or "geom" in text.lower()]

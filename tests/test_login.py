@@ -1,0 +1,110 @@
+"""Signing in to the app (AppTest against the demo book): passwords, disabled users, pages per role."""
+
+from __future__ import annotations
+
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from geo.audit import audit_entries
+from geo.bootstrap import Connections, prepare_database
+from geo.config import PROJECT_DIR, Settings
+from geo.users import DEMO_USERS, authenticate, set_disabled
+
+APP = str(PROJECT_DIR / "app.py")
+
+
+@pytest.fixture
+def demo_app(planned: tuple[Settings, Connections], environment) -> Settings:
+    """The planned demo book (demo users, starter plan) as the app's database."""
+    settings, _conns = planned
+    environment(settings)
+    st.cache_resource.clear()
+    st.cache_data.clear()
+    return settings
+
+
+def _sign_in(username: str, password: str) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.run()
+    at.text_input(key="sign_in_user").input(username)
+    at.text_input(key="sign_in_password").input(password)
+    at.button[0].click()
+    at.run()
+    return at
+
+
+def test_without_signing_in_every_page_shows_only_the_sign_in_form(demo_app: Settings) -> None:
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.run()
+    assert [t.value for t in at.title] == ["Sign in to gcrm"]
+    for page in ("pages/region_map.py", "pages/nearby.py", "pages/admin.py", "pages/data.py"):
+        with pytest.raises(Exception, match="Could not find a navigation page"):
+            at.switch_page(page).run()
+    assert not at.metric and not at.dataframe
+
+
+def test_wrong_password_and_unknown_user_are_refused_and_audited(demo_app: Settings) -> None:
+    for username, password in (("admin", "not-the-password"), ("nobody-here", "whatever1")):
+        at = _sign_in(username, password)
+        assert not at.exception
+        assert [t.value for t in at.title] == ["Sign in to gcrm"]
+        assert "Wrong user name or password" in at.error[0].value
+    conns = prepare_database(demo_app)
+    failed = audit_entries(conns.app, user="t", action="login.failed")
+    conns.close()
+    assert {"admin", "nobody-here"} <= set(failed["actor"])
+
+
+def test_a_disabled_user_is_refused(demo_app: Settings) -> None:
+    conns = prepare_database(demo_app)
+    set_disabled(conns.owner, "marketer", disabled=True, actor="t")
+    try:
+        assert authenticate(conns.app, "marketer", "marketer-demo") is None
+        at = _sign_in("marketer", "marketer-demo")
+        assert "Wrong user name or password, or the user is disabled" in at.error[0].value
+        reasons = audit_entries(conns.app, user="t", action="login.failed")["details"]
+        assert reasons.str.contains("user disabled").any()
+    finally:
+        set_disabled(conns.owner, "marketer", disabled=False, actor="t")
+        conns.close()
+
+
+@pytest.mark.parametrize(("username", "password"), [(u, p) for u, _r, p, _n in DEMO_USERS])
+def test_each_demo_user_signs_in_and_sees_the_pages_of_their_role(
+    demo_app: Settings, username: str, password: str
+) -> None:
+    at = _sign_in(username, password)
+    assert not at.exception, [e.message for e in at.exception]
+    assert at.title[0].value == "Overview"
+    assert any(f"({at.session_state['gcrm_user'].role})" in c.value for c in at.caption)
+    role = at.session_state["gcrm_user"].role
+    reachable = {"admin": "pages/admin.py", "rep": "pages/nearby.py", "marketer": "pages/campaigns.py"}
+    unreachable = {"rep": "pages/campaigns.py", "marketer": "pages/nearby.py", "manager": "pages/admin.py"}
+    if role in reachable:
+        at.switch_page(reachable[role]).run()
+        assert not at.exception
+    if role in unreachable:
+        with pytest.raises(Exception, match="Could not find a navigation page"):
+            at.switch_page(unreachable[role]).run()
+    conns = prepare_database(demo_app)
+    logins = audit_entries(conns.app, user="t", action="login")
+    conns.close()
+    assert username in set(logins["actor"])
+
+
+def test_a_rep_sees_only_their_accounts_on_the_overview(demo_app: Settings) -> None:
+    admin = _sign_in("admin", "admin-demo")
+    rep = _sign_in("rep", "rep-demo")
+    total = int(admin.metric[0].value.replace(",", ""))
+    own = int(rep.metric[0].value.replace(",", ""))
+    conns = prepare_database(demo_app)
+    with conns.owner.transaction(user="t") as cur:
+        cur.execute(
+            "SELECT count(*) FROM accounts a JOIN territories t USING (territory_id)"
+            " JOIN app_users u ON u.rep_id = t.rep_id WHERE u.username = 'rep'"
+        )
+        expected = cur.fetchone()[0]
+    conns.close()
+    assert total == 1_500
+    assert 0 < own == expected < total
