@@ -37,7 +37,7 @@ GREAT_CIRCLE_STEP_M = 500.0
 REGION_KEYS = {"state": "state_fips", "county": "county_fips", "zip": "zip"}
 CONTACTABLE = (
     "a.marketing_consent AND NOT EXISTS (SELECT 1 FROM suppression_list s"
-    " WHERE s.identifier_hash = encode(sha256(convert_to(lower(a.external_id), 'UTF8')), 'hex'))"
+    " WHERE s.identifier_hash = gcrm_identifier_hash(a.external_id))"
 )
 """SQL condition (on alias ``a``): the account gave marketing consent and is not suppressed."""
 MEMBER_SELECT = (
@@ -656,6 +656,40 @@ def campaign_members(db: Database, name: str, *, user: str) -> pd.DataFrame:
     ).format(sql.Literal(campaign))
     with db.transaction(user=user) as cur:
         return copy_out(cur, query, types=MEMBER_TYPES)
+
+
+def campaign_contacts(db: Database, name: str, *, user: str) -> pd.DataFrame:
+    """The people to write to for a saved campaign: consented, unsuppressed contacts of its members.
+
+    Read through the ``contactable_contacts`` view, so a contact without marketing
+    consent or on the suppression list never appears, whatever the role.
+
+    Parameters
+    ----------
+    db
+        The database.
+    name
+        The campaign.
+    user
+        The acting user.
+
+    Returns
+    -------
+    DataFrame
+        ``account_external_id, account_name, first_name, last_name, title, email, phone``.
+    """
+    campaign = _campaign_id(db, name, user=user)
+    with db.transaction(user=user) as cur:
+        cur.execute(
+            "SELECT a.external_id AS account_external_id, a.name AS account_name, c.first_name,"
+            " c.last_name, c.title, c.email, c.phone"
+            " FROM campaign_members m JOIN accounts a USING (account_id)"
+            " JOIN contactable_contacts c ON c.account_id = a.account_id"
+            " WHERE m.campaign_id = %s AND " + CONTACTABLE + " ORDER BY a.account_id, c.contact_id",
+            (campaign,),
+        )
+        columns = [d.name for d in cur.description]
+        return pd.DataFrame(cur.fetchall(), columns=columns)
 
 
 def record_responses(db: Database, name: str, responses: pd.DataFrame, *, user: str) -> dict[str, int]:

@@ -27,6 +27,7 @@ from geo.accounts import (
 from geo.bootstrap import app_password, owner_url, prepare_database
 from geo.bulk import account_total, load_demo_book, wipe_book
 from geo.cli_field import campaign_app, nearest_command
+from geo.cli_privacy import erase_command, export_app, suppress_command
 from geo.cli_users import users_app
 from geo.clitools import check_format, report_errors
 from geo.config import APP_ROLE, DEFAULT_DEMO_SEED, cli_user, load_settings
@@ -34,7 +35,7 @@ from geo.cube import parse_period, parse_where
 from geo.cubeio import answer_cube
 from geo.db import role_dsn
 from geo.duplicates import probable_duplicates
-from geo.exports import EXPORT_FORMATS, neutralise_formulas
+from geo.exports import EXPORT_FORMATS, csv_text, record_export
 from geo.httpgeocoder import street_geocoder
 from geo.importer import KINDS, MappingError, apply_overrides, detect_mapping, run_import
 from geo.placement import place_accounts
@@ -57,6 +58,9 @@ regions_app = typer.Typer(help="Region keys of the accounts.", no_args_is_help=T
 app.add_typer(regions_app, name="regions")
 app.add_typer(campaign_app, name="campaign")
 app.add_typer(users_app, name="users")
+app.command("erase")(erase_command)
+app.command("suppress")(suppress_command)
+app.add_typer(export_app, name="export")
 app.command("nearest")(nearest_command)
 
 DEFAULT_DEMO_ACCOUNTS = 20_000
@@ -195,7 +199,7 @@ def import_file(
                 user=cli_user(),
                 data_dir=settings.data_dir,
                 filename=file.name,
-                street_geocoder=street_geocoder(settings, connections.app),
+                street_geocoder=street_geocoder(settings, connections.app, user=cli_user()),
             )
         finally:
             connections.close()
@@ -231,7 +235,7 @@ def geocode_command(
         connections = prepare_database(settings, operator=cli_user())
         try:
             addresses = unplaced_addresses(connections.app, user=cli_user())
-            provider = street_geocoder(settings, connections.app)
+            provider = street_geocoder(settings, connections.app, user=cli_user())
             placed = place_accounts(addresses, settings.data_dir, street_geocoder=provider)
             store_placements(connections.app, placed, user=cli_user())
         finally:
@@ -263,13 +267,22 @@ def accounts_export(
     def run() -> gpd.GeoDataFrame:
         connections = prepare_database(settings, operator=cli_user())
         try:
-            return accounts_for_export(connections.app, user=cli_user())
+            frame = accounts_for_export(connections.app, user=cli_user())
+            record_export(
+                connections.app,
+                "accounts",
+                "accounts",
+                rows=len(frame),
+                output_format=output_format,
+                user=cli_user(),
+            )
+            return frame
         finally:
             connections.close()
 
     frame = report_errors(run)
     if output_format == "csv":
-        text = neutralise_formulas(pd.DataFrame(frame.drop(columns="geometry"))).to_csv(index=False)
+        text = csv_text(pd.DataFrame(frame.drop(columns="geometry")))
     elif output_format == "geojson":
         text = frame.to_json(drop_id=True)
     else:
@@ -296,7 +309,7 @@ def duplicates_list() -> None:
             connections.close()
 
     pairs = report_errors(run)
-    sys.stdout.write(neutralise_formulas(pairs).to_csv(index=False))
+    sys.stdout.write(csv_text(pairs))
 
 
 @duplicates_app.command("merge")
@@ -393,9 +406,7 @@ def cube_command(
 
     table = report_errors(run).round(CUBE_DECIMALS)
     if output_format == "csv":
-        sys.stdout.write(
-            neutralise_formulas(pd.DataFrame(table.drop(columns="geometry"))).to_csv(index=False)
-        )
+        sys.stdout.write(csv_text(pd.DataFrame(table.drop(columns="geometry"))))
     else:
         sys.stdout.write(table.to_json(drop_id=True, na="null") + "\n")
 

@@ -13,6 +13,7 @@ from geo.campaigns import (
     CampaignError,
     Part,
     audience,
+    campaign_contacts,
     campaign_members,
     circle_part,
     list_campaigns,
@@ -25,7 +26,7 @@ from geo.campaigns import (
 from geo.clitools import check_format, with_app_database
 from geo.config import cli_user
 from geo.db import Database
-from geo.exports import neutralise_formulas
+from geo.exports import csv_text, record_export
 from geo.nearby import nearest_accounts
 from geo.shapes import target_geometry
 
@@ -86,7 +87,7 @@ def target_parts(circle: str | None, geojson: Path | None, regions: str | None) 
 
 def _write_members(members: pd.DataFrame, output_format: str) -> None:
     if output_format == "csv":
-        sys.stdout.write(neutralise_formulas(members[MEMBER_COLUMNS]).to_csv(index=False))
+        sys.stdout.write(csv_text(members[MEMBER_COLUMNS]))
         return
     sys.stdout.write(members_geojson(members) + "\n")
 
@@ -106,9 +107,17 @@ def audience_command(
     def run(db: Database) -> tuple[pd.DataFrame, pd.DataFrame]:
         return audience(db, target_parts(circle, geojson, regions), parse_where(where or []), user=cli_user())
 
-    counts, members = with_app_database(run)
+    def run_and_record(db: Database) -> tuple[pd.DataFrame, pd.DataFrame]:
+        counts, members = run(db)
+        if not count:
+            record_export(
+                db, "audience", "audience", rows=len(members), output_format=output_format, user=cli_user()
+            )
+        return counts, members
+
+    counts, members = with_app_database(run_and_record)
     if count:
-        sys.stdout.write(neutralise_formulas(counts[["stage", "count"]]).to_csv(index=False))
+        sys.stdout.write(csv_text(counts[["stage", "count"]]))
     else:
         _write_members(members, output_format)
 
@@ -134,18 +143,33 @@ def save_command(
 
 @campaign_app.command("export")
 def export_command(
-    name: Annotated[str, typer.Argument(help="Campaign name.")], output_format: FormatOption = "csv"
+    name: Annotated[str, typer.Argument(help="Campaign name.")],
+    output_format: FormatOption = "csv",
+    contacts: Annotated[
+        bool, typer.Option("--contacts", help="The members' consented contacts (CSV) instead of accounts.")
+    ] = False,
 ) -> None:
     """Print the members of a saved campaign who may be contacted now (consent, not suppressed)."""
-    check_format(output_format)
-    _write_members(with_app_database(lambda db: campaign_members(db, name, user=cli_user())), output_format)
+    check_format(output_format, ("csv",) if contacts else ("csv", "geojson"))
+
+    def run(db: Database) -> pd.DataFrame:
+        found = (campaign_contacts if contacts else campaign_members)(db, name, user=cli_user())
+        kind = "campaign_contacts" if contacts else "campaign_members"
+        record_export(db, kind, name, rows=len(found), output_format=output_format, user=cli_user())
+        return found
+
+    found = with_app_database(run)
+    if contacts:
+        sys.stdout.write(csv_text(found))
+    else:
+        _write_members(found, output_format)
 
 
 @campaign_app.command("list")
 def list_command() -> None:
     """List saved campaigns with members, responses and conversions."""
     table = with_app_database(lambda db: list_campaigns(db, user=cli_user()))
-    sys.stdout.write(neutralise_formulas(table).to_csv(index=False))
+    sys.stdout.write(csv_text(table))
 
 
 def nearest_command(
@@ -158,9 +182,13 @@ def nearest_command(
     """Print the nearest accounts, nearest first: external_id,name,distance_m,…"""
     check_format(output_format, ("csv",))
     radius_m = radius_km * 1000 if radius_km is not None else None
-    found = with_app_database(
-        lambda db: nearest_accounts(db, lon, lat, k=k, radius_m=radius_m, user=cli_user())
-    )
+
+    def run(db: Database) -> pd.DataFrame:
+        found = nearest_accounts(db, lon, lat, k=k, radius_m=radius_m, user=cli_user())
+        record_export(db, "nearest", f"{lat},{lon}", rows=len(found), output_format="csv", user=cli_user())
+        return found
+
+    found = with_app_database(run)
     columns = [
         "external_id",
         "name",
@@ -173,6 +201,4 @@ def nearest_command(
         "lat",
         "lon",
     ]
-    sys.stdout.write(
-        neutralise_formulas(found[columns].round({"distance_m": 1, "value": 2})).to_csv(index=False)
-    )
+    sys.stdout.write(csv_text(found[columns].round({"distance_m": 1, "value": 2})))

@@ -23,6 +23,9 @@ GCRM_GEOCODER_MIN_DELAY
     Seconds between two requests to that geocoder (default 1.0).
 GCRM_DASK_SCHEDULER
     Address of a Dask scheduler (``tcp://host:8786``): cube queries aggregate there.
+GCRM_EXPORT_MIN_CELL
+    Smallest number of accounts a region or H3 cell of a shared location export may
+    hold; smaller cells are left out (default 10).
 """
 
 from __future__ import annotations
@@ -60,6 +63,8 @@ class Settings:
         Seconds between requests to it.
     dask_scheduler
         Dask scheduler address for cube queries, or None to compute in this process.
+    export_min_cell
+        k of the k-anonymous location exports.
     """
 
     database_url: str | None
@@ -70,6 +75,7 @@ class Settings:
     geocoder: str = "nominatim"
     geocoder_min_delay: float = 1.0
     dask_scheduler: str | None = None
+    export_min_cell: int = 10
 
 
 def load_settings() -> Settings:
@@ -90,6 +96,7 @@ def load_settings() -> Settings:
         geocoder=env.get("GCRM_GEOCODER") or "nominatim",
         geocoder_min_delay=float(env.get("GCRM_GEOCODER_MIN_DELAY") or 1.0),
         dask_scheduler=env.get("GCRM_DASK_SCHEDULER") or None,
+        export_min_cell=int(env.get("GCRM_EXPORT_MIN_CELL") or 10),
     )
 
 

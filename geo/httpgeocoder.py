@@ -24,7 +24,7 @@ TIMEOUT_S = 10
 PROVIDERS = {"nominatim": Nominatim, "photon": Photon}
 
 
-def street_geocoder(settings: Settings, db: Database) -> StreetGeocoder | None:
+def street_geocoder(settings: Settings, db: Database, *, user: str) -> StreetGeocoder | None:
     """Build the configured street geocoder, or None when none is configured.
 
     Parameters
@@ -33,6 +33,8 @@ def street_geocoder(settings: Settings, db: Database) -> StreetGeocoder | None:
         The settings in force (``geocoder_url``, ``geocoder``, ``geocoder_min_delay``).
     db
         Where the cache lives.
+    user
+        The acting user, who reads and writes the cache.
 
     Returns
     -------
@@ -58,11 +60,11 @@ def street_geocoder(settings: Settings, db: Database) -> StreetGeocoder | None:
 
     def geocode(rows: pd.DataFrame) -> pd.DataFrame:
         queries = address_queries(rows)
-        cached = _cached(db, provider, queries.unique().tolist())
+        cached = _cached(db, provider, queries.unique().tolist(), user=user)
         for query in queries.unique():
             if query not in cached:
                 cached[query] = _ask(lookup, query)
-                _store(db, provider, query, cached[query])
+                _store(db, provider, query, cached[query], user=user)
         found = pd.DataFrame([cached[q] for q in queries], index=rows.index, columns=["lon", "lat"])
         found["source"] = settings.geocoder
         return found
@@ -98,8 +100,10 @@ def _ask(lookup, query: str) -> tuple[float | None, float | None]:
     return (float(location.longitude), float(location.latitude))
 
 
-def _cached(db: Database, provider: str, queries: list[str]) -> dict[str, tuple[float | None, float | None]]:
-    with db.transaction(user="geocoder") as cur:
+def _cached(
+    db: Database, provider: str, queries: list[str], *, user: str
+) -> dict[str, tuple[float | None, float | None]]:
+    with db.transaction(user=user) as cur:
         cur.execute(
             "SELECT query_key, lon, lat FROM geocode_cache WHERE provider = %s AND query_key = ANY(%s)",
             (provider, queries),
@@ -107,9 +111,11 @@ def _cached(db: Database, provider: str, queries: list[str]) -> dict[str, tuple[
         return {key: (lon, lat) for key, lon, lat in cur.fetchall()}
 
 
-def _store(db: Database, provider: str, query: str, found: tuple[float | None, float | None]) -> None:
+def _store(
+    db: Database, provider: str, query: str, found: tuple[float | None, float | None], *, user: str
+) -> None:
     lon, lat = found
-    with db.transaction(user="geocoder") as cur:
+    with db.transaction(user=user) as cur:
         cur.execute(
             "INSERT INTO geocode_cache (query_key, provider, lon, lat, precision, raw)"
             " VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",

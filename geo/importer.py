@@ -25,6 +25,7 @@ from psycopg2 import sql
 from geo.db import Database, copy_frame, ewkb_hex
 from geo.geocode import StreetGeocoder
 from geo.placement import place_accounts, points_where
+from geo.suppression import keep_imported_suppressed
 from geo.tabular import RawTable
 
 KINDS = ("accounts", "contacts", "orders", "interactions")
@@ -216,6 +217,8 @@ class ImportSummary:
         Row counts; ``read`` always equals the sum of the other four.
     rejects
         ``line, reason, raw`` of every rejected row.
+    suppressed
+        Imported accounts or contacts on the suppression list (kept, without consent).
     """
 
     batch_id: int
@@ -225,13 +228,18 @@ class ImportSummary:
     unchanged: int
     rejected: int
     rejects: pd.DataFrame
+    suppressed: int = 0
 
     def line(self) -> str:
-        """Return the one-line summary ``read=N inserted=I updated=U unchanged=C rejected=R``."""
-        return (
+        """Return the one-line summary ``read=N inserted=I updated=U unchanged=C rejected=R``.
+
+        `` suppressed=S`` follows when imported rows are on the suppression list.
+        """
+        counts = (
             f"read={self.read} inserted={self.inserted} updated={self.updated} "
             f"unchanged={self.unchanged} rejected={self.rejected}"
         )
+        return counts + (f" suppressed={self.suppressed}" if self.suppressed else "")
 
 
 def normalise_header(name: str) -> str:
@@ -395,6 +403,7 @@ def run_import(
         orphans = _drop_orphans(cur) if kind != "accounts" else _no_rejects()
         report(0.7, "upserting")
         inserted, updated = _upsert(cur, kind, [c for c in rows.columns if c != "line"])
+        suppressed = keep_imported_suppressed(cur, kind)
         rejects = pd.concat([rejects, _raw(orphans, table)], ignore_index=True).sort_values(
             "line", ignore_index=True
         )
@@ -406,6 +415,7 @@ def run_import(
             unchanged=len(rows) - len(orphans) - inserted - updated + repeats,
             rejected=len(rejects),
             rejects=rejects,
+            suppressed=suppressed,
         )
         _close_batch(cur, summary)
     report(1.0, "done")

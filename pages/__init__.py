@@ -25,6 +25,7 @@ from geo.config import PROJECT_DIR, load_settings
 from geo.cube import CUBE_MEASURES, Facts, cube
 from geo.db import SYSTEM_USER
 from geo.errors import AccessDenied, DatabaseUnavailable, GcrmError
+from geo.exports import authorise_export, record_export
 from geo.regions import load_regions
 from geo.users import ROLES, SignedIn, authenticate, sign_in_by_email
 from territories.alignio import county_units, unit_shapes
@@ -323,3 +324,39 @@ def opened_through_app() -> bool:
         return True
     runpy.run_path(str(PROJECT_DIR / "app.py"), run_name="__main__")
     return False
+
+
+def audited_download(
+    container, label: str, data: str, file_name: str, mime: str, *, kind: str, target: str, rows: int
+) -> None:
+    """Offer a download of personal data to the roles that may export it; clicking it is audited.
+
+    Parameters
+    ----------
+    container
+        Where the button goes (``st`` or a column).
+    label, data, file_name, mime
+        As :func:`streamlit.download_button` takes them.
+    kind
+        A key of :data:`geo.exports.PERSONAL_EXPORTS`.
+    target
+        What is exported, for the audit log.
+    rows
+        Rows in the file.
+    """
+    db = connections().app
+    user = current_user()
+    try:
+        authorise_export(db, kind, user=user)
+    except AccessDenied as exc:
+        container.caption(str(exc))
+        return
+    container.download_button(
+        label,
+        data,
+        file_name=file_name,
+        mime=mime,
+        on_click=record_export,
+        args=(db, kind, target),
+        kwargs={"rows": rows, "output_format": file_name.rsplit(".", 1)[-1], "user": user},
+    )

@@ -12,6 +12,7 @@ from geo.campaigns import (
     Filters,
     audience,
     audience_by_region,
+    campaign_contacts,
     campaign_members,
     drawn_parts,
     list_campaigns,
@@ -24,10 +25,10 @@ from geo.campaigns import (
     trade_area_part,
 )
 from geo.errors import GcrmError
-from geo.exports import neutralise_formulas
+from geo.exports import csv_text
 from geo.geocode import PRECISION_RANK
 from geo.maps import choropleth_map, draw_map
-from pages import cached_regions, connections, current_user, opened_through_app, show_error
+from pages import audited_download, cached_regions, connections, current_user, opened_through_app, show_error
 from territories.model import territory_table
 
 SEGMENTS = ("SMB", "Mid-market", "Enterprise")
@@ -161,11 +162,15 @@ def _save_and_export(parts: list, filters: Filters, members: pd.DataFrame) -> No
     st.caption("Exports hold the final audience only: accounts with marketing consent, not suppressed.")
     left, right = st.columns(2)
     shown = members.drop(columns=["account_id"])
-    left.download_button(
-        "Audience CSV", neutralise_formulas(shown).to_csv(index=False), "audience.csv", "text/csv"
-    )
-    right.download_button(
-        "Audience GeoJSON", members_geojson(members), "audience.geojson", "application/geo+json"
+    rows = {"kind": "audience", "target": "audience", "rows": len(members)}
+    audited_download(left, "Audience CSV", csv_text(shown), "audience.csv", "text/csv", **rows)
+    audited_download(
+        right,
+        "Audience GeoJSON",
+        members_geojson(members),
+        "audience.geojson",
+        "application/geo+json",
+        **rows,
     )
     with st.form("save_campaign"):
         name = st.text_input("Campaign name")
@@ -225,11 +230,27 @@ def _saved_campaigns() -> None:
     st.dataframe(saved.drop(columns=["campaign_id"]), hide_index=True, width="stretch")
     name = st.selectbox("Campaign", saved["name"], key="saved_pick")
     members = campaign_members(db, name, user=user)
-    st.download_button(
+    left, right = st.columns(2)
+    audited_download(
+        left,
         "Export members (consented) CSV",
-        neutralise_formulas(members.drop(columns=["account_id"])).to_csv(index=False),
+        csv_text(members.drop(columns=["account_id"])),
         f"{name}.csv",
         "text/csv",
+        kind="campaign_members",
+        target=name,
+        rows=len(members),
+    )
+    people = campaign_contacts(db, name, user=user)
+    audited_download(
+        right,
+        f"Export {len(people):,} contacts (consented) CSV",
+        csv_text(people),
+        f"{name}-contacts.csv",
+        "text/csv",
+        kind="campaign_contacts",
+        target=name,
+        rows=len(people),
     )
     upload = st.file_uploader("Record responses: CSV with external_id, kind (response|conversion), revenue")
     if upload is not None and st.button("Record"):

@@ -12,13 +12,13 @@ from geo.config import load_settings
 from geo.cube import low_precision_by_state
 from geo.duplicates import probable_duplicates
 from geo.errors import GcrmError
-from geo.exports import neutralise_formulas
+from geo.exports import csv_text
 from geo.geocode import load_gazetteer, normalise_state
 from geo.httpgeocoder import street_geocoder
 from geo.importer import KINDS, ImportSummary, MappingError, detect_mapping, field_labels, run_import
 from geo.maps import choropleth_map
 from geo.tabular import RawTable, read_table
-from pages import cached_regions, connections, current_user, opened_through_app, show_error
+from pages import audited_download, cached_regions, connections, current_user, opened_through_app, show_error
 
 IGNORE = "— ignore —"
 UPLOAD_TYPES = ["csv", "txt", "tsv", "xlsx", "parquet", "geojson", "json", "gpkg"]
@@ -128,7 +128,7 @@ def _import_form() -> None:
                 user=current_user(),
                 data_dir=load_settings().data_dir,
                 filename=upload.name,
-                street_geocoder=street_geocoder(load_settings(), connections().app),
+                street_geocoder=street_geocoder(load_settings(), connections().app, user=current_user()),
                 progress=lambda fraction, message: bar.progress(fraction, text=message),
             )
         except MappingError as exc:
@@ -160,11 +160,15 @@ def _show_summary() -> None:
     if summary.rejected:
         rejects = summary.rejects[["line", "reason"]].rename(columns={"line": "Line", "reason": "Reason"})
         st.dataframe(rejects, hide_index=True, width="stretch", height=240)
-        st.download_button(
+        audited_download(
+            st,
             "Download rejected rows (CSV)",
-            neutralise_formulas(summary.rejects).to_csv(index=False),
-            file_name=f"rejects-batch-{summary.batch_id}.csv",
-            mime="text/csv",
+            csv_text(summary.rejects),
+            f"rejects-batch-{summary.batch_id}.csv",
+            "text/csv",
+            kind="import_rejects",
+            target=f"batch:{summary.batch_id}",
+            rows=len(summary.rejects),
         )
 
 

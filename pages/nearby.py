@@ -6,12 +6,12 @@ from streamlit_folium import st_folium
 
 from geo.config import load_settings
 from geo.errors import GcrmError
-from geo.exports import neutralise_formulas
+from geo.exports import csv_text
 from geo.geocode import load_gazetteer
 from geo.maps import LOWER_48_BOUNDS, accounts_map, add_basemap, base_map
 from geo.nearby import account_history, log_visit, nearest_accounts, position_from_text
 from geo.routes import plan_route, route_gpx
-from pages import cached_regions, connections, current_user, opened_through_app, show_error
+from pages import audited_download, cached_regions, connections, current_user, opened_through_app, show_error
 
 STATUSES = ("customer", "prospect", "churned")
 OUTCOMES = ("Met the buyer", "Left material", "Order taken", "No one available", "Follow-up booked")
@@ -144,13 +144,11 @@ def _route(route: pd.DataFrame, total: float, start: tuple[float, float]) -> Non
         width="stretch",
     )
     left, right = st.columns(2)
-    left.download_button(
-        "Route CSV",
-        neutralise_formulas(route.drop(columns=["account_id"])).to_csv(index=False),
-        "route.csv",
-        "text/csv",
+    rows = {"kind": "route", "target": "route", "rows": len(route)}
+    audited_download(
+        left, "Route CSV", csv_text(route.drop(columns=["account_id"])), "route.csv", "text/csv", **rows
     )
-    right.download_button("Route GPX", route_gpx(start, route), "route.gpx", "application/gpx+xml")
+    audited_download(right, "Route GPX", route_gpx(start, route), "route.gpx", "application/gpx+xml", **rows)
 
 
 def _visit(found: pd.DataFrame, position: tuple[float, float]) -> None:

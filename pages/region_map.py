@@ -8,9 +8,12 @@ from geo.config import load_settings
 from geo.cube import CUBE_MEASURES, Facts, complete_members, drill_down, parse_period, region_names
 from geo.cubeio import answer_cube
 from geo.errors import GcrmError
+from geo.exports import csv_text
 from geo.hotspots import hot_spots
 from geo.maps import SCHEMES, add_spots, choropleth_map, clicked_key
+from geo.safeexport import suppress_small_cells
 from pages import (
+    audited_download,
     cached_facts,
     cached_regions,
     connections,
@@ -185,15 +188,30 @@ def _table(table, level: str, measure: str) -> None:
             label: st.column_config.NumberColumn(format="localized") for label in CUBE_MEASURES.values()
         },
     )
-    left, right = st.columns(2)
-    left.download_button(
-        "Download CSV", shown.round(2).to_csv(index=False), file_name=f"{level}.csv", mime="text/csv"
-    )
-    right.download_button(
+    left, middle, right = st.columns(3)
+    left.download_button("Download CSV", csv_text(shown.round(2)), file_name=f"{level}.csv", mime="text/csv")
+    middle.download_button(
         "Download GeoJSON",
         table.to_json(drop_id=True, na="null"),
         file_name=f"{level}.geojson",
         mime="application/geo+json",
+    )
+    k = load_settings().export_min_cell
+    shared, suppressed = suppress_small_cells(
+        table[["key", "name", "accounts", "geometry"]].rename(columns={"key": "cell"}), k=k
+    )
+    audited_download(
+        right,
+        "Share (GeoJSON, k-anonymous)",
+        shared.to_json(drop_id=True, na="null"),
+        f"{level}-shared.geojson",
+        "application/geo+json",
+        kind="locations",
+        target=f"{level} k={k}",
+        rows=len(shared),
+    )
+    right.caption(
+        f"Accounts per {LEVELS.get(level, 'region').lower()}; {suppressed:,} with fewer than {k} left out."
     )
 
 

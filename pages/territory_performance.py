@@ -7,7 +7,7 @@ from streamlit_folium import st_folium
 
 from geo.accounts import data_version
 from geo.errors import GcrmError
-from geo.exports import neutralise_formulas
+from geo.exports import csv_text
 from geo.maps import SCHEMES, choropleth_map, clicked_key
 from pages import (
     BOOK_TABLES,
@@ -109,7 +109,7 @@ def _tables(kpis: pd.DataFrame, measure: str, selected: str | None) -> None:
     st.dataframe(reps.round(1), width="stretch", height=200)
     st.download_button(
         "Download CSV",
-        neutralise_formulas(ordered[columns].round(2)).to_csv(index=False),
+        csv_text(ordered[columns].round(2)),
         file_name="territories.csv",
         mime="text/csv",
     )

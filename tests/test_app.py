@@ -65,7 +65,11 @@ def test_map_page_by_state_lists_states_by_accounts(demo_app) -> None:
     assert table["Accounts"].is_monotonic_decreasing
     assert table["Accounts"].sum() == 3_000
     assert table.iloc[0]["State"] in {"California", "Texas", "New York"}
-    assert [b.label for b in at.get("download_button")] == ["Download CSV", "Download GeoJSON"]
+    assert [b.label for b in at.get("download_button")] == [
+        "Download CSV",
+        "Download GeoJSON",
+        "Share (GeoJSON, k-anonymous)",
+    ]
 
 
 def test_map_page_drills_state_county_zip_accounts_and_back(demo_app) -> None:

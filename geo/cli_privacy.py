@@ -1,0 +1,108 @@
+"""``gcrm erase``, ``gcrm suppress`` and ``gcrm export locations``: privacy on the command line."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import pandas as pd
+import typer
+
+from geo.bootstrap import prepare_database
+from geo.clitools import check_format, report_errors
+from geo.config import cli_user, load_settings
+from geo.erasure import erase_account, erase_contact
+from geo.exports import csv_text, record_export
+from geo.regions import load_regions
+from geo.safeexport import SHARE_LEVELS, account_counts, cell_shapes, suppress_small_cells
+from geo.suppression import suppress
+
+
+def erase_command(
+    account: Annotated[str | None, typer.Option("--account", help="External id of the account.")] = None,
+    contact: Annotated[str | None, typer.Option("--contact", help="External id of the contact.")] = None,
+) -> None:
+    """Erase an account or a contact everywhere, keep them suppressed, print what was removed."""
+    if (account is None) == (contact is None):
+        typer.echo("error: give exactly one of --account ID or --contact ID", err=True)
+        raise typer.Exit(2)
+    settings = load_settings()
+
+    def run() -> dict[str, int]:
+        connections = prepare_database(settings, operator=cli_user())
+        try:
+            if account is not None:
+                return erase_account(connections.owner, account, user=cli_user())
+            return erase_contact(connections.owner, contact, user=cli_user())
+        finally:
+            connections.close()
+
+    removed = report_errors(run)
+    typer.echo(f"erased {'account' if account is not None else 'contact'} {account or contact}")
+    for place, count in removed.items():
+        typer.echo(f"{place}={count}")
+
+
+def suppress_command(
+    identifiers: Annotated[list[str], typer.Argument(help="External ids or e-mail addresses.")],
+) -> None:
+    """Record that people objected to marketing: they leave every audience and export."""
+    settings = load_settings()
+
+    def run() -> int:
+        connections = prepare_database(settings, operator=cli_user())
+        try:
+            return suppress(connections.app, identifiers, reason="objected", user=cli_user())
+        finally:
+            connections.close()
+
+    typer.echo(f"suppressed {report_errors(run)} new identifier(s)")
+
+
+export_app = typer.Typer(help="Exports safe to share.", no_args_is_help=True)
+
+
+@export_app.command("locations")
+def export_locations(
+    by: Annotated[str, typer.Option("--by", help=f"One of {', '.join(SHARE_LEVELS)}.")] = "county",
+    k: Annotated[
+        int | None,
+        typer.Option("--k", help="Leave out cells under k accounts (default GCRM_EXPORT_MIN_CELL)."),
+    ] = None,
+    output_format: Annotated[str, typer.Option("--format", help="csv or geojson.")] = "csv",
+) -> None:
+    """Print accounts per region or H3 cell, cells under k accounts left out (k-anonymous)."""
+    check_format(output_format)
+    settings = load_settings()
+    minimum = k if k is not None else settings.export_min_cell
+
+    def run() -> tuple[pd.DataFrame, int]:
+        connections = prepare_database(settings, operator=cli_user())
+        try:
+            counts = account_counts(connections.app, by, user=cli_user())
+            kept, suppressed = suppress_small_cells(counts, k=minimum)
+            if output_format == "geojson":
+                regions = (
+                    None
+                    if by.startswith("h3:") or by == "zip"
+                    else load_regions(connections.app, by, user=cli_user())
+                )
+                kept = cell_shapes(kept, by, regions)
+            record_export(
+                connections.app,
+                "locations",
+                f"{by} k={minimum}",
+                rows=len(kept),
+                output_format=output_format,
+                user=cli_user(),
+            )
+            return kept, suppressed
+        finally:
+            connections.close()
+
+    kept, suppressed = report_errors(run)
+    if output_format == "csv":
+        sys.stdout.write(csv_text(kept))
+    else:
+        sys.stdout.write(kept.to_json(drop_id=True) + "\n")
+    typer.echo(f"{len(kept)} cells, {suppressed} cells under {minimum} accounts left out", err=True)

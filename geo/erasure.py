@@ -1,0 +1,147 @@
+"""Erasure: remove a person's data everywhere gcrm keeps it, and keep them suppressed.
+
+``gcrm erase --account ID`` removes the account with its contacts, visits, orders
+and campaign snapshots and responses; ``--contact ID`` removes one contact. Both
+also remove the geocode-cache entries of the account's address, import rejects
+whose raw row names them, and scrub audit entries that name them, then add their
+identifiers' hashes to the suppression list (so a re-import stays out of every
+audience) and write an ``erase`` audit entry that names only the hash.
+
+Erasure runs as the database owner: the app role may append to the audit log but
+never rewrite it.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import psycopg2.extensions
+
+from geo.audit import record
+from geo.db import Database
+from geo.errors import GcrmError
+from geo.httpgeocoder import address_queries
+from geo.suppression import add_hashes, identifier_hash
+
+ACCOUNT_CHILDREN = ("contacts", "interactions", "orders", "campaign_members", "campaign_responses")
+"""Tables whose rows of an erased account go with it (their foreign keys cascade)."""
+
+
+class ErasureError(GcrmError):
+    """The account or contact to erase does not exist."""
+
+
+def erase_account(owner: Database, external_id: str, *, user: str) -> dict[str, int]:
+    """Erase an account and everything that names it.
+
+    Parameters
+    ----------
+    owner
+        The database as its owner.
+    external_id
+        The account's external id.
+    user
+        Who erases (audit log).
+
+    Returns
+    -------
+    dict
+        Place → rows removed or scrubbed (``accounts``, each of :data:`ACCOUNT_CHILDREN`,
+        ``geocode_cache``, ``import_rejects``, ``audit_log``), and ``suppressed``.
+    """
+    with owner.transaction(user=user) as cur:
+        cur.execute(
+            "SELECT account_id, name, street, city, state, postal_code FROM accounts WHERE external_id = %s",
+            (external_id,),
+        )
+        row = cur.fetchone()
+        if row is None:
+            msg = f"No account with external id {external_id!r}."
+            raise ErasureError(msg)
+        account_id, name, *address = row
+        cur.execute("SELECT external_id, email FROM contacts WHERE account_id = %s", (account_id,))
+        contacts = cur.fetchall()
+        removed = {}
+        for table in ACCOUNT_CHILDREN:
+            cur.execute(f"SELECT count(*) FROM {table} WHERE account_id = %s", (account_id,))
+            removed[table] = cur.fetchone()[0]
+        cur.execute("DELETE FROM accounts WHERE account_id = %s", (account_id,))
+        removed["accounts"] = cur.rowcount
+        removed["geocode_cache"] = _forget_address(cur, address)
+        identifiers = [external_id, name] + [value for contact in contacts for value in contact if value]
+        removed.update(_scrub_mentions(cur, identifiers))
+        hashes = [identifier_hash(i) for i in [external_id] + [v for c in contacts for v in c if v]]
+        removed["suppressed"] = add_hashes(cur, hashes, reason="erased")
+        record(cur, "erase", f"account:{identifier_hash(external_id)}", removed)
+    return removed
+
+
+def erase_contact(owner: Database, external_id: str, *, user: str) -> dict[str, int]:
+    """Erase a contact and everything that names them.
+
+    Parameters
+    ----------
+    owner
+        The database as its owner.
+    external_id
+        The contact's external id.
+    user
+        Who erases (audit log).
+
+    Returns
+    -------
+    dict
+        Place → rows removed or scrubbed (``contacts``, ``import_rejects``, ``audit_log``),
+        ``interactions_unlinked`` and ``suppressed``.
+    """
+    with owner.transaction(user=user) as cur:
+        cur.execute(
+            "SELECT contact_id, email, phone, first_name, last_name FROM contacts WHERE external_id = %s",
+            (external_id,),
+        )
+        row = cur.fetchone()
+        if row is None:
+            msg = f"No contact with external id {external_id!r}."
+            raise ErasureError(msg)
+        contact_id, email, phone, first, last = row
+        cur.execute("UPDATE interactions SET contact_id = NULL WHERE contact_id = %s", (contact_id,))
+        removed = {"interactions_unlinked": cur.rowcount}
+        cur.execute("DELETE FROM contacts WHERE contact_id = %s", (contact_id,))
+        removed["contacts"] = cur.rowcount
+        full_name = " ".join(part for part in (first, last) if part) or None
+        removed.update(_scrub_mentions(cur, [v for v in (external_id, email, phone, full_name) if v]))
+        removed["suppressed"] = add_hashes(
+            cur, [identifier_hash(v) for v in (external_id, email) if v], reason="erased"
+        )
+        record(cur, "erase", f"contact:{identifier_hash(external_id)}", removed)
+    return removed
+
+
+def _forget_address(cur: psycopg2.extensions.cursor, address: list[str | None]) -> int:
+    street, city, state, postal_code = address
+    if not street:
+        return 0
+    query = address_queries(
+        pd.DataFrame({"street": [street], "city": [city], "state": [state], "postal_code": [postal_code]})
+    ).iloc[0]
+    cur.execute("DELETE FROM geocode_cache WHERE query_key = %s", (query,))
+    return cur.rowcount
+
+
+def _scrub_mentions(cur: psycopg2.extensions.cursor, identifiers: list[str]) -> dict[str, int]:
+    """Delete import rejects and blank audit details whose values equal one of ``identifiers``."""
+    values = sorted({i for i in identifiers if i})
+    cur.execute(
+        "DELETE FROM import_rejects r WHERE EXISTS"
+        " (SELECT 1 FROM jsonb_each_text(r.raw) e WHERE e.value = ANY(%s))",
+        (values,),
+    )
+    rejects = cur.rowcount
+    cur.execute(
+        "WITH named AS (SELECT a.audit_id FROM audit_log a WHERE a.target = ANY(%(v)s) OR EXISTS"
+        "  (SELECT 1 FROM jsonb_path_query(a.details, 'strict $.**') j WHERE j #>> '{}' = ANY(%(v)s)))"
+        " UPDATE audit_log a SET details = jsonb_build_object('erased', true),"
+        " target = CASE WHEN a.target = ANY(%(v)s) THEN 'erased' ELSE a.target END"
+        " FROM named WHERE a.audit_id = named.audit_id",
+        {"v": values},
+    )
+    return {"import_rejects": rejects, "audit_log": cur.rowcount}
