@@ -208,7 +208,7 @@ def import_file(
         if summary.rejected > REJECTS_SHOWN:
             typer.echo(f"… and {summary.rejected - REJECTS_SHOWN} more rejected rows", err=True)
         if rejects is not None:
-            summary.rejects.to_csv(rejects, index=False)
+            rejects.write_text(csv_text(summary.rejects), encoding="utf-8")
         return summary.line()
 
     try:

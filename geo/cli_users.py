@@ -10,6 +10,7 @@ import typer
 from geo.bootstrap import prepare_database
 from geo.clitools import report_errors
 from geo.config import cli_user, load_settings
+from geo.exports import csv_text
 from geo.users import ROLES, add_user, list_users, set_disabled
 
 users_app = typer.Typer(help="Users of the app and their roles.", no_args_is_help=True)
@@ -76,7 +77,7 @@ def users_list() -> None:
         finally:
             connections.close()
 
-    typer.echo(report_errors(run).to_csv(index=False), nl=False)
+    typer.echo(csv_text(report_errors(run)), nl=False)
 
 
 def _set_disabled(username: str, *, disabled: bool) -> None:

@@ -13,7 +13,7 @@ from geo.cli import app
 from geo.clitools import check_format, report_errors, with_app_database
 from geo.config import cli_user, load_settings
 from geo.db import Database
-from geo.exports import neutralise_formulas
+from geo.exports import csv_text
 from territories.alignio import AlignmentResult, lower_48_states, parse_units, propose_alignment
 from territories.model import (
     active_version,
@@ -89,7 +89,7 @@ def align_command(
     result, version = report_errors(run)
     table = result.units.drop(columns="geometry")
     if output_format == "csv":
-        sys.stdout.write(neutralise_formulas(pd.DataFrame(table)).to_csv(index=False))
+        sys.stdout.write(csv_text(pd.DataFrame(table)))
     else:
         sys.stdout.write(result.units.to_json(drop_id=True) + "\n")
     typer.echo(result.report.round(REPORT_DECIMALS).to_string(), err=True)
@@ -117,7 +117,7 @@ def seed_command() -> None:
 def versions_command() -> None:
     """List the plan versions, newest first."""
     table = with_app_database(lambda db: versions(db, user=cli_user()))
-    sys.stdout.write(table.to_csv(index=False))
+    sys.stdout.write(csv_text(table))
 
 
 @territories_app.command("publish")
