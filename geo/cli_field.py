@@ -28,7 +28,7 @@ from geo.config import cli_user
 from geo.db import Database
 from geo.exports import csv_text, record_export
 from geo.nearby import nearest_accounts
-from geo.shapes import target_geometry
+from geo.shapes import MAX_GEOJSON_BYTES, target_geometry
 
 campaign_app = typer.Typer(help="Geo campaigns: audiences, saved campaigns, exports.", no_args_is_help=True)
 CircleOption = Annotated[str | None, typer.Option("--circle", help="LAT,LON,KM: a circle on the ground.")]
@@ -68,6 +68,9 @@ def target_parts(circle: str | None, geojson: Path | None, regions: str | None) 
         parts.append(circle_part(lat, lon, km))
     if geojson:
         try:
+            if geojson.stat().st_size > MAX_GEOJSON_BYTES:
+                msg = f"{geojson} is larger than {MAX_GEOJSON_BYTES:,} bytes; simplify the shape."
+                raise CampaignError(msg)
             text = geojson.read_text(encoding="utf-8")
         except OSError as exc:
             msg = f"Cannot read {geojson}: {exc.strerror}."

@@ -20,6 +20,8 @@ from geo.tradeareas import geodesic_circle
 
 MAX_VERTICES = 20_000
 """Vertex cap of one target geometry (a detailed county outline has a few thousand)."""
+MAX_GEOJSON_BYTES = 5_000_000
+"""Largest GeoJSON text read as a target (a few MB hold far more than :data:`MAX_VERTICES`)."""
 MAX_RADIUS_M = 1_000_000.0
 WORLD = shapely.box(-180.0, -90.0, 180.0, 90.0)
 
@@ -34,17 +36,29 @@ def target_geometry(geojson: dict | str) -> shapely.MultiPolygon:
     Parameters
     ----------
     geojson
-        GeoJSON as a dict or text, coordinates in degrees (lon, lat).
+        GeoJSON as a dict or text (at most :data:`MAX_GEOJSON_BYTES`), coordinates in degrees (lon, lat).
 
     Returns
     -------
     shapely.MultiPolygon
         Valid, non-empty, within ±180/±90, at most :data:`MAX_VERTICES` vertices.
     """
-    data = json.loads(geojson) if isinstance(geojson, str) else geojson
-    geometries = _geometries(data)
+    if isinstance(geojson, str):
+        if len(geojson) > MAX_GEOJSON_BYTES:
+            msg = f"The GeoJSON is {len(geojson):,} bytes; simplify it below {MAX_GEOJSON_BYTES:,}."
+            raise InvalidGeometry(msg)
+        try:
+            geojson = json.loads(geojson)
+        except json.JSONDecodeError as exc:
+            msg = f"Not GeoJSON: {exc.msg} at line {exc.lineno}, column {exc.colno}."
+            raise InvalidGeometry(msg) from exc
+    geometries = _geometries(geojson)
     if not geometries:
         msg = "The shape is empty: draw or upload at least one polygon."
+        raise InvalidGeometry(msg)
+    vertices = int(shapely.get_num_coordinates(geometries).sum())
+    if vertices > MAX_VERTICES:
+        msg = f"The shape has {vertices:,} vertices; simplify it below {MAX_VERTICES:,}."
         raise InvalidGeometry(msg)
     return validate_polygons(shapely.union_all(geometries))
 

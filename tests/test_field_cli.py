@@ -10,6 +10,7 @@ from typer.testing import CliRunner
 
 from geo.cli import app
 from geo.config import Settings
+from geo.shapes import MAX_GEOJSON_BYTES
 from geo.tradeareas import haversine_m
 
 
@@ -73,7 +74,11 @@ def test_save_export_and_list_a_campaign(demo_settings: Settings, environment, t
 
 def test_bad_targets_get_a_clear_error(demo_settings: Settings, environment, tmp_path) -> None:
     environment(demo_settings)
+    (tmp_path / "notes.txt").write_text("these are not coordinates")
+    (tmp_path / "huge.geojson").write_text(" " * (MAX_GEOJSON_BYTES + 1))
     for args, message in (
+        (["--geojson", str(tmp_path / "notes.txt")], "Not GeoJSON: Expecting value at line 1"),
+        (["--geojson", str(tmp_path / "huge.geojson")], "larger than"),
         (["--circle", "41.88,-87.63"], "LAT,LON,KM"),
         ([], "Give a target"),
         (["--regions", "state"], "LEVEL:CODE"),

@@ -7,7 +7,7 @@ import json
 import pytest
 import shapely
 
-from geo.shapes import MAX_VERTICES, InvalidGeometry, circle, target_geometry
+from geo.shapes import MAX_GEOJSON_BYTES, MAX_VERTICES, InvalidGeometry, circle, target_geometry
 from geo.tradeareas import haversine_m
 
 
@@ -52,6 +52,24 @@ def test_too_many_vertices_are_refused() -> None:
     ring = shapely.Point(-90, 40).buffer(1, quad_segs=MAX_VERTICES // 4 + 10)
     with pytest.raises(InvalidGeometry, match="vertices"):
         target_geometry(shapely.geometry.mapping(ring))
+
+
+def test_oversized_or_unparsable_text_is_refused_before_parsing_or_union() -> None:
+    with pytest.raises(InvalidGeometry, match="bytes"):
+        target_geometry("[" * (MAX_GEOJSON_BYTES + 1))
+    with pytest.raises(InvalidGeometry, match="Not GeoJSON"):
+        target_geometry("{'type': 'Polygon'}")
+    many = [shapely.Point(-90 + i, 40).buffer(0.2, quad_segs=MAX_VERTICES // 8) for i in range(3)]
+    with pytest.raises(InvalidGeometry, match="vertices"):
+        target_geometry(
+            {
+                "type": "FeatureCollection",
+                "features": [
+                    {"type": "Feature", "geometry": shapely.geometry.mapping(p), "properties": {}}
+                    for p in many
+                ],
+            }
+        )
 
 
 def test_a_shape_across_the_antimeridian_is_split_into_both_sides() -> None:
