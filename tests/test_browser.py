@@ -14,12 +14,14 @@ from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import pandas as pd
 import psycopg2
 import pytest
 from playwright.sync_api import Page, sync_playwright
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from geo.config import PROJECT_DIR, Settings
+from geo.tradeareas import haversine_m
 
 pytestmark = pytest.mark.browser
 CHROMIUM_ARGS = [
@@ -274,4 +276,83 @@ def test_campaigns_page_offers_the_draw_tools_without_a_cdn(app_url: str, browse
         )
     assert tools == 3, "the polygon, rectangle and circle tools are not on the map"
     assert failed == []
+    page.close()
+
+
+MARKERS_SCRIPT = """() => {
+    const found = [];
+    for (const name of Object.keys(window)) {
+        const map = window[name];
+        if (!name.startsWith('map_') || !map || !map.eachLayer) continue;
+        map.eachLayer(layer => {
+            if (layer.getLatLng && layer.options && layer.options.radius === 6) {
+                const at = layer.getLatLng();
+                found.push([at.lng, at.lat]);
+            }
+        });
+    }
+    return found;
+}"""
+
+
+def test_a_rep_signed_in_sees_only_their_accounts_nearby_and_on_the_map(
+    app_url: str, browser, demo_settings: Settings
+) -> None:
+    from geo.bootstrap import prepare_database
+    from territories.starter import starter_plan
+
+    conns = prepare_database(demo_settings)
+    starter_plan(conns.app, demo_settings.data_dir, user="t")
+    with conns.owner.transaction(user="t") as cur:
+        cur.execute(
+            "SELECT a.external_id, a.name, round(ST_X(a.geom)::numeric, 5), round(ST_Y(a.geom)::numeric, 5),"
+            " a.territory_id = ANY(ARRAY(SELECT t.territory_id FROM territories t"
+            "   JOIN app_users u ON u.rep_id = t.rep_id WHERE u.username = 'rep'))"
+            " FROM accounts a WHERE a.geom IS NOT NULL"
+        )
+        rows = cur.fetchall()
+    conns.close()
+    mine = {(float(x), float(y)) for _id, _name, x, y, own in rows if own}
+    others = {(float(x), float(y)) for _id, _name, x, y, own in rows if not own}
+    assert mine and others
+    lon, lat = next(iter(sorted(mine)))
+    page = browser.new_page(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+    # Offer the grid's CSV as a plain download instead of the browser's file picker.
+    page.add_init_script("delete window.showSaveFilePicker")
+    _sign_in(page, app_url, "nearby", user="rep", password="rep-demo")
+    navigation = page.locator('[data-testid="stSidebarNav"]').inner_text()
+    assert "Nearby accounts" in navigation and "Campaigns" not in navigation and "Data" not in navigation
+    field = page.get_by_label("Where are you? A ZIP, a city and state, or lat, lon")
+    field.fill(f"{lat}, {lon}", timeout=DRAW_TIMEOUT_MS)
+    field.press("Enter")
+    page.get_by_text("nearest accounts").first.wait_for(timeout=DRAW_TIMEOUT_MS)
+    deadline = time.monotonic() + DRAW_TIMEOUT_MS / 1000
+    markers: list = []
+    while len(markers) < 5 and time.monotonic() < deadline:
+        page.wait_for_timeout(500)
+        markers = [m for frame in page.frames for m in frame.evaluate(MARKERS_SCRIPT)]
+    shown = {(round(x, 5), round(y, 5)) for x, y in markers}
+    assert len(shown) >= 5, "the rep's accounts were not drawn"
+    assert shown <= mine, f"{len(shown - mine)} accounts of other reps on the map"
+    # Rows of the list are drawn on a canvas; its accessible grid names the accounts.
+    # The list is drawn on a canvas: read it through its own "Download as CSV".
+    page.locator('[data-testid="stDataFrame"]').first.hover()
+    with page.expect_download(timeout=DRAW_TIMEOUT_MS) as download:
+        page.get_by_role("button", name="Download as CSV").first.click()
+    listed = pd.read_csv(download.value.path(), dtype={"ID": str})
+    own_ids = {external_id for external_id, _name, _lon, _lat, own in rows if own}
+    assert len(listed) >= 5 and set(listed["ID"]) <= own_ids, set(listed["ID"]) - own_ids
+    # Not vacuous: accounts of other reps lie nearer than the farthest listed one.
+    reach_m = listed["km"].max() * 1000
+    nearer = [p for p in others if haversine_m(lon, lat, p[0], p[1]) < reach_m]
+    assert nearer, "no other rep's account nearby: the test proves nothing"
+    assert page.locator('[data-testid="stException"]').count() == 0
+    # Sales by region counts the rep's accounts only.
+    page.locator('[data-testid="stSidebarNav"]').get_by_text("Sales by region").click()
+    page.get_by_role("button", name="Download CSV").wait_for(timeout=DRAW_TIMEOUT_MS)
+    with page.expect_download(timeout=DRAW_TIMEOUT_MS) as download:
+        page.get_by_role("button", name="Download CSV").click()
+    by_state = pd.read_csv(download.value.path())
+    assert by_state["accounts"].sum() == len(own_ids) < len(rows)
+    assert page.locator('[data-testid="stException"]').count() == 0
     page.close()
