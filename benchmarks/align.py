@@ -45,7 +45,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     settings = load_settings()
-    connections = prepare_database(settings)
+    connections = prepare_database(settings, operator="benchmark")
     db = connections.app
     states = lower_48_states(db, user="benchmark")
     with db.transaction(user="benchmark") as cur:

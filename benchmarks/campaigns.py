@@ -38,7 +38,7 @@ BUSY_COUNTIES = [
 
 def main() -> None:
     """Run the three measurements and print them."""
-    connections = prepare_database(load_settings())
+    connections = prepare_database(load_settings(), operator="benchmark")
     db = connections.app
     rng = np.random.default_rng(SEED)
     with db.transaction(user=USER) as cur:

@@ -51,7 +51,7 @@ def main() -> None:
     server = owner_url(settings)
     bench = replace(settings, database_url=create_database(server, BENCH_DB))
     try:
-        connections = prepare_database(bench)
+        connections = prepare_database(bench, operator="benchmark")
         started = time.perf_counter()
         loaded = load_demo_book(
             connections.owner,

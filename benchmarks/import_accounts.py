@@ -141,7 +141,7 @@ def _import_twice(settings, path: Path) -> None:
     server = owner_url(settings)
     bench = replace(settings, database_url=create_database(server, BENCH_DB))
     try:
-        connections = prepare_database(bench)
+        connections = prepare_database(bench, operator="benchmark")
         for attempt in ("first import", "re-import"):
             started = time.perf_counter()
             table = read_table(path)

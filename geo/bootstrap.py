@@ -81,13 +81,15 @@ def prepare_database(settings: Settings, *, operator: str | None = None) -> Conn
         store_regions(owner, read_boundaries(settings.data_dir))
     if operator is not None:
         register_operator(owner, operator)
-    app = Database(role_dsn(url, role=APP_ROLE, password=password))
+    app = Database(role_dsn(url, role=APP_ROLE, password=password), role_per_user=True)
     check_app_role(app)
     return Connections(owner=owner, app=app)
 
 
 def check_app_role(app: Database) -> None:
     """Refuse a role that is a superuser, can bypass row-level security, or owns anything.
+
+    The roles the app role may switch to (``SET ROLE``) are checked with it.
 
     Parameters
     ----------
@@ -96,10 +98,10 @@ def check_app_role(app: Database) -> None:
     """
     with app.transaction(user=SYSTEM_USER) as cur:
         cur.execute(
-            "SELECT r.rolname, r.rolsuper, r.rolbypassrls,"
-            " (SELECT count(*) FROM pg_class c WHERE c.relowner = r.oid"
+            "SELECT session_user, bool_or(r.rolsuper), bool_or(r.rolbypassrls),"
+            " (SELECT count(*) FROM pg_class c WHERE c.relowner = ANY(array_agg(r.oid))"
             "  AND c.relkind IN ('r', 'p', 'v', 'm', 'f'))"
-            " FROM pg_roles r WHERE r.rolname = current_user"
+            " FROM pg_roles r WHERE pg_has_role(session_user, r.oid, 'MEMBER')"
         )
         name, superuser, bypass, owned = cur.fetchone()
     problems = [
@@ -113,7 +115,8 @@ def check_app_role(app: Database) -> None:
     ]
     if problems:
         msg = (
-            f"The app's database role {name!r} {' and '.join(problems)}, so row-level security"
+            f"The app's database role {name!r} (or a role it can become) {' and '.join(problems)},"
+            " so row-level security"
             " would not protect the data; gcrm will not start. Make it an ordinary role that owns nothing."
         )
         raise UnsafeAppRole(msg)

@@ -48,10 +48,16 @@ class Database:
         libpq URL or key/value string.
     max_connections
         Upper bound of pooled connections (Streamlit serves sessions on threads).
+    role_per_user
+        Switch each transaction to the database role of its user (``gcrm_db_role``):
+        the app role's pool does, the owner's does not.
     """
 
-    def __init__(self, dsn: str, *, max_connections: int = POOL_MAX_CONNECTIONS) -> None:
+    def __init__(
+        self, dsn: str, *, max_connections: int = POOL_MAX_CONNECTIONS, role_per_user: bool = False
+    ) -> None:
         self.dsn = dsn
+        self.role_per_user = role_per_user
         self._max_connections = max_connections
         self._pool: ThreadedConnectionPool | None = None
         self._lock = threading.Lock()
@@ -75,7 +81,14 @@ class Database:
         broken = False
         try:
             with conn, conn.cursor() as cur:
-                cur.execute("SELECT set_config('gcrm.user', %s, true)", (user,))
+                if self.role_per_user:
+                    cur.execute(
+                        "SELECT set_config('gcrm.user', %s, true),"
+                        " set_config('role', gcrm_db_role(%s), true)",
+                        (user, user),
+                    )
+                else:
+                    cur.execute("SELECT set_config('gcrm.user', %s, true)", (user,))
                 yield cur
         except (psycopg2.OperationalError, psycopg2.InterfaceError) as exc:
             broken = True

@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 import pandas as pd
 import psycopg2
 import pytest
+from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Page, sync_playwright
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
@@ -115,7 +116,15 @@ def _sign_in(
 
 
 def _leaflet_paths(page: Page) -> int:
-    return sum(frame.locator("path.leaflet-interactive").count() for frame in page.frames)
+    """Count drawn polygons and markers in every frame (a frame replaced meanwhile counts 0)."""
+    total = 0
+    for frame in page.frames:
+        try:
+            total += frame.locator("path.leaflet-interactive").count()
+        except PlaywrightError as exc:
+            if "detached" not in str(exc):
+                raise
+    return total
 
 
 def test_map_page_draws_state_polygons_with_legend_and_no_cdn(app_url: str, browser) -> None:

@@ -55,13 +55,16 @@ def test_accounts_geometry_is_indexed_point_4326(connections: Connections) -> No
 def test_app_role_owns_nothing_and_cannot_bypass_rls(connections: Connections) -> None:
     with connections.app.transaction(user="alice") as cur:
         cur.execute(
-            "SELECT current_user, rolsuper, rolbypassrls, rolcreaterole, rolcreatedb"
-            " FROM pg_roles WHERE rolname = current_user"
+            "SELECT session_user, rolname, rolsuper, rolbypassrls, rolcreaterole, rolcreatedb"
+            " FROM pg_roles WHERE pg_has_role(session_user, oid, 'MEMBER') ORDER BY rolname"
         )
-        assert cur.fetchone() == (APP_ROLE, False, False, False, False)
+        assert cur.fetchall() == [
+            (APP_ROLE, role, False, False, False, False)
+            for role in ("gcrm_admin", APP_ROLE, "gcrm_marketer", "gcrm_scoped")
+        ]
         cur.execute(
             "SELECT count(*) FROM pg_class"
-            " WHERE relowner = (SELECT oid FROM pg_roles WHERE rolname = current_user)"
+            " WHERE relowner IN (SELECT oid FROM pg_roles WHERE pg_has_role(session_user, oid, 'MEMBER'))"
         )
         assert cur.fetchone()[0] == 0
 
