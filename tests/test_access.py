@@ -343,3 +343,11 @@ def test_users_who_see_everything_keep_the_spatial_index(secured: Connections) -
     assert "accounts_geom_idx" in plans["admin"] and "accounts_geom_idx" in plans["marketer"], plans
     # A rep's qual is the territory test alone, which the territory index can serve.
     assert "territory_id = ANY" in plans["rep"] and " OR " not in plans["rep"], plans["rep"]
+
+
+def test_the_app_role_has_a_statement_timeout(secured: Connections) -> None:
+    with secured.app.transaction(user="admin") as cur:
+        cur.execute("SHOW statement_timeout")
+        assert cur.fetchone()[0] == "1min"
+        with pytest.raises(psycopg2.errors.QueryCanceled):
+            cur.execute("SET LOCAL statement_timeout = '50ms'; SELECT pg_sleep(1)")

@@ -108,3 +108,22 @@ def test_a_rep_sees_only_their_accounts_on_the_overview(demo_app: Settings) -> N
     conns.close()
     assert total == 1_500
     assert 0 < own == expected < total
+
+
+def test_admins_read_the_audit_log_and_disable_users_in_the_app(demo_app: Settings) -> None:
+    at = _sign_in("admin", "admin-demo")
+    at.switch_page("pages/admin.py").run()
+    assert not at.exception, [e.message for e in at.exception]
+    users, entries = (d.value for d in at.dataframe)
+    assert {"admin", "manager", "marketer", "rep"} <= set(users["username"])
+    assert "password_hash" not in users.columns
+    assert {"login", "territory.publish"} <= set(entries["action"])
+    assert entries.loc[entries["action"] == "login", "actor"].iloc[0] == "admin"
+    at.selectbox[0].set_value("rep").run()
+    at.button(key="toggle_user").click().run()
+    assert not at.exception
+    assert _sign_in("rep", "rep-demo").error, "a disabled rep signed in"
+    conns = prepare_database(demo_app)
+    disabled = audit_entries(conns.app, user="t", action="user.disable")
+    conns.close()
+    assert disabled[["actor", "target"]].values.tolist() == [["admin", "rep"]]
