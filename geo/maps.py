@@ -162,6 +162,46 @@ def draw_map(
     return fmap
 
 
+STATE_COUNT = 50
+"""More regions than this on a selection map are the states: the view fits the lower 48."""
+
+
+def selection_map(regions: gpd.GeoDataFrame, selected: set[str]) -> folium.Map:
+    """Regions to pick by clicking: the selected ones filled, every one named on hover.
+
+    Parameters
+    ----------
+    regions
+        Polygons with ``code`` and ``name`` in EPSG:4326 (states, or one state's counties).
+    selected
+        Codes of the regions picked so far.
+
+    Returns
+    -------
+    folium.Map
+        Read clicks back with ``st_folium(..., returned_objects=["last_object_clicked"])``
+        and :func:`clicked_key` with ``field="code"``.
+    """
+    bounds = LOWER_48_BOUNDS if len(regions) > STATE_COUNT else tuple(regions.total_bounds)
+    fmap = base_map(bounds)
+    shown = regions[["code", "name"]].assign(
+        picked=regions["code"].isin(selected), geometry=display_geometry(regions.geometry, bounds).to_numpy()
+    )
+    folium.GeoJson(
+        gpd.GeoDataFrame(shown, geometry="geometry", crs=regions.crs).to_json(drop_id=True),
+        name="Pick regions",
+        style_function=lambda feature: {
+            "fillColor": "#253494" if feature["properties"]["picked"] else "#f2f0eb",
+            "fillOpacity": 0.6 if feature["properties"]["picked"] else 1,
+            "color": "#7a7468",
+            "weight": 0.8,
+        },
+        highlight_function=lambda _feature: {"weight": 2.5, "color": "#253494"},
+        tooltip=folium.GeoJsonTooltip(fields=["name"], labels=False),
+    ).add_to(fmap)
+    return fmap
+
+
 def accounts_map(
     position: tuple[float, float],
     accounts: pd.DataFrame,
@@ -232,6 +272,7 @@ def accounts_map(
         tooltip="You are here",
     ).add_to(fmap)
     fmap.add_child(Legend("Accounts", [(c, s.title()) for s, c in STATUS_COLORS.items()]))
+    fmap.add_child(LocateControl())
     return fmap
 
 
@@ -657,3 +698,54 @@ def _region_style(feature: dict) -> dict:
 
 def _number(value: float) -> str:
     return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.1f}"
+
+
+class LocateControl(MacroElement):
+    """A "use my location" button: the browser's position becomes a click on the map.
+
+    The page reads map clicks (``st_folium``'s ``last_clicked``), so a located position
+    reaches it the same way as a click, with no component of its own. Browsers answer
+    only on ``localhost`` or HTTPS and after the user allows it; a refusal shows on the
+    button.
+    """
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        (function() {
+            var map = {{ this._parent.get_name() }};
+            var control = L.control({position: "topleft"});
+            control.onAdd = function() {
+                var button = L.DomUtil.create("a", "leaflet-bar gcrm-locate");
+                button.href = "#";
+                button.title = "Use my location";
+                button.setAttribute("role", "button");
+                button.innerHTML = "&#9678;";
+                button.style.cssText = "display: block; width: 30px; height: 30px; line-height: 30px;"
+                    + " text-align: center; background: #fff; font-size: 18px; color: #253494;";
+                L.DomEvent.on(button, "click", function(event) {
+                    L.DomEvent.stop(event);
+                    if (!navigator.geolocation) {
+                        button.title = "This browser cannot tell where it is";
+                        return;
+                    }
+                    button.style.color = "#999";
+                    navigator.geolocation.getCurrentPosition(function(found) {
+                        button.style.color = "#253494";
+                        map.fire("click", {latlng: L.latLng(found.coords.latitude, found.coords.longitude)});
+                    }, function(error) {
+                        button.style.color = "#b00";
+                        button.title = "Location unavailable: " + error.message;
+                    }, {enableHighAccuracy: true, timeout: 15000, maximumAge: 60000});
+                });
+                return button;
+            };
+            control.addTo(map);
+        })();
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._name = "LocateControl"

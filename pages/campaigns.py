@@ -1,5 +1,6 @@
 """Geo campaigns: draw a target, filter, see the explained audience live, save, export, track responses."""
 
+import hashlib
 from datetime import date
 
 import pandas as pd
@@ -27,11 +28,13 @@ from geo.campaigns import (
 from geo.errors import GcrmError
 from geo.exports import csv_text
 from geo.geocode import PRECISION_RANK
-from geo.maps import choropleth_map, draw_map
+from geo.maps import choropleth_map, clicked_key, draw_map, selection_map
 from pages import audited_download, cached_regions, connections, current_user, opened_through_app, show_error
 from territories.model import territory_table
 
 SEGMENTS = ("SMB", "Mid-market", "Enterprise")
+PICKED_COUNTIES = "picked_counties"
+"""Session key of the counties picked by clicking."""
 STATUSES = ("customer", "prospect", "churned")
 
 
@@ -84,8 +87,13 @@ def _region_parts(has_shapes: bool) -> list:
         )
         states = cached_regions("state")
         labels = dict(zip(states["code"], states["name"], strict=True))
+        if st.toggle("Pick states or counties by clicking on a map", key="pick_regions"):
+            _pick_on_map(states, labels)
         picked = columns[1].multiselect("States", list(labels), format_func=labels.get, key="states")
         typed = columns[2].text_input("Counties (FIPS) or ZIPs, comma-separated", key="codes")
+        clicked_counties = st.session_state.get(PICKED_COUNTIES, [])
+        if clicked_counties:
+            st.caption(f"Counties picked on the map: {', '.join(clicked_counties)}")
         try:
             territories = territory_table(connections().app, user=current_user()).query("kind == 'territory'")
         except GcrmError:
@@ -107,7 +115,7 @@ def _region_parts(has_shapes: bool) -> list:
     try:
         if picked:
             parts.append(region_part("state", picked, operation=op))
-        codes = [c.strip() for c in typed.split(",") if c.strip()]
+        codes = [c.strip() for c in typed.split(",") if c.strip()] + clicked_counties
         for level in ("county", "zip"):
             chosen_codes = [c for c in codes if len(c) == 5 and _is_level(c, level)]
             if chosen_codes:
@@ -123,6 +131,34 @@ def _region_parts(has_shapes: bool) -> list:
     except GcrmError as exc:
         show_error(exc)
     return parts
+
+
+def _pick_on_map(states: pd.DataFrame, labels: dict[str, str]) -> None:
+    """A map of states, or of one state's counties: a click adds the region or takes it away."""
+    within = st.selectbox(
+        "Click to pick",
+        ["states", *sorted(labels, key=labels.get)],
+        format_func=lambda c: "States" if c == "states" else f"Counties of {labels[c]}",
+        key="pick_within",
+    )
+    if within == "states":
+        regions, key = states, "states"
+    else:
+        counties = cached_regions("county")
+        regions, key = counties[counties["code"].str[:2] == within], PICKED_COUNTIES
+    selected = set(st.session_state.get(key, []))
+    digest = hashlib.sha1(",".join(sorted(selected)).encode()).hexdigest()[:12]
+    returned = st_folium(
+        selection_map(regions, selected),
+        height=360,
+        use_container_width=True,
+        returned_objects=["last_object_clicked"],
+        key=f"pick-{within}-{digest}",
+    )
+    code = clicked_key(returned, regions, field="code")
+    if code is not None:
+        st.session_state[key] = sorted(selected ^ {code})
+        st.rerun()
 
 
 def _is_level(code: str, level: str) -> bool:

@@ -8,7 +8,7 @@ from geo.config import load_settings
 from geo.errors import GcrmError
 from geo.exports import csv_text
 from geo.geocode import load_gazetteer
-from geo.maps import LOWER_48_BOUNDS, accounts_map, add_basemap, base_map
+from geo.maps import LOWER_48_BOUNDS, LocateControl, accounts_map, add_basemap, base_map
 from geo.nearby import account_history, log_visit, nearest_accounts, position_from_text
 from geo.routes import plan_route, route_gpx
 from pages import audited_download, cached_regions, connections, current_user, opened_through_app, show_error
@@ -44,7 +44,7 @@ def render() -> None:
         st.session_state["typed_applied"] = typed
     position = st.session_state.get("position")
     if position is None:
-        st.info("Type where you are, or click on the map below.")
+        st.info("Type where you are, click on the map below, or use your location (◎ on the map).")
         _pick_on_map()
         return
     lon, lat, how = position
@@ -104,13 +104,14 @@ def _pick_on_map() -> None:
 def _states_map():
     fmap = base_map()
     add_basemap(fmap, cached_regions("state"), LOWER_48_BOUNDS)
+    fmap.add_child(LocateControl())
     return fmap
 
 
 def _move_to_click(returned: dict | None) -> None:
     clicked = (returned or {}).get("last_clicked")
     if clicked and clicked.get("lat") is not None:
-        position = (float(clicked["lng"]), float(clicked["lat"]), "clicked on the map")
+        position = (float(clicked["lng"]), float(clicked["lat"]), "from the map: a click or your location")
         if st.session_state.get("position", (None, None))[:2] != position[:2]:
             st.session_state["position"] = position
             st.rerun()

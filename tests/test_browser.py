@@ -365,3 +365,61 @@ def test_a_rep_signed_in_sees_only_their_accounts_nearby_and_on_the_map(
     assert by_state["accounts"].sum() == len(own_ids) < len(rows)
     assert page.locator('[data-testid="stException"]').count() == 0
     page.close()
+
+
+def test_the_nearby_page_uses_the_browsers_location(app_url: str, browser) -> None:
+    context = browser.new_context(
+        viewport={"width": 1400, "height": 1000},
+        geolocation={"latitude": 41.8781, "longitude": -87.6298},
+        permissions=["geolocation"],
+    )
+    page = context.new_page()
+    _sign_in(page, app_url, "nearby")
+    page.get_by_text("use your location").wait_for(timeout=DRAW_TIMEOUT_MS)
+    deadline = time.monotonic() + DRAW_TIMEOUT_MS / 1000
+    button = None
+    while button is None and time.monotonic() < deadline:
+        page.wait_for_timeout(500)
+        button = next(
+            (f.locator(".gcrm-locate") for f in page.frames if f.locator(".gcrm-locate").count()), None
+        )
+    assert button is not None, "no location button on the map"
+    button.click()
+    page.get_by_text("nearest accounts").first.wait_for(timeout=DRAW_TIMEOUT_MS)
+    assert page.get_by_text("Position 41.87810, -87.62980").count() == 1
+    assert page.locator('[data-testid="stException"]').count() == 0
+    context.close()
+
+
+def test_a_marketer_picks_a_state_by_clicking_on_the_map(app_url: str, browser) -> None:
+    page = browser.new_page(viewport={"width": 1400, "height": 1200})
+    _sign_in(page, app_url, "campaigns", user="marketer", password="marketer-demo")
+    page.get_by_text("Pick states or counties by clicking on a map").click(timeout=DRAW_TIMEOUT_MS)
+    deadline = time.monotonic() + DRAW_TIMEOUT_MS / 1000
+    frame = None
+    while frame is None and time.monotonic() < deadline:
+        page.wait_for_timeout(500)
+        frame = next((f for f in page.frames if _count(f, "path.leaflet-interactive") >= 48), None)
+    assert frame is not None, "the states to pick were not drawn"
+    audience = page.get_by_test_id("stMetricLabel").get_by_text("Final audience")
+    for _attempt in range(CLICK_ATTEMPTS):
+        container = frame.locator(".leaflet-container")
+        box = container.bounding_box()
+        container.click(position={"x": box["width"] / 2, "y": box["height"] / 2})
+        try:
+            audience.wait_for(timeout=15_000)
+            break
+        except PlaywrightTimeout:
+            frame = next((f for f in page.frames if _count(f, "path.leaflet-interactive") >= 48), frame)
+    assert audience.count() == 1, "clicking a state did not make it the target"
+    chips = page.locator('[data-testid="stMultiSelect"]').first.inner_text()
+    assert any(name in chips for name in ("Kansas", "Nebraska", "Missouri", "Oklahoma", "Colorado")), chips
+    assert page.locator('[data-testid="stException"]').count() == 0
+    page.close()
+
+
+def _count(frame, selector: str) -> int:
+    try:
+        return frame.locator(selector).count()
+    except PlaywrightError:
+        return 0

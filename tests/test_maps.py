@@ -21,6 +21,7 @@ from geo.maps import (
     classify,
     clicked_key,
     legend_entries,
+    selection_map,
 )
 
 
@@ -156,3 +157,16 @@ def test_spots_are_outlined_with_their_own_legend() -> None:
     assert "Hot spot (Gi*, FDR 5%): 1" in legends[1].body and "Cold spot (Gi*, FDR 5%): 1" in legends[1].body
     html = fmap.get_root().render()
     assert '"topright"' in html and "#d7301f" in html
+
+
+def test_selection_map_fills_the_picked_regions_and_names_each() -> None:
+    regions = gpd.GeoDataFrame(
+        {"code": ["01", "02"], "name": ["Left", "Right"]},
+        geometry=[box(-100, 40, -99, 41), box(-99, 40, -98, 41)],
+        crs="EPSG:4326",
+    )
+    html = selection_map(regions, {"02"}).get_root().render()
+    assert re.search(r'"code":\s*"02",\s*"name":\s*"Right",\s*"picked":\s*true', html)
+    assert re.search(r'"code":\s*"01",\s*"name":\s*"Left",\s*"picked":\s*false', html)
+    assert "#253494" in html and "Right" in html
+    assert clicked_key({"last_object_clicked": {"lat": 40.5, "lng": -98.5}}, regions, field="code") == "02"
