@@ -84,7 +84,7 @@ def cached_regions(level: str) -> gpd.GeoDataFrame:
     GeoDataFrame
         As :func:`geo.regions.load_regions` returns.
     """
-    return load_regions(connections().app, level, user=current_user())
+    return load_regions(connections().app, level, user=SYSTEM_USER)
 
 
 KPI_LABELS = {

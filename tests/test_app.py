@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 import streamlit as st
 from conftest import ADMIN
@@ -244,3 +246,14 @@ def test_trade_area_huff_shows_its_fitted_beta_and_drawn_demand(demo_app) -> Non
     drawn = float(figures["Expected accounts drawn"].replace(",", ""))
     within = int(figures["Accounts in the cells"].replace(",", ""))
     assert 0 < drawn <= within
+
+
+def test_the_server_warms_the_shared_caches_before_anyone_signs_in(demo_app, caplog) -> None:
+    """Regression: the warm-up read boundaries as the signed-in user, failed without one, warmed nothing."""
+    import pages
+
+    st.cache_resource.clear()
+    st.cache_data.clear()
+    with caplog.at_level(logging.WARNING, logger="pages"):
+        pages.warm_caches()
+    assert "caches not warmed" not in caplog.text
