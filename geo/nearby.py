@@ -143,15 +143,16 @@ def _ranking_is_exact(rows: list[tuple], *, lat: float, k: int, fetch: int) -> b
     """Whether no account beyond the planar candidates can be nearer on the sphere than the k found.
 
     Every unfetched account lies at least as far in degrees as the last candidate (D); on
-    the sphere, a point D degrees away is at least ``(2/π)·R·cos(φmax)·D`` metres away,
-    φmax being the highest latitude within reach. Once that bound passes the k-th best
-    great-circle distance, the ranking is exact.
+    the sphere, a point D degrees away is at least ``2·R·cos(φmax)·sin(D/2)`` metres away,
+    φmax being the highest latitude within reach (the haversine is at least
+    cos²φmax·(sin²(Δφ/2) + sin²(Δλ/2)), and sin(x)/x falls with x). Once that bound
+    passes the k-th best great-circle distance, the ranking is exact.
     """
     if not rows or rows[0][11] < fetch:
         return True
     reach = float(rows[0][12])
     highest = np.radians(min(90.0, abs(lat) + reach))
-    bound = 2 / np.pi * EARTH_RADIUS_M * np.cos(highest) * np.radians(reach)
+    bound = 2 * EARTH_RADIUS_M * np.cos(highest) * np.sin(min(np.radians(reach), np.pi) / 2)
     return len(rows) >= k and bound >= rows[-1][8]
 
 

@@ -31,7 +31,10 @@ def book(conns) -> pd.DataFrame:
         return pd.DataFrame(cur.fetchall(), columns=["account_id", "lon", "lat", "status"])
 
 
-@pytest.mark.parametrize(("lat", "lon"), [(41.88, -87.63), (34.05, -118.24), (46.0, -100.0)])
+@pytest.mark.parametrize(
+    ("lat", "lon"),
+    [(41.88, -87.63), (34.05, -118.24), (46.0, -100.0), (61.2, -149.9), (25.0, -125.0), (70.0, -60.0)],
+)
 def test_nearest_equal_a_brute_force_haversine_ranking(conns, book, lat: float, lon: float) -> None:
     found = nearest_accounts(conns.app, lon, lat, k=25, user=USER)
     distances = haversine_m(book["lon"], book["lat"], lon, lat)
