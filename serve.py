@@ -15,7 +15,7 @@ import streamlit as st
 from starlette.middleware import Middleware
 from starlette.middleware.gzip import GZipMiddleware
 
-from pages import warm_caches
+from pages import WARM_UP_THREAD, warm_caches
 
 MIN_COMPRESSED_BYTES = 1_024
 
@@ -23,7 +23,7 @@ MIN_COMPRESSED_BYTES = 1_024
 @asynccontextmanager
 async def warm_up(_app: st.App) -> AsyncIterator[None]:
     """Warm the caches in the background while the server starts taking requests."""
-    threading.Thread(target=warm_caches, name="gcrm-warm-up", daemon=True).start()
+    threading.Thread(target=warm_caches, name=WARM_UP_THREAD, daemon=True).start()
     yield
 
 
