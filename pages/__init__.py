@@ -11,7 +11,6 @@ import importlib
 import logging
 import runpy
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from urllib.parse import urlsplit
@@ -19,7 +18,6 @@ from urllib.parse import urlsplit
 import geopandas as gpd
 import pandas as pd
 import streamlit as st
-from streamlit import runtime
 
 from geo.accounts import data_version, load_facts
 from geo.bootstrap import Connections, prepare_database
@@ -39,9 +37,6 @@ WARM_MODULES = ("geo.cubeio", "geo.hotspots", "geo.maps", "territories.plan")
 
 Not ``streamlit_folium``: importing it declares its component, which must happen in a script run.
 """
-WARM_UP_THREAD = "gcrm-warm-up"
-RUNTIME_WAIT_S = 30.0
-"""The warm-up waits this long for Streamlit's runtime, whose data caches it fills."""
 _run_state = threading.local()
 """Per script run (Streamlit runs each session's script on its own thread)."""
 SESSION_USER_KEY = "gcrm_user"
@@ -156,10 +151,9 @@ def warm_caches() -> None:
     """
     for module in WARM_MODULES:
         importlib.import_module(module)
-    logging.getLogger("streamlit.runtime.scriptrunner_utils.script_run_context").addFilter(_NotWarmUp())
-    deadline = time.monotonic() + RUNTIME_WAIT_S
-    while not runtime.exists() and time.monotonic() < deadline:
-        time.sleep(0.1)
+    logging.getLogger("streamlit.runtime.scriptrunner_utils.script_run_context").addFilter(
+        _NotThisThread(threading.get_ident())
+    )
     try:
         db = connections().app
         cached_regions("state")
@@ -183,11 +177,15 @@ def signed_in() -> SignedIn | None:
     return st.session_state.get(SESSION_USER_KEY)
 
 
-class _NotWarmUp(logging.Filter):
-    """Drop Streamlit's "missing ScriptRunContext" warnings of the warm-up thread (it has none by design)."""
+class _NotThisThread(logging.Filter):
+    """Drop the records of one thread: the warm-up's "missing ScriptRunContext" (it has none by design)."""
+
+    def __init__(self, thread: int) -> None:
+        super().__init__()
+        self.thread = thread
 
     def filter(self, record: logging.LogRecord) -> bool:
-        return record.threadName != WARM_UP_THREAD
+        return record.thread != self.thread
 
 
 def current_user() -> str:
