@@ -36,8 +36,8 @@ GREAT_CIRCLE_STEP_M = 500.0
 ``geom`` follows the sphere (the chord of a 500 m arc strays from it by well under a millimetre)."""
 REGION_KEYS = {"state": "state_fips", "county": "county_fips", "zip": "zip"}
 CONTACTABLE = (
-    "a.marketing_consent AND NOT EXISTS (SELECT 1 FROM suppression_list s"
-    " WHERE s.identifier_hash = gcrm_identifier_hash(a.external_id))"
+    "a.marketing_consent AND gcrm_identifier_hash(a.external_id)"
+    " NOT IN (SELECT s.identifier_hash FROM suppression_list s)"
 )
 """SQL condition (on alias ``a``): the account gave marketing consent and is not suppressed."""
 MEMBER_SELECT = (
@@ -374,22 +374,46 @@ def waterfall(db: Database, parts: list[Part], filters: Filters, *, user: str) -
     """
     where, params = target_condition(parts)
     stages = filter_stages(filters)
-    selects, select_params = [], []
-    for upto in range(1, len(stages) + 1):
-        kept = [condition for _label, condition, _params in stages[:upto]]
-        selects.append(sql.SQL("count(*) FILTER (WHERE {})").format(sql.SQL(" AND ").join(kept)))
-        select_params.extend(p for _label, _condition, ps in stages[:upto] for p in ps)
+    query, query_params = _staged_counts(where, params, stages)
     labels = [label for label, _condition, _params in stages]
-    query = sql.SQL("SELECT count(*){} FROM accounts a WHERE a.geom IS NOT NULL AND {}").format(
-        sql.SQL("").join(sql.SQL(", ") + s for s in selects), where
-    )
     with db.transaction(user=user) as cur:
-        cur.execute(query, [*select_params, *params])
+        cur.execute(query, query_params)
         counts = list(cur.fetchone())
     frame = pd.DataFrame({"stage": ["Matched the geography", *labels], "count": counts})
     frame["removed"] = (-frame["count"].diff()).fillna(0).astype(int)
     final = pd.DataFrame({"stage": ["Final audience"], "count": [counts[-1]], "removed": [0]})
     return pd.concat([frame, final], ignore_index=True)
+
+
+def _staged_counts(
+    where: sql.Composable, params: list, stages: list[tuple[str, sql.Composable, list]]
+) -> tuple[sql.Composable, list]:
+    """Count the accounts left after each stage, testing each stage once per surviving account.
+
+    Every stage is a boolean column of its own subquery level (kept apart by ``OFFSET 0``),
+    tested only where the previous stages held: the costly tests (suppression hashes, order
+    and visit look-ups) never run for accounts an earlier filter removed, nor twice.
+    """
+    query = sql.SQL("SELECT a.*, true AS stage_0 FROM accounts a WHERE a.geom IS NOT NULL AND {}").format(
+        where
+    )
+    query_params = list(params)
+    for number, (_label, condition, condition_params) in enumerate(stages, 1):
+        query = sql.SQL(
+            "SELECT a.*, CASE WHEN a.{previous} THEN ({condition}) ELSE false END AS {current}"
+            " FROM ({inner} OFFSET 0) a"
+        ).format(
+            previous=sql.Identifier(f"stage_{number - 1}"),
+            condition=condition,
+            current=sql.Identifier(f"stage_{number}"),
+            inner=query,
+        )
+        query_params = [*condition_params, *query_params]
+    counts = sql.SQL(", ").join(
+        sql.SQL("count(*) FILTER (WHERE a.{})").format(sql.Identifier(f"stage_{number}"))
+        for number in range(len(stages) + 1)
+    )
+    return sql.SQL("SELECT {} FROM ({} OFFSET 0) a").format(counts, query), query_params
 
 
 def target_condition(parts: list[Part]) -> tuple[sql.Composable, list]:
