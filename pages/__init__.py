@@ -215,24 +215,6 @@ def current_scope() -> tuple:
     return () if user is None else user.scope
 
 
-def may_open(page: str, role: str) -> bool:
-    """Tell whether a role may open a page.
-
-    Parameters
-    ----------
-    page
-        File name of the page in ``pages/``, without ``.py``.
-    role
-        One of :data:`geo.users.ROLES`.
-
-    Returns
-    -------
-    bool
-        True when the page is in the role's navigation.
-    """
-    return role in PAGE_ROLES.get(page, ())
-
-
 def sign_in_view() -> None:
     """The only page before signing in: user name and password, or the identity provider."""
     st.title("Sign in to gcrm")
