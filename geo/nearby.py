@@ -231,7 +231,7 @@ def log_visit(
     lat: float | None = None,
     duration_min: int | None = None,
 ) -> int:
-    """Record a visit now, with its outcome, notes and check-in position.
+    """Record a visit now, with its outcome, notes and check-in position, by the user's rep (if any).
 
     Parameters
     ----------
@@ -261,8 +261,9 @@ def log_visit(
     with db.transaction(user=user) as cur:
         cur.execute(
             "INSERT INTO interactions"
-            " (account_id, kind, occurred_at, duration_min, outcome, notes, checkin_geom)"
-            " SELECT account_id, 'visit', now(), %s, %s, %s,"
+            " (account_id, rep_id, kind, occurred_at, duration_min, outcome, notes, checkin_geom)"
+            " SELECT account_id, (SELECT u.rep_id FROM app_users u"
+            "  WHERE u.username = current_setting('gcrm.user')), 'visit', now(), %s, %s, %s,"
             " CASE WHEN %s::float IS NULL THEN NULL ELSE ST_SetSRID(ST_MakePoint(%s, %s), 4326) END"
             " FROM accounts WHERE external_id = %s RETURNING interaction_id",
             (duration_min, outcome.strip(), notes.strip() or None, lon, lon, lat, external_id),

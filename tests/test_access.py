@@ -19,6 +19,7 @@ from geo.bootstrap import Connections, check_app_role, prepare_database
 from geo.config import APP_ROLE, Settings
 from geo.db import Database, role_dsn
 from geo.errors import UnsafeAppRole
+from geo.nearby import NearbyError, account_history, log_visit
 from geo.users import add_user, set_disabled
 
 LEAK_FUNCTION = """
@@ -351,3 +352,30 @@ def test_the_app_role_has_a_statement_timeout(secured: Connections) -> None:
         assert cur.fetchone()[0] == "1min"
         with pytest.raises(psycopg2.errors.QueryCanceled):
             cur.execute("SET LOCAL statement_timeout = '50ms'; SELECT pg_sleep(1)")
+
+
+def test_a_rep_logs_visits_on_their_accounts_only(secured: Connections) -> None:
+    with secured.owner.transaction(user="t") as cur:
+        rep_territories = _scopes(cur)["rep"]
+        cur.execute(
+            "SELECT external_id FROM accounts WHERE territory_id = ANY(%s) ORDER BY account_id LIMIT 1",
+            (rep_territories,),
+        )
+        mine = cur.fetchone()[0]
+        cur.execute(
+            "SELECT external_id FROM accounts WHERE NOT territory_id = ANY(%s) ORDER BY account_id LIMIT 1",
+            (rep_territories,),
+        )
+        theirs = cur.fetchone()[0]
+    visit = log_visit(secured.app, mine, outcome="Met the buyer", notes="", user="rep")
+    with secured.owner.transaction(user="t") as cur:
+        cur.execute(
+            "SELECT i.rep_id = u.rep_id FROM interactions i, app_users u"
+            " WHERE i.interaction_id = %s AND u.username = 'rep'",
+            (visit,),
+        )
+        assert cur.fetchone() == (True,)
+    history = account_history(secured.app, mine, user="rep")
+    assert history.iloc[0]["detail"] == "Met the buyer"
+    with pytest.raises(NearbyError, match="No account"):
+        log_visit(secured.app, theirs, outcome="Met the buyer", notes="", user="rep")
