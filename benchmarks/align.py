@@ -43,6 +43,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--k", type=int, default=50)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--case", choices=["a", "b"], help="Only (a) H3 r6 or (b) counties; default both.")
     args = parser.parse_args()
     settings = load_settings()
     connections = prepare_database(settings, operator="benchmark")
@@ -52,7 +53,10 @@ def main() -> None:
         cur.execute("SELECT count(*) FROM accounts")
         total = cur.fetchone()[0]
     print(f"book: {total:,} accounts; {args.k} territories; lower 48")
-    for case, level in (("(a) H3 r6 cells", "h3_6"), ("(b) counties", "county")):
+    cases = (("a", "(a) H3 r6 cells", "h3_6"), ("b", "(b) counties", "county"))
+    for key, case, level in cases:
+        if args.case not in (None, key):
+            continue
         started = time.perf_counter()
         units = load_units(db, settings.data_dir, level, user="benchmark", states=states)
         loading = time.perf_counter() - started
@@ -121,8 +125,8 @@ def _print(method: str, units, labels: np.ndarray, graph, oversized, elapsed: fl
             members = np.flatnonzero((labels == territory) & certified)
             names = ", ".join(units["name"].iloc[members])
             reason = (
-                f"no contiguous territory holding {names} can be within ±5% (it is lighter than the band,"
-                " and with any free neighbour heavier)"
+                f"no contiguous territory holding {names} can be within ±5% (every connected set of"
+                " free counties holding it is lighter than the band or heavier)"
                 if len(members)
                 else "not certified infeasible"
             )

@@ -218,25 +218,38 @@ def rep_kpis(kpis: pd.DataFrame) -> pd.DataFrame:
     return reps
 
 
+CERTIFICATE_BUDGET = 20_000
+"""Connected sets :func:`out_of_reach` enumerates per unit before leaving it uncertified."""
+
+
 def out_of_reach(
-    weights: np.ndarray, graph: sparse.csr_matrix, *, low: float, high: float, fixed: np.ndarray
+    weights: np.ndarray,
+    graph: sparse.csr_matrix,
+    *,
+    low: float,
+    high: float,
+    fixed: np.ndarray,
+    budget: int = CERTIFICATE_BUDGET,
 ) -> np.ndarray:
     """Units that no contiguous territory within ``[low, high]`` can hold (a certificate).
 
-    A unit lighter than ``low`` whose every free neighbour would take it above ``high`` can
-    only be in a territory outside the band: alone it is too light, and any connected
-    territory of two or more units holds it together with one of its neighbours.
+    For a unit lighter than ``low``, every connected set of free units that holds it and
+    weighs at most ``high`` is enumerated (measures are not negative, so heavier sets need
+    not be grown); when none reaches ``low``, no balanced territory can hold the unit. A
+    unit whose enumeration exceeds ``budget`` sets is left uncertified.
 
     Parameters
     ----------
     weights
-        Measure per unit.
+        Measure per unit (not negative).
     graph
         Unit adjacency.
     low, high
         The band a territory's measure must fall in.
     fixed
         Units that belong to fixed territories (oversized units): they are nobody's neighbour.
+    budget
+        Most connected sets enumerated per unit.
 
     Returns
     -------
@@ -246,6 +259,41 @@ def out_of_reach(
     weights = np.asarray(weights, dtype=float)
     found = np.zeros(len(weights), dtype=bool)
     for unit in np.flatnonzero((weights < low) & ~fixed):
-        free = [v for v in graph.indices[graph.indptr[unit] : graph.indptr[unit + 1]] if not fixed[v]]
-        found[unit] = bool(free) and all(weights[unit] + weights[v] > high for v in free)
+        found[unit] = (
+            _band_reachable(unit, weights, graph, low=low, high=high, fixed=fixed, budget=budget) is False
+        )
     return found
+
+
+def _band_reachable(
+    unit: int,
+    weights: np.ndarray,
+    graph: sparse.csr_matrix,
+    *,
+    low: float,
+    high: float,
+    fixed: np.ndarray,
+    budget: int,
+) -> bool | None:
+    """Whether a connected set holding ``unit`` weighs within the band (None: budget spent)."""
+    start = frozenset([int(unit)])
+    seen = {start}
+    stack = [(start, float(weights[unit]))]
+    while stack:
+        members, total = stack.pop()
+        if low <= total <= high:
+            return True
+        if len(seen) > budget:
+            return None
+        frontier = {
+            int(v)
+            for m in members
+            for v in graph.indices[graph.indptr[m] : graph.indptr[m + 1]]
+            if not fixed[v] and v not in members
+        }
+        for v in sorted(frontier, key=lambda n: weights[n]):
+            grown = members | {v}
+            if total + weights[v] <= high and grown not in seen:
+                seen.add(grown)
+                stack.append((grown, total + weights[v]))
+    return False

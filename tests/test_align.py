@@ -171,6 +171,20 @@ def test_out_of_reach_certifies_units_no_balanced_territory_can_hold() -> None:
     low, high = result.target * 0.95, result.target * 1.05
     fixed = result.oversized[result.labels]
     found = out_of_reach(weights, graph, low=low, high=high, fixed=fixed)
-    assert found.tolist() == [True, False, False, False, False]
+    assert found.tolist() == [True, False, False, False, True]  # 4 can only stand alone
     sums = np.bincount(result.labels, weights=weights)
     assert not low <= sums[result.labels[0]] <= high
+
+
+def test_out_of_reach_looks_past_light_neighbours_and_admits_doubt() -> None:
+    graph = unit_graph(_grid(4, 1))
+    none_fixed = np.zeros(4, dtype=bool)
+    # 5 + 1 stays light, + 20 overshoots: neither end of the light pair can be balanced.
+    found = out_of_reach(np.array([5.0, 1.0, 20.0, 11.0]), graph, low=10, high=12, fixed=none_fixed)
+    assert found.tolist() == [True, True, False, False]
+    # Three units reach the band together: nothing is certified.
+    found = out_of_reach(np.array([5.0, 1.0, 5.0, 30.0]), graph, low=10, high=12, fixed=none_fixed)
+    assert found.tolist() == [False, False, False, False]
+    # With no budget to enumerate, nothing is claimed.
+    found = out_of_reach(np.array([5.0, 1.0, 20.0, 11.0]), graph, low=10, high=12, fixed=none_fixed, budget=0)
+    assert not found.any()
