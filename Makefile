@@ -22,7 +22,7 @@ $(VENV)/.installed: pyproject.toml
 run: setup
 	@$(BIN)/gcrm demo --if-empty
 	@$(BIN)/gcrm territories seed
-	@echo "gcrm: open http://$(HOST):$(PORT)"
+	@echo "gcrm: open http://$(HOST):$(PORT) and sign in (demo: admin / admin-demo; README lists the other roles)"
 	@$(BIN)/uvicorn serve:app --host $(HOST) --port $(PORT) --log-level warning --no-access-log
 
 test: SYSTEM_FLAGS = --browser

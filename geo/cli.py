@@ -41,6 +41,7 @@ from geo.importer import KINDS, MappingError, apply_overrides, detect_mapping, r
 from geo.placement import place_accounts
 from geo.regionkeys import reassign_region_keys
 from geo.tabular import read_table
+from geo.users import DEMO_USERS
 
 if TYPE_CHECKING:
     from distributed import Client
@@ -160,6 +161,8 @@ def demo(
         elapsed = time.perf_counter() - started
         summary = " ".join(f"{table}={count}" for table, count in loaded.items())
         typer.echo(f"loaded {summary} in {elapsed:.1f} s")
+        users = ", ".join(f"{name} / {password}" for name, _role, password, _full in DEMO_USERS)
+        typer.echo(f"demo users (user / password): {users}")
     finally:
         connections.close()
 
