@@ -122,8 +122,7 @@ def nearest_accounts(
         " SELECT b.account_id, a.external_id, a.name, a.status, a.street, a.city,"
         " coalesce((SELECT sum(o.amount) FROM orders o WHERE o.account_id = b.account_id"
         " AND o.stage = 'won' AND o.order_date > current_date - 365), 0)::float,"
-        " (SELECT max(i.occurred_at) FROM interactions i"
-        " WHERE i.account_id = b.account_id AND i.kind = 'visit'),"
+        " (SELECT v.last_visit_at FROM account_last_visits v WHERE v.account_id = b.account_id),"
         " b.distance_m, ST_X(b.geom), ST_Y(b.geom), reach.fetched, reach.degrees"
         " FROM best b JOIN accounts a USING (account_id), reach ORDER BY b.distance_m, b.account_id"
     )

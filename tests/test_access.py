@@ -44,7 +44,7 @@ SHARED = (
     "suppression_list",
 )
 """Reference tables every signed-in user reads whole."""
-BOOK = ("interactions", "orders", "campaign_members", "campaign_responses")
+BOOK = ("interactions", "orders", "campaign_members", "campaign_responses", "account_last_visits")
 """Tables whose rows belong to an account."""
 PUBLIC = ("regions", "data_versions")
 """Readable without a user (boundaries and change counters)."""

@@ -106,3 +106,33 @@ def test_an_unplaceable_position_is_explained(demo_settings: Settings) -> None:
 def test_numpy_coordinates_are_accepted(conns) -> None:
     found = nearest_accounts(conns.app, np.float64(-87.63), np.float64(41.88), k=np.int64(3), user=USER)
     assert len(found) == 3
+
+
+def test_last_visits_follow_every_change_to_the_visits(planned) -> None:
+    _settings, conns = planned
+
+    def kept() -> dict[int, object]:
+        with conns.owner.transaction(user=USER) as cur:
+            cur.execute("SELECT account_id, last_visit_at FROM account_last_visits")
+            return dict(cur.fetchall())
+
+    def truth() -> dict[int, object]:
+        with conns.owner.transaction(user=USER) as cur:
+            cur.execute(
+                "SELECT account_id, max(occurred_at) FROM interactions"
+                " WHERE kind = 'visit' GROUP BY account_id"
+            )
+            return dict(cur.fetchall())
+
+    assert kept() == truth() and len(truth()) > 100
+    with conns.owner.transaction(user=USER) as cur:
+        cur.execute(
+            "DELETE FROM interactions WHERE interaction_id IN (SELECT interaction_id FROM interactions"
+            " WHERE kind = 'visit' ORDER BY occurred_at DESC LIMIT 40)"
+        )
+        cur.execute(
+            "UPDATE interactions SET occurred_at = occurred_at - interval '400 days'"
+            " WHERE interaction_id IN (SELECT interaction_id FROM interactions WHERE kind = 'visit' LIMIT 60)"
+        )
+        cur.execute("UPDATE interactions SET kind = 'call' WHERE kind = 'visit' AND account_id % 7 = 0")
+    assert kept() == truth()
