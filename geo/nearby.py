@@ -20,7 +20,7 @@ from geo.tradeareas import EARTH_RADIUS_M, search_box_degrees
 
 DEFAULT_K = 25
 MAX_K = 500
-KNN_FIRST_FETCH = 100
+KNN_FIRST_FETCH = 50
 """Candidates the first planar KNN scan fetches (it widens until the sphere ranking is exact)."""
 
 
@@ -126,7 +126,7 @@ def nearest_accounts(
         " b.distance_m, ST_X(b.geom), ST_Y(b.geom), reach.fetched, reach.degrees"
         " FROM best b JOIN accounts a USING (account_id), reach ORDER BY b.distance_m, b.account_id"
     )
-    fetch = max(KNN_FIRST_FETCH, 4 * k)
+    fetch = max(KNN_FIRST_FETCH, 2 * k)
     with db.transaction(user=user) as cur:
         while True:
             cur.execute(query, [lon, lat, *condition_params, fetch, int(k)])
