@@ -162,11 +162,11 @@ def draw_map(
     return fmap
 
 
-STATE_COUNT = 50
-"""More regions than this on a selection map are the states: the view fits the lower 48."""
-
-
-def selection_map(regions: gpd.GeoDataFrame, selected: set[str]) -> folium.Map:
+def selection_map(
+    regions: gpd.GeoDataFrame,
+    selected: set[str],
+    bounds: tuple[float, float, float, float] | None = None,
+) -> folium.Map:
     """Regions to pick by clicking: the selected ones filled, every one named on hover.
 
     Parameters
@@ -175,6 +175,8 @@ def selection_map(regions: gpd.GeoDataFrame, selected: set[str]) -> folium.Map:
         Polygons with ``code`` and ``name`` in EPSG:4326 (states, or one state's counties).
     selected
         Codes of the regions picked so far.
+    bounds
+        (minx, miny, maxx, maxy) of the first view; default: the regions' extent.
 
     Returns
     -------
@@ -182,7 +184,7 @@ def selection_map(regions: gpd.GeoDataFrame, selected: set[str]) -> folium.Map:
         Read clicks back with ``st_folium(..., returned_objects=["last_object_clicked"])``
         and :func:`clicked_key` with ``field="code"``.
     """
-    bounds = LOWER_48_BOUNDS if len(regions) > STATE_COUNT else tuple(regions.total_bounds)
+    bounds = bounds or tuple(regions.total_bounds)
     fmap = base_map(bounds)
     shown = regions[["code", "name"]].assign(
         picked=regions["code"].isin(selected), geometry=display_geometry(regions.geometry, bounds).to_numpy()

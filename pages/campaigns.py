@@ -28,7 +28,7 @@ from geo.campaigns import (
 from geo.errors import GcrmError
 from geo.exports import csv_text
 from geo.geocode import PRECISION_RANK
-from geo.maps import choropleth_map, clicked_key, draw_map, selection_map
+from geo.maps import LOWER_48_BOUNDS, choropleth_map, clicked_key, draw_map, selection_map
 from pages import audited_download, cached_regions, connections, current_user, opened_through_app, show_error
 from territories.model import territory_table
 
@@ -116,8 +116,9 @@ def _region_parts(has_shapes: bool) -> list:
         if picked:
             parts.append(region_part("state", picked, operation=op))
         codes = [c.strip() for c in typed.split(",") if c.strip()] + clicked_counties
+        counties = set(cached_regions("county")["code"])
         for level in ("county", "zip"):
-            chosen_codes = [c for c in codes if len(c) == 5 and _is_level(c, level)]
+            chosen_codes = [c for c in codes if len(c) == 5 and (c in counties) == (level == "county")]
             if chosen_codes:
                 parts.append(region_part(level, chosen_codes, operation=op if not parts else "union"))
         if chosen:
@@ -142,14 +143,14 @@ def _pick_on_map(states: pd.DataFrame, labels: dict[str, str]) -> None:
         key="pick_within",
     )
     if within == "states":
-        regions, key = states, "states"
+        regions, key, bounds = states, "states", LOWER_48_BOUNDS
     else:
         counties = cached_regions("county")
-        regions, key = counties[counties["code"].str[:2] == within], PICKED_COUNTIES
+        regions, key, bounds = counties[counties["code"].str[:2] == within], PICKED_COUNTIES, None
     selected = set(st.session_state.get(key, []))
     digest = hashlib.sha1(",".join(sorted(selected)).encode()).hexdigest()[:12]
     returned = st_folium(
-        selection_map(regions, selected),
+        selection_map(regions, selected, bounds),
         height=360,
         use_container_width=True,
         returned_objects=["last_object_clicked"],
@@ -159,11 +160,6 @@ def _pick_on_map(states: pd.DataFrame, labels: dict[str, str]) -> None:
     if code is not None:
         st.session_state[key] = sorted(selected ^ {code})
         st.rerun()
-
-
-def _is_level(code: str, level: str) -> bool:
-    counties = set(cached_regions("county")["code"])
-    return (code in counties) == (level == "county")
 
 
 def _filters() -> Filters:

@@ -170,3 +170,14 @@ def test_selection_map_fills_the_picked_regions_and_names_each() -> None:
     assert re.search(r'"code":\s*"01",\s*"name":\s*"Left",\s*"picked":\s*false', html)
     assert "#253494" in html and "Right" in html
     assert clicked_key({"last_object_clicked": {"lat": 40.5, "lng": -98.5}}, regions, field="code") == "02"
+
+
+def test_selection_map_fits_its_regions_however_many_there_are() -> None:
+    """Regression: more than 50 regions (Texas has 254 counties) were framed as the lower 48."""
+    many = gpd.GeoDataFrame(
+        {"code": [f"{i:03d}" for i in range(60)], "name": [f"County {i}" for i in range(60)]},
+        geometry=[box(-100 + i * 0.1, 30, -99.9 + i * 0.1, 30.1) for i in range(60)],
+        crs="EPSG:4326",
+    )
+    html = selection_map(many, set()).get_root().render()
+    assert re.search(r"fitBounds\(\s*\[\[30\.0, -100\.0\], \[30\.1, -94\.0\]\]", html)
