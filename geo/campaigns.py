@@ -488,8 +488,8 @@ def filter_stages(filters: Filters) -> list[tuple[str, sql.Composable, list]]:
             (
                 f"No visit in {filters.no_visit_days} days",
                 sql.SQL(
-                    "NOT EXISTS (SELECT 1 FROM interactions i WHERE i.account_id = a.account_id"
-                    " AND i.kind = 'visit' AND i.occurred_at > now() - make_interval(days => %s))"
+                    "NOT EXISTS (SELECT 1 FROM account_last_visits v WHERE v.account_id = a.account_id"
+                    " AND v.last_visit_at > now() - make_interval(days => %s))"
                 ),
                 [int(filters.no_visit_days)],
             )

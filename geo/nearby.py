@@ -177,8 +177,8 @@ def _filters(
         params.append(list(statuses))
     if not_visited_days is not None:
         conditions.append(
-            "NOT EXISTS (SELECT 1 FROM interactions i WHERE i.account_id = a.account_id AND i.kind = 'visit'"
-            " AND i.occurred_at > now() - make_interval(days => %s))"
+            "NOT EXISTS (SELECT 1 FROM account_last_visits v WHERE v.account_id = a.account_id"
+            " AND v.last_visit_at > now() - make_interval(days => %s))"
         )
         params.append(int(not_visited_days))
     if open_orders:

@@ -177,6 +177,23 @@ def test_no_audience_ever_holds_an_account_without_consent_or_suppressed(conns, 
             cur.execute("DELETE FROM suppression_list WHERE identifier_hash = %s", (digest,))
 
 
+@pytest.mark.parametrize("days", [30, 200])
+def test_no_visit_filter_equals_a_scan_of_the_visits(conns, days: int) -> None:
+    filters = Filters(no_visit_days=days, min_precision="none")
+    counts, _members = audience(conns.app, [region_part("state", ["06", "48"])], filters, user=USER)
+    with conns.owner.transaction(user=USER) as cur:
+        cur.execute(
+            "SELECT count(*) FROM accounts a WHERE a.geom IS NOT NULL AND a.state_fips IN ('06', '48')"
+            " AND NOT EXISTS (SELECT 1 FROM interactions i WHERE i.account_id = a.account_id"
+            " AND i.kind = 'visit' AND i.occurred_at > now() - make_interval(days => %s))",
+            (days,),
+        )
+        expected = cur.fetchone()[0]
+    stage = counts.loc[counts["stage"] == f"No visit in {days} days", "count"].iloc[0]
+    matched = counts.loc[counts["stage"] == "Matched the geography", "count"].iloc[0]
+    assert stage == expected < matched
+
+
 def test_saved_campaign_keeps_a_snapshot_exports_consented_members_and_reports_responses(conns, book) -> None:
     parts = [circle_part(*CHICAGO, 40)]
     campaign, size = save_campaign(
