@@ -116,8 +116,8 @@ def check_app_role(app: Database) -> None:
     if problems:
         msg = (
             f"The app's database role {name!r} (or a role it can become) {' and '.join(problems)},"
-            " so row-level security"
-            " would not protect the data; gcrm will not start. Make it an ordinary role that owns nothing."
+            " so row-level security would not protect the data; gcrm will not start."
+            " Make it an ordinary role that owns nothing."
         )
         raise UnsafeAppRole(msg)
 

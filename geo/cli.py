@@ -29,11 +29,11 @@ from geo.bulk import account_total, load_demo_book, wipe_book
 from geo.cli_field import campaign_app, nearest_command
 from geo.cli_privacy import erase_command, export_app, suppress_command
 from geo.cli_users import users_app
-from geo.clitools import check_format, report_errors
+from geo.clitools import check_format, report_errors, with_app_database
 from geo.config import APP_ROLE, DEFAULT_DEMO_SEED, cli_user, load_settings
 from geo.cube import parse_period, parse_where
 from geo.cubeio import answer_cube
-from geo.db import role_dsn
+from geo.db import Database, role_dsn
 from geo.duplicates import probable_duplicates
 from geo.exports import EXPORT_FORMATS, csv_text, record_export
 from geo.httpgeocoder import street_geocoder
@@ -265,25 +265,15 @@ def accounts_export(
     if output_format == "gpkg" and output is None:
         typer.echo("error: --format gpkg needs --output FILE", err=True)
         raise typer.Exit(2)
-    settings = load_settings()
 
-    def run() -> gpd.GeoDataFrame:
-        connections = prepare_database(settings, operator=cli_user())
-        try:
-            frame = accounts_for_export(connections.app, user=cli_user())
-            record_export(
-                connections.app,
-                "accounts",
-                "accounts",
-                rows=len(frame),
-                output_format=output_format,
-                user=cli_user(),
-            )
-            return frame
-        finally:
-            connections.close()
+    def run(db: Database) -> gpd.GeoDataFrame:
+        frame = accounts_for_export(db, user=cli_user())
+        record_export(
+            db, "accounts", "accounts", rows=len(frame), output_format=output_format, user=cli_user()
+        )
+        return frame
 
-    frame = report_errors(run)
+    frame = with_app_database(run)
     if output_format == "csv":
         text = csv_text(pd.DataFrame(frame.drop(columns="geometry")))
     elif output_format == "geojson":
@@ -302,16 +292,7 @@ def accounts_export(
 @duplicates_app.command("list")
 def duplicates_list() -> None:
     """List probable duplicate accounts as CSV (never merged automatically)."""
-    settings = load_settings()
-
-    def run() -> pd.DataFrame:
-        connections = prepare_database(settings, operator=cli_user())
-        try:
-            return probable_duplicates(accounts_for_review(connections.app, user=cli_user()))
-        finally:
-            connections.close()
-
-    pairs = report_errors(run)
+    pairs = with_app_database(lambda db: probable_duplicates(accounts_for_review(db, user=cli_user())))
     sys.stdout.write(csv_text(pairs))
 
 
@@ -321,16 +302,7 @@ def duplicates_merge(
     drop: Annotated[str, typer.Argument(help="External id of the duplicate; its history moves to KEEP.")],
 ) -> None:
     """Merge a duplicate into the account that stays, keeping both histories."""
-    settings = load_settings()
-
-    def run() -> dict[str, int]:
-        connections = prepare_database(settings, operator=cli_user())
-        try:
-            return merge_accounts(connections.app, keep, drop, user=cli_user())
-        finally:
-            connections.close()
-
-    moved = report_errors(run)
+    moved = with_app_database(lambda db: merge_accounts(db, keep, drop, user=cli_user()))
     typer.echo(f"merged {drop} into {keep}: " + " ".join(f"{t}={n}" for t, n in moved.items()))
 
 

@@ -108,17 +108,15 @@ def audience_command(
     check_format(output_format)
 
     def run(db: Database) -> tuple[pd.DataFrame, pd.DataFrame]:
-        return audience(db, target_parts(circle, geojson, regions), parse_where(where or []), user=cli_user())
-
-    def run_and_record(db: Database) -> tuple[pd.DataFrame, pd.DataFrame]:
-        counts, members = run(db)
+        parts = target_parts(circle, geojson, regions)
+        counts, members = audience(db, parts, parse_where(where or []), user=cli_user())
         if not count:
             record_export(
                 db, "audience", "audience", rows=len(members), output_format=output_format, user=cli_user()
             )
         return counts, members
 
-    counts, members = with_app_database(run_and_record)
+    counts, members = with_app_database(run)
     if count:
         sys.stdout.write(csv_text(counts[["stage", "count"]]))
     else:

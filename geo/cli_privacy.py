@@ -8,12 +8,12 @@ from typing import Annotated
 import pandas as pd
 import typer
 
-from geo.bootstrap import prepare_database
-from geo.clitools import check_format, report_errors
+from geo.clitools import check_format, with_app_database, with_connections
 from geo.config import cli_user, load_settings
+from geo.db import Database
 from geo.erasure import erase_account, erase_contact
 from geo.exports import csv_text, record_export
-from geo.regions import load_regions
+from geo.regions import LEVELS, load_regions
 from geo.safeexport import SHARE_LEVELS, account_counts, cell_shapes, suppress_small_cells
 from geo.suppression import suppress
 
@@ -26,18 +26,14 @@ def erase_command(
     if (account is None) == (contact is None):
         typer.echo("error: give exactly one of --account ID or --contact ID", err=True)
         raise typer.Exit(2)
-    settings = load_settings()
-
-    def run() -> dict[str, int]:
-        connections = prepare_database(settings, operator=cli_user())
-        try:
-            if account is not None:
-                return erase_account(connections.owner, account, user=cli_user())
-            return erase_contact(connections.owner, contact, user=cli_user())
-        finally:
-            connections.close()
-
-    removed = report_errors(run)
+    if account is not None:
+        removed = with_connections(
+            lambda connections: erase_account(connections.owner, account, user=cli_user())
+        )
+    else:
+        removed = with_connections(
+            lambda connections: erase_contact(connections.owner, contact, user=cli_user())
+        )
     typer.echo(f"erased {'account' if account is not None else 'contact'} {account or contact}")
     for place, count in removed.items():
         typer.echo(f"{place}={count}")
@@ -47,16 +43,8 @@ def suppress_command(
     identifiers: Annotated[list[str], typer.Argument(help="External ids or e-mail addresses.")],
 ) -> None:
     """Record that people objected to marketing: they leave every audience and export."""
-    settings = load_settings()
-
-    def run() -> int:
-        connections = prepare_database(settings, operator=cli_user())
-        try:
-            return suppress(connections.app, identifiers, reason="objected", user=cli_user())
-        finally:
-            connections.close()
-
-    typer.echo(f"suppressed {report_errors(run)} new identifier(s)")
+    added = with_app_database(lambda db: suppress(db, identifiers, reason="objected", user=cli_user()))
+    typer.echo(f"suppressed {added} new identifier(s)")
 
 
 export_app = typer.Typer(help="Exports safe to share.", no_args_is_help=True)
@@ -73,34 +61,19 @@ def export_locations(
 ) -> None:
     """Print accounts per region or H3 cell, cells under k accounts left out (k-anonymous)."""
     check_format(output_format)
-    settings = load_settings()
-    minimum = k if k is not None else settings.export_min_cell
+    minimum = k if k is not None else load_settings().export_min_cell
 
-    def run() -> tuple[pd.DataFrame, int]:
-        connections = prepare_database(settings, operator=cli_user())
-        try:
-            counts = account_counts(connections.app, by, user=cli_user())
-            kept, suppressed = suppress_small_cells(counts, k=minimum)
-            if output_format == "geojson":
-                regions = (
-                    None
-                    if by.startswith("h3:") or by == "zip"
-                    else load_regions(connections.app, by, user=cli_user())
-                )
-                kept = cell_shapes(kept, by, regions)
-            record_export(
-                connections.app,
-                "locations",
-                f"{by} k={minimum}",
-                rows=len(kept),
-                output_format=output_format,
-                user=cli_user(),
-            )
-            return kept, suppressed
-        finally:
-            connections.close()
+    def run(db: Database) -> tuple[pd.DataFrame, int]:
+        kept, suppressed = suppress_small_cells(account_counts(db, by, user=cli_user()), k=minimum)
+        if output_format == "geojson":
+            regions = load_regions(db, by, user=cli_user()) if by in LEVELS else None
+            kept = cell_shapes(kept, by, regions)
+        record_export(
+            db, "locations", f"{by} k={minimum}", rows=len(kept), output_format=output_format, user=cli_user()
+        )
+        return kept, suppressed
 
-    kept, suppressed = report_errors(run)
+    kept, suppressed = with_app_database(run)
     if output_format == "csv":
         sys.stdout.write(csv_text(kept))
     else:

@@ -7,9 +7,8 @@ from typing import Annotated
 
 import typer
 
-from geo.bootstrap import prepare_database
-from geo.clitools import report_errors
-from geo.config import cli_user, load_settings
+from geo.clitools import with_connections
+from geo.config import cli_user
 from geo.exports import csv_text
 from geo.users import ROLES, add_user, list_users, set_disabled
 
@@ -42,55 +41,33 @@ def users_add(
         password = sys.stdin.readline().rstrip("\n")
     else:
         password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
-    settings = load_settings()
-
-    def run() -> None:
-        connections = prepare_database(settings, operator=cli_user())
-        try:
-            add_user(
-                connections.owner,
-                username,
-                role=role,
-                password=password,
-                actor=cli_user(),
-                rep=rep,
-                territory=territory,
-                email=email,
-                display_name=name,
-            )
-        finally:
-            connections.close()
-
-    report_errors(run)
+    with_connections(
+        lambda connections: add_user(
+            connections.owner,
+            username,
+            role=role,
+            password=password,
+            actor=cli_user(),
+            rep=rep,
+            territory=territory,
+            email=email,
+            display_name=name,
+        )
+    )
     typer.echo(f"added {username} ({role})")
 
 
 @users_app.command("list")
 def users_list() -> None:
     """List the users as CSV: name, role, rep, territory, disabled, last sign-in."""
-    settings = load_settings()
-
-    def run():
-        connections = prepare_database(settings, operator=cli_user())
-        try:
-            return list_users(connections.owner, user=cli_user())
-        finally:
-            connections.close()
-
-    typer.echo(csv_text(report_errors(run)), nl=False)
+    users = with_connections(lambda connections: list_users(connections.owner, user=cli_user()))
+    typer.echo(csv_text(users), nl=False)
 
 
 def _set_disabled(username: str, *, disabled: bool) -> None:
-    settings = load_settings()
-
-    def run() -> None:
-        connections = prepare_database(settings, operator=cli_user())
-        try:
-            set_disabled(connections.owner, username, disabled=disabled, actor=cli_user())
-        finally:
-            connections.close()
-
-    report_errors(run)
+    with_connections(
+        lambda connections: set_disabled(connections.owner, username, disabled=disabled, actor=cli_user())
+    )
     typer.echo(f"{'disabled' if disabled else 'enabled'} {username}")
 
 

@@ -7,7 +7,7 @@ from typing import TypeVar
 
 import typer
 
-from geo.bootstrap import prepare_database
+from geo.bootstrap import Connections, prepare_database
 from geo.config import cli_user, load_settings
 from geo.db import Database
 from geo.errors import GcrmError
@@ -50,6 +50,31 @@ def check_format(output_format: str, allowed: tuple[str, ...] = ("csv", "geojson
         raise typer.Exit(2)
 
 
+def with_connections(action: Callable[[Connections], T]) -> T:
+    """Prepare the database as the operator, run ``action`` with both pools, close them, report errors.
+
+    Parameters
+    ----------
+    action
+        Takes the owner and app-role pools.
+
+    Returns
+    -------
+    object
+        What ``action`` returns.
+    """
+    settings = load_settings()
+
+    def run() -> T:
+        connections = prepare_database(settings, operator=cli_user())
+        try:
+            return action(connections)
+        finally:
+            connections.close()
+
+    return report_errors(run)
+
+
 def with_app_database(action: Callable[[Database], T]) -> T:
     """Prepare the database, run ``action`` with the app role's pool, close it, report errors.
 
@@ -63,13 +88,4 @@ def with_app_database(action: Callable[[Database], T]) -> T:
     object
         What ``action`` returns.
     """
-    settings = load_settings()
-
-    def run() -> T:
-        connections = prepare_database(settings, operator=cli_user())
-        try:
-            return action(connections.app)
-        finally:
-            connections.close()
-
-    return report_errors(run)
+    return with_connections(lambda connections: action(connections.app))

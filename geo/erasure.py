@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import pandas as pd
 import psycopg2.extensions
+from psycopg2 import sql
 
 from geo.audit import record
 from geo.db import Database
@@ -59,17 +60,19 @@ def erase_account(owner: Database, external_id: str, *, user: str) -> dict[str, 
             raise ErasureError(msg)
         account_id, name, *address = row
         cur.execute("SELECT external_id, email FROM contacts WHERE account_id = %s", (account_id,))
-        contacts = cur.fetchall()
+        contact_identifiers = [value for contact in cur.fetchall() for value in contact if value]
         removed = {}
         for table in ACCOUNT_CHILDREN:
-            cur.execute(f"SELECT count(*) FROM {table} WHERE account_id = %s", (account_id,))
+            cur.execute(
+                sql.SQL("SELECT count(*) FROM {} WHERE account_id = %s").format(sql.Identifier(table)),
+                (account_id,),
+            )
             removed[table] = cur.fetchone()[0]
         cur.execute("DELETE FROM accounts WHERE account_id = %s", (account_id,))
         removed["accounts"] = cur.rowcount
         removed["geocode_cache"] = _forget_address(cur, address)
-        identifiers = [external_id, name] + [value for contact in contacts for value in contact if value]
-        removed.update(_scrub_mentions(cur, identifiers))
-        hashes = [identifier_hash(i) for i in [external_id] + [v for c in contacts for v in c if v]]
+        removed.update(_scrub_mentions(cur, [external_id, name, *contact_identifiers]))
+        hashes = [identifier_hash(i) for i in [external_id, *contact_identifiers]]
         removed["suppressed"] = add_hashes(cur, hashes, reason="erased")
         record(cur, "erase", f"account:{identifier_hash(external_id)}", removed)
     return removed

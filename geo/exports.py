@@ -23,7 +23,6 @@ PERSONAL_EXPORTS = {
     "campaign_contacts": ("admin", "manager", "marketer"),
     "nearest": ("admin", "manager", "rep"),
     "route": ("admin", "manager", "rep"),
-    "region_accounts": ("admin", "manager", "marketer", "rep"),
     "import_rejects": ("admin",),
     "locations": ("admin", "manager", "marketer", "rep"),
 }
@@ -73,28 +72,28 @@ def csv_text(frame: pd.DataFrame) -> str:
     return neutralise_formulas(frame).to_csv(index=False)
 
 
-def authorise_export(db: Database, kind: str, *, user: str) -> None:
-    """Refuse an export the user's role may not make.
+def export_refusal(kind: str, role: str | None) -> str | None:
+    """Say why a role may not make an export, or None when it may.
 
     Parameters
     ----------
-    db
-        The database.
     kind
         A key of :data:`PERSONAL_EXPORTS`.
-    user
-        The acting user.
+    role
+        The user's role (None: no known user).
+
+    Returns
+    -------
+    str or None
+        The reason to show, or None.
     """
-    with db.transaction(user=user) as cur:
-        cur.execute("SELECT gcrm_role()")
-        role = cur.fetchone()[0]
-    if role not in PERSONAL_EXPORTS[kind]:
-        msg = f"Your role ({role or 'none'}) may not export {kind.replace('_', ' ')}."
-        raise AccessDenied(msg)
+    if role in PERSONAL_EXPORTS[kind]:
+        return None
+    return f"Your role ({role or 'none'}) may not export {kind.replace('_', ' ')}."
 
 
 def record_export(db: Database, kind: str, target: str, *, rows: int, output_format: str, user: str) -> None:
-    """Check the role and write the ``export`` audit entry of an export.
+    """Check the user's role in the database and write the ``export`` audit entry of an export.
 
     Parameters
     ----------
@@ -111,6 +110,9 @@ def record_export(db: Database, kind: str, target: str, *, rows: int, output_for
     user
         The acting user.
     """
-    authorise_export(db, kind, user=user)
     with db.transaction(user=user) as cur:
+        cur.execute("SELECT gcrm_role()")
+        refusal = export_refusal(kind, cur.fetchone()[0])
+        if refusal is not None:
+            raise AccessDenied(refusal)
         record(cur, "export", target, {"kind": kind, "rows": rows, "format": output_format})

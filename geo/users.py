@@ -39,6 +39,8 @@ DEMO_USERS = (
     ("rep", "rep", "rep-demo", "Rico Rep (first rep's territories)"),
 )
 """(user name, role, password, display name) of the users every demo book gets; see the README."""
+ALL_ROWS = ("all",)
+"""Scope of the roles that see every account (see :func:`user_scope`)."""
 DEMO_MANAGER_TERRITORY = "R-West"
 """Region the demo manager manages (a code of the starter plan)."""
 
@@ -56,7 +58,7 @@ class SignedIn:
     display_name
         How to greet them.
     scope
-        ``("all",)`` for roles that see every account, otherwise the ids of the
+        :data:`ALL_ROWS` for roles that see every account, otherwise the ids of the
         territories whose accounts they see: users with equal scopes see the same rows.
     """
 
@@ -109,7 +111,7 @@ def add_user(
             if cur.fetchone() is None:
                 msg = f"No territory, district or region with code {territory!r}."
                 raise UserError(msg)
-        _insert_user(cur, username, role, password, actor, rep, territory, email, display_name)
+        _insert_user(cur, username, role, password, rep, territory, email, display_name)
 
 
 def _insert_user(
@@ -117,7 +119,6 @@ def _insert_user(
     username: str,
     role: str,
     password: str | None,
-    actor: str,
     rep: str | None,
     territory: str | None,
     email: str | None,
@@ -288,7 +289,7 @@ def _signed_in(db: Database, username: str, role: str, display_name: str | None)
 
 
 def user_scope(db: Database, *, user: str) -> tuple:
-    """Name the rows a user sees: ``("all",)`` or their territory ids.
+    """Name the rows a user sees: :data:`ALL_ROWS` or their territory ids.
 
     Parameters
     ----------
@@ -305,7 +306,7 @@ def user_scope(db: Database, *, user: str) -> tuple:
     with db.transaction(user=user) as cur:
         cur.execute("SELECT gcrm_sees_all(), gcrm_territories()")
         sees_all, territories = cur.fetchone()
-    return ("all",) if sees_all else tuple(territories)
+    return ALL_ROWS if sees_all else tuple(territories)
 
 
 def create_demo_users(owner: Database, *, actor: str) -> None:
@@ -330,7 +331,6 @@ def create_demo_users(owner: Database, *, actor: str) -> None:
                 username,
                 role,
                 password,
-                actor,
                 first_rep if role == "rep" else None,
                 DEMO_MANAGER_TERRITORY if role == "manager" else None,
                 f"{username}@demo.gcrm.invalid",

@@ -25,9 +25,9 @@ from geo.config import PROJECT_DIR, load_settings
 from geo.cube import CUBE_MEASURES, Facts, cube
 from geo.db import SYSTEM_USER
 from geo.errors import AccessDenied, DatabaseUnavailable, GcrmError
-from geo.exports import authorise_export, record_export
+from geo.exports import export_refusal, record_export
 from geo.regions import load_regions
-from geo.users import ROLES, SignedIn, authenticate, sign_in_by_email
+from geo.users import ALL_ROWS, ROLES, SignedIn, authenticate, sign_in_by_email
 from territories.alignio import county_units, unit_shapes
 from territories.model import load_book
 
@@ -42,8 +42,7 @@ _run_state = threading.local()
 SESSION_USER_KEY = "gcrm_user"
 """Session-state key of the signed-in :class:`geo.users.SignedIn`."""
 WANTED_PAGE_KEY = "gcrm_wanted_page"
-ALL_ROWS = ("all",)
-"""Scope of the roles that see every account (see :func:`geo.users.user_scope`)."""
+"""Session-state key of the page an address named before signing in."""
 PAGE_ROLES = {
     "home": ROLES,
     "region_map": ROLES,
@@ -327,6 +326,8 @@ def audited_download(
 ) -> None:
     """Offer a download of personal data to the roles that may export it; clicking it is audited.
 
+    The button shows for the signed-in role; the click checks the role in the database again.
+
     Parameters
     ----------
     container
@@ -340,12 +341,10 @@ def audited_download(
     rows
         Rows in the file.
     """
-    db = connections().app
-    user = current_user()
-    try:
-        authorise_export(db, kind, user=user)
-    except AccessDenied as exc:
-        container.caption(str(exc))
+    user = signed_in()
+    refusal = export_refusal(kind, user.role if user else None)
+    if refusal is not None:
+        container.caption(refusal)
         return
     container.download_button(
         label,
@@ -353,6 +352,6 @@ def audited_download(
         file_name=file_name,
         mime=mime,
         on_click=record_export,
-        args=(db, kind, target),
-        kwargs={"rows": rows, "output_format": file_name.rsplit(".", 1)[-1], "user": user},
+        args=(connections().app, kind, target),
+        kwargs={"rows": rows, "output_format": file_name.rsplit(".", 1)[-1], "user": current_user()},
     )

@@ -7,6 +7,24 @@ from geo.errors import GcrmError
 from geo.users import list_users, set_disabled
 from pages import connections, current_user, opened_through_app, show_error
 
+USER_LABELS = {
+    "username": "User",
+    "display_name": "Name",
+    "email": "E-mail",
+    "role": "Role",
+    "rep": "Rep ID",
+    "territory": "Manages",
+    "disabled": "Disabled",
+    "last_login_at": "Last sign-in",
+}
+AUDIT_LABELS = {
+    "occurred_at": "When",
+    "actor": "Who",
+    "action": "Action",
+    "target": "What",
+    "details": "Details",
+}
+
 
 def render() -> None:
     """Show the users (disable or enable one) and the latest audit entries."""
@@ -20,7 +38,7 @@ def render() -> None:
         return
     st.subheader("Users")
     st.caption("Add users with `gcrm users add NAME --role ROLE`; passwords never reach this page.")
-    st.dataframe(users, hide_index=True, use_container_width=True)
+    st.dataframe(users.rename(columns=USER_LABELS), hide_index=True, width="stretch")
     others = [name for name in users["username"] if name != user]
     chosen = st.selectbox("User", others, index=None, placeholder="Choose a user to disable or enable")
     if chosen is not None:
@@ -41,7 +59,7 @@ def render() -> None:
         show_error(exc)
         return
     st.caption(f"The latest {len(entries):,} entries, newest first.")
-    st.dataframe(entries, hide_index=True, use_container_width=True)
+    st.dataframe(entries.rename(columns=AUDIT_LABELS), hide_index=True, width="stretch")
 
 
 if opened_through_app():

@@ -21,7 +21,7 @@ from geo import server
 from geo.bootstrap import Connections, prepare_database
 from geo.config import PROJECT_DIR, Settings
 from geo.db import create_database, drop_database
-from geo.users import SignedIn, register_operator
+from geo.users import ALL_ROWS, SignedIn, register_operator
 
 TEMPLATE_DB = "gcrm_test_template"
 APP_PASSWORD = "gcrm-test-app-password"
@@ -32,14 +32,13 @@ TEST_ADMINS = (
     "alice",
     "bob",
     "tester",
-    "geocoder",
     "benchmark",
     "manager@test",
     "marketer@test",
     "rep@test",
 )
 """Acting users of tests that are not about access: admins in every test database."""
-ADMIN = SignedIn("t", "admin", "Test admin", ("all",))
+ADMIN = SignedIn("t", "admin", "Test admin", ALL_ROWS)
 """The signed-in session of page tests that are not about access."""
 _database_numbers = itertools.count(1)
 
