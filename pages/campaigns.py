@@ -33,8 +33,7 @@ from pages import audited_download, cached_regions, connections, current_user, o
 from territories.model import territory_table
 
 SEGMENTS = ("SMB", "Mid-market", "Enterprise")
-PICKED_COUNTIES = "picked_counties"
-"""Session key of the counties picked by clicking."""
+PICKED_COUNTIES = "picked_counties"  # session key of the counties picked by clicking
 STATUSES = ("customer", "prospect", "churned")
 
 

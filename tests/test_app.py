@@ -257,3 +257,22 @@ def test_the_server_warms_the_shared_caches_before_anyone_signs_in(demo_app, cap
     with caplog.at_level(logging.WARNING, logger="pages"):
         pages.warm_caches()
     assert "caches not warmed" not in caplog.text
+
+
+def test_no_page_script_shows_a_stray_string() -> None:
+    """Regression: a constant's docstring in a page script was drawn on the page (Streamlit's magic)."""
+    import ast
+
+    scripts = [
+        PROJECT_DIR / "app.py",
+        *(p for p in (PROJECT_DIR / "pages").glob("*.py") if p.name != "__init__.py"),
+    ]
+    stray = [
+        f"{path.name}:{node.lineno}"
+        for path in scripts
+        for node in ast.parse(path.read_text()).body[1:]
+        if isinstance(node, ast.Expr)
+        and isinstance(node.value, ast.Constant)
+        and isinstance(node.value.value, str)
+    ]
+    assert stray == []
