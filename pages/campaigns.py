@@ -25,6 +25,7 @@ from geo.campaigns import (
     territory_part,
     trade_area_part,
 )
+from geo.cube import region_names
 from geo.errors import GcrmError
 from geo.exports import csv_text
 from geo.geocode import PRECISION_RANK
@@ -92,7 +93,9 @@ def _region_parts(has_shapes: bool) -> list:
         typed = columns[2].text_input("Counties (FIPS) or ZIPs, comma-separated", key="codes")
         clicked_counties = st.session_state.get(PICKED_COUNTIES, [])
         if clicked_counties:
-            st.caption(f"Counties picked on the map: {', '.join(clicked_counties)}")
+            counties = cached_regions("county")
+            names = region_names(counties, "county").set_axis(counties["code"])
+            st.caption(f"Counties picked on the map: {'; '.join(names.reindex(clicked_counties).fillna(''))}")
         try:
             territories = territory_table(connections().app, user=current_user()).query("kind == 'territory'")
         except GcrmError:
