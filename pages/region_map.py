@@ -188,9 +188,9 @@ def _table(table, level: str, measure: str) -> None:
             label: st.column_config.NumberColumn(format="localized") for label in CUBE_MEASURES.values()
         },
     )
-    left, middle, right = st.columns(3)
+    left, right = st.columns(2)
     left.download_button("Download CSV", csv_text(shown.round(2)), file_name=f"{level}.csv", mime="text/csv")
-    middle.download_button(
+    right.download_button(
         "Download GeoJSON",
         table.to_json(drop_id=True, na="null"),
         file_name=f"{level}.geojson",
@@ -201,7 +201,7 @@ def _table(table, level: str, measure: str) -> None:
         table[["key", "name", "accounts", "geometry"]].rename(columns={"key": "cell"}), k=k
     )
     audited_download(
-        right,
+        st,
         "Share (GeoJSON, k-anonymous)",
         shared.to_json(drop_id=True, na="null"),
         f"{level}-shared.geojson",
@@ -210,8 +210,9 @@ def _table(table, level: str, measure: str) -> None:
         target=f"{level} k={k}",
         rows=len(shared),
     )
-    right.caption(
-        f"Accounts per {LEVELS.get(level, 'region').lower()}; {suppressed:,} with fewer than {k} left out."
+    st.caption(
+        f"To share: accounts per {LEVELS.get(level, 'region').lower()} only;"
+        f" {suppressed:,} with fewer than {k} left out."
     )
 
 
