@@ -33,7 +33,8 @@ from geo.config import load_settings
 from territories.align import align_territories
 from territories.alignio import load_units, lower_48_states
 from territories.graph import unit_centroids, unit_graph
-from territories.metrics import alignment_report, out_of_reach
+from territories.metrics import alignment_report
+from territories.reach import unit_out_of_reach
 
 REGION_KMEANS_MAX_UNITS = 5_000
 
@@ -116,25 +117,37 @@ def _print(method: str, units, labels: np.ndarray, graph, oversized, elapsed: fl
         f"  mean compactness {report['compactness'].mean():.3f}  time {elapsed:.1f} s"
     )
     if oversized is not None:
-        outside = regular[regular["deviation_accounts"].abs() > 5]
-        target = regular["accounts"].mean()
-        fixed = np.asarray(oversized)[labels]
-        weights = units["accounts"].to_numpy(dtype=float)
-        certified = out_of_reach(weights, graph, low=0.95 * target, high=1.05 * target, fixed=fixed)
-        for territory, row in outside.iterrows():
-            members = np.flatnonzero((labels == territory) & certified)
-            names = ", ".join(units["name"].iloc[members])
-            reason = (
-                f"no contiguous territory holding {names} can be within ±5% (every connected set of"
-                " free counties holding it is lighter than the band or heavier)"
-                if len(members)
-                else "not certified infeasible"
-            )
-            print(f"    territory {territory}: {row['deviation_accounts']:+.1f}% — {reason}")
+        _explain_outside(units, labels, graph, regular)
     big = report[report["oversized"]]
     if len(big):
         names = pd.Series(units["name"].to_numpy())[[int(np.flatnonzero(labels == t)[0]) for t in big.index]]
         print(f"    oversized single-county territories: {', '.join(names)}")
+
+
+def _explain_outside(units, labels: np.ndarray, graph, regular: pd.DataFrame) -> None:
+    """Name each regular territory outside ±5% and whether it is proved unable to balance."""
+    outside = regular[regular["deviation_accounts"].abs() > 5]
+    target = regular["accounts"].mean()
+    fixed = ~np.isin(labels, regular.index.to_numpy())
+    weights = units["accounts"].to_numpy(dtype=float)
+    proved = 0
+    for territory, row in outside.iterrows():
+        members = [
+            int(u)
+            for u in np.flatnonzero(labels == territory)
+            if unit_out_of_reach(int(u), weights, graph, low=0.95 * target, high=1.05 * target, fixed=fixed)
+        ]
+        names = ", ".join(units["name"].iloc[members])
+        reason = (
+            f"no contiguous territory holding {names} can be within ±5% (every connected set of"
+            " free counties holding it is lighter than the band or heavier)"
+            if members
+            else "not proved unable to balance"
+        )
+        proved += bool(members)
+        print(f"    territory {territory}: {row['deviation_accounts']:+.1f}% — {reason}")
+    balanced = len(regular) - len(outside)
+    print(f"    within ±5% or proved unable to be: {balanced + proved}/{len(regular)}")
 
 
 if __name__ == "__main__":

@@ -283,7 +283,9 @@ def _alignment(level, plan, locked, territories, active) -> None:
     report = report.assign(code=[territories["code"].iloc[t] for t in report.index])
     st.dataframe(report.set_index("code").round(2), width="stretch")
     st.caption(
-        "deviation: % from the mean; compactness: Polsby–Popper (1 = disc); "
+        "deviation: % from the mean (oversized units, each its own territory, left out); "
+        "cannot balance: holds a unit that no contiguous territory within the tolerance can hold; "
+        "compactness: Polsby–Popper (1 = disc); "
         "moving: accounts and revenue that come from another territory of the active plan."
     )
     name = st.text_input("Save as draft named", "Aligned plan", key="aligned_name")

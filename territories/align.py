@@ -10,7 +10,8 @@ Openshaw's AZP and of the balanced-growth districting heuristics):
    Bokhari's recursive coordinate bisection); groups become the territories whose locked
    units or rep home bases they hold most of.
 3. **Contiguity repair.** A piece of a territory cut off from its main part (by a bay, a
-   mountain-free gap between cells) goes to the lightest territory it touches.
+   mountain-free gap between cells) goes to the lightest territory it touches (an
+   oversized one only when it touches nothing else).
 4. **Balancing.** A boundary unit moves from a territory to a lighter neighbouring one when
    the difference between them exceeds the unit's measure (this strictly lowers the sum of
    squared deviations, so the search ends) and its territory stays connected without it;
@@ -21,6 +22,21 @@ Openshaw's AZP and of the balanced-growth districting heuristics):
 6. **Swaps.** Where a territory is still off by more than half the tolerance and its
    border units are too large to move alone, a unit goes each way across the border when
    the net transfer lowers the pair's squared deviations and both stay connected.
+7. **Kicks.** Where a territory is still outside the band, one unit is forced across one
+   of its borders (either way) and steps 4 and 6 run again; the best kick is kept when it
+   leaves fewer territories outside the band or them less far outside (an iterated local
+   search, Lourenço, Martin & Stützle, 2003) — this lets the imbalance travel across
+   several territories, which moves between two cannot.
+8. **Regrowth.** A territory still outside the band is dissolved with its neighbours
+   and the group regrown by sequential region growing (:mod:`territories.regrow`), one
+   territory step wider at a time. Steps 5 and 4 then run once more, so the map wins back
+   the compactness the repairs spent.
+9. **Restarts.** When a territory that could be balanced is still outside the band, the
+   whole method runs again from another bisection angle drawn from the seed (up to
+   :data:`START_ATTEMPTS`), and the best run is kept.
+
+A territory holding a unit that no contiguous territory within the band can hold is
+proved so (:mod:`territories.reach`) and left to steps 1–6.
 
 Contiguity is in the unit graph (:mod:`territories.graph`), where islands hang on their
 nearest neighbour. Locked units never move; locked territories neither give nor take.
@@ -38,6 +54,8 @@ from scipy.sparse.csgraph import connected_components
 
 from geo.errors import GcrmError
 from territories.graph import neighbours
+from territories.reach import unit_out_of_reach
+from territories.regrow import regrow_partition
 
 REPAIR_ROUNDS = 20
 """Rounds of handing detached pieces to neighbours after the bisection."""
@@ -48,6 +66,22 @@ SWAP_PASSES = 200
 """Upper bound on swap passes, each followed by balancing."""
 COMPACTION_MARGIN = 0.8
 """Compaction keeps each territory within this share of the tolerance."""
+START_ATTEMPTS = 4
+"""Bisection angles tried, drawn from the seed, until every territory that can be balanced is."""
+HOPELESS_BUDGET = 2_000
+"""Connected sets enumerated per unit when proving a territory cannot reach the band."""
+KICK_CANDIDATES = 40
+"""Most kicks tried per round (each forces one unit across a border and rebalances)."""
+KICK_WORK = 400_000
+"""Kicks tried in one run of the method times the units: each kick rebalances the whole
+map, so a map of 3,000 counties gets 133 kicks and one of 36,000 cells 11."""
+REGROW_RADIUS = 3
+"""Most steps (territory to neighbouring territory) a regrown neighbourhood reaches."""
+REGROW_INSIDE = 1e-9
+"""Regrown territories aim this share of the tolerance inside the band, so rounding never
+puts one a hair outside."""
+REGROW_MAX_UNITS = 2_000
+"""Largest neighbourhood (in units) dissolved and regrown."""
 
 
 class AlignmentError(GcrmError, ValueError):
@@ -66,11 +100,15 @@ class Alignment:
         Per territory: made of a single unit larger than the target.
     target
         The measure each territory not oversized aims at.
+    unbalanceable
+        Per territory: outside the tolerance and holding a unit that no contiguous
+        territory within it can hold (:mod:`territories.reach`).
     """
 
     labels: np.ndarray
     oversized: np.ndarray
     target: float
+    unbalanceable: np.ndarray
 
 
 def align_territories(
@@ -112,19 +150,26 @@ def align_territories(
     Returns
     -------
     Alignment
-        Labels, oversized territories and the target.
+        Labels, oversized and unbalanceable territories, and the target.
     """
     weights = np.asarray(weights, dtype=float)
     locks = dict(locks or {})
     _check(weights, k, locks, home_bases)
-    state = _State(weights, graph, centroids, k, locks, locked_territories)
-    state.split_oversized(tolerance)
-    state.partition(home_bases or [], seed)
-    state.balance()
-    state.compact(tolerance)
-    state.balance()
-    state.swap(tolerance)
-    return Alignment(labels=state.labels.copy(), oversized=state.oversized.copy(), target=state.target)
+    angles = np.random.default_rng(seed).uniform(0, np.pi, START_ATTEMPTS)
+    best: _State | None = None
+    for attempt, angle in enumerate(angles):
+        state = _State(weights, graph, centroids, k, locks, locked_territories)
+        state.run(tolerance, home_bases or [], float(angle), np.random.default_rng([seed, attempt]))
+        if best is None or state.shortfall(tolerance) < best.shortfall(tolerance):
+            best = state
+        if best.shortfall(tolerance)[0] == 0:
+            break
+    return Alignment(
+        labels=best.labels.copy(),
+        oversized=best.oversized.copy(),
+        target=best.target,
+        unbalanceable=best.hopeless(tolerance),
+    )
 
 
 def _check(weights: np.ndarray, k: int, locks: dict[int, int], home_bases: list[int] | None) -> None:
@@ -171,6 +216,20 @@ class _State:
         self.locks = locks
         self.anchored = self.pinned.copy()
         self.target = float(weights.sum() / k)
+        self.certified: dict[int, bool] = {}
+
+    def run(self, tolerance: float, home_bases: list[int], angle: float, rng: np.random.Generator) -> None:
+        """Steps 1–8 of the method, the bisection cutting along ``angle``, then compaction again."""
+        self.split_oversized(tolerance)
+        self.partition(home_bases, angle)
+        self.balance()
+        self.compact(tolerance)
+        self.balance()
+        self.swap(tolerance)
+        self.kick(tolerance)
+        self.regrow(tolerance, rng)
+        self.compact(tolerance)
+        self.balance()
 
     def sums(self) -> np.ndarray:
         """Measure per territory of the units placed so far."""
@@ -199,12 +258,11 @@ class _State:
         """Territories the balancing may change (not oversized, not locked)."""
         return ~self.oversized & ~self.frozen
 
-    def partition(self, home_bases: list[int], seed: int) -> None:
+    def partition(self, home_bases: list[int], angle: float) -> None:
         """Split the units of the territories still free by recursive bisection, then anchor them."""
         fixed = np.flatnonzero(self.oversized | self.frozen)
         free = np.flatnonzero(~(self.oversized | self.frozen))
         pool = np.flatnonzero(~np.isin(self.labels, fixed))
-        angle = np.random.default_rng(seed).uniform(0, np.pi)
         rotation = np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
         parts = _bisect(self.weights[pool], self.centroids[pool] @ rotation, len(free))
         anchors = dict(self.locks)
@@ -228,9 +286,15 @@ class _State:
             self.labels[unit] = territory
         self.anchored[list(anchors)] = True
         self._repair_contiguity()
+        free_now = self.free_balanced()
+        self.target = float(self.sums()[free_now].sum() / max(int(free_now.sum()), 1))
 
     def _repair_contiguity(self) -> None:
-        """Hand every detached piece of a territory to the lightest territory it touches."""
+        """Hand every detached piece of a territory to the lightest territory it touches.
+
+        A piece that touches only oversized territories (hemmed in by a unit larger than
+        the target) joins one of them: contiguity comes before the single-unit rule.
+        """
         fixed = self.oversized | self.frozen
         for _ in range(REPAIR_ROUNDS):
             sums = self.sums()
@@ -251,7 +315,9 @@ class _State:
                         continue
                     touching = {int(self.labels[o]) for u in units for o in self.adjacent[u]}
                     touching.discard(int(territory))
-                    options = [t for t in touching if not fixed[t]]
+                    options = [t for t in touching if not fixed[t]] or [
+                        t for t in touching if self.oversized[t]
+                    ]
                     if not options:
                         continue
                     taker = min(options, key=lambda t: (sums[t], t))
@@ -464,6 +530,165 @@ class _State:
                 seen.add(other)
                 stack.append(other)
         return False
+
+    def regrow(self, tolerance: float, rng: np.random.Generator) -> None:
+        """Dissolve and regrow the neighbourhood of each territory still outside the band.
+
+        The neighbourhood is the territory and the territories within the band at most
+        :data:`REGROW_RADIUS` steps away, none oversized, locked or holding a locked unit
+        (home bases seed the bisection only, as in balancing); it grows one step at a
+        time until a regrowth puts all of it in the band
+        (:func:`territories.regrow.regrow_partition`). Territories proved unable to reach
+        the band (:meth:`hopeless`) are left as they are.
+        """
+        inside = tolerance * (1 - REGROW_INSIDE)
+        low, high = self.target * (1 - inside), self.target * (1 + inside)
+        holding_locks = np.bincount(self.labels[self.pinned], minlength=self.k) > 0
+        open_ = self.free_balanced() & ~holding_locks & ~self.hopeless(tolerance)
+        sums = self.sums()
+        for territory in np.argsort(-np.abs(sums / self.target - 1), kind="stable"):
+            sums = self.sums()
+            if not open_[territory] or low <= sums[territory] <= high:
+                continue
+            in_band = open_ & (sums >= low) & (sums <= high)
+            for radius in range(1, REGROW_RADIUS + 1):
+                group = self._territories_near(int(territory), radius, in_band)
+                members = np.flatnonzero(np.isin(self.labels, group))
+                if len(members) > REGROW_MAX_UNITS:
+                    break
+                parts = regrow_partition(
+                    members,
+                    len(group),
+                    self.adjacent,
+                    self.weights,
+                    self.centroids,
+                    low=low,
+                    high=high,
+                    rng=rng,
+                )
+                if parts is not None:
+                    self._relabel(members, parts, group)
+                    break
+
+    def hopeless(self, tolerance: float) -> np.ndarray:
+        """Per territory: outside the band and holding a unit no balanced territory can hold.
+
+        Units are tried heaviest first, each with a budget of :data:`HOPELESS_BUDGET`
+        connected sets (:func:`territories.reach.out_of_reach`); the answers are kept, so a
+        territory is only examined again for units it did not hold before.
+        """
+        sums = self.sums()
+        low, high = self.target * (1 - tolerance), self.target * (1 + tolerance)
+        fixed = ~self.free_balanced()[self.labels]
+        found = np.zeros(self.k, dtype=bool)
+        for territory in np.flatnonzero(self.free_balanced() & ((sums < low) | (sums > high))):
+            members = np.flatnonzero(self.labels == territory)
+            for unit in members[np.argsort(-self.weights[members], kind="stable")]:
+                if int(unit) not in self.certified:
+                    self.certified[int(unit)] = unit_out_of_reach(
+                        int(unit),
+                        self.weights,
+                        self.graph,
+                        low=low,
+                        high=high,
+                        fixed=fixed,
+                        budget=HOPELESS_BUDGET,
+                    )
+                if self.certified[int(unit)]:
+                    found[territory] = True
+                    break
+        return found
+
+    def kick(self, tolerance: float) -> None:
+        """Iterated local search for territories still outside the band.
+
+        A kick forces one unit across a border of such a territory (out of it or into
+        it, whichever way), then balancing and swaps run again. Of the kicks of a round,
+        the best by :meth:`shortfall` is kept when it leaves fewer territories outside
+        the band or the same number less far outside; the search ends at the first round
+        without such a kick or when the budget (:data:`KICK_WORK`) is spent.
+        """
+        budget = max(1, KICK_WORK // len(self.weights))
+        trials = 0
+        while trials < budget:
+            current = self.shortfall(tolerance)
+            if current[0] == 0:
+                return
+            start = self.labels.copy()
+            best, kept = current, None
+            kicks = self._kicks(tolerance)[: budget - trials]
+            trials += len(kicks)
+            for unit, taker in kicks:
+                self.labels[unit] = taker
+                self.balance()
+                self.swap(tolerance)
+                trial = self.shortfall(tolerance)
+                if trial[:2] < current[:2] and trial < best:
+                    best, kept = trial, self.labels.copy()
+                self.labels = start.copy()
+            if kept is None:
+                return
+            self.labels = kept
+
+    def shortfall(self, tolerance: float) -> tuple[int, float, float]:
+        """How far the alignment is from balanced, to compare alignments (lower is better).
+
+        Returns
+        -------
+        tuple
+            Territories outside the band, the sum of their deviations beyond it (both
+            leaving out :meth:`hopeless` ones), and the sum of squared deviations.
+        """
+        hopeless = self.hopeless(tolerance)
+        sums = self.sums()
+        movable = self.free_balanced()
+        deviation = np.abs(sums / self.target - 1)
+        counted = movable & ~hopeless
+        outside = int((counted & (deviation > tolerance)).sum())
+        excess = float(np.clip(deviation[counted] - tolerance, 0, None).sum())
+        return outside, excess, float(((sums[movable] - self.target) ** 2).sum())
+
+    def _kicks(self, tolerance: float) -> list[tuple[int, int]]:
+        """Moves (unit, new territory) across the borders of the territories outside the band."""
+        hopeless = self.hopeless(tolerance)
+        sums = self.sums()
+        movable = self.free_balanced()
+        outside = movable & ~hopeless & (np.abs(sums / self.target - 1) > tolerance)
+        units, donors, takers = self._boundary()
+        keep = movable[donors] & movable[takers] & ~self.pinned[units] & (outside[donors] | outside[takers])
+        moves = sorted(
+            {(int(u), int(t)) for u, t in zip(units[keep], takers[keep], strict=True)},
+            key=lambda move: (-self.weights[move[0]], move),
+        )
+        chosen = []
+        for unit, taker in moves:
+            if self._stays_connected(unit, int(self.labels[unit])):
+                chosen.append((unit, taker))
+            if len(chosen) == KICK_CANDIDATES:
+                break
+        return chosen
+
+    def _territories_near(self, territory: int, radius: int, allowed: np.ndarray) -> np.ndarray:
+        """``territory`` and the ``allowed`` territories it reaches in ``radius`` steps through them."""
+        _, donors, takers = self._boundary()
+        reached = {territory}
+        frontier = {territory}
+        for _ in range(radius):
+            touching = {int(t) for t in takers[np.isin(donors, list(frontier))] if allowed[t]}
+            frontier = touching - reached
+            reached |= frontier
+        return np.array(sorted(reached), dtype=np.int64)
+
+    def _relabel(self, members: np.ndarray, parts: np.ndarray, group: np.ndarray) -> None:
+        """Give each regrown part the territory of the group it shares most measure with."""
+        overlap = np.zeros((len(group), len(group)))
+        column = {int(t): i for i, t in enumerate(group)}
+        old = np.array([column[int(t)] for t in self.labels[members]])
+        np.add.at(overlap, (parts, old), self.weights[members] + 1e-9)
+        rows, cols = linear_sum_assignment(-overlap)
+        territory_of_part = np.empty(len(group), dtype=np.int64)
+        territory_of_part[rows] = group[cols]
+        self.labels[members] = territory_of_part[parts]
 
 
 def _distance(points: np.ndarray, centres: np.ndarray) -> np.ndarray:

@@ -338,11 +338,19 @@ def propose_alignment(
             mapping = match_labels(labels, previous, units["accounts"].to_numpy(dtype=float), k)
             oversized = np.empty(k, dtype=bool)
             oversized[mapping] = alignment.oversized
-            alignment = Alignment(mapping[labels], oversized, alignment.target)
+            unbalanceable = np.empty(k, dtype=bool)
+            unbalanceable[mapping] = alignment.unbalanceable
+            alignment = Alignment(mapping[labels], oversized, alignment.target, unbalanceable)
             labels = alignment.labels
     units["territory"] = labels
     report = alignment_report(
-        units, labels, graph, measures=list(measures), oversized=alignment.oversized, current=previous
+        units,
+        labels,
+        graph,
+        measures=list(measures),
+        oversized=alignment.oversized,
+        unbalanceable=alignment.unbalanceable,
+        current=previous,
     )
     return AlignmentResult(units=units, report=report, alignment=alignment)
 

@@ -102,6 +102,7 @@ def alignment_report(
     *,
     measures: list[str],
     oversized: np.ndarray | None = None,
+    unbalanceable: np.ndarray | None = None,
     current: np.ndarray | None = None,
     moving: list[str] = ("accounts", "revenue"),
 ) -> pd.DataFrame:
@@ -119,6 +120,8 @@ def alignment_report(
         Columns of ``units`` that were balanced.
     oversized
         Per territory: a single unit larger than the target (excluded from the mean).
+    unbalanceable
+        Per territory: proved unable to come within the tolerance.
     current
         Territory per unit in the active version (-1 where none), to count what would move.
     moving
@@ -128,7 +131,7 @@ def alignment_report(
     -------
     DataFrame
         Indexed by territory: ``units``, each measure and its ``deviation_<measure>`` (%),
-        ``oversized``, ``compactness``, ``contiguous`` and ``moving_<column>`` (units that
+        ``oversized``, ``cannot_balance``, ``compactness``, ``contiguous`` and ``moving_<column>`` (units that
         come from another territory of the active version).
     """
     k = int(labels.max()) + 1 if len(labels) else 0
@@ -137,6 +140,9 @@ def alignment_report(
     report = frame.groupby("territory").agg(units=("territory", "size"), **{m: (m, "sum") for m in measures})
     report = report.reindex(range(k), fill_value=0)
     report["oversized"] = oversized[:k]
+    report["cannot_balance"] = (
+        np.zeros(k, dtype=bool) if unbalanceable is None else np.asarray(unbalanceable)[:k]
+    )
     for measure in measures:
         mean = report.loc[~report["oversized"], measure].mean()
         report[f"deviation_{measure}"] = 100.0 * (report[measure] / mean - 1) if mean > 0 else np.nan
@@ -216,84 +222,3 @@ def rep_kpis(kpis: pd.DataFrame) -> pd.DataFrame:
     reps["growth"] = 100.0 * (reps["revenue"] - previous) / previous
     reps["quota_attainment"] = 100.0 * reps["revenue"] / reps["quota"].where(reps["quota"] > 0)
     return reps
-
-
-CERTIFICATE_BUDGET = 20_000
-"""Connected sets :func:`out_of_reach` enumerates per unit before leaving it uncertified."""
-
-
-def out_of_reach(
-    weights: np.ndarray,
-    graph: sparse.csr_matrix,
-    *,
-    low: float,
-    high: float,
-    fixed: np.ndarray,
-    budget: int = CERTIFICATE_BUDGET,
-) -> np.ndarray:
-    """Units that no contiguous territory within ``[low, high]`` can hold (a certificate).
-
-    For a unit lighter than ``low``, every connected set of free units that holds it and
-    weighs at most ``high`` is enumerated (measures are not negative, so heavier sets need
-    not be grown); when none reaches ``low``, no balanced territory can hold the unit. A
-    unit whose enumeration exceeds ``budget`` sets is left uncertified.
-
-    Parameters
-    ----------
-    weights
-        Measure per unit (not negative).
-    graph
-        Unit adjacency.
-    low, high
-        The band a territory's measure must fall in.
-    fixed
-        Units that belong to fixed territories (oversized units): they are nobody's neighbour.
-    budget
-        Most connected sets enumerated per unit.
-
-    Returns
-    -------
-    ndarray
-        Boolean per unit.
-    """
-    weights = np.asarray(weights, dtype=float)
-    found = np.zeros(len(weights), dtype=bool)
-    for unit in np.flatnonzero((weights < low) & ~fixed):
-        found[unit] = (
-            _band_reachable(unit, weights, graph, low=low, high=high, fixed=fixed, budget=budget) is False
-        )
-    return found
-
-
-def _band_reachable(
-    unit: int,
-    weights: np.ndarray,
-    graph: sparse.csr_matrix,
-    *,
-    low: float,
-    high: float,
-    fixed: np.ndarray,
-    budget: int,
-) -> bool | None:
-    """Whether a connected set holding ``unit`` weighs within the band (None: budget spent)."""
-    start = frozenset([int(unit)])
-    seen = {start}
-    stack = [(start, float(weights[unit]))]
-    while stack:
-        members, total = stack.pop()
-        if low <= total <= high:
-            return True
-        if len(seen) > budget:
-            return None
-        frontier = {
-            int(v)
-            for m in members
-            for v in graph.indices[graph.indptr[m] : graph.indptr[m + 1]]
-            if not fixed[v] and v not in members
-        }
-        for v in sorted(frontier, key=lambda n: weights[n]):
-            grown = members | {v}
-            if total + weights[v] <= high and grown not in seen:
-                seen.add(grown)
-                stack.append((grown, total + weights[v]))
-    return False

@@ -10,7 +10,7 @@ import shapely
 
 from territories.align import AlignmentError, _State, align_territories
 from territories.graph import unit_centroids, unit_graph
-from territories.metrics import alignment_report, balance_index, contiguous, out_of_reach, polsby_popper
+from territories.metrics import alignment_report, balance_index, contiguous, polsby_popper
 
 CELL_DEG = 0.125
 """Grid step: a binary fraction, so neighbouring boxes share their edges exactly."""
@@ -162,29 +162,102 @@ def test_balancing_never_moves_a_unit_that_weighs_nothing() -> None:
     assert state.labels.tolist() == [0, 0, 0, 0, 1]
 
 
-def test_out_of_reach_certifies_units_no_balanced_territory_can_hold() -> None:
-    units = _grid(5, 1)
-    graph = unit_graph(units)
-    weights = np.array([14.0, 9.0, 10.0, 30.0, 5.0])
-    result = align_territories(weights, graph, unit_centroids(units), k=3, tolerance=0.05)
-    assert result.oversized[result.labels[3]]
-    low, high = result.target * 0.95, result.target * 1.05
-    fixed = result.oversized[result.labels]
-    found = out_of_reach(weights, graph, low=low, high=high, fixed=fixed)
-    assert found.tolist() == [True, False, False, False, True]  # 4 can only stand alone
+def _heavy_tailed(seed: int, count: int) -> np.ndarray:
+    """Whole-number measures spread like accounts per county (a few units outweigh many)."""
+    return np.round(np.random.default_rng(seed).lognormal(0, 1.2, count) * 10)
+
+
+def _after_swaps(units: gpd.GeoDataFrame, weights: np.ndarray, k: int) -> _State:
+    """An alignment taken through steps 1–6 from the first angle of seed 0."""
+    state = _State(weights, unit_graph(units), unit_centroids(units), k, {}, frozenset())
+    state.split_oversized(0.05)
+    state.partition([], float(np.random.default_rng(0).uniform(0, np.pi)))
+    state.balance()
+    state.compact(0.05)
+    state.balance()
+    state.swap(0.05)
+    return state
+
+
+def _assert_contiguous(state: _State) -> None:
+    for territory in range(state.k):
+        assert contiguous(state.labels, state.graph, territory), f"territory {territory} is not contiguous"
+
+
+def test_kicks_carry_an_imbalance_across_territories_where_moves_between_two_cannot() -> None:
+    state = _after_swaps(_grid(6, 6), _heavy_tailed(26, 36), 4)
+    assert state.shortfall(0.05)[0] == 1
+    state.kick(0.05)
+    assert state.shortfall(0.05)[0] == 0
+    assert np.abs(state.sums() / state.target - 1).max() <= 0.05
+    _assert_contiguous(state)
+
+
+def test_regrowth_rebuilds_a_neighbourhood_that_kicks_cannot_mend() -> None:
+    state = _after_swaps(_grid(8, 8), _heavy_tailed(0, 64), 6)
+    state.kick(0.05)
+    assert state.shortfall(0.05)[0] == 1
+    state.regrow(0.05, np.random.default_rng(0))
+    assert state.shortfall(0.05)[0] == 0
+    assert np.abs(state.sums() / state.target - 1).max() <= 0.05
+    _assert_contiguous(state)
+
+
+def test_restarts_balance_what_one_bisection_angle_cannot() -> None:
+    units, weights = _grid(8, 8), _heavy_tailed(16, 64)
+    state = _after_swaps(units, weights, 6)
+    state.kick(0.05)
+    state.regrow(0.05, np.random.default_rng([0, 0]))
+    assert state.shortfall(0.05)[0] == 2
+    result, _ = _align(units, weights, k=6, seed=0)
     sums = np.bincount(result.labels, weights=weights)
-    assert not low <= sums[result.labels[0]] <= high
+    assert np.abs(sums / result.target - 1).max() <= 0.05
+    again, _ = _align(units, weights, k=6, seed=0)
+    assert (again.labels == result.labels).all()
 
 
-def test_out_of_reach_looks_past_light_neighbours_and_admits_doubt() -> None:
-    graph = unit_graph(_grid(4, 1))
-    none_fixed = np.zeros(4, dtype=bool)
-    # 5 + 1 stays light, + 20 overshoots: neither end of the light pair can be balanced.
-    found = out_of_reach(np.array([5.0, 1.0, 20.0, 11.0]), graph, low=10, high=12, fixed=none_fixed)
-    assert found.tolist() == [True, True, False, False]
-    # Three units reach the band together: nothing is certified.
-    found = out_of_reach(np.array([5.0, 1.0, 5.0, 30.0]), graph, low=10, high=12, fixed=none_fixed)
-    assert found.tolist() == [False, False, False, False]
-    # With no budget to enumerate, nothing is claimed.
-    found = out_of_reach(np.array([5.0, 1.0, 20.0, 11.0]), graph, low=10, high=12, fixed=none_fixed, budget=0)
-    assert not found.any()
+def test_kicks_and_regrowth_keep_locked_units_in_place() -> None:
+    units, weights = _grid(6, 6), _heavy_tailed(8, 36)
+    locks = {0: 0, 35: 3, 17: 1}
+    result, _ = _align(units, weights, k=4, locks=locks)
+    assert all(result.labels[u] == t for u, t in locks.items())
+
+
+def test_a_territory_proved_unable_to_balance_is_left_to_the_first_steps() -> None:
+    units = _grid(5, 1)
+    state = _State(
+        np.array([14.0, 9.0, 10.0, 30.0, 5.0]), unit_graph(units), unit_centroids(units), 3, {}, frozenset()
+    )
+    state.split_oversized(0.05)
+    state.partition([], 0.0)
+    state.balance()
+    assert state.hopeless(0.05)[state.labels[0]]
+    before = state.labels.copy()
+    state.kick(0.05)
+    state.regrow(0.05, np.random.default_rng(0))
+    assert (state.labels == before).all()
+
+
+def test_the_report_names_territories_that_cannot_balance() -> None:
+    units = _grid(5, 1)
+    weights = np.array([14.0, 9.0, 10.0, 30.0, 5.0])
+    result, graph = _align(units, weights, k=3, tolerance=0.05)
+    report = alignment_report(
+        units.assign(accounts=weights),
+        result.labels,
+        graph,
+        measures=["accounts"],
+        oversized=result.oversized,
+        unbalanceable=result.unbalanceable,
+    )
+    assert report["cannot_balance"].tolist() == result.unbalanceable.tolist()
+    assert report.loc[result.labels[0], "cannot_balance"]
+    assert not report.loc[result.labels[3], "cannot_balance"]
+    assert report.loc[result.labels[3], "oversized"]
+
+
+def test_a_piece_hemmed_in_by_an_oversized_unit_joins_it_and_leaves_the_mean() -> None:
+    result, _ = _align(_grid(5, 1), [14, 9, 10, 30, 5], k=3)
+    own = result.labels[3]
+    assert result.oversized[own] and result.labels[4] == own
+    assert result.target == pytest.approx((14 + 9 + 10) / 2)
