@@ -281,7 +281,8 @@ def _alignment(level, plan, locked, territories, active) -> None:
         return
     _level, assignment, report = proposal
     report = report.assign(code=[territories["code"].iloc[t] for t in report.index])
-    st.dataframe(report.set_index("code").round(2), width="stretch")
+    shown = report.set_index("code").rename_axis("Territory").round(2)
+    st.dataframe(shown, width="stretch", column_config=_report_headers(report))
     st.caption(
         "deviation: % from the mean (oversized units, each its own territory, left out); "
         "cannot balance: holds a unit that no contiguous territory within the tolerance can hold; "
@@ -291,6 +292,30 @@ def _alignment(level, plan, locked, territories, active) -> None:
     name = st.text_input("Save as draft named", "Aligned plan", key="aligned_name")
     mapped = pd.Series([ids[t] for t in assignment["territory"]], index=assignment["code"].to_numpy())
     st.button("Save as draft", on_click=_save_alignment, args=(level, name, mapped, set(locked)))
+
+
+def _report_headers(report: pd.DataFrame) -> dict[str, str]:
+    """Readable headers for the columns of an alignment report."""
+    fixed = {
+        "units": "Units",
+        "oversized": "Oversized unit",
+        "cannot_balance": "Cannot balance",
+        "compactness": "Compactness",
+        "contiguous": "Contiguous",
+    }
+    headers = {}
+    for column in report.columns:
+        measure = column.removeprefix("deviation_").removeprefix("moving_")
+        name = MEASURE_LABELS.get(measure, measure.capitalize())
+        if column in fixed:
+            headers[column] = fixed[column]
+        elif column.startswith("deviation_"):
+            headers[column] = f"{name}: deviation %"
+        elif column.startswith("moving_"):
+            headers[column] = f"{name} moving"
+        else:
+            headers[column] = name
+    return headers
 
 
 def _changes(version, active, book, plan, territories) -> None:
