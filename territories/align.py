@@ -23,7 +23,7 @@ Openshaw's AZP and of the balanced-growth districting heuristics):
    border units are too large to move alone, a unit goes each way across the border when
    the net transfer lowers the pair's squared deviations and both stay connected.
 7. **Kicks.** Where a territory is still outside the band, one unit is forced across one
-   of its borders (either way) and steps 4 and 6 run again; the best kick is kept when it
+   of its borders (either way) and step 4 runs again; the best kick is kept when it
    leaves fewer territories outside the band or them less far outside (an iterated local
    search, Lourenço, Martin & Stützle, 2003) — this lets the imbalance travel across
    several territories, which moves between two cannot.
@@ -72,9 +72,9 @@ HOPELESS_BUDGET = 2_000
 """Connected sets enumerated per unit when proving a territory cannot reach the band."""
 KICK_CANDIDATES = 40
 """Most kicks tried per round (each forces one unit across a border and rebalances)."""
-KICK_WORK = 400_000
+KICK_WORK = 200_000
 """Kicks tried in one run of the method times the units: each kick rebalances the whole
-map, so a map of 3,000 counties gets 133 kicks and one of 36,000 cells 11."""
+map, so a map of 3,000 counties gets 66 kicks and one of 36,000 cells 5."""
 REGROW_RADIUS = 3
 """Most steps (territory to neighbouring territory) a regrown neighbourhood reaches."""
 REGROW_INSIDE = 1e-9
@@ -603,7 +603,8 @@ class _State:
         """Iterated local search for territories still outside the band.
 
         A kick forces one unit across a border of such a territory (out of it or into
-        it, whichever way), then balancing and swaps run again. Of the kicks of a round,
+        it, whichever way, never with a :meth:`hopeless` territory), then balancing runs
+        again. Of the kicks of a round,
         the best by :meth:`shortfall` is kept when it leaves fewer territories outside
         the band or the same number less far outside; the search ends at the first round
         without such a kick or when the budget (:data:`KICK_WORK`) is spent.
@@ -621,7 +622,6 @@ class _State:
             for unit, taker in kicks:
                 self.labels[unit] = taker
                 self.balance()
-                self.swap(tolerance)
                 trial = self.shortfall(tolerance)
                 if trial[:2] < current[:2] and trial < best:
                     best, kept = trial, self.labels.copy()
@@ -655,7 +655,8 @@ class _State:
         movable = self.free_balanced()
         outside = movable & ~hopeless & (np.abs(sums / self.target - 1) > tolerance)
         units, donors, takers = self._boundary()
-        keep = movable[donors] & movable[takers] & ~self.pinned[units] & (outside[donors] | outside[takers])
+        open_ = movable & ~hopeless
+        keep = open_[donors] & open_[takers] & ~self.pinned[units] & (outside[donors] | outside[takers])
         moves = sorted(
             {(int(u), int(t)) for u, t in zip(units[keep], takers[keep], strict=True)},
             key=lambda move: (-self.weights[move[0]], move),
