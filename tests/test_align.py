@@ -262,3 +262,14 @@ def test_a_piece_hemmed_in_by_an_oversized_unit_joins_it_and_leaves_the_mean() -
     own = result.labels[3]
     assert result.oversized[own] and result.labels[4] == own
     assert result.target == pytest.approx((14 + 9 + 10) / 2)
+
+
+def test_kicks_never_dump_a_unit_onto_a_territory_that_cannot_balance() -> None:
+    units = _grid(6, 1)
+    weights = np.array([15.0, 7.0, 6.0, 1.0, 4.0, 19.0])  # 15 alone is light, with 7 heavy
+    state = _State(weights, unit_graph(units), unit_centroids(units), 3, {}, frozenset())
+    state.labels[:] = [0, 1, 1, 2, 2, 2]
+    assert state.hopeless(0.05).tolist() == [True, False, False]
+    kicks = state._kicks(0.05)
+    assert kicks
+    assert all(state.labels[unit] != 0 and taker != 0 for unit, taker in kicks)
