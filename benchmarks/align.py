@@ -130,7 +130,7 @@ def _explain_outside(units, labels: np.ndarray, graph, regular: pd.DataFrame) ->
     target = regular["accounts"].mean()
     fixed = ~np.isin(labels, regular.index.to_numpy())
     weights = units["accounts"].to_numpy(dtype=float)
-    proved = 0
+    proved = []
     for territory, row in outside.iterrows():
         members = [
             int(u)
@@ -144,10 +144,14 @@ def _explain_outside(units, labels: np.ndarray, graph, regular: pd.DataFrame) ->
             if members
             else "not proved unable to balance"
         )
-        proved += bool(members)
+        proved += [territory] if members else []
         print(f"    territory {territory}: {row['deviation_accounts']:+.1f}% — {reason}")
     balanced = len(regular) - len(outside)
-    print(f"    within ±5% or proved unable to be: {balanced + proved}/{len(regular)}")
+    others = regular.drop(index=proved)["deviation_accounts"].abs().max()
+    print(
+        f"    within ±5% or proved unable to be: {balanced + len(proved)}/{len(regular)};"
+        f" max deviation of the {len(regular) - len(proved)} that can be: {others:.2f}%"
+    )
 
 
 if __name__ == "__main__":
