@@ -574,7 +574,7 @@ class _State:
         """Per territory: outside the band and holding a unit no balanced territory can hold.
 
         Units are tried heaviest first, each with a budget of :data:`HOPELESS_BUDGET`
-        connected sets (:func:`territories.reach.out_of_reach`); the answers are kept, so a
+        connected sets (:func:`territories.reach.unit_out_of_reach`); the answers are kept, so a
         territory is only examined again for units it did not hold before.
         """
         sums = self.sums()
@@ -604,10 +604,10 @@ class _State:
 
         A kick forces one unit across a border of such a territory (out of it or into
         it, whichever way, never with a :meth:`hopeless` territory), then balancing runs
-        again. Of the kicks of a round,
-        the best by :meth:`shortfall` is kept when it leaves fewer territories outside
-        the band or the same number less far outside; the search ends at the first round
-        without such a kick or when the budget (:data:`KICK_WORK`) is spent.
+        again. Of the kicks of a round, the best by :meth:`shortfall` is kept when it
+        leaves fewer territories outside the band or the same number less far outside;
+        the search ends at the first round without such a kick or when the budget
+        (:data:`KICK_WORK`) is spent.
         """
         budget = max(1, KICK_WORK // len(self.weights))
         trials = 0

@@ -12,50 +12,7 @@ import numpy as np
 from scipy import sparse
 
 CERTIFICATE_BUDGET = 20_000
-"""Connected sets :func:`out_of_reach` enumerates per unit before leaving it uncertified."""
-
-
-def out_of_reach(
-    weights: np.ndarray,
-    graph: sparse.csr_matrix,
-    *,
-    low: float,
-    high: float,
-    fixed: np.ndarray,
-    budget: int = CERTIFICATE_BUDGET,
-) -> np.ndarray:
-    """Units that no contiguous territory within ``[low, high]`` can hold (a certificate).
-
-    For a unit lighter than ``low``, every connected set of free units that holds it and
-    weighs at most ``high`` is enumerated (measures are not negative, so heavier sets need
-    not be grown); when none reaches ``low``, no balanced territory can hold the unit. A
-    unit whose enumeration exceeds ``budget`` sets is left uncertified.
-
-    Parameters
-    ----------
-    weights
-        Measure per unit (not negative).
-    graph
-        Unit adjacency.
-    low, high
-        The band a territory's measure must fall in.
-    fixed
-        Units that belong to fixed territories (oversized units): they are nobody's neighbour.
-    budget
-        Most connected sets enumerated per unit.
-
-    Returns
-    -------
-    ndarray
-        Boolean per unit.
-    """
-    weights = np.asarray(weights, dtype=float)
-    found = np.zeros(len(weights), dtype=bool)
-    for unit in np.flatnonzero(~fixed):
-        found[unit] = unit_out_of_reach(
-            int(unit), weights, graph, low=low, high=high, fixed=fixed, budget=budget
-        )
-    return found
+"""Connected sets :func:`unit_out_of_reach` enumerates before leaving a unit uncertified."""
 
 
 def unit_out_of_reach(
@@ -68,7 +25,11 @@ def unit_out_of_reach(
     fixed: np.ndarray,
     budget: int = CERTIFICATE_BUDGET,
 ) -> bool:
-    """Whether no contiguous territory within ``[low, high]`` can hold ``unit`` (see :func:`out_of_reach`).
+    """Whether no contiguous territory within ``[low, high]`` can hold ``unit`` (a certificate).
+
+    For a unit lighter than ``low``, every connected set of free units that holds it and
+    weighs at most ``high`` is enumerated (measures are not negative, so heavier sets need
+    not be grown); when none reaches ``low``, no balanced territory can hold the unit.
 
     Parameters
     ----------
@@ -81,7 +42,7 @@ def unit_out_of_reach(
     low, high
         The band a territory's measure must fall in.
     fixed
-        Units that belong to fixed territories.
+        Units that belong to fixed territories (oversized units): they are nobody's neighbour.
     budget
         Most connected sets enumerated before giving up (then False: not proved).
 

@@ -7,7 +7,7 @@ import numpy as np
 import shapely
 
 from territories.graph import unit_graph
-from territories.reach import out_of_reach, unit_out_of_reach
+from territories.reach import unit_out_of_reach
 
 
 def _path(columns: int) -> gpd.GeoDataFrame:
@@ -16,11 +16,16 @@ def _path(columns: int) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame({"code": [f"u{i}" for i in range(columns)]}, geometry=boxes, crs="EPSG:4326")
 
 
+def _out_of_reach(weights: np.ndarray, graph, **band) -> np.ndarray:
+    """The certificate for every unit."""
+    return np.array([unit_out_of_reach(u, weights, graph, **band) for u in range(len(weights))])
+
+
 def test_out_of_reach_certifies_units_no_balanced_territory_can_hold() -> None:
     graph = unit_graph(_path(5))
     weights = np.array([14.0, 9.0, 10.0, 30.0, 5.0])
     fixed = np.array([False, False, False, True, False])  # unit 3 is an oversized territory
-    found = out_of_reach(weights, graph, low=18.05, high=19.95, fixed=fixed)
+    found = _out_of_reach(weights, graph, low=18.05, high=19.95, fixed=fixed)
     # 14 alone is light and 14 + 9 heavy; 5 touches only the oversized unit.
     assert found.tolist() == [True, False, False, False, True]
 
@@ -29,13 +34,15 @@ def test_out_of_reach_looks_past_light_neighbours_and_admits_doubt() -> None:
     graph = unit_graph(_path(4))
     none_fixed = np.zeros(4, dtype=bool)
     # 5 + 1 stays light, + 20 overshoots: neither end of the light pair can be balanced.
-    found = out_of_reach(np.array([5.0, 1.0, 20.0, 11.0]), graph, low=10, high=12, fixed=none_fixed)
+    found = _out_of_reach(np.array([5.0, 1.0, 20.0, 11.0]), graph, low=10, high=12, fixed=none_fixed)
     assert found.tolist() == [True, True, False, False]
     # Three units reach the band together: nothing is certified.
-    found = out_of_reach(np.array([5.0, 1.0, 5.0, 30.0]), graph, low=10, high=12, fixed=none_fixed)
+    found = _out_of_reach(np.array([5.0, 1.0, 5.0, 30.0]), graph, low=10, high=12, fixed=none_fixed)
     assert found.tolist() == [False, False, False, False]
     # With no budget to enumerate, nothing is claimed.
-    found = out_of_reach(np.array([5.0, 1.0, 20.0, 11.0]), graph, low=10, high=12, fixed=none_fixed, budget=0)
+    found = _out_of_reach(
+        np.array([5.0, 1.0, 20.0, 11.0]), graph, low=10, high=12, fixed=none_fixed, budget=0
+    )
     assert not found.any()
 
 
