@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -30,7 +32,7 @@ from geo.cli_field import campaign_app, nearest_command
 from geo.cli_privacy import erase_command, export_app, suppress_command
 from geo.cli_users import users_app
 from geo.clitools import check_format, report_errors, with_app_database
-from geo.config import APP_ROLE, DEFAULT_DEMO_SEED, cli_user, load_settings
+from geo.config import APP_ROLE, DEFAULT_DEMO_SEED, Settings, cli_user, load_settings
 from geo.cube import parse_period, parse_where
 from geo.cubeio import answer_cube
 from geo.db import Database, role_dsn
@@ -192,20 +194,18 @@ def import_file(
         columns = list(table.frame.columns)
         chosen = apply_overrides(detect_mapping(columns, kind), mapping or [], columns, kind)
         typer.echo("mapping: " + ", ".join(f"{s} -> {f}" for s, f in chosen.items()), err=True)
-        connections = prepare_database(settings, operator=cli_user())
-        try:
-            summary = run_import(
-                connections.app,
+        summary = with_app_database(
+            lambda db: run_import(
+                db,
                 kind,
                 table,
                 mapping=chosen,
                 user=cli_user(),
                 data_dir=settings.data_dir,
                 filename=file.name,
-                street_geocoder=street_geocoder(settings, connections.app, user=cli_user()),
+                street_geocoder=street_geocoder(settings, db, user=cli_user()),
             )
-        finally:
-            connections.close()
+        )
         for row in summary.rejects.head(REJECTS_SHOWN).itertuples():
             typer.echo(f"line {row.line}: {row.reason}", err=True)
         if summary.rejected > REJECTS_SHOWN:
@@ -234,19 +234,15 @@ def geocode_command(
         raise typer.Exit(2)
     settings = load_settings()
 
-    def run() -> str:
-        connections = prepare_database(settings, operator=cli_user())
-        try:
-            addresses = unplaced_addresses(connections.app, user=cli_user())
-            provider = street_geocoder(settings, connections.app, user=cli_user())
-            placed = place_accounts(addresses, settings.data_dir, street_geocoder=provider)
-            store_placements(connections.app, placed, user=cli_user())
-        finally:
-            connections.close()
+    def run(db: Database) -> str:
+        addresses = unplaced_addresses(db, user=cli_user())
+        provider = street_geocoder(settings, db, user=cli_user())
+        placed = place_accounts(addresses, settings.data_dir, street_geocoder=provider)
+        store_placements(db, placed, user=cli_user())
         now_placed = int(placed["geocode_precision"].ne("none").sum())
         return f"unplaced={len(addresses)} placed={now_placed} still_unplaced={len(addresses) - now_placed}"
 
-    typer.echo(report_errors(run))
+    typer.echo(with_app_database(run))
 
 
 @accounts_app.command("export")
@@ -306,11 +302,32 @@ def duplicates_merge(
     typer.echo(f"merged {drop} into {keep}: " + " ".join(f"{t}={n}" for t, n in moved.items()))
 
 
-def connect_dask(address: str) -> Client:
-    """Connect to the Dask scheduler named by ``GCRM_DASK_SCHEDULER`` (imported only when set)."""
+@contextmanager
+def dask_client(settings: Settings) -> Iterator[Client | None]:
+    """Connect to the Dask scheduler named by ``GCRM_DASK_SCHEDULER`` for a block, or give None.
+
+    Dask is imported only when a scheduler is set.
+
+    Parameters
+    ----------
+    settings
+        The settings in force.
+
+    Yields
+    ------
+    Client or None
+        The client, closed when the block ends.
+    """
+    if not settings.dask_scheduler:
+        yield None
+        return
     from geo.cube_dask import connect
 
-    return connect(address)
+    client = connect(settings.dask_scheduler)
+    try:
+        yield client
+    finally:
+        client.close()
 
 
 @regions_app.command("assign")
@@ -318,17 +335,11 @@ def regions_assign() -> None:
     """Assign state, county and H3 keys again to every placed account (on Dask if GCRM_DASK_SCHEDULER)."""
     settings = load_settings()
 
-    def run() -> int:
-        connections = prepare_database(settings, operator=cli_user())
-        client = connect_dask(settings.dask_scheduler) if settings.dask_scheduler else None
-        try:
-            return reassign_region_keys(connections.app, settings.data_dir, user=cli_user(), client=client)
-        finally:
-            connections.close()
-            if client is not None:
-                client.close()
+    def run(db: Database) -> int:
+        with dask_client(settings) as client:
+            return reassign_region_keys(db, settings.data_dir, user=cli_user(), client=client)
 
-    changed = report_errors(run)
+    changed = with_app_database(run)
     typer.echo(f"region keys assigned; {changed} account(s) changed")
 
 
@@ -357,15 +368,14 @@ def cube_command(
     check_format(output_format)
     settings = load_settings()
 
-    def run() -> gpd.GeoDataFrame:
-        measures = [m.strip() for m in measure.split(",") if m.strip()]
-        filters = parse_where(where or [])
-        chosen = parse_period(period) if period else None
-        connections = prepare_database(settings, operator=cli_user())
-        client = connect_dask(settings.dask_scheduler) if settings.dask_scheduler else None
-        try:
+    measures = [m.strip() for m in measure.split(",") if m.strip()]
+    filters = report_errors(lambda: parse_where(where or []))
+    chosen = report_errors(lambda: parse_period(period)) if period else None
+
+    def run(db: Database) -> gpd.GeoDataFrame:
+        with dask_client(settings) as client:
             return answer_cube(
-                connections.app,
+                db,
                 settings.data_dir,
                 by=by,
                 measures=measures,
@@ -374,12 +384,8 @@ def cube_command(
                 period=chosen,
                 client=client,
             )
-        finally:
-            connections.close()
-            if client is not None:
-                client.close()
 
-    table = report_errors(run).round(CUBE_DECIMALS)
+    table = with_app_database(run).round(CUBE_DECIMALS)
     if output_format == "csv":
         sys.stdout.write(csv_text(pd.DataFrame(table.drop(columns="geometry"))))
     else:

@@ -8,7 +8,6 @@ from typing import Annotated
 import pandas as pd
 import typer
 
-from geo.bootstrap import prepare_database
 from geo.cli import app
 from geo.clitools import check_format, report_errors, with_app_database
 from geo.config import cli_user, load_settings
@@ -54,39 +53,34 @@ def align_command(
     """Print every unit with its territory (stdout) and a report per territory (stderr)."""
     check_format(output_format)
     settings = load_settings()
+    level = report_errors(lambda: parse_units(units))
 
-    def run() -> tuple[AlignmentResult, int | None]:
-        level = parse_units(units)
-        connections = prepare_database(settings, operator=cli_user())
-        try:
-            db = connections.app
-            current, ids = _active_labels(db, level)
-            result = propose_alignment(
-                db,
-                settings.data_dir,
-                level=level,
-                k=k,
-                measures=[m.strip() for m in balance.split(",") if m.strip()],
-                user=cli_user(),
-                tolerance=tolerance,
-                seed=seed,
-                states=_study_area(db, states),
-                current=current if len(ids) == k else None,
-            )
-            version = None
-            if save:
-                if len(ids) != k:
-                    msg = f"--save needs K equal to the {len(ids)} existing territories."
-                    raise TerritoryError(msg)
-                version = create_version(db, save, level, user=cli_user())
-                labels = result.units["territory"].to_numpy()
-                plan = pd.Series(ids[labels], index=result.units["code"].to_numpy())
-                save_plan(db, version, plan, user=cli_user(), locked=set())
-            return result, version
-        finally:
-            connections.close()
+    def run(db: Database) -> tuple[AlignmentResult, int | None]:
+        current, ids = _active_labels(db, level)
+        result = propose_alignment(
+            db,
+            settings.data_dir,
+            level=level,
+            k=k,
+            measures=[m.strip() for m in balance.split(",") if m.strip()],
+            user=cli_user(),
+            tolerance=tolerance,
+            seed=seed,
+            states=_study_area(db, states),
+            current=current if len(ids) == k else None,
+        )
+        version = None
+        if save:
+            if len(ids) != k:
+                msg = f"--save needs K equal to the {len(ids)} existing territories."
+                raise TerritoryError(msg)
+            version = create_version(db, save, level, user=cli_user())
+            labels = result.units["territory"].to_numpy()
+            plan = pd.Series(ids[labels], index=result.units["code"].to_numpy())
+            save_plan(db, version, plan, user=cli_user(), locked=set())
+        return result, version
 
-    result, version = report_errors(run)
+    result, version = with_app_database(run)
     table = result.units.drop(columns="geometry")
     if output_format == "csv":
         sys.stdout.write(csv_text(pd.DataFrame(table)))
@@ -100,16 +94,8 @@ def align_command(
 @territories_app.command("seed")
 def seed_command() -> None:
     """Create a first plan (one territory per rep, counties balanced on accounts) when none exists."""
-    settings = load_settings()
-
-    def run() -> int | None:
-        connections = prepare_database(settings, operator=cli_user())
-        try:
-            return starter_plan(connections.app, settings.data_dir, user=cli_user())
-        finally:
-            connections.close()
-
-    version = report_errors(run)
+    data_dir = load_settings().data_dir
+    version = with_app_database(lambda db: starter_plan(db, data_dir, user=cli_user()))
     typer.echo("territories exist already" if version is None else f"published starter plan {version}")
 
 
