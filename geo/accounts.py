@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 from psycopg2 import sql
 
+from geo import clock
 from geo.audit import record
 from geo.cube import Facts
 from geo.db import Database, copy_frame, copy_out
@@ -34,7 +35,7 @@ def headline_counts(db: Database, *, user: str) -> dict[str, int | float]:
     -------
     dict
         Keys ``accounts, customers, prospects, churned, unplaced, reps, branches,
-        revenue_12m`` (revenue of won orders in the 12 months up to the latest order).
+        revenue_12m`` (revenue of won orders in the 12 months up to :func:`geo.clock.today`).
     """
     with db.transaction(user=user) as cur:
         cur.execute(
@@ -50,7 +51,8 @@ def headline_counts(db: Database, *, user: str) -> dict[str, int | float]:
         reps, branches = cur.fetchone()
         cur.execute(
             "SELECT coalesce(sum(amount), 0) FROM orders WHERE stage = 'won'"
-            " AND order_date > (SELECT max(order_date) FROM orders) - interval '12 months'"
+            " AND order_date > %s::date - interval '12 months' AND order_date <= %s",
+            (clock.today(), clock.today()),
         )
         revenue = float(cur.fetchone()[0])
     return {
@@ -495,9 +497,9 @@ def accounts_near(db: Database, lon: float, lat: float, radius_m: float, *, user
             " SELECT n.account_id, n.external_id, n.name, n.status, coalesce(sum(o.amount), 0)::float,"
             " ST_X(n.geom), ST_Y(n.geom) FROM near n LEFT JOIN orders o ON o.account_id = n.account_id"
             " AND o.stage = 'won'"
-            " AND o.order_date > (SELECT max(order_date) FROM orders) - interval '12 months'"
+            " AND o.order_date > %s::date - interval '12 months' AND o.order_date <= %s"
             " GROUP BY n.account_id, n.external_id, n.name, n.status, n.geom",
-            (lon, lat, degrees, radius_m),
+            (lon, lat, degrees, radius_m, clock.today(), clock.today()),
         )
         rows = cur.fetchall()
     frame = pd.DataFrame(

@@ -7,12 +7,14 @@ move past the loaded ids.
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
 from psycopg2 import sql
 
+from geo import clock
 from geo.db import SYSTEM_USER, Database, copy_frame, ewkb_hex
 from geo.demo import DemoBook, generate_demo
 from geo.regions import region_keys
@@ -123,7 +125,13 @@ def _interaction_rows(interactions: pd.DataFrame) -> pd.DataFrame:
 
 
 def load_demo_book(
-    db: Database, data_dir: Path, *, accounts: int, seed: int, order_scale: float = 1.0
+    db: Database,
+    data_dir: Path,
+    *,
+    accounts: int,
+    seed: int,
+    as_of: date | None = None,
+    order_scale: float = 1.0,
 ) -> dict[str, int]:
     """Generate a demo book from the shipped gazetteers, assign region keys, and store it.
 
@@ -138,6 +146,8 @@ def load_demo_book(
         Number of accounts.
     seed
         Seed of the generator.
+    as_of
+        The book ends the day before this date; default :func:`geo.clock.today`.
     order_scale
         Multiplies the order rates (see :func:`geo.demo.generate_demo`).
 
@@ -147,7 +157,12 @@ def load_demo_book(
         Rows loaded per table.
     """
     book = generate_demo(
-        read_zips(data_dir), read_cities(data_dir), accounts=accounts, seed=seed, order_scale=order_scale
+        read_zips(data_dir),
+        read_cities(data_dir),
+        accounts=accounts,
+        seed=seed,
+        as_of=as_of or clock.today(),
+        order_scale=order_scale,
     )
     keys = region_keys(book.accounts.geometry, read_counties(data_dir))
     loaded = store_book(db, book, keys)

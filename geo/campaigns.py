@@ -25,6 +25,7 @@ import pandas as pd
 import shapely
 from psycopg2 import sql
 
+from geo import clock
 from geo.db import Database, copy_out
 from geo.errors import GcrmError
 from geo.geocode import PRECISION_RANK
@@ -489,9 +490,9 @@ def filter_stages(filters: Filters) -> list[tuple[str, sql.Composable, list]]:
                 f"No visit in {filters.no_visit_days} days",
                 sql.SQL(
                     "NOT EXISTS (SELECT 1 FROM account_last_visits v WHERE v.account_id = a.account_id"
-                    " AND v.last_visit_at > now() - make_interval(days => %s))"
+                    " AND v.last_visit_at > %s::timestamptz - make_interval(days => %s))"
                 ),
-                [int(filters.no_visit_days)],
+                [clock.now(), int(filters.no_visit_days)],
             )
         )
     stages.append(

@@ -11,6 +11,7 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -18,7 +19,7 @@ import geopandas as gpd
 import pandas as pd
 import typer
 
-from geo import server
+from geo import clock, server
 from geo.accounts import (
     accounts_for_export,
     accounts_for_review,
@@ -137,8 +138,17 @@ def demo(
     seed: Annotated[int, typer.Option(help="Seed; the same seed gives the same book.")] = DEFAULT_DEMO_SEED,
     if_empty: Annotated[bool, typer.Option("--if-empty", help="Do nothing when accounts exist.")] = False,
     replace: Annotated[bool, typer.Option("--replace", help="Delete the current book first.")] = False,
+    as_of: Annotated[
+        datetime | None,
+        typer.Option(
+            "--as-of",
+            formats=["%Y-%m-%d"],
+            help="The book ends the day before this date (YYYY-MM-DD); default today.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
-    """Load a deterministic demo book: accounts, reps, branches, orders, visits."""
+    """Load a deterministic demo book: accounts, reps, branches, orders, pipeline, visits."""
     settings = load_settings()
     connections = report_errors(lambda: prepare_database(settings, operator=cli_user()))
     try:
@@ -155,10 +165,13 @@ def demo(
             raise typer.Exit(1)
         if existing:
             wipe_book(connections.owner)
-        typer.echo(f"generating {accounts:,} demo accounts (seed {seed}) …")
+        book_date = as_of.date() if as_of else clock.today()
+        typer.echo(f"generating {accounts:,} demo accounts (seed {seed}, as of {book_date:%Y-%m-%d}) …")
         started = time.perf_counter()
         loaded = report_errors(
-            lambda: load_demo_book(connections.owner, settings.data_dir, accounts=accounts, seed=seed)
+            lambda: load_demo_book(
+                connections.owner, settings.data_dir, accounts=accounts, seed=seed, as_of=book_date
+            )
         )
         elapsed = time.perf_counter() - started
         summary = " ".join(f"{table}={count}" for table, count in loaded.items())

@@ -26,6 +26,10 @@ GCRM_DASK_SCHEDULER
 GCRM_EXPORT_MIN_CELL
     Smallest number of accounts a region or H3 cell of a shared location export may
     hold; smaller cells are left out (default 10).
+GCRM_TODAY
+    A date (``YYYY-MM-DD``) the process takes as today instead of the machine's (see
+    :mod:`geo.clock`): a demo frozen on a day, or the app a test serves. Unset: the
+    machine's date.
 """
 
 from __future__ import annotations
@@ -33,7 +37,10 @@ from __future__ import annotations
 import getpass
 import os
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
+
+from geo.errors import SettingError
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 APP_ROLE = "gcrm_app"
@@ -98,6 +105,29 @@ def load_settings() -> Settings:
         dask_scheduler=env.get("GCRM_DASK_SCHEDULER") or None,
         export_min_cell=int(env.get("GCRM_EXPORT_MIN_CELL") or 10),
     )
+
+
+def pinned_today() -> date | None:
+    """Read ``GCRM_TODAY``, the date a process takes as today (see :mod:`geo.clock`).
+
+    Returns
+    -------
+    date or None
+        The pinned date, or None when the clock follows the machine.
+
+    Raises
+    ------
+    SettingError
+        When the setting is not a ``YYYY-MM-DD`` date.
+    """
+    text = os.environ.get("GCRM_TODAY", "").strip()
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        msg = f"GCRM_TODAY={text!r} is not a date (YYYY-MM-DD)."
+        raise SettingError(msg) from None
 
 
 def cli_user() -> str:

@@ -2,24 +2,28 @@
 
 Accounts sit at real ZIP centroids (with a small seeded offset so they do not
 stack), chosen with weights from the population of the place each ZIP belongs
-to. Everything is drawn from one ``numpy`` generator seeded by the caller, so
-the same seed and size always give the same book.
+to. Everything is drawn from one ``numpy`` generator seeded by the caller, and every date is
+placed relative to an as-of date (the book ends the day before it), so the same seed,
+size and as-of date always give the same book, and "the last 12 months" of a book made
+today hold a year of orders whatever the calendar says.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 
 CRS = "EPSG:4326"
-PERIOD_START = date(2023, 11, 1)
-PERIOD_END = date(2026, 10, 31)
-"""Orders and visits fall in these three fixed years (never 'today': determinism)."""
+ORDER_HISTORY_YEARS = 3
+"""Won orders fall in the three years before the as-of date, visits in the last of them."""
+OPEN_ORDER_SHARE = 0.25
+"""Share of customers with an open opportunity (pipeline), opened in the last few weeks."""
+OPEN_ORDER_MAX_AGE_DAYS = 60
 OFFSET_RADIUS_M = 1_500
 UNMATCHED_ZIP_WEIGHT = 300.0
 """Population weight of a ZIP whose place is not in the cities gazetteer (small places)."""
@@ -199,10 +203,36 @@ def rep_count(accounts: int) -> int:
     return int(min(20, max(10, round(math.sqrt(accounts) / 10))))
 
 
+def book_period(as_of: date) -> tuple[date, date]:
+    """The first and last day of the won orders of a book generated as of ``as_of``.
+
+    Parameters
+    ----------
+    as_of
+        The book's as-of date.
+
+    Returns
+    -------
+    tuple of date
+        ``ORDER_HISTORY_YEARS`` years back (29 February falls back to the 28th), and the day before ``as_of``.
+    """
+    try:
+        start = as_of.replace(year=as_of.year - ORDER_HISTORY_YEARS)
+    except ValueError:
+        start = as_of.replace(year=as_of.year - ORDER_HISTORY_YEARS, day=28)
+    return start, as_of - timedelta(days=1)
+
+
 def generate_demo(
-    zips: gpd.GeoDataFrame, cities: gpd.GeoDataFrame, *, accounts: int, seed: int, order_scale: float = 1.0
+    zips: gpd.GeoDataFrame,
+    cities: gpd.GeoDataFrame,
+    *,
+    accounts: int,
+    seed: int,
+    as_of: date,
+    order_scale: float = 1.0,
 ) -> DemoBook:
-    """Build a demo book of ``accounts`` accounts with reps, branches, orders and visits.
+    """Build a demo book of ``accounts`` accounts with reps, branches, orders, pipeline and visits.
 
     Parameters
     ----------
@@ -214,13 +244,16 @@ def generate_demo(
         Number of accounts, at least 1.
     seed
         Seed of the random generator.
+    as_of
+        The book ends the day before: won orders in the three years up to it (see
+        :func:`book_period`), visits in the last year, open opportunities in the last weeks.
     order_scale
         Multiplies every account's order rate (benchmarks use it to reach a target order count).
 
     Returns
     -------
     DemoBook
-        The tables, deterministic for ``(accounts, seed)``.
+        The tables, deterministic for ``(accounts, seed, as_of)``.
     """
     if accounts < 1:
         msg = f"A demo book needs at least one account, not {accounts}."
@@ -229,13 +262,18 @@ def generate_demo(
     book_accounts = _accounts(rng, zips, cities, accounts)
     reps, owners = _reps(rng, book_accounts, cities)
     book_accounts["owner_rep_id"] = owners
+    contacts = _contacts(rng, book_accounts)
+    won = _orders(rng, book_accounts, order_scale, as_of)
+    interactions = _interactions(rng, book_accounts, as_of)
     return DemoBook(
         reps=reps,
         branches=_branches(cities),
         accounts=book_accounts,
-        contacts=_contacts(rng, book_accounts),
-        orders=_orders(rng, book_accounts, order_scale),
-        interactions=_interactions(rng, book_accounts),
+        contacts=contacts,
+        orders=pd.concat([won, _open_orders(rng, book_accounts, as_of, first_id=len(won) + 1)]).reset_index(
+            drop=True
+        ),
+        interactions=interactions,
     )
 
 
@@ -379,7 +417,7 @@ def _contacts(rng: np.random.Generator, accounts: gpd.GeoDataFrame) -> pd.DataFr
     )
 
 
-def _orders(rng: np.random.Generator, accounts: gpd.GeoDataFrame, scale: float) -> pd.DataFrame:
+def _orders(rng: np.random.Generator, accounts: gpd.GeoDataFrame, scale: float, as_of: date) -> pd.DataFrame:
     status = accounts["status"].to_numpy()
     segment = accounts["segment"].to_numpy()
     rate = scale * pd.Series(segment).map(SEGMENT_ORDER_RATE).to_numpy()
@@ -387,10 +425,11 @@ def _orders(rng: np.random.Generator, accounts: gpd.GeoDataFrame, scale: float) 
     per_account = rng.poisson(rate)
     rows = np.repeat(np.arange(len(accounts)), per_account)
     n = len(rows)
-    days = (PERIOD_END - PERIOD_START).days
+    first_day, last_day = book_period(as_of)
+    days = (last_day - first_day).days
     # Churned accounts ordered only in the first half of the period.
     span = np.where(status[rows] == "churned", days // 2, days)
-    order_date = pd.Timestamp(PERIOD_START) + pd.to_timedelta(
+    order_date = pd.Timestamp(first_day) + pd.to_timedelta(
         np.floor(rng.random(n) * (span + 1)).astype(int), unit="D"
     )
     scale = pd.Series(segment[rows]).map(SEGMENT_ORDER_SCALE).to_numpy()
@@ -410,14 +449,38 @@ def _orders(rng: np.random.Generator, accounts: gpd.GeoDataFrame, scale: float) 
     return frame.sort_values(["order_date", "order_id"], ignore_index=True)
 
 
-def _interactions(rng: np.random.Generator, accounts: gpd.GeoDataFrame) -> pd.DataFrame:
+def _open_orders(
+    rng: np.random.Generator, accounts: gpd.GeoDataFrame, as_of: date, *, first_id: int
+) -> pd.DataFrame:
+    is_open = (accounts["status"].to_numpy() == "customer") & (rng.random(len(accounts)) < OPEN_ORDER_SHARE)
+    rows = np.flatnonzero(is_open)
+    n = len(rows)
+    scale = pd.Series(accounts["segment"].to_numpy()[rows]).map(SEGMENT_ORDER_SCALE).to_numpy()
+    age = rng.integers(0, OPEN_ORDER_MAX_AGE_DAYS, size=n)
+    ids = np.arange(first_id, first_id + n)
+    return pd.DataFrame(
+        {
+            "order_id": ids,
+            "external_id": [f"ORD-{i:08d}" for i in ids],
+            "account_id": accounts["account_id"].to_numpy()[rows],
+            "rep_id": accounts["owner_rep_id"].to_numpy()[rows],
+            "order_date": (pd.Timestamp(as_of) - pd.to_timedelta(age + 1, unit="D")).date,
+            "amount": np.round(scale * rng.lognormal(0.0, 0.7, size=n), 2),
+            "stage": "open",
+            "product": rng.choice(PRODUCTS, size=n),
+        }
+    )
+
+
+def _interactions(rng: np.random.Generator, accounts: gpd.GeoDataFrame, as_of: date) -> pd.DataFrame:
     active = accounts["status"].to_numpy() != "churned"
     per_account = rng.poisson(np.where(active, 1.5, 0.3))
     rows = np.repeat(np.arange(len(accounts)), per_account)
     n = len(rows)
     kind = rng.choice(["visit", "call", "email", "meeting"], size=n, p=[0.5, 0.3, 0.1, 0.1])
-    seconds = int((PERIOD_END - date(PERIOD_END.year - 1, PERIOD_END.month, PERIOD_END.day)).total_seconds())
-    start = pd.Timestamp(PERIOD_END, tz="UTC") - pd.Timedelta(seconds=seconds)
+    end = pd.Timestamp(as_of, tz="UTC")
+    start = end - pd.DateOffset(years=1)
+    seconds = int((end - start).total_seconds())
     occurred = start + pd.to_timedelta(rng.integers(0, seconds, size=n), unit="s")
     geometry = accounts.geometry.to_numpy()[rows]
     checkin = np.where(kind == "visit", geometry, None)

@@ -31,3 +31,7 @@ class UnsafeAppRole(GcrmError):
 
 class UserError(GcrmError):
     """A user account cannot be created or changed as asked."""
+
+
+class SettingError(GcrmError):
+    """A setting in the environment has a value gcrm cannot use."""

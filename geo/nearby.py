@@ -13,6 +13,7 @@ import re
 import numpy as np
 import pandas as pd
 
+from geo import clock
 from geo.db import Database
 from geo.errors import GcrmError
 from geo.geocode import Gazetteer, geocode_addresses
@@ -121,15 +122,17 @@ def nearest_accounts(
         " best AS (SELECT * FROM candidates ORDER BY distance_m, account_id LIMIT %s)"
         " SELECT b.account_id, a.external_id, a.name, a.status, a.street, a.city,"
         " coalesce((SELECT sum(o.amount) FROM orders o WHERE o.account_id = b.account_id"
-        " AND o.stage = 'won' AND o.order_date > current_date - 365), 0)::float,"
+        " AND o.stage = 'won' AND o.order_date > %s::date - interval '12 months'"
+        " AND o.order_date <= %s), 0)::float,"
         " (SELECT v.last_visit_at FROM account_last_visits v WHERE v.account_id = b.account_id),"
         " b.distance_m, ST_X(b.geom), ST_Y(b.geom), reach.fetched, reach.degrees"
         " FROM best b JOIN accounts a USING (account_id), reach ORDER BY b.distance_m, b.account_id"
     )
     fetch = max(KNN_FIRST_FETCH, 2 * k)
+    today = clock.today()
     with db.transaction(user=user) as cur:
         while True:
-            cur.execute(query, [lon, lat, *condition_params, fetch, int(k)])
+            cur.execute(query, [lon, lat, *condition_params, fetch, int(k), today, today])
             rows = cur.fetchall()
             if _ranking_is_exact(rows, lat=lat, k=int(k), fetch=fetch):
                 break
@@ -178,9 +181,9 @@ def _filters(
     if not_visited_days is not None:
         conditions.append(
             "NOT EXISTS (SELECT 1 FROM account_last_visits v WHERE v.account_id = a.account_id"
-            " AND v.last_visit_at > now() - make_interval(days => %s))"
+            " AND v.last_visit_at > %s::timestamptz - make_interval(days => %s))"
         )
-        params.append(int(not_visited_days))
+        params += [clock.now(), int(not_visited_days)]
     if open_orders:
         conditions.append(
             "EXISTS (SELECT 1 FROM orders o WHERE o.account_id = a.account_id AND o.stage = 'open')"
@@ -262,10 +265,10 @@ def log_visit(
             "INSERT INTO interactions"
             " (account_id, rep_id, kind, occurred_at, duration_min, outcome, notes, checkin_geom)"
             " SELECT account_id, (SELECT u.rep_id FROM app_users u"
-            "  WHERE u.username = current_setting('gcrm.user')), 'visit', now(), %s, %s, %s,"
+            "  WHERE u.username = current_setting('gcrm.user')), 'visit', %s, %s, %s, %s,"
             " CASE WHEN %s::float IS NULL THEN NULL ELSE ST_SetSRID(ST_MakePoint(%s, %s), 4326) END"
             " FROM accounts WHERE external_id = %s RETURNING interaction_id",
-            (duration_min, outcome.strip(), notes.strip() or None, lon, lon, lat, external_id),
+            (clock.now(), duration_min, outcome.strip(), notes.strip() or None, lon, lon, lat, external_id),
         )
         row = cur.fetchone()
     if row is None:

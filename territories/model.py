@@ -13,6 +13,7 @@ import pandas as pd
 import psycopg2.extensions
 from psycopg2 import sql
 
+from geo import clock
 from geo.audit import record
 from geo.cube import dimension_keys
 from geo.db import Database, copy_frame, copy_out
@@ -48,12 +49,13 @@ UNIT_COLUMNS = (
     "h3_r9",
 )
 BOOK_QUERY = """
-WITH latest AS (SELECT coalesce(max(order_date), current_date) AS day FROM orders),
-last_visit AS (SELECT coalesce(max(occurred_at), now()) AS at FROM interactions),
+WITH latest AS (SELECT {today}::date AS day),
+last_visit AS (SELECT {now}::timestamptz AS at),
 per_order AS (
     SELECT o.account_id,
         sum(o.amount) FILTER (WHERE o.stage = 'won'
-                               AND o.order_date > l.day - interval '12 months') AS revenue,
+                               AND o.order_date > l.day - interval '12 months'
+                               AND o.order_date <= l.day) AS revenue,
         sum(o.amount) FILTER (WHERE o.stage = 'won' AND o.order_date <= l.day - interval '12 months'
                                AND o.order_date > l.day - interval '24 months') AS revenue_previous,
         sum(o.amount) FILTER (WHERE o.stage = 'open') AS pipeline
@@ -62,7 +64,8 @@ per_order AS (
 per_visit AS (
     SELECT i.account_id, count(*) AS visits, sum(coalesce(i.duration_min, 0)) AS visit_minutes
     FROM interactions i, last_visit v
-    WHERE i.kind = 'visit' AND i.occurred_at > v.at - interval '12 months' GROUP BY i.account_id
+    WHERE i.kind = 'visit' AND i.occurred_at > v.at - interval '12 months' AND i.occurred_at <= v.at
+    GROUP BY i.account_id
 )
 SELECT a.account_id, a.external_id, a.status, a.territory_id, a.territory_override::text,
     a.county_fips, a.zip, a.h3_r5, a.h3_r7, a.h3_r9,
@@ -94,7 +97,8 @@ def load_book(db: Database, level: str, *, user: str) -> pd.DataFrame:
     """
     _check_level(level)
     with db.transaction(user=user) as cur:
-        book = copy_out(cur, BOOK_QUERY, types=BOOK_TYPES)
+        query = sql.SQL(BOOK_QUERY).format(today=sql.Literal(clock.today()), now=sql.Literal(clock.now()))
+        book = copy_out(cur, query, types=BOOK_TYPES)
     return _with_units(book, level)
 
 

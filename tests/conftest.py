@@ -13,6 +13,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -40,7 +41,17 @@ TEST_ADMINS = (
 """Acting users of tests that are not about access: admins in every test database."""
 ADMIN = SignedIn("t", "admin", "Test admin", ALL_ROWS)
 """The signed-in session of page tests that are not about access."""
+TEST_TODAY = date(2026, 6, 15)
+"""The date every test takes as today (``GCRM_TODAY``), whatever the machine's clock says."""
 _database_numbers = itertools.count(1)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def pinned_today() -> Iterator[date]:
+    """Pin :mod:`geo.clock` for the run and for the processes it starts (the app a browser test serves)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("GCRM_TODAY", TEST_TODAY.isoformat())
+        yield TEST_TODAY
 
 
 @pytest.fixture(scope="session")

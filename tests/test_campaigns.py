@@ -12,6 +12,7 @@ import pyproj
 import pytest
 import shapely
 
+from geo import clock
 from geo.bootstrap import Connections, prepare_database
 from geo.campaigns import (
     CampaignError,
@@ -185,8 +186,8 @@ def test_no_visit_filter_equals_a_scan_of_the_visits(conns, days: int) -> None:
         cur.execute(
             "SELECT count(*) FROM accounts a WHERE a.geom IS NOT NULL AND a.state_fips IN ('06', '48')"
             " AND NOT EXISTS (SELECT 1 FROM interactions i WHERE i.account_id = a.account_id"
-            " AND i.kind = 'visit' AND i.occurred_at > now() - make_interval(days => %s))",
-            (days,),
+            " AND i.kind = 'visit' AND i.occurred_at > %s::timestamptz - make_interval(days => %s))",
+            (clock.now(), days),
         )
         expected = cur.fetchone()[0]
     stage = counts.loc[counts["stage"] == f"No visit in {days} days", "count"].iloc[0]

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+from datetime import date, timedelta
+
 import geopandas as gpd
+import pandas as pd
 import pytest
 from geopandas.testing import assert_geodataframe_equal
 from pandas.testing import assert_frame_equal
 
 from geo.bootstrap import prepare_database
 from geo.config import PROJECT_DIR, Settings
-from geo.demo import PERIOD_END, PERIOD_START, generate_demo, rep_count
+from geo.demo import book_period, generate_demo, rep_count
 from geo.shipped import read_cities, read_zips
 
 DATA_DIR = PROJECT_DIR / "data"
+AS_OF = date(2027, 3, 1)
 
 
 @pytest.fixture(scope="module")
@@ -22,9 +26,9 @@ def gazetteers() -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
 
 def test_same_seed_same_book_other_seed_other_book(gazetteers) -> None:
     zips, cities = gazetteers
-    first = generate_demo(zips, cities, accounts=500, seed=3)
-    second = generate_demo(zips, cities, accounts=500, seed=3)
-    other = generate_demo(zips, cities, accounts=500, seed=4)
+    first = generate_demo(zips, cities, accounts=500, seed=3, as_of=AS_OF)
+    second = generate_demo(zips, cities, accounts=500, seed=3, as_of=AS_OF)
+    other = generate_demo(zips, cities, accounts=500, seed=4, as_of=AS_OF)
     assert_geodataframe_equal(first.accounts, second.accounts, check_crs=True)
     for table in ("reps", "contacts", "orders", "interactions"):
         assert_frame_equal(getattr(first, table), getattr(second, table))
@@ -33,7 +37,7 @@ def test_same_seed_same_book_other_seed_other_book(gazetteers) -> None:
 
 def test_book_shape(gazetteers) -> None:
     zips, cities = gazetteers
-    book = generate_demo(zips, cities, accounts=5_000, seed=1)
+    book = generate_demo(zips, cities, accounts=5_000, seed=1, as_of=AS_OF)
     accounts = book.accounts
     assert len(accounts) == 5_000 and accounts["external_id"].is_unique
     assert 10 <= len(book.reps) <= 20 and book.reps["name"].is_unique
@@ -50,10 +54,20 @@ def test_book_shape(gazetteers) -> None:
     assert orders["account_id"].isin(accounts["account_id"]).all()
     status_of = accounts.set_index("account_id")["status"]
     assert set(status_of.loc[orders["account_id"]]) == {"customer", "churned"}
-    assert orders["order_date"].min() >= PERIOD_START and orders["order_date"].max() <= PERIOD_END
+    first_day, last_day = book_period(AS_OF)
+    won = orders[orders["stage"] == "won"]
+    assert won["order_date"].min() >= first_day and won["order_date"].max() == last_day
+    pipeline = orders[orders["stage"] == "open"]
+    assert set(status_of.loc[pipeline["account_id"]]) == {"customer"}
+    assert pipeline["order_date"].between(AS_OF - timedelta(days=90), last_day).all()
+    assert orders["order_id"].is_unique and orders["external_id"].is_unique
     assert (orders["amount"] > 0).all()
     visits = book.interactions[book.interactions["kind"] == "visit"]
     assert visits["checkin"].notna().all()
+    end = pd.Timestamp(AS_OF, tz="UTC")
+    occurred = book.interactions["occurred_at"]
+    assert occurred.max() < end and occurred.min() >= end - pd.DateOffset(years=1)
+    assert occurred.max() >= end - pd.Timedelta(days=2)
     assert book.contacts["account_id"].isin(accounts["account_id"]).all()
 
 
@@ -93,4 +107,4 @@ def test_stored_book_has_region_keys_and_counts(demo_settings: Settings) -> None
 def test_book_rejects_empty_size(gazetteers) -> None:
     zips, cities = gazetteers
     with pytest.raises(ValueError, match="at least one account"):
-        generate_demo(zips, cities, accounts=0, seed=1)
+        generate_demo(zips, cities, accounts=0, seed=1, as_of=AS_OF)
