@@ -31,3 +31,7 @@ class UnsafeAppRole(GcrmError):
 
 class UserError(GcrmError):
     """A user account cannot be created or changed as asked."""
+
+
+class SignInThrottled(GcrmError):
+    """Too many failed sign-ins for one user name: further attempts wait."""
