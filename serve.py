@@ -9,9 +9,9 @@ the first visitor does not wait for them.
 It also carries the sign-in session (:mod:`geo.sessions`) in a cookie, which Streamlit cannot
 set with ``HttpOnly``: after a sign-in the page posts the session's one-time hand-off code to
 ``/auth/session``, answered with the session cookie (``HttpOnly``, ``SameSite=Lax``, ``Secure``
-when served over HTTPS — behind a proxy that ends TLS, run uvicorn with ``--proxy-headers``);
-after a sign-out it posts to ``/auth/sign-out``, answered by removing the cookie. Posts from
-other sites are refused.
+when served over HTTPS: a proxy that ends TLS sends ``X-Forwarded-Proto`` and is trusted with
+uvicorn's ``--forwarded-allow-ips``); after a sign-out it posts to ``/auth/sign-out``,
+answered by removing the cookie. Posts from other sites are refused.
 """
 
 import functools
