@@ -25,6 +25,7 @@ from geo.sessions import (
     end_sessions,
     resume_session,
     session_alive,
+    sign_in_by_email,
 )
 from geo.users import add_user, set_disabled
 
@@ -93,6 +94,15 @@ def test_a_sign_in_opens_a_session_whose_code_and_token_are_stored_only_hashed(p
     assert claim_handoff(people.app, new.handoff) is None, "a hand-off code worked twice"
     assert resume_session(people.app, new.handoff) is None
     assert resume_session(people.app, "0" * 64) is None
+
+
+def test_an_identity_provider_sign_in_opens_a_session_too(connections: Connections) -> None:
+    add_user(connections.owner, "erin", role="marketer", password=None, actor="t", email="Erin@Example.com")
+    new = sign_in_by_email(connections.app, "erin@example.com", limits=LIMITS)
+    assert new is not None and new.user.username == "erin"
+    cookie = claim_handoff(connections.app, new.handoff)
+    assert resume_session(connections.app, cookie.token).session_id == new.user.session_id
+    assert sign_in_by_email(connections.app, "nobody@example.com") is None
 
 
 def test_the_app_role_reads_neither_sessions_nor_failure_counts(people: Connections) -> None:

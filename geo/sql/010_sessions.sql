@@ -9,10 +9,12 @@
 -- timeout, at its absolute expiry, when its user signs out (every session of that user,
 -- gcrm_end_sessions) and when its user is disabled (trigger).
 --
--- After MAX_FAILURES failed sign-ins for one user name within LOCK_TIME of each other, that
--- name is locked for LOCK_TIME: attempts are refused, even with the right password, and
--- audited as login.throttled. The app role reads neither table; it goes through the SECURITY
--- DEFINER functions below, so every app server shares the same sessions and counts.
+-- After max_failures failed sign-ins for one user name within lock_time of each other, that
+-- name is locked for lock_time: attempts are refused, even with the right password, and
+-- audited as login.throttled (the time left is told from the clock, not from the start of a
+-- transaction that waited for another attempt at the same name). The app role reads neither
+-- table; it goes through the SECURITY DEFINER functions below, so every app server shares the
+-- same sessions and counts.
 
 CREATE FUNCTION gcrm_token_hash(token text) RETURNS text
 LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
@@ -92,7 +94,7 @@ BEGIN
         INSERT INTO audit_log (actor, action, target, details)
         VALUES (login, 'login.throttled', login, jsonb_build_object('locked_until', tries.locked_until));
         RETURN QUERY SELECT NULL::text, NULL::text, NULL::text, NULL::bigint, NULL::text,
-                            tries.locked_until - now();
+                            tries.locked_until - clock_timestamp();
         RETURN;
     END IF;
     SELECT * INTO found FROM app_users u WHERE u.username = login;
@@ -116,7 +118,7 @@ BEGIN
                                                      'locked_until', tries.locked_until)));
         DELETE FROM sign_in_failures f WHERE f.last_failed_at < now() - interval '1 day';
         RETURN QUERY SELECT NULL::text, NULL::text, NULL::text, NULL::bigint, NULL::text,
-                            tries.locked_until - now();
+                            tries.locked_until - clock_timestamp();
         RETURN;
     END IF;
     DELETE FROM sign_in_failures f WHERE f.login_name = login;
