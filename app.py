@@ -7,10 +7,11 @@ from pages import (
     PAGE_ROLES,
     connections,
     navigating,
+    post_to_server,
+    session_user,
     show_error,
     sign_in_view,
     sign_out,
-    signed_in,
     wanted_page,
 )
 
@@ -32,7 +33,7 @@ PAGES = {
     "admin": st.Page("pages/admin.py", title="Users and audit log", icon=":material/admin_panel_settings:"),
 }
 
-user = signed_in()
+user = session_user()
 if user is None:
     # Every page's address leads to the sign-in form (no "page not found"), and back after it.
     navigation = st.navigation(
@@ -55,5 +56,6 @@ if user is not None:
     with st.sidebar:
         st.caption(f"Signed in as **{user.display_name}** ({user.role})")
         st.button("Sign out", on_click=sign_out, icon=":material/logout:")
+        post_to_server()
 with navigating():
     navigation.run()

@@ -5,20 +5,42 @@ and expects a reverse proxy to compress them. Self-hosted installs often have no
 entry point wraps the same app (``app.py``) in gzip compression — the first visit downloads
 about a third of the bytes — and loads the sales cube's facts while the server starts, so
 the first visitor does not wait for them.
+
+It also carries the sign-in session (:mod:`geo.sessions`) in a cookie, which Streamlit cannot
+set with ``HttpOnly``: after a sign-in the page posts the session's one-time hand-off code to
+``/auth/session``, answered with the session cookie (``HttpOnly``, ``SameSite=Lax``, ``Secure``
+when served over HTTPS: a proxy that ends TLS sends ``X-Forwarded-Proto`` and is trusted with
+uvicorn's ``--forwarded-allow-ips``); after a sign-out it posts to ``/auth/sign-out``,
+answered by removing the cookie. Posts from other sites are refused.
 """
 
+import functools
 import importlib
 import threading
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from urllib.parse import parse_qs
 
 import streamlit as st
+from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
 from starlette.middleware.gzip import GZipMiddleware
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import Route
 from streamlit import runtime
 
+from geo.bootstrap import app_password, owner_url
+from geo.config import APP_ROLE, load_settings
+from geo.db import Database, role_dsn
+from geo.errors import GcrmError
+from geo.sessions import SESSION_COOKIE, SESSION_PATH, SIGN_OUT_PATH, claim_handoff
+
 MIN_COMPRESSED_BYTES = 1_024
+MAX_FORM_BYTES = 1_024
+"""Largest body the session endpoints read (a hand-off code is 64 characters)."""
+SESSION_POOL_CONNECTIONS = 2
 RUNTIME_WAIT_S = 30.0
 """How long the warm-up waits for Streamlit's runtime, whose caches it fills."""
 WARM_UP_THREAD = "gcrm-warm-up"
@@ -39,8 +61,92 @@ async def warm_up(_app: st.App) -> AsyncIterator[None]:
     yield
 
 
+@functools.cache
+def _app_database() -> Database:
+    """The app role's pool of the session endpoints (the app has prepared the database by then)."""
+    settings = load_settings()
+    dsn = role_dsn(owner_url(settings), role=APP_ROLE, password=app_password(settings))
+    return Database(dsn, max_connections=SESSION_POOL_CONNECTIONS, role_per_user=True)
+
+
+def session_routes(database: Callable[[], Database]) -> list[Route]:
+    """Build the endpoints that set and remove the session cookie.
+
+    Parameters
+    ----------
+    database
+        Returns the app-role database the hand-off codes are claimed from.
+
+    Returns
+    -------
+    list of Route
+        ``POST /auth/session`` (form field ``code``) and ``POST /auth/sign-out``.
+    """
+
+    async def start_session(request: Request) -> Response:
+        refusal = _refusal(request)
+        if refusal is not None:
+            return refusal
+        body = await _body(request)
+        if body is None:
+            return PlainTextResponse("Request too large.", status_code=413)
+        code = parse_qs(body.decode("ascii", errors="replace")).get("code", [""])[0]
+        try:
+            cookie = await run_in_threadpool(claim_handoff, database(), code) if code else None
+        except GcrmError as exc:
+            return PlainTextResponse(str(exc), status_code=503)
+        if cookie is None:
+            return PlainTextResponse(
+                "This sign-in expired or was used already; sign in again.", status_code=400
+            )
+        response = _no_store(Response(status_code=204))
+        response.set_cookie(
+            SESSION_COOKIE, cookie.token, max_age=cookie.max_age, **_cookie_attributes(request)
+        )
+        return response
+
+    async def end_session(request: Request) -> Response:
+        refusal = _refusal(request)
+        if refusal is not None:
+            return refusal
+        response = _no_store(Response(status_code=204))
+        response.delete_cookie(SESSION_COOKIE, **_cookie_attributes(request))
+        return response
+
+    return [
+        Route(SESSION_PATH, start_session, methods=["POST"]),
+        Route(SIGN_OUT_PATH, end_session, methods=["POST"]),
+    ]
+
+
+def _refusal(request: Request) -> Response | None:
+    """Refuse a post another site made the browser send (login CSRF)."""
+    if request.headers.get("sec-fetch-site", "same-origin") != "same-origin":
+        return PlainTextResponse("Only the app itself may post here.", status_code=403)
+    return None
+
+
+async def _body(request: Request) -> bytes | None:
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_FORM_BYTES:
+            return None
+    return body
+
+
+def _cookie_attributes(request: Request) -> dict:
+    return {"path": "/", "httponly": True, "samesite": "lax", "secure": request.url.scheme == "https"}
+
+
+def _no_store(response: Response) -> Response:
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 app = st.App(
     "app.py",
+    routes=session_routes(_app_database),
     middleware=[Middleware(GZipMiddleware, minimum_size=MIN_COMPRESSED_BYTES)],
     lifespan=warm_up,
 )

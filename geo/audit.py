@@ -17,6 +17,8 @@ from geo.db import Database
 AUDITED_ACTIONS = (
     "login",
     "login.failed",
+    "login.throttled",
+    "logout",
     "export",
     "erase",
     "territory.publish",

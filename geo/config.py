@@ -30,6 +30,10 @@ GCRM_TODAY
     A date (``YYYY-MM-DD``) the process takes as today instead of the machine's (see
     :mod:`geo.clock`): a demo frozen on a day, or the app a test serves. Unset: the
     machine's date.
+GCRM_SESSION_IDLE_HOURS
+    Hours without any action after which a signed-in session ends (default 8).
+GCRM_SESSION_LIFETIME_DAYS
+    Days after signing in at which a session ends however active it is (default 7).
 """
 
 from __future__ import annotations
@@ -46,6 +50,8 @@ PROJECT_DIR = Path(__file__).resolve().parent.parent
 APP_ROLE = "gcrm_app"
 """Login role the app connects as: owns nothing, cannot bypass row-level security."""
 DEFAULT_DEMO_SEED = 42
+DEFAULT_SESSION_IDLE_HOURS = 8.0
+DEFAULT_SESSION_LIFETIME_DAYS = 7.0
 
 
 @dataclass(frozen=True)
@@ -72,6 +78,10 @@ class Settings:
         Dask scheduler address for cube queries, or None to compute in this process.
     export_min_cell
         k of the k-anonymous location exports.
+    session_idle_hours
+        Idle timeout of a signed-in session.
+    session_lifetime_days
+        Absolute lifetime of a signed-in session.
     """
 
     database_url: str | None
@@ -83,6 +93,8 @@ class Settings:
     geocoder_min_delay: float = 1.0
     dask_scheduler: str | None = None
     export_min_cell: int = 10
+    session_idle_hours: float = DEFAULT_SESSION_IDLE_HOURS
+    session_lifetime_days: float = DEFAULT_SESSION_LIFETIME_DAYS
 
 
 def load_settings() -> Settings:
@@ -104,6 +116,8 @@ def load_settings() -> Settings:
         geocoder_min_delay=float(env.get("GCRM_GEOCODER_MIN_DELAY") or 1.0),
         dask_scheduler=env.get("GCRM_DASK_SCHEDULER") or None,
         export_min_cell=int(env.get("GCRM_EXPORT_MIN_CELL") or 10),
+        session_idle_hours=float(env.get("GCRM_SESSION_IDLE_HOURS") or DEFAULT_SESSION_IDLE_HOURS),
+        session_lifetime_days=float(env.get("GCRM_SESSION_LIFETIME_DAYS") or DEFAULT_SESSION_LIFETIME_DAYS),
     )
 
 

@@ -35,3 +35,7 @@ class UserError(GcrmError):
 
 class SettingError(GcrmError):
     """A setting in the environment has a value gcrm cannot use."""
+
+
+class SignInThrottled(GcrmError):
+    """Too many failed sign-ins for one user name: further attempts wait."""

@@ -2,9 +2,9 @@
 
 Passwords are hashed in PostgreSQL with pgcrypto's salted bcrypt (``crypt`` with
 ``gen_salt('bf')``); the app role cannot read the hashes and checks a password
-only through ``gcrm_authenticate``, which also writes the ``login`` or
-``login.failed`` audit entry. What a user sees is decided by the row-level
-security policies of migration 007 from the role and territories stored here.
+only through ``gcrm_authenticate`` (see :mod:`geo.sessions`, which signs people in).
+What a user sees is decided by the row-level security policies of migration 007
+from the role and territories stored here.
 
 Roles
 -----
@@ -60,12 +60,16 @@ class SignedIn:
     scope
         :data:`ALL_ROWS` for roles that see every account, otherwise the ids of the
         territories whose accounts they see: users with equal scopes see the same rows.
+    session_id
+        Their sign-in session (:mod:`geo.sessions`), or None for work that signs in
+        no one (the cache warm-up, page tests).
     """
 
     username: str
     role: str
     display_name: str
     scope: tuple
+    session_id: int | None = None
 
 
 def add_user(
@@ -192,6 +196,8 @@ def register_operator(owner: Database, name: str) -> None:
 def set_disabled(db: Database, username: str, *, disabled: bool, actor: str) -> None:
     """Disable a user (they can no longer sign in nor see anything) or enable them again.
 
+    Disabling ends every session of the user at once (a trigger of migration 010).
+
     Parameters
     ----------
     db
@@ -234,58 +240,6 @@ def list_users(db: Database, *, user: str) -> pd.DataFrame:
         )
         columns = [d.name for d in cur.description]
         return pd.DataFrame(cur.fetchall(), columns=columns)
-
-
-def authenticate(db: Database, username: str, password: str) -> SignedIn | None:
-    """Check a user name and password; None when wrong or the user is disabled.
-
-    Both outcomes are written to the audit log by the database.
-
-    Parameters
-    ----------
-    db
-        The app-role database.
-    username
-        As typed.
-    password
-        As typed.
-
-    Returns
-    -------
-    SignedIn or None
-        The signed-in user.
-    """
-    with db.transaction(user=username) as cur:
-        cur.execute(
-            "SELECT username, role, display_name FROM gcrm_authenticate(%s, %s)", (username, password)
-        )
-        row = cur.fetchone()
-    return None if row is None else _signed_in(db, *row)
-
-
-def sign_in_by_email(db: Database, email: str) -> SignedIn | None:
-    """Sign in the enabled user whose e-mail an identity provider vouched for.
-
-    Parameters
-    ----------
-    db
-        The app-role database.
-    email
-        The address from the provider's ID token.
-
-    Returns
-    -------
-    SignedIn or None
-        The user, or None when no enabled user has that address.
-    """
-    with db.transaction(user=email) as cur:
-        cur.execute("SELECT username, role, display_name FROM gcrm_sign_in_by_email(%s)", (email,))
-        row = cur.fetchone()
-    return None if row is None else _signed_in(db, *row)
-
-
-def _signed_in(db: Database, username: str, role: str, display_name: str | None) -> SignedIn:
-    return SignedIn(username, role, display_name or username, user_scope(db, user=username))
 
 
 def user_scope(db: Database, *, user: str) -> tuple:

@@ -27,7 +27,19 @@ from geo.db import SYSTEM_USER
 from geo.errors import AccessDenied, DatabaseUnavailable, GcrmError
 from geo.exports import export_refusal, record_export
 from geo.regions import load_regions
-from geo.users import ALL_ROWS, ROLES, SignedIn, authenticate, sign_in_by_email
+from geo.sessions import (
+    SESSION_COOKIE,
+    SESSION_PATH,
+    SIGN_OUT_PATH,
+    NewSession,
+    SessionLimits,
+    authenticate,
+    end_sessions,
+    resume_session,
+    session_alive,
+    sign_in_by_email,
+)
+from geo.users import ALL_ROWS, ROLES, SignedIn
 from territories.alignio import county_units, unit_shapes
 from territories.model import load_book
 
@@ -43,6 +55,25 @@ SESSION_USER_KEY = "gcrm_user"
 """Session-state key of the signed-in :class:`geo.users.SignedIn`."""
 WANTED_PAGE_KEY = "gcrm_wanted_page"
 """Session-state key of the page an address named before signing in."""
+POST_KEY = "gcrm_post_to_server"
+"""Session-state key of the post the browser is to make to the ASGI layer: (path, form fields)."""
+NOTICE_KEY = "gcrm_sign_in_notice"
+"""Session-state key of why the sign-in form shows again (the session ended, sign-out failed)."""
+POST_JS = """
+export default function ({ data }) {
+    fetch(data.path, {
+        method: "POST",
+        body: new URLSearchParams(data.fields),
+        credentials: "same-origin",
+        cache: "no-store",
+    }).catch(() => {});
+}
+"""
+"""Posts form fields from the page to a path of ``serve.py``, whose answer sets or clears the cookie.
+
+The answer never reaches this script: the session token stays in the HttpOnly cookie.
+"""
+_post_to_server = st.components.v2.component("gcrm_post_to_server", js=POST_JS)
 PAGE_ROLES = {
     "home": ROLES,
     "region_map": ROLES,
@@ -176,6 +207,45 @@ def signed_in() -> SignedIn | None:
     return st.session_state.get(SESSION_USER_KEY)
 
 
+def session_user() -> SignedIn | None:
+    """Find who is signed in to this run; called once per run, before anything else.
+
+    A tab signed in earlier keeps its user only while their session holds: signed out in
+    another tab, disabled, timed out or expired, it shows the sign-in form again. A new tab,
+    a reload or a pasted link resumes the session of the browser's cookie. When the database
+    cannot be reached the tab stays as it was, and the page says what is wrong.
+
+    Returns
+    -------
+    SignedIn or None
+        The user, or None when nobody is signed in.
+    """
+    user = signed_in()
+    try:
+        db = connections().app
+        if user is not None:
+            if user.session_id is None or session_alive(db, user):
+                return user
+            st.session_state.pop(SESSION_USER_KEY, None)
+            st.session_state[NOTICE_KEY] = "Your session has ended; sign in again."
+        token = st.context.cookies.get(SESSION_COOKIE)
+        # Only text is a cookie: AppTest's stand-in client answers with placeholder objects.
+        resumed = resume_session(db, token) if isinstance(token, str) and token else None
+    except GcrmError:
+        return user
+    if resumed is not None:
+        st.session_state[SESSION_USER_KEY] = resumed
+    return resumed
+
+
+def post_to_server() -> None:
+    """Make the browser post what is pending to ``serve.py`` (once): a hand-off code, or a sign-out."""
+    pending = st.session_state.pop(POST_KEY, None)
+    if pending is not None:
+        path, fields = pending
+        _post_to_server(data={"path": path, "fields": fields}, key=f"gcrm_post_{path}")
+
+
 class _NotThisThread(logging.Filter):
     """Drop the records of one thread: the warm-up's "missing ScriptRunContext" (it has none by design)."""
 
@@ -219,26 +289,35 @@ def sign_in_view() -> None:
     st.title("Sign in to gcrm")
     if _identity_provider_configured():
         _sign_in_with_provider()
+    notice = st.session_state.pop(NOTICE_KEY, None)
+    if notice:
+        st.info(notice, icon=":material/logout:")
+    post_to_server()
     with st.form("sign_in"):
         username = st.text_input("User name", key="sign_in_user")
         password = st.text_input("Password", type="password", key="sign_in_password")
         submitted = st.form_submit_button("Sign in", type="primary")
     if submitted:
         try:
-            user = authenticate(connections().app, username.strip(), password)
+            new = authenticate(connections().app, username.strip(), password, limits=_session_limits())
         except GcrmError as exc:
             show_error(exc)
             return
-        if user is None:
+        if new is None:
             st.error("Wrong user name or password, or the user is disabled.", icon=":material/lock:")
             return
-        _signed_in_as(user)
+        _signed_in_as(new)
 
 
-def _signed_in_as(user: SignedIn) -> None:
+def _session_limits() -> SessionLimits:
+    return SessionLimits.from_settings(load_settings())
+
+
+def _signed_in_as(new: NewSession) -> None:
     url = st.context.url or ""
     st.session_state[WANTED_PAGE_KEY] = urlsplit(url).path.rstrip("/").rsplit("/", 1)[-1]
-    st.session_state[SESSION_USER_KEY] = user
+    st.session_state[SESSION_USER_KEY] = new.user
+    st.session_state[POST_KEY] = (SESSION_PATH, {"code": new.handoff})
     st.rerun()
 
 
@@ -262,17 +341,27 @@ def _sign_in_with_provider() -> None:
         st.button("Sign in with your organisation's account", on_click=st.login, type="primary")
         st.divider()
         return
-    user = sign_in_by_email(connections().app, str(st.user.get("email", "")))
-    if user is None:
+    new = sign_in_by_email(connections().app, str(st.user.get("email", "")), limits=_session_limits())
+    if new is None:
         st.error("Your organisation's account has no enabled gcrm user; ask an admin to add your e-mail.")
         st.button("Sign out of the identity provider", on_click=st.logout)
         return
-    _signed_in_as(user)
+    _signed_in_as(new)
 
 
 def sign_out() -> None:
-    """Forget the signed-in user of this session (and sign out of the identity provider)."""
-    st.session_state.pop(SESSION_USER_KEY, None)
+    """End every session of the signed-in user, forget them here, remove the cookie.
+
+    Other tabs and browsers of the user show the sign-in form on their next action; the
+    identity provider's sign-in ends too.
+    """
+    user = st.session_state.pop(SESSION_USER_KEY, None)
+    if user is not None:
+        try:
+            end_sessions(connections().app, user=user.username)
+        except GcrmError as exc:
+            st.session_state[NOTICE_KEY] = f"Signed out here only: {exc}"
+    st.session_state[POST_KEY] = (SIGN_OUT_PATH, {})
     if _identity_provider_configured() and st.user.is_logged_in:
         st.logout()
 

@@ -48,8 +48,8 @@ BOOK = ("interactions", "orders", "campaign_members", "campaign_responses", "acc
 """Tables whose rows belong to an account."""
 PUBLIC = ("regions", "data_versions")
 """Readable without a user (boundaries and change counters)."""
-DENIED = ("app_users", "schema_migrations")
-"""Whole rows the app role may not read at all (password hashes; migration bookkeeping)."""
+DENIED = ("app_users", "schema_migrations", "app_sessions", "sign_in_failures")
+"""Whole rows the app role may not read at all (password hashes; migration bookkeeping; sessions)."""
 USERS = ("admin", "manager", "marketer", "rep", "disabled_rep", "nobody")
 
 

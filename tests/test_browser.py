@@ -22,6 +22,7 @@ from playwright.sync_api import Page, sync_playwright
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from geo.config import PROJECT_DIR, Settings
+from geo.sessions import LOCK_MINUTES, MAX_FAILURES, SESSION_COOKIE
 from geo.tradeareas import haversine_m
 
 pytestmark = pytest.mark.browser
@@ -423,3 +424,80 @@ def _count(frame, selector: str) -> int:
         return frame.locator(selector).count()
     except PlaywrightError:
         return 0
+
+
+def _session_cookie(context) -> dict | None:
+    return next((c for c in context.cookies() if c["name"] == SESSION_COOKIE), None)
+
+
+def _wait_for(condition, what: str) -> None:
+    deadline = time.monotonic() + DRAW_TIMEOUT_MS / 1000
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.2)
+
+
+def test_a_session_survives_reload_new_tab_and_link_until_signed_out_in_one_tab(
+    app_url: str, browser
+) -> None:
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    _sign_in(page, app_url, "", user="marketer", password="marketer-demo")
+    _wait_for(lambda: _session_cookie(context) is not None, "the session cookie")
+    cookie = _session_cookie(context)
+    assert cookie["httpOnly"] and cookie["sameSite"] == "Lax" and not cookie["secure"]  # served over http
+    assert SESSION_COOKIE not in page.evaluate("document.cookie"), "page JavaScript reads the token"
+    signed_in = page.get_by_text("Signed in as Mira Marketer")
+
+    page.reload()
+    signed_in.wait_for(timeout=DRAW_TIMEOUT_MS)
+    page.get_by_role("heading", name="Overview").wait_for(timeout=DRAW_TIMEOUT_MS)
+    second = context.new_page()
+    second.goto(f"{app_url}/campaigns")
+    second.get_by_role("heading", name="Campaigns").wait_for(timeout=DRAW_TIMEOUT_MS)
+    assert second.get_by_text("Signed in as Mira Marketer").count() == 1
+    assert second.get_by_label("User name").count() == 0
+
+    page.get_by_role("button", name="Sign out").click()
+    page.get_by_label("User name").wait_for(timeout=DRAW_TIMEOUT_MS)
+    _wait_for(lambda: _session_cookie(context) is None, "the cookie to be removed")
+    # The second tab's next action finds its session ended.
+    second.locator('[data-testid="stSidebarNav"]').get_by_text("Overview").click()
+    second.get_by_label("User name").wait_for(timeout=DRAW_TIMEOUT_MS)
+    assert second.get_by_text("Your session has ended; sign in again.").count() == 1
+    assert second.get_by_role("heading", name="Overview").count() == 0
+    page.reload()
+    page.get_by_label("User name").wait_for(timeout=DRAW_TIMEOUT_MS)
+    assert page.locator('[data-testid="stException"]').count() == 0
+    context.close()
+
+
+def _audited(settings: Settings, action: str, actor: str) -> int:
+    with psycopg2.connect(settings.database_url) as conn, conn.cursor() as cur:
+        cur.execute("SELECT count(*) FROM audit_log WHERE action = %s AND actor = %s", (action, actor))
+        count = cur.fetchone()[0]
+    conn.close()
+    return count
+
+
+def test_after_five_wrong_passwords_the_form_says_the_user_is_throttled(
+    app_url: str, browser, demo_settings: Settings
+) -> None:
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.goto(app_url)
+    before = _audited(demo_settings, "login.failed", "manager")
+    for attempt in range(1, MAX_FAILURES + 1):
+        page.get_by_label("User name").fill("manager", timeout=DRAW_TIMEOUT_MS)
+        page.get_by_role("textbox", name="Password").fill(f"wrong-password-{attempt}")
+        page.get_by_role("button", name="Sign in").click()
+        _wait_for(
+            lambda n=attempt: _audited(demo_settings, "login.failed", "manager") == before + n, "an answer"
+        )
+    locked = f"Too many failed sign-ins for this user; try again in {LOCK_MINUTES} minutes."
+    page.get_by_text(locked).wait_for(timeout=DRAW_TIMEOUT_MS)
+    page.get_by_role("textbox", name="Password").fill("manager-demo")
+    page.get_by_role("button", name="Sign in").click()
+    _wait_for(lambda: _audited(demo_settings, "login.throttled", "manager") == 1, "the throttled attempt")
+    page.get_by_text(locked).wait_for(timeout=DRAW_TIMEOUT_MS)
+    assert page.locator('[data-testid="stSidebarNav"]').count() == 0, "the right password got through"
+    page.close()

@@ -9,7 +9,8 @@ from streamlit.testing.v1 import AppTest
 from geo.audit import audit_entries
 from geo.bootstrap import Connections, prepare_database
 from geo.config import PROJECT_DIR, Settings
-from geo.users import DEMO_USERS, authenticate, set_disabled
+from geo.sessions import LOCK_MINUTES, MAX_FAILURES, authenticate
+from geo.users import DEMO_USERS, set_disabled
 
 APP = str(PROJECT_DIR / "app.py")
 
@@ -127,3 +128,43 @@ def test_admins_read_the_audit_log_and_disable_users_in_the_app(demo_app: Settin
     disabled = audit_entries(conns.app, user="t", action="user.disable")
     conns.close()
     assert disabled[["actor", "target"]].values.tolist() == [["admin", "rep"]]
+
+
+def _shows_sign_in_form(at: AppTest) -> bool:
+    return [t.value for t in at.title] == ["Sign in to gcrm"]
+
+
+def test_after_five_wrong_passwords_the_form_says_the_user_is_throttled(demo_app: Settings) -> None:
+    errors = [_sign_in("manager", "not-the-password").error[0].value for _ in range(MAX_FAILURES)]
+    assert all("Wrong user name or password" in e for e in errors[:-1])
+    throttled = f"Too many failed sign-ins for this user; try again in {LOCK_MINUTES} minutes."
+    assert errors[-1] == throttled
+    at = _sign_in("manager", "manager-demo")
+    assert _shows_sign_in_form(at) and at.error[0].value == throttled
+    conns = prepare_database(demo_app)
+    throttled_entries = audit_entries(conns.app, user="t", action="login.throttled")
+    conns.close()
+    assert throttled_entries["actor"].tolist() == ["manager"]
+
+
+def test_signing_out_in_one_tab_signs_out_the_others_on_their_next_action(demo_app: Settings) -> None:
+    first, second = _sign_in("marketer", "marketer-demo"), _sign_in("marketer", "marketer-demo")
+    assert first.title[0].value == second.title[0].value == "Overview"
+    next(b for b in first.button if b.label == "Sign out").click().run()
+    assert _shows_sign_in_form(first)
+    second.run()
+    assert _shows_sign_in_form(second), "the other tab stayed signed in"
+    assert "Your session has ended" in second.info[0].value
+    assert "gcrm_user" not in second.session_state
+
+
+def test_disabling_a_user_in_the_app_signs_out_their_open_tab(demo_app: Settings) -> None:
+    rep = _sign_in("rep", "rep-demo")
+    assert rep.title[0].value == "Overview"
+    admin = _sign_in("admin", "admin-demo")
+    admin.switch_page("pages/admin.py").run()
+    admin.selectbox[0].set_value("rep").run()
+    admin.button(key="toggle_user").click().run()
+    assert not admin.exception
+    rep.run()
+    assert _shows_sign_in_form(rep), "a disabled user's tab stayed signed in"
