@@ -11,7 +11,8 @@ Roles
 admin
     Everything, including users and the audit log.
 manager
-    The accounts of one region or district of the territory hierarchy (``territory_code``).
+    The accounts of one region or district of the territory hierarchy (``territory_code``);
+    reads territory plans but does not change them (plans are made on the whole book).
 marketer
     Every account; contact details only of people who consented.
 rep

@@ -5,6 +5,10 @@ drawn polygon; territories nest region → district → territory and have one p
 Accounts follow the active version through their unit (a drawn shape wins over a unit),
 except for manual overrides, which are stored apart (``accounts.territory_override``) and
 never touched by publishing.
+
+Each verb that changes something is one transaction; its steps are helpers taking the
+cursor. Plans are made on the whole book: only admins change them (:func:`may_plan`), and
+the database refuses everyone else's writes to territories and plans (migration 012).
 """
 
 from __future__ import annotations
