@@ -5,6 +5,7 @@ from __future__ import annotations
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import psycopg2.extensions
 from psycopg2 import sql
 
 from geo import clock
@@ -218,30 +219,42 @@ def merge_accounts(db: Database, keep: str, drop: str, *, user: str) -> dict[str
         msg = f"Cannot merge account {keep!r} into itself."
         raise AccountNotFound(msg)
     with db.transaction(user=user) as cur:
-        cur.execute(
-            "SELECT external_id, account_id FROM accounts WHERE external_id = ANY(%s) FOR UPDATE",
-            ([keep, drop],),
-        )
-        ids = dict(cur.fetchall())
-        for external_id in (keep, drop):
-            if external_id not in ids:
-                msg = f"No account with ID {external_id!r}."
-                raise AccountNotFound(msg)
-        moved = {}
-        for table in ("contacts", "orders", "interactions", "campaign_responses"):
-            cur.execute(
-                sql.SQL("UPDATE {} SET account_id = %s WHERE account_id = %s").format(sql.Identifier(table)),
-                (ids[keep], ids[drop]),
-            )
-            moved[table] = cur.rowcount
-        cur.execute(
-            "INSERT INTO campaign_members (campaign_id, account_id, snapshot_at)"
-            " SELECT campaign_id, %s, snapshot_at FROM campaign_members WHERE account_id = %s"
-            " ON CONFLICT DO NOTHING",
-            (ids[keep], ids[drop]),
-        )
+        ids = _lock_accounts(cur, [keep, drop])
+        moved = _move_history(cur, ids[keep], ids[drop])
         cur.execute("DELETE FROM accounts WHERE account_id = %s", (ids[drop],))
         record(cur, "merge_accounts", keep, {"merged": drop, "moved": moved})
+    return moved
+
+
+def _lock_accounts(cur: psycopg2.extensions.cursor, external_ids: list[str]) -> dict[str, int]:
+    """Lock accounts by external id for the rest of the transaction; external id → account id."""
+    cur.execute(
+        "SELECT external_id, account_id FROM accounts WHERE external_id = ANY(%s) FOR UPDATE",
+        (external_ids,),
+    )
+    ids = dict(cur.fetchall())
+    for external_id in external_ids:
+        if external_id not in ids:
+            msg = f"No account with ID {external_id!r}."
+            raise AccountNotFound(msg)
+    return ids
+
+
+def _move_history(cur: psycopg2.extensions.cursor, keep: int, drop: int) -> dict[str, int]:
+    """Hand the contacts, orders, interactions, responses and campaign places of ``drop`` to ``keep``."""
+    moved = {}
+    for table in ("contacts", "orders", "interactions", "campaign_responses"):
+        cur.execute(
+            sql.SQL("UPDATE {} SET account_id = %s WHERE account_id = %s").format(sql.Identifier(table)),
+            (keep, drop),
+        )
+        moved[table] = cur.rowcount
+    cur.execute(
+        "INSERT INTO campaign_members (campaign_id, account_id, snapshot_at)"
+        " SELECT campaign_id, %s, snapshot_at FROM campaign_members WHERE account_id = %s"
+        " ON CONFLICT DO NOTHING",
+        (keep, drop),
+    )
     return moved
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
+import psycopg2.extensions
 from psycopg2 import sql
 
 from geo import clock
@@ -49,35 +50,28 @@ def account_total(db: Database) -> int:
         return cur.fetchone()[0]
 
 
-def wipe_book(db: Database) -> None:
-    """Delete every account, its history, every rep and branch, the demo users and users who were reps.
+def _wipe_book(cur: psycopg2.extensions.cursor) -> None:
+    """Delete every account, its history, every rep and branch, the demo users and users who were reps."""
+    cur.execute(
+        "DELETE FROM app_users WHERE rep_id IS NOT NULL OR username = ANY(%s)",
+        ([username for username, *_ in DEMO_USERS],),
+    )
+    cur.execute(
+        "TRUNCATE interactions, orders, contacts, campaign_members, campaign_responses,"
+        " accounts, branches, trade_areas, territory_shapes, territory_units, territory_versions,"
+        " territories RESTART IDENTITY CASCADE"
+    )
+    cur.execute("DELETE FROM reps")
+    cur.execute("SELECT setval(pg_get_serial_sequence('reps', 'rep_id'), 1, false)")
+
+
+def store_book(cur: psycopg2.extensions.cursor, book: DemoBook, region_keys: pd.DataFrame) -> dict[str, int]:
+    """Load a book into empty tables inside the caller's transaction.
 
     Parameters
     ----------
-    db
-        The database as its owner.
-    """
-    with db.transaction(user=SYSTEM_USER) as cur:
-        cur.execute(
-            "DELETE FROM app_users WHERE rep_id IS NOT NULL OR username = ANY(%s)",
-            ([username for username, *_ in DEMO_USERS],),
-        )
-        cur.execute(
-            "TRUNCATE interactions, orders, contacts, campaign_members, campaign_responses,"
-            " accounts, branches, trade_areas, territory_shapes, territory_units, territory_versions,"
-            " territories RESTART IDENTITY CASCADE"
-        )
-        cur.execute("DELETE FROM reps")
-        cur.execute("SELECT setval(pg_get_serial_sequence('reps', 'rep_id'), 1, false)")
-
-
-def store_book(db: Database, book: DemoBook, region_keys: pd.DataFrame) -> dict[str, int]:
-    """Load a book into empty tables in one transaction.
-
-    Parameters
-    ----------
-    db
-        The database as its owner.
+    cur
+        A cursor of the owner's transaction.
     book
         The tables to load, with explicit ids.
     region_keys
@@ -96,13 +90,12 @@ def store_book(db: Database, book: DemoBook, region_keys: pd.DataFrame) -> dict[
         "orders": book.orders,
         "interactions": _interaction_rows(book.interactions),
     }
-    with db.transaction(user=SYSTEM_USER) as cur:
-        for table, frame in frames.items():
-            copy_frame(cur, table, frame)
-            statement = sql.SQL(
-                "SELECT setval(pg_get_serial_sequence(%s, %s), GREATEST(max({column}), 1)) FROM {table}"
-            ).format(column=sql.Identifier(_SEQUENCES[table]), table=sql.Identifier(table))
-            cur.execute(statement, (table, _SEQUENCES[table]))
+    for table, frame in frames.items():
+        copy_frame(cur, table, frame)
+        statement = sql.SQL(
+            "SELECT setval(pg_get_serial_sequence(%s, %s), GREATEST(max({column}), 1)) FROM {table}"
+        ).format(column=sql.Identifier(_SEQUENCES[table]), table=sql.Identifier(table))
+        cur.execute(statement, (table, _SEQUENCES[table]))
     return {table: len(frame) for table, frame in frames.items()}
 
 
@@ -132,14 +125,17 @@ def load_demo_book(
     seed: int,
     as_of: date | None = None,
     order_scale: float = 1.0,
+    replace: bool = False,
 ) -> dict[str, int]:
     """Generate a demo book from the shipped gazetteers, assign region keys, and store it.
+
+    The book, its demo users (:data:`geo.users.DEMO_USERS`) and, with ``replace``, the
+    removal of the current book are one transaction: a load that fails keeps the old book.
 
     Parameters
     ----------
     db
-        The database as its owner; the book tables must be empty. The demo users
-        (:data:`geo.users.DEMO_USERS`) are created with the book.
+        The database as its owner; the book tables must be empty unless ``replace``.
     data_dir
         The shipped data directory.
     accounts
@@ -150,6 +146,9 @@ def load_demo_book(
         The book ends the day before this date; default :func:`geo.clock.today`.
     order_scale
         Multiplies the order rates (see :func:`geo.demo.generate_demo`).
+    replace
+        First delete the current book: every account and its history, the reps, branches,
+        territories and plans, the demo users and the users who were reps.
 
     Returns
     -------
@@ -165,6 +164,9 @@ def load_demo_book(
         order_scale=order_scale,
     )
     keys = region_keys(book.accounts.geometry, read_counties(data_dir))
-    loaded = store_book(db, book, keys)
-    create_demo_users(db, actor=SYSTEM_USER)
+    with db.transaction(user=SYSTEM_USER) as cur:
+        if replace:
+            _wipe_book(cur)
+        loaded = store_book(cur, book, keys)
+        create_demo_users(cur)
     return loaded

@@ -22,6 +22,7 @@ from datetime import date
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import psycopg2.extensions
 import shapely
 from psycopg2 import sql
 
@@ -340,17 +341,42 @@ def audience(
     tuple of DataFrame
         The waterfall (``stage, count``), and the final members (account, names, keys, lon/lat).
     """
+    with db.transaction(user=user) as cur:
+        counts = _stage_audience(cur, parts, filters)
+        members = copy_out(cur, "SELECT * FROM audience_stage ORDER BY account_id", types=MEMBER_TYPES)
+    return counts, members
+
+
+def _stage_audience(cur: psycopg2.extensions.cursor, parts: list[Part], filters: Filters) -> pd.DataFrame:
+    """Count the waterfall and keep the final audience in ``audience_stage``, in one statement.
+
+    One statement is one snapshot: the final count always equals the members staged, however
+    the book changes meanwhile. The temporary table lives until the transaction ends.
+    """
     where, params = target_condition(parts)
     stages = filter_stages(filters)
-    counts = waterfall(db, parts, filters, user=user)
-    conditions = [where, *[cond for _label, cond, _p in stages]]
-    all_params = [*params, *[p for _label, _cond, ps in stages for p in ps]]
+    staged, staged_params = _staged_query(where, params, stages)
+    cur.execute(
+        "DROP TABLE IF EXISTS pg_temp.audience_stage;"
+        " CREATE TEMP TABLE audience_stage ON COMMIT DROP AS "
+        + MEMBER_SELECT
+        + " FROM accounts a WITH NO DATA"
+    )
+    flags = sql.SQL(", ").join(sql.Identifier(f"stage_{number}") for number in range(len(stages) + 1))
+    members = sql.SQL(", ").join(sql.Identifier(column) for column in MEMBER_TYPES)
     query = sql.SQL(
-        MEMBER_SELECT + " FROM accounts a WHERE a.geom IS NOT NULL AND {} ORDER BY a.account_id"
-    ).format(sql.SQL(" AND ").join(conditions))
-    with db.transaction(user=user) as cur:
-        members = copy_out(cur, sql.SQL(cur.mogrify(query, all_params).decode()), types=MEMBER_TYPES)
-    return counts, members
+        "WITH staged AS MATERIALIZED (" + MEMBER_SELECT + ", {flags} FROM ({staged} OFFSET 0) a),"
+        " kept AS (INSERT INTO audience_stage SELECT {members} FROM staged WHERE {final})"
+        " SELECT {counts} FROM staged a"
+    ).format(
+        flags=flags,
+        staged=staged,
+        members=members,
+        final=sql.Identifier(f"stage_{len(stages)}"),
+        counts=_stage_counts(len(stages)),
+    )
+    cur.execute(query, staged_params)
+    return _waterfall_frame([label for label, _condition, _params in stages], list(cur.fetchone()))
 
 
 def waterfall(db: Database, parts: list[Part], filters: Filters, *, user: str) -> pd.DataFrame:
@@ -375,21 +401,33 @@ def waterfall(db: Database, parts: list[Part], filters: Filters, *, user: str) -
     """
     where, params = target_condition(parts)
     stages = filter_stages(filters)
-    query, query_params = _staged_counts(where, params, stages)
-    labels = [label for label, _condition, _params in stages]
+    staged, query_params = _staged_query(where, params, stages)
+    query = sql.SQL("SELECT {} FROM ({} OFFSET 0) a").format(_stage_counts(len(stages)), staged)
     with db.transaction(user=user) as cur:
         cur.execute(query, query_params)
         counts = list(cur.fetchone())
+    return _waterfall_frame([label for label, _condition, _params in stages], counts)
+
+
+def _waterfall_frame(labels: list[str], counts: list[int]) -> pd.DataFrame:
     frame = pd.DataFrame({"stage": ["Matched the geography", *labels], "count": counts})
     frame["removed"] = (-frame["count"].diff()).fillna(0).astype(int)
     final = pd.DataFrame({"stage": ["Final audience"], "count": [counts[-1]], "removed": [0]})
     return pd.concat([frame, final], ignore_index=True)
 
 
-def _staged_counts(
+def _stage_counts(stages: int) -> sql.Composable:
+    """``count(*)`` of the accounts left after each stage (on alias ``a``)."""
+    return sql.SQL(", ").join(
+        sql.SQL("count(*) FILTER (WHERE a.{})").format(sql.Identifier(f"stage_{number}"))
+        for number in range(stages + 1)
+    )
+
+
+def _staged_query(
     where: sql.Composable, params: list, stages: list[tuple[str, sql.Composable, list]]
 ) -> tuple[sql.Composable, list]:
-    """Count the accounts left after each stage, testing each stage once per surviving account.
+    """Flag the accounts left after each stage (``stage_0`` …), testing each stage once per survivor.
 
     Every stage is a boolean column of its own subquery level (kept apart by ``OFFSET 0``),
     tested only where the previous stages held: the costly tests (suppression hashes, order
@@ -410,11 +448,7 @@ def _staged_counts(
             inner=query,
         )
         query_params = [*condition_params, *query_params]
-    counts = sql.SQL(", ").join(
-        sql.SQL("count(*) FILTER (WHERE a.{})").format(sql.Identifier(f"stage_{number}"))
-        for number in range(len(stages) + 1)
-    )
-    return sql.SQL("SELECT {} FROM ({} OFFSET 0) a").format(counts, query), query_params
+    return query, query_params
 
 
 def target_condition(parts: list[Part]) -> tuple[sql.Composable, list]:
@@ -605,7 +639,6 @@ def save_campaign(
     if not name.strip():
         msg = "Give the campaign a name."
         raise CampaignError(msg)
-    _counts, members = audience(db, parts, filters, user=user)
     shape = target_shape(parts)
     definition = {"target": [asdict(p) for p in parts], "filters": _jsonable(filters)}
     with db.transaction(user=user) as cur:
@@ -613,6 +646,7 @@ def save_campaign(
         if cur.fetchone():
             msg = f"A campaign named {name.strip()!r} exists; pick another name."
             raise CampaignError(msg)
+        _stage_audience(cur, parts, filters)
         cur.execute(
             "INSERT INTO campaigns (name, geom, filters, created_by, cost_per_member)"
             " VALUES (%s, CASE WHEN %s THEN NULL ELSE ST_Multi(ST_GeomFromText(%s, 4326)) END, %s, %s, %s)"
@@ -620,11 +654,17 @@ def save_campaign(
             (name.strip(), shape.is_empty, shape.wkt, json.dumps(definition), user, cost_per_member),
         )
         campaign = cur.fetchone()[0]
-        cur.execute(
-            "INSERT INTO campaign_members (campaign_id, account_id) SELECT %s, unnest(%s::bigint[])",
-            (campaign, members["account_id"].tolist()),
-        )
-    return campaign, len(members)
+        members = _store_members(cur, campaign)
+    return campaign, members
+
+
+def _store_members(cur: psycopg2.extensions.cursor, campaign: int) -> int:
+    """Snapshot the staged audience (see :func:`_stage_audience`) as the campaign's members."""
+    cur.execute(
+        "INSERT INTO campaign_members (campaign_id, account_id) SELECT %s, account_id FROM audience_stage",
+        (campaign,),
+    )
+    return cur.rowcount
 
 
 def list_campaigns(db: Database, *, user: str) -> pd.DataFrame:
@@ -674,12 +714,11 @@ def campaign_members(db: Database, name: str, *, user: str) -> pd.DataFrame:
     DataFrame
         As :func:`audience` members.
     """
-    campaign = _campaign_id(db, name, user=user)
-    query = sql.SQL(
-        MEMBER_SELECT + " FROM campaign_members m JOIN accounts a USING (account_id)"
-        " WHERE m.campaign_id = {} AND " + CONTACTABLE + " ORDER BY a.account_id"
-    ).format(sql.Literal(campaign))
     with db.transaction(user=user) as cur:
+        query = sql.SQL(
+            MEMBER_SELECT + " FROM campaign_members m JOIN accounts a USING (account_id)"
+            " WHERE m.campaign_id = {} AND " + CONTACTABLE + " ORDER BY a.account_id"
+        ).format(sql.Literal(_campaign_id(cur, name)))
         return copy_out(cur, query, types=MEMBER_TYPES)
 
 
@@ -703,8 +742,8 @@ def campaign_contacts(db: Database, name: str, *, user: str) -> pd.DataFrame:
     DataFrame
         ``account_external_id, account_name, first_name, last_name, title, email, phone``.
     """
-    campaign = _campaign_id(db, name, user=user)
     with db.transaction(user=user) as cur:
+        campaign = _campaign_id(cur, name)
         cur.execute(
             "SELECT a.external_id AS account_external_id, a.name AS account_name, c.first_name,"
             " c.last_name, c.title, c.email, c.phone"
@@ -736,11 +775,11 @@ def record_responses(db: Database, name: str, responses: pd.DataFrame, *, user: 
     dict
         ``recorded`` and ``rejected`` (not members, unknown kind).
     """
-    campaign = _campaign_id(db, name, user=user)
     frame = responses.assign(kind=responses["kind"].astype(str).str.strip().str.lower())
     revenue = frame["revenue"] if "revenue" in frame else pd.Series(np.nan, index=frame.index)
     recorded = 0
     with db.transaction(user=user) as cur:
+        campaign = _campaign_id(cur, name)
         for external_id, kind, amount in zip(
             frame["external_id"].astype(str), frame["kind"], revenue, strict=True
         ):
@@ -775,7 +814,6 @@ def response_by_region(db: Database, name: str, *, level: str = "state", user: s
     DataFrame
         ``key, members, responses, conversions, revenue, cost, response_rate`` (%) and ``roi`` (%).
     """
-    campaign = _campaign_id(db, name, user=user)
     column = sql.Identifier(REGION_KEYS[level])
     query = sql.SQL(
         "WITH answered AS (SELECT account_id, bool_or(kind = 'conversion') AS converted,"
@@ -788,6 +826,7 @@ def response_by_region(db: Database, name: str, *, level: str = "state", user: s
         " WHERE m.campaign_id = %s GROUP BY a.{col}, c.cost_per_member ORDER BY 1"
     ).format(col=column)
     with db.transaction(user=user) as cur:
+        campaign = _campaign_id(cur, name)
         cur.execute(query, (campaign, campaign))
         rows = cur.fetchall()
     table = pd.DataFrame(rows, columns=["key", "members", "responses", "conversions", "revenue", "cost"])
@@ -796,10 +835,9 @@ def response_by_region(db: Database, name: str, *, level: str = "state", user: s
     return table
 
 
-def _campaign_id(db: Database, name: str, *, user: str) -> int:
-    with db.transaction(user=user) as cur:
-        cur.execute("SELECT campaign_id FROM campaigns WHERE name = %s", (name,))
-        row = cur.fetchone()
+def _campaign_id(cur: psycopg2.extensions.cursor, name: str) -> int:
+    cur.execute("SELECT campaign_id FROM campaigns WHERE name = %s", (name,))
+    row = cur.fetchone()
     if row is None:
         msg = f"No campaign named {name!r}."
         raise CampaignError(msg)

@@ -28,7 +28,7 @@ from geo.accounts import (
     unplaced_addresses,
 )
 from geo.bootstrap import app_password, owner_url, prepare_database
-from geo.bulk import account_total, load_demo_book, wipe_book
+from geo.bulk import account_total, load_demo_book
 from geo.cli_field import campaign_app, nearest_command
 from geo.cli_privacy import erase_command, export_app, suppress_command
 from geo.cli_users import users_app
@@ -163,14 +163,17 @@ def demo(
                 err=True,
             )
             raise typer.Exit(1)
-        if existing:
-            wipe_book(connections.owner)
         book_date = as_of.date() if as_of else clock.today()
         typer.echo(f"generating {accounts:,} demo accounts (seed {seed}, as of {book_date:%Y-%m-%d}) …")
         started = time.perf_counter()
         loaded = report_errors(
             lambda: load_demo_book(
-                connections.owner, settings.data_dir, accounts=accounts, seed=seed, as_of=book_date
+                connections.owner,
+                settings.data_dir,
+                accounts=accounts,
+                seed=seed,
+                as_of=book_date,
+                replace=existing > 0,
             )
         )
         elapsed = time.perf_counter() - started

@@ -11,7 +11,8 @@ Roles
 admin
     Everything, including users and the audit log.
 manager
-    The accounts of one region or district of the territory hierarchy (``territory_code``).
+    The accounts of one region or district of the territory hierarchy (``territory_code``);
+    reads territory plans but does not change them (plans are made on the whole book).
 marketer
     Every account; contact details only of people who consented.
 rep
@@ -23,6 +24,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pandas as pd
+import psycopg2.extensions
 
 from geo.audit import record
 from geo.db import Database
@@ -263,30 +265,27 @@ def user_scope(db: Database, *, user: str) -> tuple:
     return ALL_ROWS if sees_all else tuple(territories)
 
 
-def create_demo_users(owner: Database, *, actor: str) -> None:
-    """Create :data:`DEMO_USERS` (the rep is the first active rep; the manager manages the West).
+def create_demo_users(cur: psycopg2.extensions.cursor) -> None:
+    """Create :data:`DEMO_USERS` inside the caller's transaction (the rep is the first active rep).
 
     The manager's region comes with the starter plan (``gcrm territories seed``), so
     its code is not checked here.
 
     Parameters
     ----------
-    owner
-        The database as its owner, holding a demo book.
-    actor
-        Who loads the demo (audit log).
+    cur
+        A cursor of the owner's transaction that stores the demo book.
     """
-    with owner.transaction(user=actor) as cur:
-        cur.execute("SELECT external_id FROM reps WHERE active ORDER BY rep_id LIMIT 1")
-        first_rep = cur.fetchone()[0]
-        for username, role, password, display_name in DEMO_USERS:
-            _insert_user(
-                cur,
-                username,
-                role,
-                password,
-                first_rep if role == "rep" else None,
-                DEMO_MANAGER_TERRITORY if role == "manager" else None,
-                f"{username}@demo.gcrm.invalid",
-                display_name,
-            )
+    cur.execute("SELECT external_id FROM reps WHERE active ORDER BY rep_id LIMIT 1")
+    first_rep = cur.fetchone()[0]
+    for username, role, password, display_name in DEMO_USERS:
+        _insert_user(
+            cur,
+            username,
+            role,
+            password,
+            first_rep if role == "rep" else None,
+            DEMO_MANAGER_TERRITORY if role == "manager" else None,
+            f"{username}@demo.gcrm.invalid",
+            display_name,
+        )

@@ -26,9 +26,10 @@ from territories.model import (
     create_version,
     lock_territory,
     lock_units,
+    may_plan,
     move_units,
     publish,
-    save_plan,
+    save_draft,
     shapes_of_accounts,
     territory_table,
     version_plan,
@@ -38,23 +39,31 @@ from territories.plan import gaps, outlines, overlaps, plan_accounts, plan_diff,
 from territories.starter import starter_plan
 
 MEASURE_LABELS = {"accounts": "Accounts", "revenue": "Revenue", "workload": "Workload (visit + travel time)"}
+READ_ONLY = (
+    "You can read the territory plans here but not change them. A plan is aligned and published "
+    "on the whole book, and you see only the accounts of the part you manage (the figures on this "
+    "page count those alone), so only an admin aligns, edits and publishes plans."
+)
 
 
 def render() -> None:
-    """Show the chosen plan and the tools to change it."""
+    """Show the chosen plan, and the tools to change it to those who may plan (admins)."""
     st.title("Territory design")
     user = current_user()
     db = connections().app
     try:
         listed = versions(db, user=user)
+        planner = may_plan(db, user=user)
     except GcrmError as exc:
         show_error(exc)
         return
     if listed.empty:
-        _no_plan_yet()
+        _no_plan_yet(planner)
         return
+    if not planner:
+        st.info(READ_ONLY, icon=":material/visibility:")
     try:
-        version, level, plan, locked, active = _choose_version(listed)
+        version, level, plan, locked, active = _choose_version(listed, planner)
         territories = territory_table(db, user=user).query("kind == 'territory'")
         book = cached_book(current_scope(), level, data_version(db, user=user, tables=BOOK_TABLES), user)
         units = cached_units(user, level, tuple(plan.index) if level != "county" else ())
@@ -66,9 +75,12 @@ def render() -> None:
         ["Map and edits", "Automatic alignment", "Changes against the active plan", "Gaps and overlaps"]
     )
     with tabs[0]:
-        _map_and_edits(version, status, plan, locked, territories, book, units)
+        _map_and_edits(version, status, plan, locked, territories, book, units, planner=planner)
     with tabs[1]:
-        _alignment(level, plan, locked, territories, active)
+        if planner:
+            _alignment(level, plan, locked, territories, active)
+        else:
+            st.info(READ_ONLY, icon=":material/visibility:")
     with tabs[2]:
         _changes(version, active, book, plan, territories)
     with tabs[3]:
@@ -94,7 +106,10 @@ def _gaps_and_overlaps(version: int, book: pd.DataFrame, plan: pd.Series) -> Non
         st.dataframe(claimed, hide_index=True, width="stretch")
 
 
-def _no_plan_yet() -> None:
+def _no_plan_yet(planner: bool) -> None:
+    if not planner:
+        st.info("No territory plan yet: an admin makes the first one, on the whole book.")
+        return
     st.info("No territory plan yet. Start with one territory per rep, counties balanced on accounts.")
     if st.button("Create a starter plan", type="primary"):
         with st.spinner("Aligning counties into one territory per rep …"):
@@ -106,7 +121,7 @@ def _no_plan_yet() -> None:
         st.rerun()
 
 
-def _choose_version(listed: pd.DataFrame) -> tuple:
+def _choose_version(listed: pd.DataFrame, planner: bool) -> tuple:
     user = current_user()
     db = connections().app
     labels = {
@@ -119,37 +134,43 @@ def _choose_version(listed: pd.DataFrame) -> tuple:
     if st.session_state.get("plan_pick") not in ids:
         st.session_state["plan_pick"] = active if active in ids else ids[0]
     version = left.selectbox("Plan", ids, format_func=labels.get, key="plan_pick")
-    middle.button(
-        "New draft",
-        help="Copy the active plan into a draft you can change",
-        on_click=_new_draft,
-        args=(active if active is not None else version, labels),
-    )
     status = listed.set_index("version_id").loc[version, "status"]
-    if status == "draft" and right.button("Publish", type="primary", help="Make this the active plan"):
-        moved = publish(db, version, user=user)
-        st.toast(f"Published: {moved:,} account(s) changed territory.")
-        st.rerun()
+    if planner:
+        middle.button(
+            "New draft",
+            help="Copy the active plan into a draft you can change",
+            on_click=_new_draft,
+            args=(active if active is not None else version, labels),
+        )
+        if status == "draft" and right.button("Publish", type="primary", help="Make this the active plan"):
+            moved = publish(db, version, user=user)
+            st.toast(f"Published: {moved:,} account(s) changed territory.")
+            st.rerun()
     level, plan, locked = version_plan(db, version, user=user)
     return version, level, plan, locked, active
 
 
 def _new_draft(source: int, labels: dict) -> None:
     db = connections().app
-    level, _plan, _locked = version_plan(db, source, user=current_user())
     name = f"Draft of {labels[source].split(' — ')[0]}"
-    st.session_state["plan_pick"] = create_version(db, name, level, user=current_user(), copy_from=source)
+    try:
+        level, _plan, _locked = version_plan(db, source, user=current_user())
+        st.session_state["plan_pick"] = create_version(db, name, level, user=current_user(), copy_from=source)
+    except GcrmError as exc:
+        show_error(exc)
 
 
 def _save_alignment(level: str, name: str, mapped: pd.Series, locked: set[str]) -> None:
-    db = connections().app
-    version = create_version(db, name, level, user=current_user())
-    save_plan(db, version, mapped, user=current_user(), locked=locked & set(mapped.index))
+    try:
+        version = save_draft(connections().app, name, level, mapped, user=current_user(), locked=locked)
+    except GcrmError as exc:
+        show_error(exc)
+        return
     st.session_state["plan_pick"] = version
     st.session_state.pop("alignment", None)
 
 
-def _map_and_edits(version, status, plan, locked, territories, book, units) -> None:
+def _map_and_edits(version, status, plan, locked, territories, book, units, *, planner: bool) -> None:
     codes = dict(zip(territories.index, territories["code"], strict=True))
     placed = units.assign(key=units["code"], territory=units["code"].map(plan))
     counts = book.groupby("unit").size()
@@ -182,10 +203,10 @@ def _map_and_edits(version, status, plan, locked, territories, book, units) -> N
     with side:
         kpis = territory_kpis(plan_accounts(book, plan), territories)
         if selected is None or selected not in set(placed["key"]):
-            st.markdown("**Click a unit on the map to reassign or lock it.**")
+            st.markdown(f"**Click a unit on the map{' to reassign or lock it' if planner else ''}.**")
             _territory_table(kpis, territories)
             return
-        _unit_panel(version, status, selected, plan, locked, territories, book, placed)
+        _unit_panel(version, status, selected, plan, locked, territories, book, placed, planner=planner)
 
 
 def _territory_table(kpis: pd.DataFrame, territories: pd.DataFrame) -> None:
@@ -196,7 +217,7 @@ def _territory_table(kpis: pd.DataFrame, territories: pd.DataFrame) -> None:
     st.dataframe(shown.round(0), hide_index=True, width="stretch", height=520)
 
 
-def _unit_panel(version, status, unit, plan, locked, territories, book, placed) -> None:
+def _unit_panel(version, status, unit, plan, locked, territories, book, placed, *, planner: bool) -> None:
     user = current_user()
     db = connections().app
     row = placed.loc[placed["key"] == unit].iloc[0]
@@ -204,6 +225,8 @@ def _unit_panel(version, status, unit, plan, locked, territories, book, placed) 
     names = {tid: f"{code} · {name}" for tid, code, name in territories[["code", "name"]].itertuples()}
     st.markdown(f"**{row['name']}** ({unit}) — {int(row['accounts']):,} accounts")
     st.caption(f"Now in {names.get(current, 'no territory')}{' · locked' if unit in locked else ''}.")
+    if not planner:
+        return
     options = [t for t in territories.index if t != current]
     target = st.selectbox("Move to", options, format_func=names.get, key=f"target-{unit}")
     after = plan.copy()

@@ -14,12 +14,13 @@ from scipy.optimize import linear_sum_assignment
 
 from geo.cube import region_names
 from geo.db import Database
+from geo.errors import AccessDenied
 from geo.regions import load_regions
 from geo.shipped import read_zips
 from territories.align import Alignment, AlignmentError, align_territories
 from territories.graph import METRIC_CRS, unit_centroids, unit_graph
 from territories.metrics import alignment_report
-from territories.model import load_book
+from territories.model import PLANNERS_ONLY, load_book, may_plan
 
 BALANCE_MEASURES = ("accounts", "revenue", "workload")
 TRAVEL_SPEED_KMH = 50.0
@@ -317,7 +318,15 @@ def propose_alignment(
     -------
     AlignmentResult
         Units with their territory, and the report.
+
+    Raises
+    ------
+    AccessDenied
+        For a user who may not plan (see :func:`territories.model.may_plan`): an alignment
+        of the part of the book they see would balance the rest unseen.
     """
+    if not may_plan(db, user=user):
+        raise AccessDenied(PLANNERS_ONLY)
     unknown = [m for m in measures if m not in BALANCE_MEASURES]
     if unknown or not measures:
         msg = f"--balance {','.join(measures)}: choose from {', '.join(BALANCE_MEASURES)}."

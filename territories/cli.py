@@ -21,7 +21,7 @@ from territories.model import (
     lock_units,
     move_units,
     publish,
-    save_plan,
+    save_draft,
     set_override,
     territory_table,
     version_plan,
@@ -74,10 +74,9 @@ def align_command(
             if len(ids) != k:
                 msg = f"--save needs K equal to the {len(ids)} existing territories."
                 raise TerritoryError(msg)
-            version = create_version(db, save, level, user=cli_user())
             labels = result.units["territory"].to_numpy()
             plan = pd.Series(ids[labels], index=result.units["code"].to_numpy())
-            save_plan(db, version, plan, user=cli_user(), locked=set())
+            version = save_draft(db, save, level, plan, user=cli_user())
         return result, version
 
     result, version = with_app_database(run)

@@ -5,6 +5,10 @@ drawn polygon; territories nest region → district → territory and have one p
 Accounts follow the active version through their unit (a drawn shape wins over a unit),
 except for manual overrides, which are stored apart (``accounts.territory_override``) and
 never touched by publishing.
+
+Each verb that changes something is one transaction; its steps are helpers taking the
+cursor. Plans are made on the whole book: only admins change them (:func:`may_plan`), and
+the database refuses everyone else's writes to territories and plans (migration 012).
 """
 
 from __future__ import annotations
@@ -17,8 +21,14 @@ from geo import clock
 from geo.audit import record
 from geo.cube import dimension_keys
 from geo.db import Database, copy_frame, copy_out
+from geo.errors import AccessDenied
 from territories.plan import TerritoryError, apply_moves, plan_accounts
 
+PLANNERS_ONLY = (
+    "Only an admin may align, change or publish territory plans: a plan is made on the whole book,"
+    " and your role sees part of it. You can read the plans here; ask an admin to change one."
+)
+"""What a user who may not plan is told (see :func:`may_plan`)."""
 UNIT_LEVELS = ("county", "zip", "h3_5", "h3_6", "h3_7", "h3_8", "h3_9")
 BOOK_TYPES = {
     "account_id": "int64",
@@ -102,26 +112,9 @@ def load_book(db: Database, level: str, *, user: str) -> pd.DataFrame:
     return _with_units(book, level)
 
 
-def account_units(db: Database, level: str, *, user: str, external_id: str | None = None) -> pd.DataFrame:
-    """Fetch each account's unit at ``level`` and its territory, without the figures of :func:`load_book`.
-
-    Parameters
-    ----------
-    db
-        The database.
-    level
-        Unit level (see :data:`UNIT_LEVELS`).
-    user
-        The acting user.
-    external_id
-        Only this account (None: every account).
-
-    Returns
-    -------
-    DataFrame
-        ``account_id, external_id, territory_id, override, unit``.
-    """
-    _check_level(level)
+def _account_units(
+    cur: psycopg2.extensions.cursor, level: str, external_id: str | None = None
+) -> pd.DataFrame:
     query = sql.SQL(
         "SELECT account_id, external_id, territory_id, territory_override::text,"
         " county_fips, zip, h3_r5, h3_r7, h3_r9 FROM accounts{}"
@@ -129,8 +122,7 @@ def account_units(db: Database, level: str, *, user: str, external_id: str | Non
         sql.SQL(" WHERE external_id = {}").format(sql.Literal(external_id)) if external_id else sql.SQL("")
     )
     types = {column: BOOK_TYPES[column] for column in UNIT_COLUMNS}
-    with db.transaction(user=user) as cur:
-        return _with_units(copy_out(cur, query, types=types), level)
+    return _with_units(copy_out(cur, query, types=types), level)
 
 
 def _with_units(frame: pd.DataFrame, level: str) -> pd.DataFrame:
@@ -165,42 +157,25 @@ def territory_table(db: Database, *, user: str) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=columns).set_index("territory_id")
 
 
-def create_territories(db: Database, territories: pd.DataFrame, *, user: str) -> list[int]:
-    """Create territories (or update those whose code exists).
-
-    Parameters
-    ----------
-    db
-        The database.
-    territories
-        ``code, name`` and optional ``kind, parent_code, rep_id, quota``.
-    user
-        The acting user.
-
-    Returns
-    -------
-    list of int
-        Territory ids, in the order of the rows.
-    """
+def _upsert_territories(cur: psycopg2.extensions.cursor, territories: pd.DataFrame) -> list[int]:
     ids = []
-    with db.transaction(user=user) as cur:
-        for row in territories.to_dict("records"):
-            cur.execute(
-                "INSERT INTO territories (code, name, kind, parent_id, rep_id, quota)"
-                " VALUES (%s, %s, %s, (SELECT territory_id FROM territories WHERE code = %s), %s, %s)"
-                " ON CONFLICT (code) DO UPDATE SET name = EXCLUDED.name, kind = EXCLUDED.kind,"
-                " parent_id = EXCLUDED.parent_id, rep_id = EXCLUDED.rep_id, quota = EXCLUDED.quota"
-                " RETURNING territory_id",
-                (
-                    row["code"],
-                    row["name"],
-                    row.get("kind") or "territory",
-                    _none(row.get("parent_code")),
-                    _none(row.get("rep_id")),
-                    _none(row.get("quota")),
-                ),
-            )
-            ids.append(cur.fetchone()[0])
+    for row in territories.to_dict("records"):
+        cur.execute(
+            "INSERT INTO territories (code, name, kind, parent_id, rep_id, quota)"
+            " VALUES (%s, %s, %s, (SELECT territory_id FROM territories WHERE code = %s), %s, %s)"
+            " ON CONFLICT (code) DO UPDATE SET name = EXCLUDED.name, kind = EXCLUDED.kind,"
+            " parent_id = EXCLUDED.parent_id, rep_id = EXCLUDED.rep_id, quota = EXCLUDED.quota"
+            " RETURNING territory_id",
+            (
+                row["code"],
+                row["name"],
+                row.get("kind") or "territory",
+                _none(row.get("parent_code")),
+                _none(row.get("rep_id")),
+                _none(row.get("quota")),
+            ),
+        )
+        ids.append(cur.fetchone()[0])
     return ids
 
 
@@ -219,6 +194,7 @@ def lock_territory(db: Database, territory_id: int, locked: bool, *, user: str) 
         The acting user.
     """
     with db.transaction(user=user) as cur:
+        _require_planner(cur)
         cur.execute("UPDATE territories SET locked = %s WHERE territory_id = %s", (locked, territory_id))
         if cur.rowcount == 0:
             msg = f"No territory {territory_id}."
@@ -248,12 +224,8 @@ def create_version(db: Database, name: str, level: str, *, user: str, copy_from:
     """
     _check_level(level)
     with db.transaction(user=user) as cur:
-        cur.execute(
-            "INSERT INTO territory_versions (name, unit_level, created_by) VALUES (%s, %s, %s)"
-            " RETURNING version_id",
-            (name, level, user),
-        )
-        version = cur.fetchone()[0]
+        _require_planner(cur)
+        version = _insert_version(cur, name, level)
         if copy_from is not None:
             cur.execute(
                 "INSERT INTO territory_units (version_id, unit_level, unit_code, territory_id, locked)"
@@ -267,6 +239,15 @@ def create_version(db: Database, name: str, level: str, *, user: str, copy_from:
                 (version, copy_from),
             )
     return version
+
+
+def _insert_version(cur: psycopg2.extensions.cursor, name: str, level: str) -> int:
+    cur.execute(
+        "INSERT INTO territory_versions (name, unit_level, created_by)"
+        " VALUES (%s, %s, current_setting('gcrm.user')) RETURNING version_id",
+        (name, level),
+    )
+    return cur.fetchone()[0]
 
 
 def versions(db: Database, *, user: str) -> pd.DataFrame:
@@ -344,17 +325,21 @@ def version_plan(db: Database, version: int, *, user: str) -> tuple[str, pd.Seri
         Level, assignment (unit code → territory id), locked unit codes.
     """
     with db.transaction(user=user) as cur:
-        cur.execute("SELECT unit_level FROM territory_versions WHERE version_id = %s", (version,))
-        row = cur.fetchone()
-        if row is None:
-            msg = f"No territory version {version}."
-            raise TerritoryError(msg)
-        cur.execute(
-            "SELECT unit_code, territory_id, locked FROM territory_units WHERE version_id = %s"
-            " ORDER BY unit_code",
-            (version,),
-        )
-        units = cur.fetchall()
+        return _version_plan(cur, version)
+
+
+def _version_plan(cur: psycopg2.extensions.cursor, version: int) -> tuple[str, pd.Series, set[str]]:
+    cur.execute("SELECT unit_level FROM territory_versions WHERE version_id = %s", (version,))
+    row = cur.fetchone()
+    if row is None:
+        msg = f"No territory version {version}."
+        raise TerritoryError(msg)
+    cur.execute(
+        "SELECT unit_code, territory_id, locked FROM territory_units WHERE version_id = %s"
+        " ORDER BY unit_code",
+        (version,),
+    )
+    units = cur.fetchall()
     assignment = pd.Series({code: territory for code, territory, _locked in units}, dtype="int64")
     assignment.index.name = "unit"
     return row[0], assignment, {code for code, _territory, locked in units if locked}
@@ -378,21 +363,43 @@ def save_plan(
     locked
         Unit codes to lock (default: keep the locks the version has).
     """
-    level, _current, kept = version_plan(db, version, user=user)
-    locked = kept if locked is None else locked
-    frame = pd.DataFrame(
-        {
-            "version_id": version,
-            "unit_level": level,
-            "unit_code": assignment.index.astype(str),
-            "territory_id": assignment.to_numpy(dtype="int64"),
-            "locked": assignment.index.isin(list(locked)),
-        }
-    )
     with db.transaction(user=user) as cur:
         _require_draft(cur, version)
-        cur.execute("DELETE FROM territory_units WHERE version_id = %s", (version,))
-        copy_frame(cur, "territory_units", frame)
+        level, _current, kept = _version_plan(cur, version)
+        _write_units(cur, version, level, assignment, kept if locked is None else locked)
+
+
+def save_draft(
+    db: Database, name: str, level: str, assignment: pd.Series, *, user: str, locked: set[str] | None = None
+) -> int:
+    """Save a plan (an alignment, say) as a new draft version, all or nothing.
+
+    Parameters
+    ----------
+    db
+        The database.
+    name
+        What the plan is called.
+    level
+        Unit level of the plan.
+    assignment
+        Unit code → territory id.
+    user
+        The acting user.
+    locked
+        Unit codes to lock (default: none).
+
+    Returns
+    -------
+    int
+        The new version id.
+    """
+    _check_level(level)
+    with db.transaction(user=user) as cur:
+        _require_planner(cur)
+        version = _insert_version(cur, name, level)
+        _write_units(cur, version, level, assignment, locked or set())
+    return version
 
 
 def move_units(db: Database, version: int, moves: dict[str, int], *, user: str) -> pd.Series:
@@ -414,10 +421,11 @@ def move_units(db: Database, version: int, moves: dict[str, int], *, user: str) 
     Series
         The saved assignment.
     """
-    _level, assignment, locked = version_plan(db, version, user=user)
-    frozen = set(territory_table(db, user=user).query("locked").index)
-    moved = apply_moves(assignment, moves, locked=locked, frozen=frozen)
-    save_plan(db, version, moved, user=user, locked=locked)
+    with db.transaction(user=user) as cur:
+        _require_draft(cur, version)
+        level, assignment, locked = _version_plan(cur, version)
+        moved = apply_moves(assignment, moves, locked=locked, frozen=_locked_territories(cur))
+        _write_units(cur, version, level, moved, locked)
     return moved
 
 
@@ -455,6 +463,7 @@ def publish(db: Database, version: int, *, user: str) -> int:
     """Make a draft version the active one and move every account (but overrides) to its territory.
 
     The previously active version is archived; the publication is written to the audit log.
+    Only a user who sees the whole book may publish (see :func:`may_plan`).
 
     Parameters
     ----------
@@ -470,33 +479,54 @@ def publish(db: Database, version: int, *, user: str) -> int:
     int
         Accounts whose territory changed.
     """
-    level, assignment, _locked = version_plan(db, version, user=user)
-    planned = plan_accounts(account_units(db, level, user=user), assignment)
-    routed = planned.loc[~planned["override"].astype(bool), ["account_id", "territory_id"]]
     with db.transaction(user=user) as cur:
         _require_draft(cur, version)
-        cur.execute("UPDATE territory_versions SET status = 'archived' WHERE status = 'active'")
-        cur.execute(
-            "UPDATE territory_versions SET status = 'active', published_at = now() WHERE version_id = %s",
-            (version,),
-        )
-        cur.execute(
-            "CREATE TEMP TABLE planned_territory (account_id bigint, territory_id integer) ON COMMIT DROP"
-        )
-        copy_frame(cur, "planned_territory", routed)
-        cur.execute(
-            "UPDATE planned_territory p SET territory_id = s.territory_id"
-            " FROM accounts a, territory_shapes s WHERE a.account_id = p.account_id"
-            " AND s.version_id = %s AND s.geom && a.geom AND ST_Covers(s.geom, a.geom)",
-            (version,),
-        )
-        cur.execute(
-            "UPDATE accounts a SET territory_id = p.territory_id, updated_at = now()"
-            " FROM planned_territory p WHERE a.account_id = p.account_id"
-            " AND NOT a.territory_override AND a.territory_id IS DISTINCT FROM p.territory_id"
-        )
-        changed = cur.rowcount
-        record(cur, "territory.publish", f"version:{version}", {"accounts_moved": changed})
+        return _publish_version(cur, version)
+
+
+def publish_plan(
+    db: Database, territories: pd.DataFrame, name: str, level: str, assignment: pd.Series, *, user: str
+) -> int:
+    """Create (or update) territories and publish a plan of them, all or nothing.
+
+    Parameters
+    ----------
+    db
+        The database.
+    territories
+        ``code, name`` and optional ``kind, parent_code, rep_id, quota``, parents before
+        their children; a territory whose code exists is updated.
+    name
+        What the plan is called.
+    level
+        Unit level of the plan.
+    assignment
+        Unit code → territory code (a code of ``territories``).
+    user
+        The acting user.
+
+    Returns
+    -------
+    int
+        The published version.
+    """
+    _check_level(level)
+    with db.transaction(user=user) as cur:
+        _require_planner(cur)
+        ids = dict(zip(territories["code"], _upsert_territories(cur, territories), strict=True))
+        version = _insert_version(cur, name, level)
+        _write_units(cur, version, level, assignment.map(ids), set())
+        _publish_version(cur, version)
+    return version
+
+
+def _publish_version(cur: psycopg2.extensions.cursor, version: int) -> int:
+    level, assignment, _locked = _version_plan(cur, version)
+    planned = plan_accounts(_account_units(cur, level), assignment)
+    routed = planned.loc[~planned["override"].astype(bool), ["account_id", "territory_id"]]
+    _activate(cur, version)
+    changed = _route_accounts(cur, version, routed)
+    record(cur, "territory.publish", f"version:{version}", {"accounts_moved": changed})
     return changed
 
 
@@ -584,24 +614,109 @@ def set_override(db: Database, external_id: str, territory_id: int | None, *, us
         if cur.rowcount == 0:
             msg = f"No account {external_id!r}."
             raise TerritoryError(msg)
-    if territory_id is None:
-        version = active_version(db, user=user)
-        if version is not None:
-            level, assignment, _locked = version_plan(db, version, user=user)
-            unit = account_units(db, level, user=user, external_id=external_id)["unit"].iloc[0]
-            with db.transaction(user=user) as cur:
-                cur.execute(
-                    "UPDATE accounts SET territory_id = %s WHERE external_id = %s",
-                    (_none(assignment.get(unit)), external_id),
-                )
+        if territory_id is None:
+            _follow_active_plan(cur, external_id)
+
+
+def _follow_active_plan(cur: psycopg2.extensions.cursor, external_id: str) -> None:
+    """Give an account the territory the active version gives its unit (none before a publication)."""
+    cur.execute("SELECT version_id FROM territory_versions WHERE status = 'active'")
+    row = cur.fetchone()
+    if row is None:
+        return
+    level, assignment, _locked = _version_plan(cur, row[0])
+    unit = _account_units(cur, level, external_id)["unit"].iloc[0]
+    cur.execute(
+        "UPDATE accounts SET territory_id = %s WHERE external_id = %s",
+        (_none(assignment.get(unit)), external_id),
+    )
+
+
+def may_plan(db: Database, *, user: str) -> bool:
+    """Tell whether a user may align, change and publish territory plans.
+
+    Plans are made on the whole book: only admins, who see all of it, make them; the
+    database refuses everyone else's changes to territories and plans (migration 012).
+
+    Parameters
+    ----------
+    db
+        The database.
+    user
+        The acting user.
+
+    Returns
+    -------
+    bool
+        True for admins.
+    """
+    with db.transaction(user=user) as cur:
+        cur.execute("SELECT gcrm_may_plan()")
+        return bool(cur.fetchone()[0])
+
+
+def _require_planner(cur: psycopg2.extensions.cursor) -> None:
+    cur.execute("SELECT gcrm_may_plan()")
+    if not cur.fetchone()[0]:
+        raise AccessDenied(PLANNERS_ONLY)
 
 
 def _require_draft(cur: psycopg2.extensions.cursor, version: int) -> None:
+    _require_planner(cur)
     cur.execute("SELECT status FROM territory_versions WHERE version_id = %s FOR UPDATE", (version,))
     row = cur.fetchone()
     if row is None or row[0] != "draft":
         msg = f"Version {version} is {'missing' if row is None else row[0]}: only a draft can change."
         raise TerritoryError(msg)
+
+
+def _locked_territories(cur: psycopg2.extensions.cursor) -> set[int]:
+    cur.execute("SELECT territory_id FROM territories WHERE locked")
+    return {territory for (territory,) in cur.fetchall()}
+
+
+def _write_units(
+    cur: psycopg2.extensions.cursor, version: int, level: str, assignment: pd.Series, locked: set[str]
+) -> None:
+    frame = pd.DataFrame(
+        {
+            "version_id": version,
+            "unit_level": level,
+            "unit_code": assignment.index.astype(str),
+            "territory_id": assignment.to_numpy(dtype="int64"),
+            "locked": assignment.index.isin(list(locked)),
+        }
+    )
+    cur.execute("DELETE FROM territory_units WHERE version_id = %s", (version,))
+    copy_frame(cur, "territory_units", frame)
+
+
+def _activate(cur: psycopg2.extensions.cursor, version: int) -> None:
+    cur.execute("UPDATE territory_versions SET status = 'archived' WHERE status = 'active'")
+    cur.execute(
+        "UPDATE territory_versions SET status = 'active', published_at = now() WHERE version_id = %s",
+        (version,),
+    )
+
+
+def _route_accounts(cur: psycopg2.extensions.cursor, version: int, routed: pd.DataFrame) -> int:
+    """Move accounts (but overrides) to their planned territory; a drawn shape wins over a unit."""
+    cur.execute(
+        "CREATE TEMP TABLE planned_territory (account_id bigint, territory_id integer) ON COMMIT DROP"
+    )
+    copy_frame(cur, "planned_territory", routed)
+    cur.execute(
+        "UPDATE planned_territory p SET territory_id = s.territory_id"
+        " FROM accounts a, territory_shapes s WHERE a.account_id = p.account_id"
+        " AND s.version_id = %s AND s.geom && a.geom AND ST_Covers(s.geom, a.geom)",
+        (version,),
+    )
+    cur.execute(
+        "UPDATE accounts a SET territory_id = p.territory_id, updated_at = now()"
+        " FROM planned_territory p WHERE a.account_id = p.account_id"
+        " AND NOT a.territory_override AND a.territory_id IS DISTINCT FROM p.territory_id"
+    )
+    return cur.rowcount
 
 
 def _check_level(level: str) -> None:

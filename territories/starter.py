@@ -9,7 +9,7 @@ import pandas as pd
 
 from geo.db import Database
 from territories.alignio import propose_alignment
-from territories.model import create_territories, create_version, publish, save_plan, versions
+from territories.model import publish_plan, versions
 
 CENSUS_REGIONS = {
     "Northeast": "09 23 25 33 34 36 42 44 50",
@@ -58,19 +58,16 @@ def starter_plan(db: Database, data_dir: Path, *, user: str) -> int | None:
     regions = pd.DataFrame(
         {"code": [f"R-{name}" for name in CENSUS_REGIONS], "name": list(CENSUS_REGIONS), "kind": "region"}
     )
-    create_territories(db, regions, user=user)
+    codes = np.array([f"T{i + 1:02d}" for i in range(len(reps))])
     territories = pd.DataFrame(
         {
-            "code": [f"T{i + 1:02d}" for i in range(len(reps))],
+            "code": codes,
             "name": [f"{name} territory" for _rep_id, name in reps],
             "kind": "territory",
             "parent_code": [f"R-{home.get(i, 'West')}" for i in range(len(reps))],
-            "rep_id": [rep_id for rep_id, _name in reps],
+            "rep_id": pd.array([rep_id for rep_id, _name in reps], dtype="Int64"),
         }
     )
-    ids = np.asarray(create_territories(db, territories, user=user))
-    version = create_version(db, "Initial plan", "county", user=user)
-    assignment = pd.Series(ids[units["territory"].to_numpy()], index=units["code"].to_numpy())
-    save_plan(db, version, assignment, user=user, locked=set())
-    publish(db, version, user=user)
-    return version
+    assignment = pd.Series(codes[units["territory"].to_numpy()], index=units["code"].to_numpy())
+    plan = pd.concat([regions, territories], ignore_index=True)
+    return publish_plan(db, plan, "Initial plan", "county", assignment, user=user)
