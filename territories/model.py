@@ -16,7 +16,9 @@ from psycopg2 import sql
 from geo.audit import record
 from geo.cube import dimension_keys
 from geo.db import Database, copy_frame, copy_out
-from territories.plan import TerritoryError, apply_moves, plan_accounts
+from geo.placement import STATE_LEVEL
+from geo.territorykeys import assign_territories
+from territories.plan import TerritoryError, apply_moves
 
 UNIT_LEVELS = ("county", "zip", "h3_5", "h3_6", "h3_7", "h3_8", "h3_9")
 BOOK_TYPES = {
@@ -36,17 +38,6 @@ BOOK_TYPES = {
     "visits": "int64",
     "visit_minutes": "float64",
 }
-UNIT_COLUMNS = (
-    "account_id",
-    "external_id",
-    "territory_id",
-    "territory_override",
-    "county_fips",
-    "zip",
-    "h3_r5",
-    "h3_r7",
-    "h3_r9",
-)
 BOOK_QUERY = """
 WITH latest AS (SELECT coalesce(max(order_date), current_date) AS day FROM orders),
 last_visit AS (SELECT coalesce(max(occurred_at), now()) AS at FROM interactions),
@@ -96,37 +87,6 @@ def load_book(db: Database, level: str, *, user: str) -> pd.DataFrame:
     with db.transaction(user=user) as cur:
         book = copy_out(cur, BOOK_QUERY, types=BOOK_TYPES)
     return _with_units(book, level)
-
-
-def account_units(db: Database, level: str, *, user: str, external_id: str | None = None) -> pd.DataFrame:
-    """Fetch each account's unit at ``level`` and its territory, without the figures of :func:`load_book`.
-
-    Parameters
-    ----------
-    db
-        The database.
-    level
-        Unit level (see :data:`UNIT_LEVELS`).
-    user
-        The acting user.
-    external_id
-        Only this account (None: every account).
-
-    Returns
-    -------
-    DataFrame
-        ``account_id, external_id, territory_id, override, unit``.
-    """
-    _check_level(level)
-    query = sql.SQL(
-        "SELECT account_id, external_id, territory_id, territory_override::text,"
-        " county_fips, zip, h3_r5, h3_r7, h3_r9 FROM accounts{}"
-    ).format(
-        sql.SQL(" WHERE external_id = {}").format(sql.Literal(external_id)) if external_id else sql.SQL("")
-    )
-    types = {column: BOOK_TYPES[column] for column in UNIT_COLUMNS}
-    with db.transaction(user=user) as cur:
-        return _with_units(copy_out(cur, query, types=types), level)
 
 
 def _with_units(frame: pd.DataFrame, level: str) -> pd.DataFrame:
@@ -451,6 +411,7 @@ def publish(db: Database, version: int, *, user: str) -> int:
     """Make a draft version the active one and move every account (but overrides) to its territory.
 
     The previously active version is archived; the publication is written to the audit log.
+    Accounts follow the rule of :func:`geo.territorykeys.assign_territories`.
 
     Parameters
     ----------
@@ -466,9 +427,6 @@ def publish(db: Database, version: int, *, user: str) -> int:
     int
         Accounts whose territory changed.
     """
-    level, assignment, _locked = version_plan(db, version, user=user)
-    planned = plan_accounts(account_units(db, level, user=user), assignment)
-    routed = planned.loc[~planned["override"].astype(bool), ["account_id", "territory_id"]]
     with db.transaction(user=user) as cur:
         _require_draft(cur, version)
         cur.execute("UPDATE territory_versions SET status = 'archived' WHERE status = 'active'")
@@ -476,22 +434,7 @@ def publish(db: Database, version: int, *, user: str) -> int:
             "UPDATE territory_versions SET status = 'active', published_at = now() WHERE version_id = %s",
             (version,),
         )
-        cur.execute(
-            "CREATE TEMP TABLE planned_territory (account_id bigint, territory_id integer) ON COMMIT DROP"
-        )
-        copy_frame(cur, "planned_territory", routed)
-        cur.execute(
-            "UPDATE planned_territory p SET territory_id = s.territory_id"
-            " FROM accounts a, territory_shapes s WHERE a.account_id = p.account_id"
-            " AND s.version_id = %s AND s.geom && a.geom AND ST_Covers(s.geom, a.geom)",
-            (version,),
-        )
-        cur.execute(
-            "UPDATE accounts a SET territory_id = p.territory_id, updated_at = now()"
-            " FROM planned_territory p WHERE a.account_id = p.account_id"
-            " AND NOT a.territory_override AND a.territory_id IS DISTINCT FROM p.territory_id"
-        )
-        changed = cur.rowcount
+        changed = assign_territories(cur, version=version)
         record(cur, "territory.publish", f"version:{version}", {"accounts_moved": changed})
     return changed
 
@@ -542,8 +485,9 @@ def shapes_of_accounts(db: Database, version: int, *, user: str) -> pd.DataFrame
     with db.transaction(user=user) as cur:
         cur.execute(
             "SELECT a.account_id, s.territory_id FROM territory_shapes s JOIN accounts a"
-            " ON s.geom && a.geom AND ST_Covers(s.geom, a.geom) WHERE s.version_id = %s",
-            (version,),
+            " ON s.geom && a.geom AND ST_Covers(s.geom, a.geom)"
+            " WHERE s.version_id = %s AND a.geocode_precision <> %s",
+            (version, STATE_LEVEL),
         )
         rows = cur.fetchall()
     return pd.DataFrame(rows, columns=["account_id", "territory_id"])
@@ -552,7 +496,8 @@ def shapes_of_accounts(db: Database, version: int, *, user: str) -> pd.DataFrame
 def set_override(db: Database, external_id: str, territory_id: int | None, *, user: str) -> None:
     """Pin an account to a territory by hand, or (None) hand it back to the geographic rule.
 
-    Handing back takes the territory the active version gives the account's unit.
+    Handing back takes the territory the active version gives the account (its unit, or a drawn
+    shape covering it).
 
     Parameters
     ----------
@@ -581,15 +526,13 @@ def set_override(db: Database, external_id: str, territory_id: int | None, *, us
             msg = f"No account {external_id!r}."
             raise TerritoryError(msg)
     if territory_id is None:
-        version = active_version(db, user=user)
-        if version is not None:
-            level, assignment, _locked = version_plan(db, version, user=user)
-            unit = account_units(db, level, user=user, external_id=external_id)["unit"].iloc[0]
-            with db.transaction(user=user) as cur:
-                cur.execute(
-                    "UPDATE accounts SET territory_id = %s WHERE external_id = %s",
-                    (_none(assignment.get(unit)), external_id),
-                )
+        with db.transaction(user=user) as cur:
+            assign_territories(
+                cur,
+                accounts=sql.SQL("SELECT account_id FROM accounts WHERE external_id = {}").format(
+                    sql.Literal(external_id)
+                ),
+            )
 
 
 def _require_draft(cur: psycopg2.extensions.cursor, version: int) -> None:
