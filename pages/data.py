@@ -156,8 +156,9 @@ def _show_summary() -> None:
         strict=True,
     ):
         column.metric(label, f"{value:,}")
-    st.code("\n".join(line for line in (summary.placements(), summary.line()) if line), language=None)
+    st.code(summary.line(), language=None)
     if summary.placed:
+        st.caption(summary.placements())
         placed = pd.DataFrame(
             {
                 "How placed": [PRECISION_LABELS.get(p, p) for p in summary.placed],

@@ -220,7 +220,7 @@ def test_the_import_summary_counts_rows_by_precision(
     at.file_uploader[0].upload("mixed.csv", MIXED.replace("M", "P").encode(), "text/csv").run()
     next(b for b in at.button if b.label == "Import 6 rows").click().run()
     assert not at.exception, [e.message for e in at.exception]
-    assert any("placed: given=1 postal=2 city=1 region=1 none=1" in c.value for c in at.code)
+    assert "placed: given=1 postal=2 city=1 region=1 none=1" in [c.value for c in at.caption]
     placed = next(d.value for d in at.dataframe if "How placed" in d.value.columns)
     assert dict(zip(placed["How placed"], placed["Rows"], strict=True)) == {
         "Coordinates in the file": 1,
