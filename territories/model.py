@@ -525,14 +525,11 @@ def set_override(db: Database, external_id: str, territory_id: int | None, *, us
         if cur.rowcount == 0:
             msg = f"No account {external_id!r}."
             raise TerritoryError(msg)
-    if territory_id is None:
-        with db.transaction(user=user) as cur:
-            assign_territories(
-                cur,
-                accounts=sql.SQL("SELECT account_id FROM accounts WHERE external_id = {}").format(
-                    sql.Literal(external_id)
-                ),
+        if territory_id is None:
+            account = sql.SQL("SELECT account_id FROM accounts WHERE external_id = {}").format(
+                sql.Literal(external_id)
             )
+            assign_territories(cur, accounts=account)
 
 
 def _require_draft(cur: psycopg2.extensions.cursor, version: int) -> None:

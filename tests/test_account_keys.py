@@ -11,6 +11,7 @@ from io import StringIO
 
 import pandas as pd
 import pytest
+import shapely
 import streamlit as st
 from conftest import ADMIN
 from streamlit.testing.v1 import AppTest
@@ -25,7 +26,15 @@ from geo.cubeio import answer_cube
 from geo.importer import ImportSummary, detect_mapping, run_import
 from geo.regionkeys import reassign_region_keys
 from geo.tabular import read_csv_bytes
-from territories.model import active_version, load_book, version_plan
+from territories.model import (
+    active_version,
+    create_version,
+    load_book,
+    publish,
+    save_shape,
+    shapes_of_accounts,
+    version_plan,
+)
 from territories.plan import gaps
 
 USER = "manager@test"
@@ -154,6 +163,23 @@ def test_region_keys_again_drop_the_county_of_a_state_level_account(connections:
     assert _rows(connections, "SELECT county_fips, h3_r5 FROM accounts WHERE external_id = 'K1'") == [
         (None, None)
     ]
+
+
+def test_a_drawn_shape_does_not_claim_an_account_placed_at_its_state_centre(planned) -> None:
+    settings, conns = planned
+    _import(conns.app, KANSAS, data_dir=settings.data_dir)
+    [(lon, lat)] = _rows(conns, "SELECT ST_X(geom), ST_Y(geom) FROM accounts WHERE external_id = 'K1'")
+    draft = create_version(
+        conns.app, "Kansas", "county", user=USER, copy_from=active_version(conns.app, user=USER)
+    )
+    _level, plan, _locked = version_plan(conns.app, draft, user=USER)
+    square = shapely.box(lon - 0.5, lat - 0.5, lon + 0.5, lat + 0.5)
+    save_shape(conns.app, draft, int(plan.iloc[0]), shapely.to_wkb(square, hex=True), user=USER)
+    [(k1,)] = _rows(conns, "SELECT account_id FROM accounts WHERE external_id = 'K1'")
+    assert k1 not in set(shapes_of_accounts(conns.app, draft, user=USER)["account_id"])
+    publish(conns.app, draft, user=USER)
+    assert _rows(conns, "SELECT territory_id FROM accounts WHERE external_id = 'K1'") == [(None,)]
+    _assert_follow_the_active_plan(conns, ["K2"])
 
 
 def test_counts_by_county_say_how_many_are_placed_at_state_level_only(
