@@ -16,7 +16,10 @@ number of regions, so these are the closest baselines it offers.
 
 Usage::
 
-    .venv/bin/python benchmarks/align.py [--k 50] [--seed 0] [--baseline-seconds 600]
+    .venv/bin/python benchmarks/align.py [--k 50] [--seed 0] [--case a|b]
+
+spopt is not a dependency of gcrm: install the benchmark extra first
+(``pip install -e '.[dev,bench]'``).
 """
 
 from __future__ import annotations
@@ -39,13 +42,18 @@ from territories.reach import unit_out_of_reach
 REGION_KMEANS_MAX_UNITS = 5_000
 
 
-def main() -> None:
-    """Run both cases and print the figures."""
-    parser = argparse.ArgumentParser()
+def build_parser() -> argparse.ArgumentParser:
+    """Return the command-line parser (its options are those the module docstring lists)."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--k", type=int, default=50)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--case", choices=["a", "b"], help="Only (a) H3 r6 or (b) counties; default both.")
-    args = parser.parse_args()
+    return parser
+
+
+def main() -> None:
+    """Run both cases and print the figures."""
+    args = build_parser().parse_args()
     settings = load_settings()
     connections = prepare_database(settings, operator="benchmark")
     db = connections.app

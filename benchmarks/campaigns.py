@@ -17,6 +17,7 @@ Usage::
 
 from __future__ import annotations
 
+import argparse
 import time
 
 import numpy as np
@@ -37,8 +38,14 @@ BUSY_COUNTIES = [
 ]  # fmt: skip
 
 
+def build_parser() -> argparse.ArgumentParser:
+    """Return the command-line parser (no options: the module docstring lists none)."""
+    return argparse.ArgumentParser(description=__doc__.splitlines()[0])
+
+
 def main() -> None:
     """Run the three measurements and print them."""
+    build_parser().parse_args()
     connections = prepare_database(load_settings(), operator="benchmark")
     db = connections.app
     rng = np.random.default_rng(SEED)

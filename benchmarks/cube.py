@@ -12,7 +12,7 @@ Prints, in one run on a scratch database ``gcrm_bench`` (dropped at the end):
 
 Usage::
 
-    .venv/bin/python benchmarks/cube.py [--accounts 1000000] [--order-scale 1.6]
+    .venv/bin/python benchmarks/cube.py [--accounts 1000000] [--order-scale 1.6] [--seed 7]
 """
 
 from __future__ import annotations
@@ -45,13 +45,18 @@ def _last_full_year() -> str:
     return str(clock.today().year - 1)
 
 
-def main() -> None:
-    """Run the benchmark and print its figures."""
-    parser = argparse.ArgumentParser()
+def build_parser() -> argparse.ArgumentParser:
+    """Return the command-line parser (its options are those the module docstring lists)."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--accounts", type=int, default=1_000_000)
     parser.add_argument("--order-scale", type=float, default=1.6)
     parser.add_argument("--seed", type=int, default=7)
-    args = parser.parse_args()
+    return parser
+
+
+def main() -> None:
+    """Run the benchmark and print its figures."""
+    args = build_parser().parse_args()
     settings = load_settings()
     server = owner_url(settings)
     bench = replace(settings, database_url=create_database(server, BENCH_DB))

@@ -15,6 +15,7 @@ from geo.db import Database, copy_frame, copy_out
 from geo.errors import GcrmError
 from geo.geocode import PRECISION_RANK
 from geo.placement import PLACEMENT_COLUMNS, points_where
+from geo.territorykeys import assign_territories
 from geo.tradeareas import nearest_branch_keys, search_box_degrees
 
 
@@ -164,6 +165,8 @@ def unplaced_addresses(db: Database, *, user: str) -> pd.DataFrame:
 def store_placements(db: Database, placed: pd.DataFrame, *, user: str) -> int:
     """Write new locations, precision and region keys of accounts, by ``account_id``.
 
+    The accounts then take the territory the active plan gives them.
+
     Parameters
     ----------
     db
@@ -195,7 +198,9 @@ def store_placements(db: Database, placed: pd.DataFrame, *, user: str) -> int:
             " AND (a.geom, a.geocode_precision, a.geocode_note)"
             " IS DISTINCT FROM (s.geom::geometry, s.geocode_precision, s.geocode_note)"
         )
-        return cur.rowcount
+        changed = cur.rowcount
+        assign_territories(cur, accounts=sql.SQL("SELECT account_id::bigint FROM placement_stage"))
+        return changed
 
 
 def merge_accounts(db: Database, keep: str, drop: str, *, user: str) -> dict[str, int]:

@@ -23,6 +23,7 @@ from geo import clock, server
 from geo.accounts import (
     accounts_for_export,
     accounts_for_review,
+    load_facts,
     merge_accounts,
     store_placements,
     unplaced_addresses,
@@ -34,7 +35,7 @@ from geo.cli_privacy import erase_command, export_app, suppress_command
 from geo.cli_users import users_app
 from geo.clitools import check_format, report_errors, with_app_database
 from geo.config import APP_ROLE, DEFAULT_DEMO_SEED, Settings, cli_user, load_settings
-from geo.cube import parse_period, parse_where
+from geo.cube import parse_period, parse_where, state_level_only
 from geo.cubeio import answer_cube
 from geo.db import Database, role_dsn
 from geo.duplicates import probable_duplicates
@@ -199,7 +200,10 @@ def import_file(
         Path | None, typer.Option(help="Write the rejected rows (line, reason, row) here as CSV.")
     ] = None,
 ) -> None:
-    """Import a file; ends with `read=N inserted=I updated=U unchanged=C rejected=R`."""
+    """Import a file; ends with `placed: …` and `read=N inserted=I updated=U unchanged=C rejected=R`.
+
+    The `placed:` line counts the accepted account rows by geocode precision.
+    """
     if kind not in KINDS:
         typer.echo(f"error: unknown kind {kind!r}; choose one of {', '.join(KINDS)}", err=True)
         raise typer.Exit(2)
@@ -228,7 +232,7 @@ def import_file(
             typer.echo(f"… and {summary.rejected - REJECTS_SHOWN} more rejected rows", err=True)
         if rejects is not None:
             rejects.write_text(csv_text(summary.rejects), encoding="utf-8")
-        return summary.line()
+        return "\n".join(line for line in (summary.placements(), summary.line()) if line)
 
     try:
         line = report_errors(run)
@@ -380,7 +384,10 @@ def cube_command(
     ] = None,
     output_format: Annotated[str, typer.Option("--format", help="csv or geojson.")] = "csv",
 ) -> None:
-    """Print one cube query: the member key and name, then one column per measure."""
+    """Print one cube query: the member key and name, then one column per measure.
+
+    At county and finer levels, standard error counts the accounts placed at state level only.
+    """
     check_format(output_format)
     settings = load_settings()
 
@@ -388,9 +395,10 @@ def cube_command(
     filters = report_errors(lambda: parse_where(where or []))
     chosen = report_errors(lambda: parse_period(period)) if period else None
 
-    def run(db: Database) -> gpd.GeoDataFrame:
+    def run(db: Database) -> tuple[gpd.GeoDataFrame, int]:
+        facts = load_facts(db, user=cli_user())
         with dask_client(settings) as client:
-            return answer_cube(
+            table = answer_cube(
                 db,
                 settings.data_dir,
                 by=by,
@@ -398,10 +406,15 @@ def cube_command(
                 user=cli_user(),
                 where=filters,
                 period=chosen,
+                facts=facts,
                 client=client,
             )
+        return table, state_level_only(facts, by=by, where=filters)
 
-    table = with_app_database(run).round(CUBE_DECIMALS)
+    table, left_out = with_app_database(run)
+    table = table.round(CUBE_DECIMALS)
+    if left_out:
+        typer.echo(f"placed at state level only: {left_out} (counted by state, not by {by})", err=True)
     if output_format == "csv":
         sys.stdout.write(csv_text(pd.DataFrame(table.drop(columns="geometry"))))
     else:

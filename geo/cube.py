@@ -47,6 +47,8 @@ DIMENSIONS = {
 ``trade_area`` is the nearest-branch trade area: the ``branch_id`` of the account's nearest
 branch on the sphere, so the members partition the accounts and add up to the total.
 """
+FINER_THAN_STATE = ("county", "zip", "h3_5", "h3_6", "h3_7", "h3_8", "h3_9")
+"""Geographic dimensions finer than the state, in which an account placed at state level has no member."""
 DRILL_PATH = {"state": "county", "county": "zip", "zip": "accounts"}
 BASE = ["accounts", "customers", "prospects", "churned", "revenue", "orders", "revenue_previous"]
 CUBE_MEASURES = {
@@ -475,6 +477,33 @@ def slice_mask(facts: Facts, where: dict[str, list[str]] | None) -> np.ndarray:
         wanted = np.flatnonzero(np.isin(members, [str(v) for v in values]))
         keep &= np.isin(codes, wanted)
     return keep
+
+
+def state_level_only(facts: Facts, *, by: str, where: dict[str, list[str]] | None = None) -> int:
+    """Count the accounts of a slice that a query by ``by`` leaves out for being placed at state level.
+
+    Such an account carries its state key only (no county, ZIP or H3 key): it counts by state
+    but in no member of a finer geographic level.
+
+    Parameters
+    ----------
+    facts
+        Accounts and won orders.
+    by
+        The dimension of the query.
+    where
+        Dimension → allowed keys.
+
+    Returns
+    -------
+    int
+        The accounts, 0 unless ``by`` is one of :data:`FINER_THAN_STATE`.
+    """
+    if by not in FINER_THAN_STATE:
+        return 0
+    accounts = facts.accounts
+    state_only = (accounts["state_fips"].notna() & accounts["county_fips"].isna()).to_numpy(dtype=bool)
+    return int((state_only & slice_mask(facts, where)).sum())
 
 
 def order_codes(facts: Facts, codes: np.ndarray) -> np.ndarray:

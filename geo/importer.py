@@ -3,7 +3,8 @@
 Flow: file → text rows (:mod:`geo.tabular`) → columns mapped to fields
 (detected from the headers people use, overridable) → validated in pandas →
 accounts geocoded and given region keys → COPY into a text staging table →
-upserted by natural key in one transaction. Rejected rows are kept with their
+upserted by natural key in one transaction, where the accounts also take the territory of
+the active plan. Rejected rows are kept with their
 line and reason in ``import_rejects``. Re-importing the same file changes
 nothing; the summary always reconciles: ``read = inserted + updated +
 unchanged + rejected``.
@@ -15,7 +16,7 @@ import hashlib
 import json
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -23,10 +24,11 @@ import pandas as pd
 from psycopg2 import sql
 
 from geo.db import Database, copy_frame, ewkb_hex
-from geo.geocode import StreetGeocoder
+from geo.geocode import PRECISION_RANK, StreetGeocoder
 from geo.placement import place_accounts, points_where
 from geo.suppression import keep_imported_suppressed
 from geo.tabular import RawTable
+from geo.territorykeys import assign_territories
 
 KINDS = ("accounts", "contacts", "orders", "interactions")
 FIELDS: dict[str, dict[str, tuple[str, ...]]] = {
@@ -219,6 +221,9 @@ class ImportSummary:
         ``line, reason, raw`` of every rejected row.
     suppressed
         Imported accounts or contacts on the suppression list (kept, without consent).
+    placed
+        Geocode precision → accepted account rows placed with it, best first (empty when
+        the file carries no address).
     """
 
     batch_id: int
@@ -229,6 +234,7 @@ class ImportSummary:
     rejected: int
     rejects: pd.DataFrame
     suppressed: int = 0
+    placed: dict[str, int] = field(default_factory=dict)
 
     def line(self) -> str:
         """Return the one-line summary ``read=N inserted=I updated=U unchanged=C rejected=R``.
@@ -240,6 +246,15 @@ class ImportSummary:
             f"unchanged={self.unchanged} rejected={self.rejected}"
         )
         return counts + (f" suppressed={self.suppressed}" if self.suppressed else "")
+
+    def placements(self) -> str:
+        """Return how the accepted rows were placed, ``placed: postal=P city=C region=R none=N``.
+
+        Empty when the import placed nothing (no address in the file, or not accounts).
+        """
+        if not self.placed:
+            return ""
+        return "placed: " + " ".join(f"{precision}={count}" for precision, count in self.placed.items())
 
 
 def normalise_header(name: str) -> str:
@@ -403,6 +418,9 @@ def run_import(
         orphans = _drop_orphans(cur) if kind != "accounts" else _no_rejects()
         report(0.7, "upserting")
         inserted, updated = _upsert(cur, kind, [c for c in rows.columns if c != "line"])
+        if kind == "accounts":
+            imported = sql.SQL("SELECT a.account_id FROM accounts a JOIN import_stage s USING (external_id)")
+            assign_territories(cur, accounts=imported)
         suppressed = keep_imported_suppressed(cur, kind)
         rejects = pd.concat([rejects, _raw(orphans, table)], ignore_index=True).sort_values(
             "line", ignore_index=True
@@ -416,6 +434,7 @@ def run_import(
             rejected=len(rejects),
             rejects=rejects,
             suppressed=suppressed,
+            placed=_placed_counts(rows),
         )
         _close_batch(cur, summary)
     report(1.0, "done")
@@ -677,6 +696,14 @@ def _placed(
     if not present & set(ADDRESS_FIELDS):
         return rows
     return place_accounts(rows, data_dir, street_geocoder=street_geocoder)
+
+
+def _placed_counts(rows: pd.DataFrame) -> dict[str, int]:
+    if "geocode_precision" not in rows:
+        return {}
+    counts = rows["geocode_precision"].value_counts()
+    ordered = sorted(counts.index, key=lambda precision: (-PRECISION_RANK.get(precision, 0), precision))
+    return {str(precision): int(counts[precision]) for precision in ordered}
 
 
 def _open_batch(cur, kind: str, filename: str) -> int:

@@ -27,6 +27,10 @@ PLACEMENT_COLUMNS = [
     "h3_r9",
 ]
 """Account columns that :func:`place_accounts` fills."""
+STATE_LEVEL = "region"
+"""The precision of an account placed at its state's interior point: it carries its state key only."""
+FINER_KEYS = ("county_fips", "zip", "h3_r5", "h3_r7", "h3_r9")
+"""The keys finer than the state, which a point placed at state level does not support."""
 
 
 def place_accounts(
@@ -47,7 +51,7 @@ def place_accounts(
     -------
     DataFrame
         ``rows`` without ``latitude``/``longitude``, plus :data:`PLACEMENT_COLUMNS`
-        (``geom`` as hex EWKB, None where unplaced).
+        (``geom`` as hex EWKB, None where unplaced; keys as :func:`supported_keys` leaves them).
     """
     gazetteer = load_gazetteer(data_dir)
     placed = geocode_addresses(rows, gazetteer, street_geocoder=street_geocoder)
@@ -63,6 +67,29 @@ def place_accounts(
     out["zip"] = zips.where(zips.isin(gazetteer.zips.index), None)
     for column in keys.columns:
         out[column] = keys[column]
+    return supported_keys(out, placed["precision"])
+
+
+def supported_keys(keys: pd.DataFrame, precision: pd.Series) -> pd.DataFrame:
+    """Blank the keys a placement's precision does not support: state level keeps the state key only.
+
+    Parameters
+    ----------
+    keys
+        Region keys of accounts (any of ``state_fips`` and :data:`FINER_KEYS`, other columns kept).
+    precision
+        Each account's geocode precision, aligned with ``keys``.
+
+    Returns
+    -------
+    DataFrame
+        ``keys`` with :data:`FINER_KEYS` None where the precision is :data:`STATE_LEVEL`.
+    """
+    state_only = precision.eq(STATE_LEVEL).to_numpy()
+    out = keys.copy()
+    for column in FINER_KEYS:
+        if column in out:
+            out[column] = out[column].astype(object).where(~state_only, None)
     return out
 
 

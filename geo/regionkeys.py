@@ -1,4 +1,8 @@
-"""Recompute the stored region keys of every placed account (after a boundary update), here or on Dask."""
+"""Recompute the stored region keys of every placed account (after a boundary update), here or on Dask.
+
+The keys are those the account's precision supports, and the account then follows the
+active territory plan through them.
+"""
 
 from __future__ import annotations
 
@@ -7,19 +11,25 @@ from typing import TYPE_CHECKING
 
 import geopandas as gpd
 import shapely
+from psycopg2 import sql
 
 from geo.db import Database, copy_frame, copy_out
+from geo.placement import supported_keys
 from geo.regions import REGION_KEY_COLUMNS, region_keys
 from geo.shipped import read_counties
+from geo.territorykeys import assign_territories
 
 if TYPE_CHECKING:
     from distributed import Client
 
-LOCATION_TYPES = {"account_id": "int64", "lon": "float64", "lat": "float64"}
+LOCATION_TYPES = {"account_id": "int64", "geocode_precision": "string", "lon": "float64", "lat": "float64"}
 
 
 def reassign_region_keys(db: Database, data_dir: Path, *, user: str, client: Client | None = None) -> int:
     """Assign state, county and H3 keys again to every placed account and store those that changed.
+
+    An account placed at state level keeps its state key only; every placed account then
+    takes the territory the active plan gives it.
 
     Parameters
     ----------
@@ -40,7 +50,8 @@ def reassign_region_keys(db: Database, data_dir: Path, *, user: str, client: Cli
     with db.transaction(user=user) as cur:
         located = copy_out(
             cur,
-            "SELECT account_id, ST_X(geom) AS lon, ST_Y(geom) AS lat FROM accounts WHERE geom IS NOT NULL",
+            "SELECT account_id, geocode_precision, ST_X(geom) AS lon, ST_Y(geom) AS lat FROM accounts"
+            " WHERE geom IS NOT NULL",
             types=LOCATION_TYPES,
         )
         points = gpd.GeoSeries(shapely.points(located["lon"], located["lat"]), crs="EPSG:4326")
@@ -52,6 +63,7 @@ def reassign_region_keys(db: Database, data_dir: Path, *, user: str, client: Cli
             from geo.cube_dask import distributed_region_keys
 
             keys = distributed_region_keys(points, counties, client=client)
+        keys = supported_keys(keys, located["geocode_precision"].set_axis(keys.index))
         keys.insert(0, "account_id", located["account_id"].to_numpy())
         cur.execute(
             "CREATE TEMP TABLE region_keys_stage (account_id bigint, state_fips text, county_fips text,"
@@ -65,4 +77,6 @@ def reassign_region_keys(db: Database, data_dir: Path, *, user: str, client: Cli
             " AND (a.state_fips, a.county_fips, a.h3_r5, a.h3_r7, a.h3_r9)"
             " IS DISTINCT FROM (s.state_fips, s.county_fips, s.h3_r5, s.h3_r7, s.h3_r9)"
         )
-        return cur.rowcount
+        changed = cur.rowcount
+        assign_territories(cur, accounts=sql.SQL("SELECT account_id FROM region_keys_stage"))
+        return changed

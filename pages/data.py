@@ -157,6 +157,15 @@ def _show_summary() -> None:
     ):
         column.metric(label, f"{value:,}")
     st.code(summary.line(), language=None)
+    if summary.placed:
+        st.caption(summary.placements())
+        placed = pd.DataFrame(
+            {
+                "How placed": [PRECISION_LABELS.get(p, p) for p in summary.placed],
+                "Rows": list(summary.placed.values()),
+            }
+        )
+        st.dataframe(placed, hide_index=True, width="content")
     if summary.rejected:
         rejects = summary.rejects[["line", "reason"]].rename(columns={"line": "Line", "reason": "Reason"})
         st.dataframe(rejects, hide_index=True, width="stretch", height=240)

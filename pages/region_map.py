@@ -5,7 +5,15 @@ from streamlit_folium import st_folium
 
 from geo.accounts import accounts_in_zip, data_version
 from geo.config import load_settings
-from geo.cube import CUBE_MEASURES, Facts, complete_members, drill_down, parse_period, region_names
+from geo.cube import (
+    CUBE_MEASURES,
+    Facts,
+    complete_members,
+    drill_down,
+    parse_period,
+    region_names,
+    state_level_only,
+)
 from geo.cubeio import answer_cube
 from geo.errors import GcrmError
 from geo.exports import csv_text
@@ -72,14 +80,24 @@ def render() -> None:
         return
     if level in ("state", "county"):
         table = complete_members(table, _regions_in_view(level, focus))
+    state_level = state_level_only(facts, by=level, where=where)
     if table.empty:
         st.info("No accounts match these filters.")
+        _state_level_note(state_level)
         return
     map_column, table_column = st.columns([3, 2])
     with map_column:
         _map(table, level, measure, scheme, focus)
     with table_column:
         _table(table, level, measure)
+        _state_level_note(state_level)
+
+
+def _state_level_note(accounts: int) -> None:
+    if accounts:
+        st.caption(
+            f"Placed at state level only: {accounts:,} (counted in their state, in no region of this level)."
+        )
 
 
 def _regions_in_view(level: str, focus: list):

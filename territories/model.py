@@ -22,7 +22,9 @@ from geo.audit import record
 from geo.cube import dimension_keys
 from geo.db import Database, copy_frame, copy_out
 from geo.errors import AccessDenied
-from territories.plan import TerritoryError, apply_moves, plan_accounts
+from geo.placement import STATE_LEVEL
+from geo.territorykeys import assign_territories
+from territories.plan import TerritoryError, apply_moves
 
 PLANNERS_ONLY = (
     "Only an admin may align, change or publish territory plans: a plan is made on the whole book,"
@@ -47,17 +49,6 @@ BOOK_TYPES = {
     "visits": "int64",
     "visit_minutes": "float64",
 }
-UNIT_COLUMNS = (
-    "account_id",
-    "external_id",
-    "territory_id",
-    "territory_override",
-    "county_fips",
-    "zip",
-    "h3_r5",
-    "h3_r7",
-    "h3_r9",
-)
 BOOK_QUERY = """
 WITH latest AS (SELECT {today}::date AS day),
 last_visit AS (SELECT {now}::timestamptz AS at),
@@ -110,19 +101,6 @@ def load_book(db: Database, level: str, *, user: str) -> pd.DataFrame:
         query = sql.SQL(BOOK_QUERY).format(today=sql.Literal(clock.today()), now=sql.Literal(clock.now()))
         book = copy_out(cur, query, types=BOOK_TYPES)
     return _with_units(book, level)
-
-
-def _account_units(
-    cur: psycopg2.extensions.cursor, level: str, external_id: str | None = None
-) -> pd.DataFrame:
-    query = sql.SQL(
-        "SELECT account_id, external_id, territory_id, territory_override::text,"
-        " county_fips, zip, h3_r5, h3_r7, h3_r9 FROM accounts{}"
-    ).format(
-        sql.SQL(" WHERE external_id = {}").format(sql.Literal(external_id)) if external_id else sql.SQL("")
-    )
-    types = {column: BOOK_TYPES[column] for column in UNIT_COLUMNS}
-    return _with_units(copy_out(cur, query, types=types), level)
 
 
 def _with_units(frame: pd.DataFrame, level: str) -> pd.DataFrame:
@@ -463,7 +441,8 @@ def publish(db: Database, version: int, *, user: str) -> int:
     """Make a draft version the active one and move every account (but overrides) to its territory.
 
     The previously active version is archived; the publication is written to the audit log.
-    Only a user who sees the whole book may publish (see :func:`may_plan`).
+    Only a user who sees the whole book may publish (see :func:`may_plan`). Accounts follow
+    the rule of :func:`geo.territorykeys.assign_territories`.
 
     Parameters
     ----------
@@ -521,11 +500,8 @@ def publish_plan(
 
 
 def _publish_version(cur: psycopg2.extensions.cursor, version: int) -> int:
-    level, assignment, _locked = _version_plan(cur, version)
-    planned = plan_accounts(_account_units(cur, level), assignment)
-    routed = planned.loc[~planned["override"].astype(bool), ["account_id", "territory_id"]]
     _activate(cur, version)
-    changed = _route_accounts(cur, version, routed)
+    changed = assign_territories(cur, version=version)
     record(cur, "territory.publish", f"version:{version}", {"accounts_moved": changed})
     return changed
 
@@ -576,8 +552,9 @@ def shapes_of_accounts(db: Database, version: int, *, user: str) -> pd.DataFrame
     with db.transaction(user=user) as cur:
         cur.execute(
             "SELECT a.account_id, s.territory_id FROM territory_shapes s JOIN accounts a"
-            " ON s.geom && a.geom AND ST_Covers(s.geom, a.geom) WHERE s.version_id = %s",
-            (version,),
+            " ON s.geom && a.geom AND ST_Covers(s.geom, a.geom)"
+            " WHERE s.version_id = %s AND a.geocode_precision <> %s",
+            (version, STATE_LEVEL),
         )
         rows = cur.fetchall()
     return pd.DataFrame(rows, columns=["account_id", "territory_id"])
@@ -586,7 +563,8 @@ def shapes_of_accounts(db: Database, version: int, *, user: str) -> pd.DataFrame
 def set_override(db: Database, external_id: str, territory_id: int | None, *, user: str) -> None:
     """Pin an account to a territory by hand, or (None) hand it back to the geographic rule.
 
-    Handing back takes the territory the active version gives the account's unit.
+    Handing back takes the territory the active version gives the account (its unit, or a drawn
+    shape covering it).
 
     Parameters
     ----------
@@ -615,21 +593,10 @@ def set_override(db: Database, external_id: str, territory_id: int | None, *, us
             msg = f"No account {external_id!r}."
             raise TerritoryError(msg)
         if territory_id is None:
-            _follow_active_plan(cur, external_id)
-
-
-def _follow_active_plan(cur: psycopg2.extensions.cursor, external_id: str) -> None:
-    """Give an account the territory the active version gives its unit (none before a publication)."""
-    cur.execute("SELECT version_id FROM territory_versions WHERE status = 'active'")
-    row = cur.fetchone()
-    if row is None:
-        return
-    level, assignment, _locked = _version_plan(cur, row[0])
-    unit = _account_units(cur, level, external_id)["unit"].iloc[0]
-    cur.execute(
-        "UPDATE accounts SET territory_id = %s WHERE external_id = %s",
-        (_none(assignment.get(unit)), external_id),
-    )
+            account = sql.SQL("SELECT account_id FROM accounts WHERE external_id = {}").format(
+                sql.Literal(external_id)
+            )
+            assign_territories(cur, accounts=account)
 
 
 def may_plan(db: Database, *, user: str) -> bool:
@@ -697,26 +664,6 @@ def _activate(cur: psycopg2.extensions.cursor, version: int) -> None:
         "UPDATE territory_versions SET status = 'active', published_at = now() WHERE version_id = %s",
         (version,),
     )
-
-
-def _route_accounts(cur: psycopg2.extensions.cursor, version: int, routed: pd.DataFrame) -> int:
-    """Move accounts (but overrides) to their planned territory; a drawn shape wins over a unit."""
-    cur.execute(
-        "CREATE TEMP TABLE planned_territory (account_id bigint, territory_id integer) ON COMMIT DROP"
-    )
-    copy_frame(cur, "planned_territory", routed)
-    cur.execute(
-        "UPDATE planned_territory p SET territory_id = s.territory_id"
-        " FROM accounts a, territory_shapes s WHERE a.account_id = p.account_id"
-        " AND s.version_id = %s AND s.geom && a.geom AND ST_Covers(s.geom, a.geom)",
-        (version,),
-    )
-    cur.execute(
-        "UPDATE accounts a SET territory_id = p.territory_id, updated_at = now()"
-        " FROM planned_territory p WHERE a.account_id = p.account_id"
-        " AND NOT a.territory_override AND a.territory_id IS DISTINCT FROM p.territory_id"
-    )
-    return cur.rowcount
 
 
 def _check_level(level: str) -> None:
