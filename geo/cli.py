@@ -22,19 +22,21 @@ from geo import server
 from geo.accounts import (
     accounts_for_export,
     accounts_for_review,
+    load_facts,
     merge_accounts,
     store_placements,
     unplaced_addresses,
 )
 from geo.bootstrap import app_password, owner_url, prepare_database
 from geo.bulk import account_total, load_demo_book, wipe_book
+from geo.choices import parse_where
 from geo.cli_field import campaign_app, nearest_command
 from geo.cli_privacy import erase_command, export_app, suppress_command
 from geo.cli_users import users_app
 from geo.clitools import check_format, report_errors, with_app_database
 from geo.config import APP_ROLE, DEFAULT_DEMO_SEED, Settings, cli_user, load_settings
-from geo.cube import parse_period, parse_where
-from geo.cubeio import answer_cube
+from geo.cube import DIMENSIONS, parse_period
+from geo.cubeio import answer_cube, match_where
 from geo.db import Database, role_dsn
 from geo.duplicates import probable_duplicates
 from geo.exports import EXPORT_FORMATS, csv_text, record_export
@@ -357,7 +359,11 @@ def cube_command(
     ],
     measure: Annotated[str, typer.Option("--measure", help="Comma-separated measures.")] = "accounts",
     where: Annotated[
-        list[str] | None, typer.Option("--where", help="FIELD=VALUE[,VALUE…], repeatable.")
+        list[str] | None,
+        typer.Option(
+            "--where",
+            help="DIMENSION=VALUE[,VALUE…], repeatable; any case, states also by postal code or name.",
+        ),
     ] = None,
     period: Annotated[
         str | None, typer.Option(help="2025, 2025Q1 or 2025-03: period of the order measures.")
@@ -369,10 +375,12 @@ def cube_command(
     settings = load_settings()
 
     measures = [m.strip() for m in measure.split(",") if m.strip()]
-    filters = report_errors(lambda: parse_where(where or []))
+    typed = report_errors(lambda: parse_where(where or [], DIMENSIONS))
     chosen = report_errors(lambda: parse_period(period)) if period else None
 
     def run(db: Database) -> gpd.GeoDataFrame:
+        facts = load_facts(db, user=cli_user())
+        filters = match_where(db, facts, typed, user=cli_user())
         with dask_client(settings) as client:
             return answer_cube(
                 db,
@@ -382,6 +390,7 @@ def cube_command(
                 user=cli_user(),
                 where=filters,
                 period=chosen,
+                facts=facts,
                 client=client,
             )
 

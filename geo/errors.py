@@ -31,3 +31,7 @@ class UnsafeAppRole(GcrmError):
 
 class UserError(GcrmError):
     """A user account cannot be created or changed as asked."""
+
+
+class InvalidChoice(GcrmError, ValueError):
+    """A typed filter names an unknown field or a value the book lacks; the message lists the valid ones."""

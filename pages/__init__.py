@@ -21,6 +21,7 @@ import streamlit as st
 
 from geo.accounts import data_version, load_facts
 from geo.bootstrap import Connections, prepare_database
+from geo.campaigns import filter_choices
 from geo.config import PROJECT_DIR, load_settings
 from geo.cube import CUBE_MEASURES, Facts, cube
 from geo.db import SYSTEM_USER
@@ -140,6 +141,40 @@ def cached_facts(scope: tuple, version: tuple, _user: str) -> Facts:
         Accounts and won orders.
     """
     return load_facts(connections().app, user=_user)
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def cached_choices(scope: tuple, version: tuple, _user: str) -> dict[str, list[str]]:
+    """Segments, industries and statuses the accounts of a scope hold, per data version (filter options).
+
+    Parameters
+    ----------
+    scope
+        The acting user's scope (a cache key).
+    version
+        :func:`geo.accounts.data_version` of ``accounts`` (a cache key).
+    _user
+        The acting user, who reads them (not part of the key).
+
+    Returns
+    -------
+    dict
+        As :func:`geo.campaigns.filter_choices` returns.
+    """
+    return filter_choices(connections().app, user=_user)
+
+
+def book_choices() -> dict[str, list[str]]:
+    """What the signed-in user's filters offer: the segments, industries and statuses of their accounts.
+
+    Returns
+    -------
+    dict
+        ``segment``, ``industry``, ``status`` → sorted values read from the book.
+    """
+    user = current_user()
+    version = data_version(connections().app, user=user, tables=("accounts",))
+    return cached_choices(current_scope(), version, user)
 
 
 def warm_caches() -> None:
