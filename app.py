@@ -6,7 +6,7 @@ from geo.errors import GcrmError
 from pages import (
     PAGE_ROLES,
     connections,
-    navigating,
+    run_page,
     show_error,
     sign_in_view,
     sign_out,
@@ -55,5 +55,4 @@ if user is not None:
     with st.sidebar:
         st.caption(f"Signed in as **{user.display_name}** ({user.role})")
         st.button("Sign out", on_click=sign_out, icon=":material/logout:")
-with navigating():
-    navigation.run()
+run_page(navigation)

@@ -41,7 +41,7 @@ from geo.db import Database, role_dsn
 from geo.duplicates import probable_duplicates
 from geo.exports import EXPORT_FORMATS, csv_text, record_export
 from geo.httpgeocoder import street_geocoder
-from geo.importer import KINDS, MappingError, apply_overrides, detect_mapping, run_import
+from geo.importer import KINDS, apply_overrides, detect_mapping, run_import
 from geo.placement import place_accounts
 from geo.regionkeys import reassign_region_keys
 from geo.tabular import read_table
@@ -216,12 +216,7 @@ def import_file(
             rejects.write_text(csv_text(summary.rejects), encoding="utf-8")
         return summary.line()
 
-    try:
-        line = report_errors(run)
-    except MappingError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(1) from exc
-    typer.echo(line)
+    typer.echo(report_errors(run))
 
 
 @app.command("geocode")

@@ -7,11 +7,12 @@ file as a page of its own.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import logging
 import runpy
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from urllib.parse import urlsplit
 
@@ -44,6 +45,8 @@ SESSION_USER_KEY = "gcrm_user"
 """Session-state key of the signed-in :class:`geo.users.SignedIn`."""
 WANTED_PAGE_KEY = "gcrm_wanted_page"
 """Session-state key of the page an address named before signing in."""
+CALLBACK_ERROR_KEY = "gcrm_callback_error"
+"""Session-state key of the error a widget callback raised, for the error boundary to show."""
 PAGE_ROLES = {
     "home": ROLES,
     "region_map": ROLES,
@@ -321,10 +324,62 @@ def show_error(exc: GcrmError) -> None:
         The domain error raised by the core.
     """
     if isinstance(exc, DatabaseUnavailable):
-        connections.clear()
-        st.error(f"The database is not reachable. {exc}", icon=":material/cloud_off:")
+        st.error(
+            f"The database is not reachable; the app reconnects by itself once it is back. {exc}",
+            icon=":material/cloud_off:",
+        )
     else:
         st.error(str(exc), icon=":material/error:")
+
+
+def run_page(page: st.Page) -> None:
+    """Run the page the navigation chose, inside the app's one error boundary.
+
+    Any :class:`geo.errors.GcrmError` a page raises, however deep, ends the page with a
+    readable message (:func:`show_error`) instead of a traceback; so does one raised by a
+    widget callback of the page (see :func:`guarded`). Streamlit's own control flow (rerun,
+    stop, switch page) passes through.
+
+    Parameters
+    ----------
+    page
+        What ``st.navigation`` returned.
+    """
+    failed = st.session_state.pop(CALLBACK_ERROR_KEY, None)
+    if failed is not None:
+        show_error(failed)
+    with navigating():
+        try:
+            page.run()
+        except GcrmError as exc:
+            show_error(exc)
+
+
+def guarded(callback: Callable[..., None]) -> Callable[..., None]:
+    """Let the error boundary report what a widget callback raises.
+
+    Streamlit runs callbacks (``on_click`` …) before the script, outside :func:`run_page`:
+    a :class:`geo.errors.GcrmError` raised there is kept for the boundary to show.
+
+    Parameters
+    ----------
+    callback
+        The callback.
+
+    Returns
+    -------
+    callable
+        The callback, guarded.
+    """
+
+    @functools.wraps(callback)
+    def run(*args, **kwargs) -> None:
+        try:
+            callback(*args, **kwargs)
+        except GcrmError as exc:
+            st.session_state[CALLBACK_ERROR_KEY] = exc
+
+    return run
 
 
 @contextmanager
@@ -386,7 +441,7 @@ def audited_download(
         data,
         file_name=file_name,
         mime=mime,
-        on_click=record_export,
+        on_click=guarded(record_export),
         args=(connections().app, kind, target),
         kwargs={"rows": rows, "output_format": file_name.rsplit(".", 1)[-1], "user": current_user()},
     )
