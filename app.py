@@ -6,8 +6,8 @@ from geo.errors import GcrmError
 from pages import (
     PAGE_ROLES,
     connections,
-    navigating,
     post_to_server,
+    run_page,
     session_user,
     show_error,
     sign_in_view,
@@ -57,5 +57,4 @@ if user is not None:
         st.caption(f"Signed in as **{user.display_name}** ({user.role})")
         st.button("Sign out", on_click=sign_out, icon=":material/logout:")
         post_to_server()
-with navigating():
-    navigation.run()
+run_page(navigation)

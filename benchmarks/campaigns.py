@@ -104,7 +104,7 @@ def _nearest_timings(db, positions: np.ndarray) -> list[float]:
 
 
 def _audience(db, counties: list) -> None:
-    filters = Filters(segments=("SMB", "Mid-market"), statuses=("customer", "prospect"))
+    filters = Filters(segments=("SMB", "Mid-Market"), statuses=("customer", "prospect"))
     for shape in counties[:3]:
         waterfall(db, [polygon_part(shape)], filters, user=USER)
     timings, sizes = [], []

@@ -16,7 +16,7 @@ exported.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import date
 
 import geopandas as gpd
@@ -27,6 +27,7 @@ import shapely
 from psycopg2 import sql
 
 from geo import clock
+from geo.choices import match_choices, parse_where, spellings_of
 from geo.db import Database, copy_out
 from geo.errors import GcrmError
 from geo.geocode import PRECISION_RANK
@@ -274,12 +275,25 @@ def drawn_parts(returned: dict | None) -> tuple[list[Part], list[str]]:
     return parts, problems
 
 
-def parse_where(items: list[str]) -> Filters:
-    """Read ``FIELD=VALUE`` filters of the CLI.
+FILTER_LISTS = {"segment": "segments", "industry": "industries", "status": "statuses"}
+"""Filter field → the :class:`Filters` attribute holding its allowed values (read from the book)."""
+FILTER_FIELDS = (
+    *FILTER_LISTS,
+    "revenue_min",
+    "revenue_max",
+    "last_order_after",
+    "last_order_before",
+    "no_visit_days",
+    "min_precision",
+)
 
-    Fields: ``segment``, ``industry``, ``status`` (comma-separated values), ``revenue_min``,
-    ``revenue_max``, ``last_order_after``, ``last_order_before`` (YYYY-MM-DD),
-    ``no_visit_days`` and ``min_precision``.
+
+def parse_filters(items: list[str]) -> Filters:
+    """Read the ``FIELD=VALUE`` filters of the CLI (see :func:`geo.choices.parse_where`).
+
+    Fields: ``segment``, ``industry``, ``status`` (comma-separated values, matched against the
+    book by :func:`match_filters`), ``revenue_min``, ``revenue_max``, ``last_order_after``,
+    ``last_order_before`` (YYYY-MM-DD), ``no_visit_days`` and ``min_precision``.
 
     Parameters
     ----------
@@ -289,35 +303,82 @@ def parse_where(items: list[str]) -> Filters:
     Returns
     -------
     Filters
-        The filters.
+        The filters, list values as typed.
     """
     values: dict = {}
-    lists = {"segment": "segments", "industry": "industries", "status": "statuses"}
-    for item in items:
-        name, sep, value = (s.strip() for s in item.partition("="))
-        if not sep or not value:
-            msg = f"--where {item!r}: write FIELD=VALUE."
+    for name, typed in parse_where(items, FILTER_FIELDS).items():
+        if name in FILTER_LISTS:
+            values[FILTER_LISTS[name]] = tuple(typed)
+            continue
+        if len(typed) > 1:
+            msg = f"--where {name}: takes one value, got {', '.join(typed)}."
             raise CampaignError(msg)
-        try:
-            if name in lists:
-                values[lists[name]] = tuple(v.strip() for v in value.split(",") if v.strip())
-            elif name in ("revenue_min", "revenue_max"):
-                values[name] = float(value)
-            elif name in ("last_order_after", "last_order_before"):
-                values[name] = date.fromisoformat(value)
-            elif name == "no_visit_days":
-                values[name] = int(value)
-            elif name == "min_precision" and value in PRECISION_RANK:
-                values[name] = value
-            else:
-                msg = f"--where {item!r}: unknown field or value."
-                raise CampaignError(msg)
-        except ValueError as exc:
-            if isinstance(exc, CampaignError):
-                raise
-            msg = f"--where {item!r}: {exc}."
-            raise CampaignError(msg) from exc
+        values[name] = _filter_value(name, typed[0])
     return Filters(**values)
+
+
+def _filter_value(name: str, text: str) -> float | int | date | str:
+    try:
+        if name in ("revenue_min", "revenue_max"):
+            return float(text)
+        if name in ("last_order_after", "last_order_before"):
+            return date.fromisoformat(text)
+        if name == "no_visit_days":
+            return int(text)
+    except ValueError as exc:
+        msg = f"--where {name}={text}: {exc}."
+        raise CampaignError(msg) from exc
+    return match_choices(name, [text], spellings_of(PRECISION_RANK))[0]
+
+
+def filter_choices(db: Database, *, user: str) -> dict[str, list[str]]:
+    """The segments, industries and statuses the accounts a user sees hold: what filters offer.
+
+    Parameters
+    ----------
+    db
+        The database.
+    user
+        The acting user.
+
+    Returns
+    -------
+    dict
+        ``segment``, ``industry``, ``status`` → sorted distinct values (missing ones left out).
+    """
+    with db.transaction(user=user) as cur:
+        cur.execute(
+            "SELECT array_agg(DISTINCT segment ORDER BY segment) FILTER (WHERE segment IS NOT NULL),"
+            " array_agg(DISTINCT industry ORDER BY industry) FILTER (WHERE industry IS NOT NULL),"
+            " array_agg(DISTINCT status ORDER BY status) FILTER (WHERE status IS NOT NULL)"
+            " FROM accounts"
+        )
+        row = cur.fetchone()
+    return {field: list(values or []) for field, values in zip(FILTER_LISTS, row, strict=True)}
+
+
+def match_filters(filters: Filters, choices: dict[str, list[str]]) -> Filters:
+    """Give typed segments, industries and statuses the book's spelling, matched without regard to case.
+
+    Parameters
+    ----------
+    filters
+        Filters as typed.
+    choices
+        What the book holds, as :func:`filter_choices` gives.
+
+    Returns
+    -------
+    Filters
+        The same filters in the book's spelling; a value the book does not hold raises
+        :class:`geo.errors.InvalidChoice`, which lists the valid ones.
+    """
+    matched = {
+        attribute: tuple(match_choices(field, getattr(filters, attribute), spellings_of(choices[field])))
+        for field, attribute in FILTER_LISTS.items()
+        if getattr(filters, attribute)
+    }
+    return replace(filters, **matched)
 
 
 def audience(

@@ -30,18 +30,19 @@ from geo.accounts import (
 )
 from geo.bootstrap import app_password, owner_url, prepare_database
 from geo.bulk import account_total, load_demo_book
+from geo.choices import parse_where
 from geo.cli_field import campaign_app, nearest_command
 from geo.cli_privacy import erase_command, export_app, suppress_command
 from geo.cli_users import users_app
 from geo.clitools import check_format, report_errors, with_app_database
 from geo.config import APP_ROLE, DEFAULT_DEMO_SEED, Settings, cli_user, load_settings
-from geo.cube import parse_period, parse_where, state_level_only
-from geo.cubeio import answer_cube
+from geo.cube import DIMENSIONS, parse_period, state_level_only
+from geo.cubeio import answer_cube, match_where
 from geo.db import Database, role_dsn
 from geo.duplicates import probable_duplicates
 from geo.exports import EXPORT_FORMATS, csv_text, record_export
 from geo.httpgeocoder import street_geocoder
-from geo.importer import KINDS, MappingError, apply_overrides, detect_mapping, run_import
+from geo.importer import KINDS, apply_overrides, detect_mapping, run_import
 from geo.placement import place_accounts
 from geo.regionkeys import reassign_region_keys
 from geo.tabular import read_table
@@ -234,12 +235,7 @@ def import_file(
             rejects.write_text(csv_text(summary.rejects), encoding="utf-8")
         return "\n".join(line for line in (summary.placements(), summary.line()) if line)
 
-    try:
-        line = report_errors(run)
-    except MappingError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(1) from exc
-    typer.echo(line)
+    typer.echo(report_errors(run))
 
 
 @app.command("geocode")
@@ -377,7 +373,11 @@ def cube_command(
     ],
     measure: Annotated[str, typer.Option("--measure", help="Comma-separated measures.")] = "accounts",
     where: Annotated[
-        list[str] | None, typer.Option("--where", help="FIELD=VALUE[,VALUE…], repeatable.")
+        list[str] | None,
+        typer.Option(
+            "--where",
+            help="DIMENSION=VALUE[,VALUE…], repeatable; any case, states also by postal code or name.",
+        ),
     ] = None,
     period: Annotated[
         str | None, typer.Option(help="2025, 2025Q1 or 2025-03: period of the order measures.")
@@ -392,11 +392,12 @@ def cube_command(
     settings = load_settings()
 
     measures = [m.strip() for m in measure.split(",") if m.strip()]
-    filters = report_errors(lambda: parse_where(where or []))
+    typed = report_errors(lambda: parse_where(where or [], DIMENSIONS))
     chosen = report_errors(lambda: parse_period(period)) if period else None
 
     def run(db: Database) -> tuple[gpd.GeoDataFrame, int]:
         facts = load_facts(db, user=cli_user())
+        filters = match_where(db, facts, typed, user=cli_user())
         with dask_client(settings) as client:
             table = answer_cube(
                 db,

@@ -11,37 +11,51 @@ import typer
 
 from geo.campaigns import (
     CampaignError,
+    Filters,
     Part,
     audience,
     campaign_contacts,
     campaign_members,
     circle_part,
+    filter_choices,
     list_campaigns,
+    match_filters,
     members_geojson,
-    parse_where,
+    parse_filters,
     polygon_part,
     region_part,
     save_campaign,
 )
+from geo.choices import match_choices, state_spellings
 from geo.clitools import check_format, with_app_database
 from geo.config import cli_user
 from geo.db import Database
 from geo.exports import csv_text, record_export
 from geo.nearby import nearest_accounts
+from geo.regions import load_regions
 from geo.shapes import MAX_GEOJSON_BYTES, target_geometry
 
 campaign_app = typer.Typer(help="Geo campaigns: audiences, saved campaigns, exports.", no_args_is_help=True)
 CircleOption = Annotated[str | None, typer.Option("--circle", help="LAT,LON,KM: a circle on the ground.")]
 GeojsonOption = Annotated[Path | None, typer.Option("--geojson", help="A GeoJSON file of polygons.")]
 RegionsOption = Annotated[
-    str | None, typer.Option("--regions", help="LEVEL:CODE[,CODE…], e.g. county:17031.")
+    str | None,
+    typer.Option("--regions", help="LEVEL:CODE[,CODE…], e.g. county:17031 or state:IL,Wisconsin."),
 ]
-WhereOption = Annotated[list[str] | None, typer.Option("--where", help="FIELD=VALUE filter (repeatable).")]
+WhereOption = Annotated[
+    list[str] | None, typer.Option("--where", help="FIELD=VALUE filter (repeatable; values in any case).")
+]
 FormatOption = Annotated[str, typer.Option("--format", help="csv or geojson.")]
 MEMBER_COLUMNS = ["external_id", "name", "status", "segment", "industry", "state_fips", "county_fips", "zip"]
 
 
-def target_parts(circle: str | None, geojson: Path | None, regions: str | None) -> list[Part]:
+def target_parts(
+    circle: str | None,
+    geojson: Path | None,
+    regions: str | None,
+    *,
+    states: dict[str, str] | None = None,
+) -> list[Part]:
     """Read the target options of the campaign commands (all given parts are united).
 
     Parameters
@@ -52,6 +66,9 @@ def target_parts(circle: str | None, geojson: Path | None, regions: str | None) 
         A file of polygons.
     regions
         ``LEVEL:CODE[,CODE…]``.
+    states
+        Spelling → FIPS code (:func:`geo.choices.state_spellings`), so ``state:`` takes postal
+        codes and names too; None accepts FIPS codes only.
 
     Returns
     -------
@@ -81,11 +98,25 @@ def target_parts(circle: str | None, geojson: Path | None, regions: str | None) 
         if not sep:
             msg = f"--regions {regions!r}: write LEVEL:CODE[,CODE…], e.g. state:06,41."
             raise CampaignError(msg)
-        parts.append(region_part(level.strip(), codes.split(",")))
+        codes_typed = [c.strip() for c in codes.split(",") if c.strip()]
+        if level.strip() == "state" and states is not None:
+            codes_typed = match_choices("state", codes_typed, states)
+        parts.append(region_part(level.strip(), codes_typed))
     if not parts:
         msg = "Give a target: --circle, --geojson or --regions."
         raise CampaignError(msg)
     return parts
+
+
+def _audience_definition(
+    db: Database, circle: str | None, geojson: Path | None, regions: str | None, where: list[str] | None
+) -> tuple[list[Part], Filters]:
+    """The target and the filters of a campaign command, typed values matched against the book."""
+    filters = parse_filters(where or [])
+    by_state = (regions or "").partition(":")[0].strip() == "state"
+    states = state_spellings(load_regions(db, "state", user=cli_user())) if by_state else None
+    parts = target_parts(circle, geojson, regions, states=states)
+    return parts, match_filters(filters, filter_choices(db, user=cli_user()))
 
 
 def _write_members(members: pd.DataFrame, output_format: str) -> None:
@@ -108,8 +139,8 @@ def audience_command(
     check_format(output_format)
 
     def run(db: Database) -> tuple[pd.DataFrame, pd.DataFrame]:
-        parts = target_parts(circle, geojson, regions)
-        counts, members = audience(db, parts, parse_where(where or []), user=cli_user())
+        parts, filters = _audience_definition(db, circle, geojson, regions, where)
+        counts, members = audience(db, parts, filters, user=cli_user())
         if not count:
             record_export(
                 db, "audience", "audience", rows=len(members), output_format=output_format, user=cli_user()
@@ -135,8 +166,8 @@ def save_command(
     """Save a campaign with a snapshot of its audience."""
 
     def run(db: Database) -> tuple[int, int]:
-        parts = target_parts(circle, geojson, regions)
-        return save_campaign(db, name, parts, parse_where(where or []), user=cli_user(), cost_per_member=cost)
+        parts, filters = _audience_definition(db, circle, geojson, regions, where)
+        return save_campaign(db, name, parts, filters, user=cli_user(), cost_per_member=cost)
 
     campaign, members = with_app_database(run)
     typer.echo(f"saved campaign {campaign} {name!r} with {members} member(s)")

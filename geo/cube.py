@@ -553,29 +553,6 @@ def _add_months(day: date, months: int) -> date:
     return date(index // 12, index % 12 + 1, 1)
 
 
-def parse_where(items: list[str]) -> dict[str, list[str]]:
-    """Read ``FIELD=VALUE[,VALUE…]`` filters (repeated fields add up).
-
-    Parameters
-    ----------
-    items
-        As typed after ``--where``.
-
-    Returns
-    -------
-    dict
-        Dimension → allowed keys.
-    """
-    where: dict[str, list[str]] = {}
-    for item in items:
-        field, sep, values = item.partition("=")
-        if not sep or field.strip() not in DIMENSIONS or not values.strip():
-            msg = f"--where {item!r}: write FIELD=VALUE with FIELD one of {', '.join(DIMENSIONS)}."
-            raise CubeQueryError(msg)
-        where.setdefault(field.strip(), []).extend(v.strip() for v in values.split(","))
-    return where
-
-
 def cube_table(result: pd.DataFrame, members: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     """Put member names and geometry beside a cube result.
 

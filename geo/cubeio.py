@@ -10,6 +10,7 @@ import pandas as pd
 import shapely
 
 from geo.accounts import branches, load_facts, rep_names
+from geo.choices import match_choices, spellings_of, state_spellings
 from geo.cube import Facts, Period, cube, cube_table, label_members
 from geo.db import Database
 from geo.regions import load_regions
@@ -87,6 +88,64 @@ def answer_cube(
         shapes=shapes,
     )
     return cube_table(result, members)
+
+
+def match_where(
+    db: Database, facts: Facts, where: dict[str, list[str]], *, user: str
+) -> dict[str, list[str]]:
+    """Turn typed filters into member keys of the book, matched without regard to case.
+
+    States match by postal code, name or FIPS code; reps by id or name; territories by id,
+    code or name; trade areas by branch id, external id or name; every other dimension by the
+    values its accounts hold.
+
+    Parameters
+    ----------
+    db
+        The database.
+    facts
+        The accounts the filters apply to.
+    where
+        Dimension → values as typed (see :func:`geo.choices.parse_where`).
+    user
+        The acting user.
+
+    Returns
+    -------
+    dict
+        Dimension → member keys. A value that matches nothing raises
+        :class:`geo.errors.InvalidChoice`, which lists the valid ones.
+    """
+    return {
+        dimension: match_choices(dimension, values, _spellings(db, facts, dimension, user=user))
+        for dimension, values in where.items()
+    }
+
+
+def _spellings(db: Database, facts: Facts, dimension: str, *, user: str) -> dict[str, str]:
+    if dimension == "state":
+        return state_spellings(load_regions(db, "state", user=user))
+    if dimension == "rep":
+        names = rep_names(db, user=user)
+        return {**dict(zip(names, names.index, strict=True)), **spellings_of(names.index)}
+    if dimension == "territory":
+        with db.transaction(user=user) as cur:
+            cur.execute("SELECT territory_id::text, code, name FROM territories ORDER BY code")
+            rows = cur.fetchall()
+        return {
+            **{code: key for key, code, _name in rows},
+            **{key: key for key, _code, _name in rows},
+            **{name: key for key, _code, name in rows},
+        }
+    if dimension == "trade_area":
+        points = branches(db, user=user)
+        keys = points["branch_id"].astype(str)
+        return {
+            **dict(zip(points["name"], keys, strict=True)),
+            **spellings_of(keys),
+            **dict(zip(points["external_id"].astype(str), keys, strict=True)),
+        }
+    return spellings_of(facts.member_codes(dimension)[1])
 
 
 def trade_area_shapes(db: Database, *, user: str) -> tuple[pd.Series, gpd.GeoSeries]:

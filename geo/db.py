@@ -35,6 +35,8 @@ POOL_IDLE_CONNECTIONS = 2
 """Connections kept open between transactions (psycopg2's pool closes returned ones beyond this)."""
 SYSTEM_USER = "system"
 """User name recorded for work done by gcrm itself (migrations, demo data)."""
+CONNECTION_ERRORS = (psycopg2.OperationalError, psycopg2.InterfaceError)
+"""What a connection raises when the server is gone; such a connection is discarded, never reused."""
 _MIGRATION_LOCK_KEY = 7_346_211
 _MIGRATION_FILE = re.compile(r"^(\d{3})_[a-z0-9_]+\.sql$")
 
@@ -77,23 +79,14 @@ class Database:
             A cursor inside the transaction; committed when the block ends,
             rolled back when it raises.
         """
-        conn = self._get_connection()
+        conn = self._begin(user)
         broken = False
         try:
             with conn, conn.cursor() as cur:
-                if self.role_per_user:
-                    cur.execute(
-                        "SELECT set_config('gcrm.user', %s, true),"
-                        " set_config('role', gcrm_db_role(%s), true)",
-                        (user, user),
-                    )
-                else:
-                    cur.execute("SELECT set_config('gcrm.user', %s, true)", (user,))
                 yield cur
-        except (psycopg2.OperationalError, psycopg2.InterfaceError) as exc:
+        except CONNECTION_ERRORS as exc:
             broken = True
-            msg = f"Lost the connection to the database: {_first_line(exc)}"
-            raise DatabaseUnavailable(msg) from exc
+            raise DatabaseUnavailable(_lost_message(exc)) from exc
         finally:
             self._release(conn, broken=broken or conn.closed != 0)
 
@@ -103,6 +96,37 @@ class Database:
             if self._pool is not None:
                 self._pool.closeall()
                 self._pool = None
+
+    def _begin(self, user: str) -> psycopg2.extensions.connection:
+        """Take a pooled connection and open a transaction acting as ``user`` on it.
+
+        An idle connection the server has dropped (it restarted, or was down for a while)
+        fails on this first statement, before any work: it is discarded and the next one
+        tried, until a new connection is opened, so the pool recovers on its own once the
+        database is back.
+        """
+        failure: Exception | None = None
+        for _attempt in range(POOL_IDLE_CONNECTIONS + 1):
+            conn = self._get_connection()
+            try:
+                with conn.cursor() as cur:
+                    if self.role_per_user:
+                        cur.execute(
+                            "SELECT set_config('gcrm.user', %s, true),"
+                            " set_config('role', gcrm_db_role(%s), true)",
+                            (user, user),
+                        )
+                    else:
+                        cur.execute("SELECT set_config('gcrm.user', %s, true)", (user,))
+            except CONNECTION_ERRORS as exc:
+                self._release(conn, broken=True)
+                failure = exc
+                continue
+            except BaseException:
+                self._release(conn, broken=True)
+                raise
+            return conn
+        raise DatabaseUnavailable(_lost_message(failure)) from failure
 
     def _get_connection(self) -> psycopg2.extensions.connection:
         try:
@@ -411,6 +435,10 @@ def _unavailable_message(dsn: str, exc: Exception) -> str:
     )
 
 
-def _first_line(exc: Exception) -> str:
+def _lost_message(exc: Exception | None) -> str:
+    return f"Lost the connection to the database: {_first_line(exc)}"
+
+
+def _first_line(exc: Exception | None) -> str:
     text = str(exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__

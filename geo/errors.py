@@ -39,3 +39,7 @@ class SettingError(GcrmError):
 
 class SignInThrottled(GcrmError):
     """Too many failed sign-ins for one user name: further attempts wait."""
+
+
+class InvalidChoice(GcrmError, ValueError):
+    """A typed filter names an unknown field or a value the book lacks; the message lists the valid ones."""

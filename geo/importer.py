@@ -24,6 +24,7 @@ import pandas as pd
 from psycopg2 import sql
 
 from geo.db import Database, copy_frame, ewkb_hex
+from geo.errors import GcrmError
 from geo.geocode import PRECISION_RANK, StreetGeocoder
 from geo.placement import place_accounts, points_where
 from geo.suppression import keep_imported_suppressed
@@ -203,7 +204,7 @@ ADDRESS_FIELDS = ("street", "city", "state", "postal_code", "country", "latitude
 Progress = Callable[[float, str], None]
 
 
-class MappingError(ValueError):
+class MappingError(GcrmError, ValueError):
     """A column mapping names an unknown field or column, or misses a required field."""
 
 

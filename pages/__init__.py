@@ -7,11 +7,12 @@ file as a page of its own.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import logging
 import runpy
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from urllib.parse import urlsplit
 
@@ -21,6 +22,7 @@ import streamlit as st
 
 from geo.accounts import data_version, load_facts
 from geo.bootstrap import Connections, prepare_database
+from geo.campaigns import filter_choices
 from geo.config import PROJECT_DIR, load_settings
 from geo.cube import CUBE_MEASURES, Facts, cube
 from geo.db import SYSTEM_USER
@@ -74,6 +76,8 @@ export default function ({ data }) {
 The answer never reaches this script: the session token stays in the HttpOnly cookie.
 """
 _post_to_server = st.components.v2.component("gcrm_post_to_server", js=POST_JS)
+CALLBACK_ERROR_KEY = "gcrm_callback_error"
+"""Session-state key of the error a widget callback raised, for the error boundary to show."""
 PAGE_ROLES = {
     "home": ROLES,
     "region_map": ROLES,
@@ -171,6 +175,40 @@ def cached_facts(scope: tuple, version: tuple, _user: str) -> Facts:
         Accounts and won orders.
     """
     return load_facts(connections().app, user=_user)
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def cached_choices(scope: tuple, version: tuple, _user: str) -> dict[str, list[str]]:
+    """Segments, industries and statuses the accounts of a scope hold, per data version (filter options).
+
+    Parameters
+    ----------
+    scope
+        The acting user's scope (a cache key).
+    version
+        :func:`geo.accounts.data_version` of ``accounts`` (a cache key).
+    _user
+        The acting user, who reads them (not part of the key).
+
+    Returns
+    -------
+    dict
+        As :func:`geo.campaigns.filter_choices` returns.
+    """
+    return filter_choices(connections().app, user=_user)
+
+
+def book_choices() -> dict[str, list[str]]:
+    """What the signed-in user's filters offer: the segments, industries and statuses of their accounts.
+
+    Returns
+    -------
+    dict
+        ``segment``, ``industry``, ``status`` → sorted values read from the book.
+    """
+    user = current_user()
+    version = data_version(connections().app, user=user, tables=("accounts",))
+    return cached_choices(current_scope(), version, user)
 
 
 def warm_caches() -> None:
@@ -375,10 +413,62 @@ def show_error(exc: GcrmError) -> None:
         The domain error raised by the core.
     """
     if isinstance(exc, DatabaseUnavailable):
-        connections.clear()
-        st.error(f"The database is not reachable. {exc}", icon=":material/cloud_off:")
+        st.error(
+            f"The database is not reachable; the app reconnects by itself once it is back. {exc}",
+            icon=":material/cloud_off:",
+        )
     else:
         st.error(str(exc), icon=":material/error:")
+
+
+def run_page(page: st.Page) -> None:
+    """Run the page the navigation chose, inside the app's one error boundary.
+
+    Any :class:`geo.errors.GcrmError` a page raises, however deep, ends the page with a
+    readable message (:func:`show_error`) instead of a traceback; so does one raised by a
+    widget callback of the page (see :func:`guarded`). Streamlit's own control flow (rerun,
+    stop, switch page) passes through.
+
+    Parameters
+    ----------
+    page
+        What ``st.navigation`` returned.
+    """
+    failed = st.session_state.pop(CALLBACK_ERROR_KEY, None)
+    if failed is not None:
+        show_error(failed)
+    with navigating():
+        try:
+            page.run()
+        except GcrmError as exc:
+            show_error(exc)
+
+
+def guarded(callback: Callable[..., None]) -> Callable[..., None]:
+    """Let the error boundary report what a widget callback raises.
+
+    Streamlit runs callbacks (``on_click`` …) before the script, outside :func:`run_page`:
+    a :class:`geo.errors.GcrmError` raised there is kept for the boundary to show.
+
+    Parameters
+    ----------
+    callback
+        The callback.
+
+    Returns
+    -------
+    callable
+        The callback, guarded.
+    """
+
+    @functools.wraps(callback)
+    def run(*args, **kwargs) -> None:
+        try:
+            callback(*args, **kwargs)
+        except GcrmError as exc:
+            st.session_state[CALLBACK_ERROR_KEY] = exc
+
+    return run
 
 
 @contextmanager
@@ -440,7 +530,7 @@ def audited_download(
         data,
         file_name=file_name,
         mime=mime,
-        on_click=record_export,
+        on_click=guarded(record_export),
         args=(connections().app, kind, target),
         kwargs={"rows": rows, "output_format": file_name.rsplit(".", 1)[-1], "user": current_user()},
     )

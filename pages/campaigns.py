@@ -30,12 +30,18 @@ from geo.errors import GcrmError
 from geo.exports import csv_text
 from geo.geocode import PRECISION_RANK
 from geo.maps import LOWER_48_BOUNDS, choropleth_map, clicked_key, draw_map, selection_map
-from pages import audited_download, cached_regions, connections, current_user, opened_through_app, show_error
+from pages import (
+    audited_download,
+    book_choices,
+    cached_regions,
+    connections,
+    current_user,
+    opened_through_app,
+    show_error,
+)
 from territories.model import territory_table
 
-SEGMENTS = ("SMB", "Mid-market", "Enterprise")
 PICKED_COUNTIES = "picked_counties"  # session key of the counties picked by clicking
-STATUSES = ("customer", "prospect", "churned")
 
 
 def render() -> None:
@@ -165,11 +171,12 @@ def _pick_on_map(states: pd.DataFrame, labels: dict[str, str]) -> None:
 
 
 def _filters() -> Filters:
+    choices = book_choices()
     with st.expander("Filters", expanded=True):
         row = st.columns(4)
-        segments = row[0].multiselect("Segment", SEGMENTS, key="f_segment")
-        statuses = row[1].multiselect("Status", STATUSES, key="f_status")
-        industries = row[2].text_input("Industries, comma-separated", key="f_industry")
+        segments = row[0].multiselect("Segment", choices["segment"], key="f_segment")
+        statuses = row[1].multiselect("Status", choices["status"], key="f_status")
+        industries = row[2].multiselect("Industry", choices["industry"], key="f_industry")
         precision = row[3].selectbox(
             "Minimum geocode precision", list(PRECISION_RANK), index=1, key="f_precision"
         )
@@ -183,7 +190,7 @@ def _filters() -> Filters:
     return Filters(
         segments=tuple(segments),
         statuses=tuple(statuses),
-        industries=tuple(i.strip() for i in industries.split(",") if i.strip()),
+        industries=tuple(industries),
         revenue_min=revenue_min or None,
         revenue_max=revenue_max or None,
         last_order_after=after if isinstance(after, date) else None,

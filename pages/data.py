@@ -15,7 +15,7 @@ from geo.errors import GcrmError
 from geo.exports import csv_text
 from geo.geocode import load_gazetteer, normalise_state
 from geo.httpgeocoder import street_geocoder
-from geo.importer import KINDS, ImportSummary, MappingError, detect_mapping, field_labels, run_import
+from geo.importer import KINDS, ImportSummary, detect_mapping, field_labels, run_import
 from geo.maps import choropleth_map
 from geo.tabular import RawTable, read_table
 from pages import audited_download, cached_regions, connections, current_user, opened_through_app, show_error
@@ -131,8 +131,6 @@ def _import_form() -> None:
                 street_geocoder=street_geocoder(load_settings(), connections().app, user=current_user()),
                 progress=lambda fraction, message: bar.progress(fraction, text=message),
             )
-        except MappingError as exc:
-            st.error(str(exc))
         except GcrmError as exc:
             show_error(exc)
     _show_summary()

@@ -11,9 +11,16 @@ from geo.geocode import load_gazetteer
 from geo.maps import LOWER_48_BOUNDS, LocateControl, accounts_map, add_basemap, base_map
 from geo.nearby import account_history, log_visit, nearest_accounts, position_from_text
 from geo.routes import plan_route, route_gpx
-from pages import audited_download, cached_regions, connections, current_user, opened_through_app, show_error
+from pages import (
+    audited_download,
+    book_choices,
+    cached_regions,
+    connections,
+    current_user,
+    opened_through_app,
+    show_error,
+)
 
-STATUSES = ("customer", "prospect", "churned")
 OUTCOMES = ("Met the buyer", "Left material", "Order taken", "No one available", "Follow-up booked")
 
 
@@ -30,7 +37,7 @@ def render() -> None:
     typed = row[0].text_input("Where are you? A ZIP, a city and state, or lat, lon", key="where")
     k = row[1].number_input("How many", 1, 200, 25, key="k")
     radius = row[2].number_input("Within km (0: any)", 0, 500, 0, key="radius")
-    statuses = row[3].multiselect("Status", STATUSES, key="statuses")
+    statuses = row[3].multiselect("Status", book_choices()["status"], key="statuses")
     row = st.columns(3)
     stale = row[0].number_input("Not visited in N days (0: any)", 0, 3_650, 0, key="stale")
     open_orders = row[1].checkbox("With open orders", key="open_orders")

@@ -16,6 +16,7 @@ from pages import (
     connections,
     current_scope,
     current_user,
+    guarded,
     opened_through_app,
     show_error,
 )
@@ -139,7 +140,7 @@ def _choose_version(listed: pd.DataFrame, planner: bool) -> tuple:
         middle.button(
             "New draft",
             help="Copy the active plan into a draft you can change",
-            on_click=_new_draft,
+            on_click=guarded(_new_draft),
             args=(active if active is not None else version, labels),
         )
         if status == "draft" and right.button("Publish", type="primary", help="Make this the active plan"):
@@ -314,7 +315,7 @@ def _alignment(level, plan, locked, territories, active) -> None:
     )
     name = st.text_input("Save as draft named", "Aligned plan", key="aligned_name")
     mapped = pd.Series([ids[t] for t in assignment["territory"]], index=assignment["code"].to_numpy())
-    st.button("Save as draft", on_click=_save_alignment, args=(level, name, mapped, set(locked)))
+    st.button("Save as draft", on_click=guarded(_save_alignment), args=(level, name, mapped, set(locked)))
 
 
 def _report_headers(report: pd.DataFrame) -> dict[str, str]:

@@ -8,11 +8,13 @@ from typing import Annotated
 import pandas as pd
 import typer
 
+from geo.choices import match_choices, state_spellings
 from geo.cli import app
 from geo.clitools import check_format, report_errors, with_app_database
 from geo.config import cli_user, load_settings
 from geo.db import Database
 from geo.exports import csv_text
+from geo.regions import load_regions
 from territories.alignio import AlignmentResult, lower_48_states, parse_units, propose_alignment
 from territories.model import (
     active_version,
@@ -38,14 +40,19 @@ REPORT_DECIMALS = 3
 @territories_app.command("align")
 def align_command(
     units: Annotated[str, typer.Option("--units", help="county, zip or h3:R (R 5–9).")],
-    k: Annotated[int, typer.Option("--k", min=1, help="Number of territories.")],
+    k: Annotated[
+        int | None, typer.Option("--k", min=1, help="Number of territories; default: as many as exist.")
+    ] = None,
     balance: Annotated[
         str, typer.Option("--balance", help="accounts, revenue and/or workload.")
     ] = "accounts",
     tolerance: Annotated[float, typer.Option("--tolerance", min=0.0, max=1.0)] = 0.05,
     seed: Annotated[int, typer.Option("--seed")] = 0,
     states: Annotated[
-        str | None, typer.Option("--states", help="Study area: FIPS codes (06,41) or lower48.")
+        str | None,
+        typer.Option(
+            "--states", help="Study area: states by postal code, name or FIPS (IL,WI,06), or lower48."
+        ),
     ] = None,
     output_format: Annotated[str, typer.Option("--format", help="csv or geojson.")] = "csv",
     save: Annotated[str | None, typer.Option("--save", help="Save as a draft version of this name.")] = None,
@@ -57,22 +64,28 @@ def align_command(
 
     def run(db: Database) -> tuple[AlignmentResult, int | None]:
         current, ids = _active_labels(db, level)
+        count = k if k is not None else len(ids)
+        if not count:
+            msg = "No territories exist yet: give --k, or create a first plan with `gcrm territories seed`."
+            raise TerritoryError(msg)
         result = propose_alignment(
             db,
             settings.data_dir,
             level=level,
-            k=k,
+            k=count,
             measures=[m.strip() for m in balance.split(",") if m.strip()],
             user=cli_user(),
             tolerance=tolerance,
             seed=seed,
             states=_study_area(db, states),
-            current=current if len(ids) == k else None,
+            current=current if len(ids) == count else None,
         )
         version = None
         if save:
-            if len(ids) != k:
-                msg = f"--save needs K equal to the {len(ids)} existing territories."
+            if len(ids) != count:
+                msg = (
+                    f"--save keeps the {len(ids)} existing territories: give --k {len(ids)} or leave --k out."
+                )
                 raise TerritoryError(msg)
             labels = result.units["territory"].to_numpy()
             plan = pd.Series(ids[labels], index=result.units["code"].to_numpy())
@@ -183,11 +196,8 @@ def override_command(
 
 def _territory_id(db: Database, code: str) -> int:
     table = territory_table(db, user=cli_user())
-    found = table.index[table["code"] == code]
-    if not len(found):
-        msg = f"No territory with code {code!r}."
-        raise TerritoryError(msg)
-    return int(found[0])
+    spellings = dict(zip(table["code"], table.index.astype(str), strict=True))
+    return int(match_choices("territory", [code], spellings)[0])
 
 
 def _active_labels(db: Database, level: str) -> tuple[pd.Series | None, pd.Index]:
@@ -209,4 +219,5 @@ def _study_area(db: Database, states: str | None) -> list[str] | None:
         return None
     if states.strip().lower() == "lower48":
         return lower_48_states(db, user=cli_user())
-    return [s.strip().zfill(2) for s in states.split(",") if s.strip()]
+    spellings = state_spellings(load_regions(db, "state", user=cli_user()))
+    return match_choices("state", [s.strip() for s in states.split(",") if s.strip()], spellings)

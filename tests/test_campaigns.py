@@ -133,7 +133,7 @@ def test_parts_combine_as_set_algebra(conns, book) -> None:
 
 def test_waterfall_stages_add_up_and_the_final_audience_is_what_is_listed(conns) -> None:
     filters = Filters(
-        segments=("SMB", "Mid-market"), statuses=("customer", "prospect"), min_precision="postal"
+        segments=("SMB", "Mid-Market"), statuses=("customer", "prospect"), min_precision="postal"
     )
     counts, members = audience(conns.app, [region_part("state", ["06", "48", "17"])], filters, user=USER)
     matched = _matched(counts)
