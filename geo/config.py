@@ -26,6 +26,10 @@ GCRM_DASK_SCHEDULER
 GCRM_EXPORT_MIN_CELL
     Smallest number of accounts a region or H3 cell of a shared location export may
     hold; smaller cells are left out (default 10).
+GCRM_MAX_UPLOAD_MB
+    Largest file ``gcrm import`` and the Data page read, in megabytes (default 200);
+    larger files are refused before they are read. Streamlit's own upload limit
+    (``server.maxUploadSize``, also 200 MB by default) must be raised with it.
 """
 
 from __future__ import annotations
@@ -39,6 +43,8 @@ PROJECT_DIR = Path(__file__).resolve().parent.parent
 APP_ROLE = "gcrm_app"
 """Login role the app connects as: owns nothing, cannot bypass row-level security."""
 DEFAULT_DEMO_SEED = 42
+DEFAULT_MAX_UPLOAD_MB = 200.0
+"""Default of ``GCRM_MAX_UPLOAD_MB``."""
 
 
 @dataclass(frozen=True)
@@ -65,6 +71,8 @@ class Settings:
         Dask scheduler address for cube queries, or None to compute in this process.
     export_min_cell
         k of the k-anonymous location exports.
+    max_upload_mb
+        Largest file an import reads, in megabytes.
     """
 
     database_url: str | None
@@ -76,6 +84,7 @@ class Settings:
     geocoder_min_delay: float = 1.0
     dask_scheduler: str | None = None
     export_min_cell: int = 10
+    max_upload_mb: float = DEFAULT_MAX_UPLOAD_MB
 
 
 def load_settings() -> Settings:
@@ -97,6 +106,7 @@ def load_settings() -> Settings:
         geocoder_min_delay=float(env.get("GCRM_GEOCODER_MIN_DELAY") or 1.0),
         dask_scheduler=env.get("GCRM_DASK_SCHEDULER") or None,
         export_min_cell=int(env.get("GCRM_EXPORT_MIN_CELL") or 10),
+        max_upload_mb=float(env.get("GCRM_MAX_UPLOAD_MB") or DEFAULT_MAX_UPLOAD_MB),
     )
 
 
