@@ -41,8 +41,10 @@ REGION_KEYS = {"state": "state_fips", "county": "county_fips", "zip": "zip"}
 CONTACTABLE = (
     "a.marketing_consent AND gcrm_identifier_hash(a.external_id)"
     " NOT IN (SELECT s.identifier_hash FROM suppression_list s)"
+    " AND coalesce(a.name_postal_hash, '') NOT IN (SELECT s.identifier_hash FROM suppression_list s)"
 )
-"""SQL condition (on alias ``a``): the account gave marketing consent and is not suppressed."""
+"""SQL condition (on alias ``a``): the account gave marketing consent and is suppressed by none
+of its identities (external id, name and postal code)."""
 MEMBER_SELECT = (
     "SELECT a.account_id, a.external_id, a.name, a.status, a.segment, a.industry, a.state_fips,"
     " a.county_fips, a.zip, ST_X(a.geom) AS lon, ST_Y(a.geom) AS lat"

@@ -211,7 +211,7 @@ def import_file(
     settings = load_settings()
 
     def run() -> str:
-        table = read_table(file)
+        table = read_table(file, max_mb=settings.max_upload_mb)
         columns = list(table.frame.columns)
         chosen = apply_overrides(detect_mapping(columns, kind), mapping or [], columns, kind)
         typer.echo("mapping: " + ", ".join(f"{s} -> {f}" for s, f in chosen.items()), err=True)
@@ -227,6 +227,8 @@ def import_file(
                 street_geocoder=street_geocoder(settings, db, user=cli_user()),
             )
         )
+        for note in summary.notes:
+            typer.echo(f"note: {note}", err=True)
         for row in summary.rejects.head(REJECTS_SHOWN).itertuples():
             typer.echo(f"line {row.line}: {row.reason}", err=True)
         if summary.rejected > REJECTS_SHOWN:

@@ -22,29 +22,34 @@ def erase_command(
     account: Annotated[str | None, typer.Option("--account", help="External id of the account.")] = None,
     contact: Annotated[str | None, typer.Option("--contact", help="External id of the contact.")] = None,
 ) -> None:
-    """Erase an account or a contact everywhere, keep them suppressed, print what was removed."""
+    """Erase an account or a contact everywhere, keep them suppressed, print what was removed and kept."""
     if (account is None) == (contact is None):
         typer.echo("error: give exactly one of --account ID or --contact ID", err=True)
         raise typer.Exit(2)
     if account is not None:
-        removed = with_connections(
+        erasure = with_connections(
             lambda connections: erase_account(connections.owner, account, user=cli_user())
         )
     else:
-        removed = with_connections(
+        erasure = with_connections(
             lambda connections: erase_contact(connections.owner, contact, user=cli_user())
         )
     typer.echo(f"erased {'account' if account is not None else 'contact'} {account or contact}")
-    for place, count in removed.items():
+    for place, count in erasure.removed.items():
         typer.echo(f"{place}={count}")
+    typer.echo(f"kept as hashes only: {', '.join(erasure.kept_as_hashes)}")
 
 
 def suppress_command(
     identifiers: Annotated[list[str], typer.Argument(help="External ids or e-mail addresses.")],
 ) -> None:
-    """Record that people objected to marketing: they leave every audience and export."""
+    """Record that people objected to marketing: they leave every audience and export.
+
+    The hashes of the named accounts' and contacts' other identities (name and postal
+    code, e-mail, phone) are kept too, so they stay out when they come back without ids.
+    """
     added = with_app_database(lambda db: suppress(db, identifiers, reason="objected", user=cli_user()))
-    typer.echo(f"suppressed {added} new identifier(s)")
+    typer.echo(f"suppressed {added} new identifier hash(es)")
 
 
 export_app = typer.Typer(help="Exports safe to share.", no_args_is_help=True)

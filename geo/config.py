@@ -34,6 +34,10 @@ GCRM_SESSION_IDLE_HOURS
     Hours without any action after which a signed-in session ends (default 8).
 GCRM_SESSION_LIFETIME_DAYS
     Days after signing in at which a session ends however active it is (default 7).
+GCRM_MAX_UPLOAD_MB
+    Largest file ``gcrm import`` and the Data page read, in megabytes (default 200);
+    larger files are refused before they are read. Streamlit's own upload limit
+    (``server.maxUploadSize``, also 200 MB by default) must be raised with it.
 """
 
 from __future__ import annotations
@@ -52,6 +56,8 @@ APP_ROLE = "gcrm_app"
 DEFAULT_DEMO_SEED = 42
 DEFAULT_SESSION_IDLE_HOURS = 8.0
 DEFAULT_SESSION_LIFETIME_DAYS = 7.0
+DEFAULT_MAX_UPLOAD_MB = 200.0
+"""Default of ``GCRM_MAX_UPLOAD_MB``."""
 
 
 @dataclass(frozen=True)
@@ -82,6 +88,8 @@ class Settings:
         Idle timeout of a signed-in session.
     session_lifetime_days
         Absolute lifetime of a signed-in session.
+    max_upload_mb
+        Largest file an import reads, in megabytes.
     """
 
     database_url: str | None
@@ -95,6 +103,7 @@ class Settings:
     export_min_cell: int = 10
     session_idle_hours: float = DEFAULT_SESSION_IDLE_HOURS
     session_lifetime_days: float = DEFAULT_SESSION_LIFETIME_DAYS
+    max_upload_mb: float = DEFAULT_MAX_UPLOAD_MB
 
 
 def load_settings() -> Settings:
@@ -118,6 +127,7 @@ def load_settings() -> Settings:
         export_min_cell=int(env.get("GCRM_EXPORT_MIN_CELL") or 10),
         session_idle_hours=float(env.get("GCRM_SESSION_IDLE_HOURS") or DEFAULT_SESSION_IDLE_HOURS),
         session_lifetime_days=float(env.get("GCRM_SESSION_LIFETIME_DAYS") or DEFAULT_SESSION_LIFETIME_DAYS),
+        max_upload_mb=float(env.get("GCRM_MAX_UPLOAD_MB") or DEFAULT_MAX_UPLOAD_MB),
     )
 
 

@@ -3,15 +3,20 @@
 ``gcrm erase --account ID`` removes the account with its contacts, visits, orders
 and campaign snapshots and responses; ``--contact ID`` removes one contact. Both
 also remove the geocode-cache entries of the account's address, import rejects
-whose raw row names them, and scrub audit entries that name them, then add their
-identifiers' hashes to the suppression list (so a re-import stays out of every
-audience) and write an ``erase`` audit entry that names only the hash.
+whose raw row names them, and scrub audit entries that name them, then add the
+hashes of their ids and of every identity that survives a file without ids (name
+and postal code, e-mail, phone: see :mod:`geo.suppression`) to the suppression
+list, so a re-import by any of them stays out of every audience, and write an
+``erase`` audit entry that names only the hash. The report says which kinds of
+identifier were kept as hashes.
 
 Erasure runs as the database owner: the app role may append to the audit log but
 never rewrite it.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import pandas as pd
 import psycopg2.extensions
@@ -21,7 +26,7 @@ from geo.audit import record
 from geo.db import Database
 from geo.errors import GcrmError
 from geo.httpgeocoder import address_queries
-from geo.suppression import add_hashes, identifier_hash
+from geo.suppression import add_hashes, identifier_hash, stored_identities
 
 ACCOUNT_CHILDREN = ("contacts", "interactions", "orders", "campaign_members", "campaign_responses")
 """Tables whose rows of an erased account go with it (their foreign keys cascade)."""
@@ -31,7 +36,24 @@ class ErasureError(GcrmError):
     """The account or contact to erase does not exist."""
 
 
-def erase_account(owner: Database, external_id: str, *, user: str) -> dict[str, int]:
+@dataclass(frozen=True)
+class Erasure:
+    """What an erasure removed and kept.
+
+    Attributes
+    ----------
+    removed
+        Place → rows removed or scrubbed, and ``suppressed`` (hashes new to the list).
+    kept_as_hashes
+        Kinds of identifier kept on the suppression list as hashes, of
+        :data:`~geo.suppression.ACCOUNT_HASH_KINDS` then :data:`~geo.suppression.CONTACT_HASH_KINDS`.
+    """
+
+    removed: dict[str, int]
+    kept_as_hashes: tuple[str, ...]
+
+
+def erase_account(owner: Database, external_id: str, *, user: str) -> Erasure:
     """Erase an account and everything that names it.
 
     Parameters
@@ -45,9 +67,10 @@ def erase_account(owner: Database, external_id: str, *, user: str) -> dict[str, 
 
     Returns
     -------
-    dict
-        Place → rows removed or scrubbed (``accounts``, each of :data:`ACCOUNT_CHILDREN`,
-        ``geocode_cache``, ``import_rejects``, ``audit_log``), and ``suppressed``.
+    Erasure
+        Rows removed or scrubbed (``accounts``, each of :data:`ACCOUNT_CHILDREN`,
+        ``geocode_cache``, ``import_rejects``, ``audit_log``), ``suppressed``, and the
+        kinds of identifier kept as hashes.
     """
     with owner.transaction(user=user) as cur:
         cur.execute(
@@ -61,6 +84,9 @@ def erase_account(owner: Database, external_id: str, *, user: str) -> dict[str, 
         account_id, name, *address = row
         cur.execute("SELECT external_id, email FROM contacts WHERE account_id = %s", (account_id,))
         contact_identifiers = [value for contact in cur.fetchall() for value in contact if value]
+        identities = stored_identities(
+            cur, accounts="a.account_id = %(id)s", contacts="c.account_id = %(id)s", params={"id": account_id}
+        )
         removed = {}
         for table in ACCOUNT_CHILDREN:
             cur.execute(
@@ -72,13 +98,13 @@ def erase_account(owner: Database, external_id: str, *, user: str) -> dict[str, 
         removed["accounts"] = cur.rowcount
         removed["geocode_cache"] = _forget_address(cur, address)
         removed.update(_scrub_mentions(cur, [external_id, name, *contact_identifiers]))
-        hashes = [identifier_hash(i) for i in [external_id, *contact_identifiers]]
-        removed["suppressed"] = add_hashes(cur, hashes, reason="erased")
-        record(cur, "erase", f"account:{identifier_hash(external_id)}", removed)
-    return removed
+        removed["suppressed"] = add_hashes(cur, [h for _kind, h in identities], reason="erased")
+        kept = _kinds(identities)
+        record(cur, "erase", f"account:{identifier_hash(external_id)}", {**removed, "kept_as_hashes": kept})
+    return Erasure(removed, kept)
 
 
-def erase_contact(owner: Database, external_id: str, *, user: str) -> dict[str, int]:
+def erase_contact(owner: Database, external_id: str, *, user: str) -> Erasure:
     """Erase a contact and everything that names them.
 
     Parameters
@@ -92,9 +118,9 @@ def erase_contact(owner: Database, external_id: str, *, user: str) -> dict[str, 
 
     Returns
     -------
-    dict
-        Place → rows removed or scrubbed (``contacts``, ``import_rejects``, ``audit_log``),
-        ``interactions_unlinked`` and ``suppressed``.
+    Erasure
+        Rows removed or scrubbed (``contacts``, ``import_rejects``, ``audit_log``),
+        ``interactions_unlinked``, ``suppressed``, and the kinds of identifier kept as hashes.
     """
     with owner.transaction(user=user) as cur:
         cur.execute(
@@ -106,17 +132,23 @@ def erase_contact(owner: Database, external_id: str, *, user: str) -> dict[str, 
             msg = f"No contact with external id {external_id!r}."
             raise ErasureError(msg)
         contact_id, email, phone, first, last = row
+        identities = stored_identities(
+            cur, accounts=None, contacts="c.contact_id = %(id)s", params={"id": contact_id}
+        )
         cur.execute("UPDATE interactions SET contact_id = NULL WHERE contact_id = %s", (contact_id,))
         removed = {"interactions_unlinked": cur.rowcount}
         cur.execute("DELETE FROM contacts WHERE contact_id = %s", (contact_id,))
         removed["contacts"] = cur.rowcount
         full_name = " ".join(part for part in (first, last) if part) or None
         removed.update(_scrub_mentions(cur, [v for v in (external_id, email, phone, full_name) if v]))
-        removed["suppressed"] = add_hashes(
-            cur, [identifier_hash(v) for v in (external_id, email) if v], reason="erased"
-        )
-        record(cur, "erase", f"contact:{identifier_hash(external_id)}", removed)
-    return removed
+        removed["suppressed"] = add_hashes(cur, [h for _kind, h in identities], reason="erased")
+        kept = _kinds(identities)
+        record(cur, "erase", f"contact:{identifier_hash(external_id)}", {**removed, "kept_as_hashes": kept})
+    return Erasure(removed, kept)
+
+
+def _kinds(identities: list[tuple[str, str]]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(kind for kind, _hash in identities))
 
 
 def _forget_address(cur: psycopg2.extensions.cursor, address: list[str | None]) -> int:

@@ -30,6 +30,8 @@ from geo.shipped import read_cities, read_states, read_zips
 CRS = "EPSG:4326"
 FUZZY_CUTOFF = 0.85
 """Minimum difflib similarity for a misspelt city to match a gazetteer place."""
+NULL_ISLAND_DEGREES = 1e-6
+"""Latitude and longitude both closer to 0 than this (about 0.1 m) are a placeholder, not a place."""
 ADDRESS_FIELDS = ("latitude", "longitude", "street", "city", "state", "postal_code", "country")
 PRECISION_RANK = {
     "none": 0,
@@ -220,6 +222,42 @@ def normalise_city(values: pd.Series) -> pd.Series:
     return words
 
 
+def parse_degrees(values: pd.Series) -> pd.Series:
+    """Read coordinates typed as text, a decimal comma allowed.
+
+    Parameters
+    ----------
+    values
+        Text cells.
+
+    Returns
+    -------
+    Series
+        Floats, NaN where the text is not a number.
+    """
+    text = _arrow_text(values).str.strip().str.replace(",", ".", regex=False)
+    parsed = pd.to_numeric(text, errors="coerce")
+    return pd.Series(parsed.to_numpy(dtype=float, na_value=np.nan), index=values.index)
+
+
+def at_null_island(lat: pd.Series, lon: pd.Series) -> pd.Series:
+    """Tell which coordinates are (0, 0) or within :data:`NULL_ISLAND_DEGREES` of it (denormals too).
+
+    Exports write these where a location is missing; they are never a real account.
+
+    Parameters
+    ----------
+    lat, lon
+        Degrees.
+
+    Returns
+    -------
+    Series of bool
+        True where both are within the tolerance of 0.
+    """
+    return lat.abs().lt(NULL_ISLAND_DEGREES) & lon.abs().lt(NULL_ISLAND_DEGREES)
+
+
 def geocode_addresses(
     addresses: pd.DataFrame, gazetteer: Gazetteer, *, street_geocoder: StreetGeocoder | None = None
 ) -> pd.DataFrame:
@@ -295,9 +333,9 @@ def _given(
     fields: pd.DataFrame, state: pd.Series, gazetteer: Gazetteer, result: pd.DataFrame, notes: pd.Series
 ) -> None:
     typed = fields["latitude"].ne("") | fields["longitude"].ne("")
-    lat = pd.to_numeric(fields["latitude"].str.replace(",", ".", regex=False), errors="coerce")
-    lon = pd.to_numeric(fields["longitude"].str.replace(",", ".", regex=False), errors="coerce")
-    numeric = lat.notna() & lon.notna() & ~((lat == 0) & (lon == 0))
+    lat = parse_degrees(fields["latitude"])
+    lon = parse_degrees(fields["longitude"])
+    numeric = lat.notna() & lon.notna() & ~at_null_island(lat, lon)
     notes[typed & ~numeric] += (
         "coordinates '" + fields["latitude"] + "', '" + fields["longitude"] + "' unusable; "
     )

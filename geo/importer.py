@@ -25,7 +25,7 @@ from psycopg2 import sql
 
 from geo.db import Database, copy_frame, ewkb_hex
 from geo.errors import GcrmError
-from geo.geocode import PRECISION_RANK, StreetGeocoder
+from geo.geocode import PRECISION_RANK, StreetGeocoder, at_null_island, parse_degrees
 from geo.placement import place_accounts, points_where
 from geo.suppression import keep_imported_suppressed
 from geo.tabular import RawTable
@@ -225,6 +225,8 @@ class ImportSummary:
     placed
         Geocode precision → accepted account rows placed with it, best first (empty when
         the file carries no address).
+    notes
+        What reading the file had to do that a user should know (lines read as Windows-1252).
     """
 
     batch_id: int
@@ -236,6 +238,7 @@ class ImportSummary:
     rejects: pd.DataFrame
     suppressed: int = 0
     placed: dict[str, int] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()
 
     def line(self) -> str:
         """Return the one-line summary ``read=N inserted=I updated=U unchanged=C rejected=R``.
@@ -436,6 +439,7 @@ def run_import(
             rejects=rejects,
             suppressed=suppressed,
             placed=_placed_counts(rows),
+            notes=tuple(table.notes),
         )
         _close_batch(cur, summary)
     report(1.0, "done")
@@ -595,7 +599,21 @@ def _prepare_accounts(fields: pd.DataFrame, lines: np.ndarray) -> tuple[pd.DataF
         _note(reasons, typed.ne("") & revenue.isna(), "annual revenue '" + typed + "' is not a number")
         rows["annual_revenue"] = revenue.round(2).astype(object).where(revenue.notna(), None)
     _consent(fields, rows, reasons)
+    _refuse_null_island(fields, reasons)
     return _split(rows, reasons, lines, "external_id")
+
+
+def _refuse_null_island(fields: pd.DataFrame, reasons: pd.Series) -> None:
+    """Reject rows whose coordinates are (0, 0) or a hair from it: a placeholder, not a place."""
+    if "latitude" not in fields or "longitude" not in fields:
+        return
+    lat_typed, lon_typed = _text(fields, "latitude"), _text(fields, "longitude")
+    _note(
+        reasons,
+        at_null_island(parse_degrees(lat_typed), parse_degrees(lon_typed)),
+        "coordinates " + lat_typed + ", " + lon_typed + " are null island (0°, 0°), a placeholder for a"
+        " missing location; correct them or leave them empty",
+    )
 
 
 def _prepare_orders(fields: pd.DataFrame, lines: np.ndarray) -> tuple[pd.DataFrame, pd.DataFrame, int]:
@@ -672,9 +690,10 @@ def _prepare_interactions(fields: pd.DataFrame, lines: np.ndarray) -> tuple[pd.D
     for column in ("outcome", "notes"):
         if column in fields:
             rows[column] = _text(fields, column)
+    _refuse_null_island(fields, reasons)
     if "latitude" in fields and "longitude" in fields:
-        lat = pd.to_numeric(_text(fields, "latitude"), errors="coerce")
-        lon = pd.to_numeric(_text(fields, "longitude"), errors="coerce")
+        lat = parse_degrees(_text(fields, "latitude"))
+        lon = parse_degrees(_text(fields, "longitude"))
         ok = (lat.between(-90, 90) & lon.between(-180, 180)).to_numpy()
         rows["checkin_geom"] = pd.Series(ewkb_hex(points_where(lon, lat, ok)), index=fields.index)
     parts = [rows["account_external_id"], rows["kind"].fillna(""), when_typed, _text(fields, "notes")]

@@ -1,5 +1,6 @@
 """Data: import a file with a mapping you can change, and see how well the book is geocoded."""
 
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -17,7 +18,7 @@ from geo.geocode import load_gazetteer, normalise_state
 from geo.httpgeocoder import street_geocoder
 from geo.importer import KINDS, ImportSummary, detect_mapping, field_labels, run_import
 from geo.maps import choropleth_map
-from geo.tabular import RawTable, read_table
+from geo.tabular import RawTable, check_upload_size, read_table
 from pages import audited_download, cached_regions, connections, current_user, opened_through_app, show_error
 
 IGNORE = "— ignore —"
@@ -58,12 +59,15 @@ def render() -> None:
 def _read_upload(upload) -> RawTable:
     cache = st.session_state.setdefault("uploads", {})
     if upload.file_id not in cache:
+        max_mb = load_settings().max_upload_mb
+        check_upload_size(upload.size, upload.name, max_mb=max_mb)
         suffix = Path(upload.name).suffix
         with tempfile.NamedTemporaryFile(suffix=suffix) as handle:
-            handle.write(upload.getvalue())
+            upload.seek(0)
+            shutil.copyfileobj(upload, handle)
             handle.flush()
             cache.clear()
-            cache[upload.file_id] = read_table(Path(handle.name), name=upload.name)
+            cache[upload.file_id] = read_table(Path(handle.name), name=upload.name, max_mb=max_mb)
     return cache[upload.file_id]
 
 
@@ -112,6 +116,10 @@ def _import_form() -> None:
         show_error(exc)
         return
     st.markdown(f"**{upload.name}**: {len(table.frame):,} rows, {len(table.frame.columns)} columns")
+    for note in table.notes:
+        st.warning(note, icon=":material/translate:")
+    if table.problems:
+        st.caption(f"{len(table.problems):,} records cannot be read; they will be listed as rejected.")
     mapping = _mapping_editor(table, kind, key=f"mapping-{kind}-{upload.file_id}")
     doubled = sorted({f for f in mapping.values() if list(mapping.values()).count(f) > 1})
     if doubled:

@@ -102,12 +102,17 @@ def test_erasing_an_account_removes_it_everywhere_and_a_reimport_stays_suppresse
     assert {"accounts", "contacts", "import_rejects", "geocode_cache", "audit_log"} <= set(before)
 
     output = _invoke("erase", "--account", ACCOUNT)
-    removed = dict(line.split("=") for line in output.splitlines()[1:])
+    removed = dict(line.split("=") for line in output.splitlines()[1:-1])
     assert output.splitlines()[0] == f"erased account {ACCOUNT}"
     assert removed["accounts"] == removed["contacts"] == removed["campaign_members"] == "1"
     assert removed["geocode_cache"] == removed["import_rejects"] == "1"
     assert int(removed["audit_log"]) >= 1
-    assert removed["suppressed"] == "3"  # the account's id, the contact's id and e-mail
+    # The account's id and name + ZIP, the contact's id, e-mail and name + ZIP.
+    assert removed["suppressed"] == "5"
+    assert output.splitlines()[-1] == (
+        "kept as hashes only: account id, account name + postal code, contact id, e-mail,"
+        " contact name + postal code"
+    )
     assert _mentions(conns, needles) == {}
     with conns.owner.transaction(user="t") as cur:
         cur.execute("SELECT actor, target FROM audit_log WHERE action = 'erase'")
@@ -129,7 +134,8 @@ def test_erasing_an_account_removes_it_everywhere_and_a_reimport_stays_suppresse
 def test_erasing_a_contact_keeps_the_account_and_suppresses_the_person(book) -> None:
     conns, folder = book
     output = _invoke("erase", "--contact", "C-ERASE-1")
-    assert "contacts=1" in output and "suppressed=2" in output
+    assert "contacts=1" in output and "suppressed=3" in output
+    assert "kept as hashes only: contact id, e-mail, contact name + postal code" in output
     assert _mentions(conns, [EMAIL, "C-ERASE-1"]) == {}
     with conns.owner.transaction(user="t") as cur:
         cur.execute("SELECT count(*) FROM accounts WHERE external_id = %s", (ACCOUNT,))
@@ -141,10 +147,95 @@ def test_erasing_a_contact_keeps_the_account_and_suppresses_the_person(book) -> 
     assert "exactly one" in _invoke("erase", ok=False)
 
 
+def _consent(conns: Connections, table: str, condition: str, params: tuple) -> list[bool]:
+    with conns.owner.transaction(user="t") as cur:
+        query = sql.SQL("SELECT marketing_consent FROM {} WHERE " + condition)
+        cur.execute(query.format(sql.Identifier(table)), params)
+        return [row[0] for row in cur.fetchall()]
+
+
+def test_an_account_erased_by_id_stays_out_when_it_comes_back_without_ids(book) -> None:
+    conns, folder = book
+    _invoke("erase", "--account", ACCOUNT)
+    # Another export of the same customer: no id column, other case, punctuation and ZIP+4.
+    (folder / "no-ids.csv").write_text(
+        "Company,Street,City,State,Zip,Opt in\nDOE  plumbing.,1 Main St,Chicago,IL,60601-0042,yes\n"
+    )
+    summary = _invoke("import", "accounts", str(folder / "no-ids.csv")).strip().splitlines()[-1]
+    assert summary == "read=1 inserted=1 updated=0 unchanged=0 rejected=0 suppressed=1"
+    assert _consent(conns, "accounts", "name = %s", ("DOE  plumbing.",)) == [False]
+    # A duplicate already in the book under yet another id, with consent, is out of audiences too.
+    with conns.owner.transaction(user="t") as cur:
+        cur.execute(
+            "INSERT INTO accounts (external_id, name, postal_code, geom, geocode_precision,"
+            " marketing_consent) VALUES ('DUP-9', 'Doe Plumbing', '60601',"
+            " ST_SetSRID(ST_MakePoint(-87.6229, 41.8857), 4326), 'rooftop', true)"
+        )
+    _counts, members = audience(conns.app, [circle_part(41.8857, -87.6229, 3)], Filters(), user="t")
+    names = {name.lower() for name in members["name"]}
+    assert len(members) > 0 and not {"doe  plumbing.", "doe plumbing"} & names
+    _invoke("campaign", "save", "Loop", "--circle", CHICAGO)
+    assert "Doe Plumbing" not in _invoke("campaign", "export", "Loop")
+
+
+def test_an_objecting_account_stays_out_when_it_comes_back_without_ids(book) -> None:
+    conns, folder = book
+    assert "suppressed 2 new" in _invoke("suppress", ACCOUNT)  # its id, its name + ZIP
+    (folder / "no-ids.csv").write_text("Customer Name,ZIP,Marketing consent\nDoe Plumbing,60601,yes\n")
+    assert _invoke("import", "accounts", str(folder / "no-ids.csv")).strip().endswith("suppressed=1")
+    assert _consent(conns, "accounts", "external_id LIKE 'AUTO-%%'", ()) == [False]
+
+
+def test_an_erased_contact_stays_out_when_it_comes_back_by_e_mail_or_phone(book) -> None:
+    conns, folder = book
+    (folder / "phone.csv").write_text(
+        "Contact ID,Customer ID,First name,Last name,Phone,Consent\n"
+        f"C-PHONE-1,{ACCOUNT},Sam,Roe,+1 (312) 555-0100,yes\n"
+    )
+    assert "inserted=1" in _invoke("import", "contacts", str(folder / "phone.csv"))
+    assert "kept as hashes only: contact id, phone, contact name + postal code" in _invoke(
+        "erase", "--contact", "C-PHONE-1"
+    )
+    _invoke("erase", "--contact", "C-ERASE-1")
+    # Back without contact ids, under other names: one by e-mail in other case, one by phone digits.
+    (folder / "no-ids.csv").write_text(
+        "Customer ID,First name,Last name,Email,Phone,Consent\n"
+        f"{ACCOUNT},P.,Doe,{EMAIL.upper()},,yes\n"
+        f"{ACCOUNT},Samuel,R,,312.555.0100,yes\n"
+        f"{ACCOUNT},Kim,Lu,kim@example.com,312 555 0199,yes\n"
+    )
+    summary = _invoke("import", "contacts", str(folder / "no-ids.csv")).strip().splitlines()[-1]
+    assert summary == "read=3 inserted=3 updated=0 unchanged=0 rejected=0 suppressed=2"
+    consent = dict(zip(("P.", "Samuel", "Kim"), [None] * 3, strict=True))
+    for first in consent:
+        (consent[first],) = _consent(conns, "contacts", "first_name = %s", (first,))
+    assert consent == {"P.": False, "Samuel": False, "Kim": True}
+    _invoke("campaign", "save", "Loop", "--circle", CHICAGO)
+    exported = _invoke("campaign", "export", "Loop", "--contacts")
+    assert "kim@example.com" in exported
+    assert EMAIL.upper() not in exported and "312.555.0100" not in exported
+
+
+def test_identity_hashes_ignore_case_whitespace_punctuation_and_phone_format(connections) -> None:
+    with connections.owner.transaction(user="t") as cur:
+        cur.execute(
+            "SELECT gcrm_name_postal_hash('Doe Plumbing, Inc.', '60601') = gcrm_name_postal_hash("
+            "' doe   PLUMBING inc', '60601-1234'),"
+            " gcrm_name_postal_hash('Doe', '2134') = gcrm_name_postal_hash('doe', '02134'),"
+            " gcrm_name_postal_hash('Doe', '60601') = gcrm_name_postal_hash('Doe', '60602'),"
+            " gcrm_phone_hash('+1 (312) 555-0100') = gcrm_phone_hash('312.555.0100'),"
+            " gcrm_phone_hash('12'), gcrm_name_postal_hash('Doe', ''),"
+            " gcrm_email_hash(' Pat.Doe@Example.COM ') = gcrm_identifier_hash('pat.doe@example.com'),"
+            " gcrm_phone_hash('3125550100') = gcrm_identifier_hash('3125550100')"
+        )
+        assert cur.fetchone() == (True, True, False, True, None, None, True, False)
+
+
 def test_an_objection_removes_the_person_from_contact_exports(book) -> None:
     _invoke("campaign", "save", "Loop", "--circle", CHICAGO)
     assert EMAIL in _invoke("campaign", "export", "Loop", "--contacts")
-    assert "suppressed 1 new" in _invoke("suppress", EMAIL.upper())
+    # The e-mail, and the contact's id and name + ZIP it names.
+    assert "suppressed 3 new" in _invoke("suppress", EMAIL.upper())
     assert EMAIL not in _invoke("campaign", "export", "Loop", "--contacts")
 
 

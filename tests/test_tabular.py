@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import codecs
+import tracemalloc
 from pathlib import Path
 
 import geopandas as gpd
@@ -78,3 +80,58 @@ def test_unknown_binary_is_unreadable(tmp_path: Path) -> None:
     path.write_bytes(b"not a zip file")
     with pytest.raises(UnreadableFile, match=r"Cannot read broken\.xlsx"):
         read_table(path)
+
+
+def test_each_line_is_decoded_on_its_own_and_the_fallback_lines_are_named() -> None:
+    data = (
+        codecs.BOM_UTF8
+        + "id,name\r1,Café\r".encode()
+        + "2,Müller\r".encode("cp1252")
+        + "3,Zoë\r4,Ærø\r".encode()
+        + "5,Señor\r\n".encode("cp1252")
+    )
+    table = read_csv_bytes(data)
+    assert list(table.frame["name"]) == ["Café", "Müller", "Zoë", "Ærø", "Señor"]
+    assert list(table.lines) == [2, 3, 4, 5, 6]
+    assert table.notes == [
+        "lines 3, 6 are not UTF-8 and were read as Windows-1252: check their accented letters"
+    ]
+
+
+def test_a_csv_is_read_as_a_stream_with_bounded_memory() -> None:
+    rows = "".join(f"B{i},Company number {i},Chicago,IL,60601\n" for i in range(120_000))
+    data = ("Customer ID,Customer Name,City,State,ZIP\n" + rows).encode()
+    tracemalloc.start()
+    try:
+        table = read_csv_bytes(data)
+        _current, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert len(table.frame) == 120_000 and table.frame.iloc[-1, 1] == "Company number 119999"
+    # Held as Python strings, these rows take about 90 MB; read in chunks, at most one chunk is.
+    assert peak < 35_000_000, f"peak {peak / 1e6:.0f} MB"
+
+
+def test_rows_with_a_nul_byte_or_a_huge_cell_become_problems_in_every_format(tmp_path: Path) -> None:
+    frame = pd.DataFrame({"Customer Name": ["A", "B\x00", "C" * 131_073, "D"]})
+    frame.to_parquet(tmp_path / "a.parquet")
+    table = read_table(tmp_path / "a.parquet")
+    assert list(table.frame["Customer Name"]) == ["A", "D"] and list(table.lines) == [1, 4]
+    assert table.problems == [
+        (2, "column 'Customer Name' holds a NUL byte (character 0), which cannot be stored"),
+        (3, "column 'Customer Name' holds 131,073 characters, more than the 131,072 a cell may hold"),
+    ]
+
+
+def test_files_over_the_cap_are_refused_and_messages_name_no_server_path(tmp_path: Path) -> None:
+    path = tmp_path / "big.csv"
+    with path.open("wb") as handle:
+        handle.truncate(3_000_000)
+    with pytest.raises(UnreadableFile, match=r"^upload\.csv is 3\.0 MB; files up to 2 MB can be imported"):
+        read_table(path, name="upload.csv", max_mb=2)
+    broken = tmp_path / "tmpx81.geojson"
+    broken.write_text('{"type": "FeatureCollection", "features": [')
+    with pytest.raises(UnreadableFile) as caught:
+        read_table(broken, name="points.geojson")
+    assert str(caught.value).startswith("Cannot read points.geojson: ")
+    assert str(tmp_path) not in str(caught.value) and "tmpx81" not in str(caught.value)
