@@ -25,6 +25,7 @@ from geo.config import PROJECT_DIR, load_settings
 from geo.cube import CUBE_MEASURES, Facts, cube
 from geo.db import SYSTEM_USER
 from geo.errors import AccessDenied, DatabaseUnavailable, GcrmError
+from geo.escaping import markdown_text
 from geo.exports import export_refusal, record_export
 from geo.regions import load_regions
 from geo.users import ALL_ROWS, ROLES, SignedIn, authenticate, sign_in_by_email
@@ -287,9 +288,9 @@ def show_error(exc: GcrmError) -> None:
     """
     if isinstance(exc, DatabaseUnavailable):
         connections.clear()
-        st.error(f"The database is not reachable. {exc}", icon=":material/cloud_off:")
+        st.error(f"The database is not reachable. {markdown_text(exc)}", icon=":material/cloud_off:")
     else:
-        st.error(str(exc), icon=":material/error:")
+        st.error(markdown_text(exc), icon=":material/error:")
 
 
 @contextmanager
