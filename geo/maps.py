@@ -8,8 +8,6 @@ which would pull d3 from a CDN).
 
 from __future__ import annotations
 
-import html
-
 import folium
 import geopandas as gpd
 import mapclassify
@@ -18,6 +16,9 @@ import pandas as pd
 import shapely
 from branca.element import MacroElement, Template
 from folium.plugins import Draw
+from pandas.api.types import is_numeric_dtype
+
+from geo.escaping import js_string, template_literal
 
 ASSET_BASE_URL = "/app/static/vendor"
 LEAFLET_JS = [("leaflet", f"{ASSET_BASE_URL}/leaflet/leaflet.js")]
@@ -71,6 +72,39 @@ def display_geometry(
     return gpd.GeoSeries(
         shapely.set_precision(simplified.to_numpy(), tolerance / 10), index=geometry.index, crs=geometry.crs
     )
+
+
+def text_tooltip(text: str) -> folium.Tooltip:
+    """A tooltip showing ``text`` as typed: folium pastes it into a JavaScript template literal.
+
+    Parameters
+    ----------
+    text
+        Plain text, possibly from the book (never HTML).
+
+    Returns
+    -------
+    folium.Tooltip
+        Bind it with ``tooltip=`` on a marker or shape.
+    """
+    return folium.Tooltip(template_literal(text))
+
+
+def _details(
+    shown: gpd.GeoDataFrame, fields: dict[str, str], *, labels: bool = True
+) -> tuple[gpd.GeoDataFrame, folium.GeoJsonTooltip]:
+    """Escape the text properties of shapes (the tooltip shows them as HTML) and build the tooltip."""
+    text = [c for c in shown.columns if c != shown.geometry.name and not is_numeric_dtype(shown[c])]
+    escaped = shown.assign(
+        **{c: shown[c].map(lambda v: template_literal(v) if isinstance(v, str) else v) for c in text}
+    )
+    details = folium.GeoJsonTooltip(
+        fields=list(fields),
+        aliases=[template_literal(f"{label}:") for label in fields.values()],
+        labels=labels,
+        localize=True,
+    )
+    return escaped, details
 
 
 def base_map(bounds: tuple[float, float, float, float] = LOWER_48_BOUNDS) -> folium.Map:
@@ -189,6 +223,7 @@ def selection_map(
     shown = regions[["code", "name"]].assign(
         picked=regions["code"].isin(selected), geometry=display_geometry(regions.geometry, bounds).to_numpy()
     )
+    shown, details = _details(shown, {"name": "Region"}, labels=False)
     folium.GeoJson(
         gpd.GeoDataFrame(shown, geometry="geometry", crs=regions.crs).to_json(drop_id=True),
         name="Pick regions",
@@ -199,7 +234,7 @@ def selection_map(
             "weight": 0.8,
         },
         highlight_function=lambda _feature: {"weight": 2.5, "color": "#253494"},
-        tooltip=folium.GeoJsonTooltip(fields=["name"], labels=False),
+        tooltip=details,
     ).add_to(fmap)
     return fmap
 
@@ -261,7 +296,7 @@ def accounts_map(
             fill=True,
             fill_opacity=0.9,
             fill_color=STATUS_COLORS.get(row.status, "#777777"),
-            tooltip=f"{html.escape(str(row.name))} ({row.status}, {row.distance_m / 1000:,.1f} km)",
+            tooltip=text_tooltip(f"{row.name} ({row.status}, {row.distance_m / 1000:,.1f} km)"),
         ).add_to(fmap)
     folium.CircleMarker(
         [position[1], position[0]],
@@ -271,10 +306,66 @@ def accounts_map(
         fill=True,
         fill_color="#ffffff",
         fill_opacity=1,
-        tooltip="You are here",
+        tooltip=text_tooltip("You are here"),
     ).add_to(fmap)
     fmap.add_child(Legend("Accounts", [(c, s.title()) for s, c in STATUS_COLORS.items()]))
     fmap.add_child(LocateControl())
+    return fmap
+
+
+def trade_area_map(
+    areas: gpd.GeoDataFrame, accounts: gpd.GeoDataFrame, branch: shapely.Point, branch_name: str
+) -> folium.Map:
+    """A branch's trade areas with the accounts inside them, coloured by status.
+
+    Parameters
+    ----------
+    areas
+        The branch's trade areas (EPSG:4326), whose extent the view fits.
+    accounts
+        Points with ``name`` and ``status``: keep them to a few thousand.
+    branch
+        The branch's position.
+    branch_name
+        Shown when hovering the branch.
+
+    Returns
+    -------
+    folium.Map
+        The map.
+    """
+    fmap = base_map(tuple(areas.total_bounds))
+    folium.GeoJson(
+        areas[["geometry"]].to_json(drop_id=True),
+        style_function=lambda _feature: {
+            "color": "#253494",
+            "weight": 2,
+            "fillColor": "#41b6c4",
+            "fillOpacity": 0.12,
+        },
+        interactive=False,
+    ).add_to(fmap)
+    for row in accounts.itertuples():
+        folium.CircleMarker(
+            [row.geometry.y, row.geometry.x],
+            radius=3,
+            weight=0,
+            fill=True,
+            fill_opacity=0.8,
+            fill_color=STATUS_COLORS.get(row.status, "#777777"),
+            tooltip=text_tooltip(f"{row.name} ({row.status})"),
+        ).add_to(fmap)
+    folium.CircleMarker(
+        [branch.y, branch.x],
+        radius=8,
+        color="#000000",
+        weight=2,
+        fill=True,
+        fill_color="#ffffff",
+        fill_opacity=1,
+        tooltip=text_tooltip(branch_name),
+    ).add_to(fmap)
+    fmap.add_child(Legend("Accounts", [(c, s.title()) for s, c in STATUS_COLORS.items()]))
     return fmap
 
 
@@ -378,6 +469,7 @@ def choropleth_map(
         regions[kept].copy(), geometry=display_geometry(regions.geometry, bounds), crs=regions.crs
     )
     shown["fill"] = [colors[i] if i >= 0 else NO_DATA_COLOR for i in labels]
+    shown, details = _details(shown, tooltip)
     fmap = base_map(bounds or LOWER_48_BOUNDS)
     points = bool(len(shown)) and (shown.geom_type == "Point").all()
     folium.GeoJson(
@@ -386,9 +478,7 @@ def choropleth_map(
         marker=folium.CircleMarker(radius=7) if points else None,
         style_function=_region_style,
         highlight_function=lambda _feature: {"weight": 2.5, "color": "#222"},
-        tooltip=folium.GeoJsonTooltip(
-            fields=list(tooltip), aliases=[f"{label}:" for label in tooltip.values()], localize=True
-        ),
+        tooltip=details,
     ).add_to(fmap)
     fmap.add_child(Legend(value_label, legend_entries(bins, colors, regions[value])))
     return fmap
@@ -482,15 +572,14 @@ def category_map(
         units[kept].copy(), geometry=display_geometry(units.geometry, view), crs=units.crs
     )
     shown["fill"] = [colours.get(c, NO_DATA_COLOR) for c in units[category]]
+    shown, details = _details(shown, tooltip)
     fmap = base_map(view)
     folium.GeoJson(
         shown.to_json(drop_id=True),
         name=title,
         style_function=_region_style,
         highlight_function=lambda _feature: {"weight": 2.5, "color": "#222"},
-        tooltip=folium.GeoJsonTooltip(
-            fields=list(tooltip), aliases=[f"{label}:" for label in tooltip.values()], localize=True
-        ),
+        tooltip=details,
     ).add_to(fmap)
     folium.GeoJson(
         gpd.GeoDataFrame(geometry=display_geometry(outlines.geometry, view), crs=outlines.crs).to_json(
@@ -506,7 +595,7 @@ def category_map(
                 html=(
                     '<div style="font: 600 11px sans-serif; color: #111; white-space: nowrap;'
                     ' text-shadow: 0 0 3px #fff, 0 0 3px #fff;">'
-                    f"{html.escape(str(names.get(key, key)))}</div>"
+                    f"{template_literal(names.get(key, key))}</div>"
                 ),
                 icon_size=(0, 0),
                 class_name="gcrm-label",
@@ -666,7 +755,7 @@ class Legend(MacroElement):
                 div.style.cssText = "background: rgba(255,255,255,0.92); padding: 6px 10px;"
                     + " border-radius: 4px; font: 12px/1.5 sans-serif;"
                     + " box-shadow: 0 1px 4px rgba(0,0,0,0.3);";
-                div.innerHTML = {{ this.body | tojson }};
+                div.innerHTML = {{ this.body_literal }};
                 return div;
             };
             legend.addTo({{ this._parent.get_name() }});
@@ -682,10 +771,11 @@ class Legend(MacroElement):
         rows = "".join(
             f'<div><span style="display:inline-block;width:14px;height:14px;margin-right:6px;'
             f'vertical-align:middle;border:1px solid #888;background:{color}"></span>'
-            f"{html.escape(label)}</div>"
+            f"{template_literal(label)}</div>"
             for color, label in entries
         )
-        self.body = f"<strong>{html.escape(title)}</strong>{rows}"
+        self.body = f"<strong>{template_literal(title)}</strong>{rows}"
+        self.body_literal = js_string(self.body)
 
 
 def _region_style(feature: dict) -> dict:

@@ -27,6 +27,7 @@ from geo.config import PROJECT_DIR, load_settings
 from geo.cube import CUBE_MEASURES, Facts, cube
 from geo.db import SYSTEM_USER
 from geo.errors import AccessDenied, DatabaseUnavailable, GcrmError
+from geo.escaping import markdown_text
 from geo.exports import export_refusal, record_export
 from geo.regions import load_regions
 from geo.sessions import (
@@ -414,11 +415,12 @@ def show_error(exc: GcrmError) -> None:
     """
     if isinstance(exc, DatabaseUnavailable):
         st.error(
-            f"The database is not reachable; the app reconnects by itself once it is back. {exc}",
+            "The database is not reachable; the app reconnects by itself once it is back. "
+            + markdown_text(exc),
             icon=":material/cloud_off:",
         )
     else:
-        st.error(str(exc), icon=":material/error:")
+        st.error(markdown_text(exc), icon=":material/error:")
 
 
 def run_page(page: st.Page) -> None:

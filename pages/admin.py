@@ -4,6 +4,7 @@ import streamlit as st
 
 from geo.audit import AUDITED_ACTIONS, audit_entries
 from geo.errors import GcrmError
+from geo.escaping import markdown_text
 from geo.users import list_users, set_disabled
 from pages import connections, current_user, opened_through_app, show_error
 
@@ -44,7 +45,7 @@ def render() -> None:
     if chosen is not None:
         disabled = bool(users.set_index("username").at[chosen, "disabled"])
         label = "Enable" if disabled else "Disable"
-        if st.button(f"{label} {chosen}", key="toggle_user"):
+        if st.button(f"{label} {markdown_text(chosen)}", key="toggle_user"):
             try:
                 set_disabled(db, chosen, disabled=not disabled, actor=user)
             except GcrmError as exc:

@@ -27,6 +27,7 @@ from geo.campaigns import (
 )
 from geo.cube import region_names
 from geo.errors import GcrmError
+from geo.escaping import markdown_text
 from geo.exports import csv_text
 from geo.geocode import PRECISION_RANK
 from geo.maps import LOWER_48_BOUNDS, choropleth_map, clicked_key, draw_map, selection_map
@@ -101,7 +102,8 @@ def _region_parts(has_shapes: bool) -> list:
         if clicked_counties:
             counties = cached_regions("county")
             names = region_names(counties, "county").set_axis(counties["code"])
-            st.caption(f"Counties picked on the map: {'; '.join(names.reindex(clicked_counties).fillna(''))}")
+            picked_names = names.reindex(clicked_counties).fillna("").map(markdown_text)
+            st.caption(f"Counties picked on the map: {'; '.join(picked_names)}")
         try:
             territories = territory_table(connections().app, user=current_user()).query("kind == 'territory'")
         except GcrmError:
@@ -298,7 +300,7 @@ def _saved_campaigns() -> None:
         try:
             result = record_responses(db, name, pd.read_csv(upload, dtype={"external_id": str}), user=user)
         except (GcrmError, KeyError, ValueError) as exc:
-            st.error(f"Cannot read the responses: {exc}")
+            st.error(f"Cannot read the responses: {markdown_text(exc)}")
         else:
             st.success(
                 f"Recorded {result['recorded']}, skipped {result['rejected']} (not members or bad kind)."
@@ -316,9 +318,9 @@ def _saved_campaigns() -> None:
                 show_error(exc)
             else:
                 if result["recorded"]:
-                    st.success(f"Marked {account} as {kind}.")
+                    st.success(f"Marked {markdown_text(account)} as {kind}.")
                 else:
-                    st.warning(f"{account} is not a member of {name}.")
+                    st.warning(f"{markdown_text(account)} is not a member of {markdown_text(name)}.")
     results = response_by_region(db, name, user=user)
     if results["responses"].sum() == 0:
         st.caption("No responses recorded yet.")

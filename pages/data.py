@@ -13,6 +13,7 @@ from geo.config import load_settings
 from geo.cube import low_precision_by_state
 from geo.duplicates import probable_duplicates
 from geo.errors import GcrmError
+from geo.escaping import markdown_text
 from geo.exports import csv_text
 from geo.geocode import load_gazetteer, normalise_state
 from geo.httpgeocoder import street_geocoder
@@ -115,9 +116,10 @@ def _import_form() -> None:
     except GcrmError as exc:
         show_error(exc)
         return
-    st.markdown(f"**{upload.name}**: {len(table.frame):,} rows, {len(table.frame.columns)} columns")
+    shape = f"{len(table.frame):,} rows, {len(table.frame.columns)} columns"
+    st.markdown(f"**{markdown_text(upload.name)}**: {shape}")
     for note in table.notes:
-        st.warning(note, icon=":material/translate:")
+        st.warning(markdown_text(note), icon=":material/translate:")
     if table.problems:
         st.caption(f"{len(table.problems):,} records cannot be read; they will be listed as rejected.")
     mapping = _mapping_editor(table, kind, key=f"mapping-{kind}-{upload.file_id}")
@@ -279,7 +281,7 @@ def _duplicates_panel() -> None:
             return
         st.session_state["duplicates"] = pairs.drop(index=pairs.index[choice]).reset_index(drop=True)
         st.session_state["merged"] = (
-            f"Merged {pair['external_id_b']} into {pair['external_id_a']}: "
+            f"Merged {markdown_text(pair['external_id_b'])} into {markdown_text(pair['external_id_a'])}: "
             + ", ".join(f"{count} {table}" for table, count in moved.items())
             + " moved."
         )

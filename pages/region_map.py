@@ -16,6 +16,7 @@ from geo.cube import (
 )
 from geo.cubeio import answer_cube
 from geo.errors import GcrmError
+from geo.escaping import markdown_text
 from geo.exports import csv_text
 from geo.hotspots import hot_spots
 from geo.maps import SCHEMES, add_spots, choropleth_map, clicked_key
@@ -139,7 +140,7 @@ def _breadcrumb(focus: list) -> None:
     if not focus:
         st.caption("Click a state, county or ZIP on the map to drill down.")
         return
-    trail = " › ".join(["United States", *[name for _level, _key, name in focus]])
+    trail = " › ".join(["United States", *[markdown_text(name) for _level, _key, name in focus]])
     left, right = st.columns([4, 1])
     left.markdown(f"**{trail}**")
     if right.button("Up one level", icon=":material/arrow_upward:"):
@@ -240,7 +241,7 @@ def _accounts_table(zip_code: str) -> None:
     except GcrmError as exc:
         show_error(exc)
         return
-    st.markdown(f"**{len(accounts):,} accounts in ZIP {zip_code}**")
+    st.markdown(f"**{len(accounts):,} accounts in ZIP {markdown_text(zip_code)}**")
     st.dataframe(
         accounts.rename(
             columns={

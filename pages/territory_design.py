@@ -7,6 +7,7 @@ from streamlit_folium import st_folium
 from geo.accounts import data_version
 from geo.config import load_settings
 from geo.errors import GcrmError
+from geo.escaping import markdown_text
 from geo.maps import category_map, clicked_key
 from pages import (
     BOOK_TABLES,
@@ -224,8 +225,11 @@ def _unit_panel(version, status, unit, plan, locked, territories, book, placed, 
     row = placed.loc[placed["key"] == unit].iloc[0]
     current = plan.get(unit)
     names = {tid: f"{code} · {name}" for tid, code, name in territories[["code", "name"]].itertuples()}
-    st.markdown(f"**{row['name']}** ({unit}) — {int(row['accounts']):,} accounts")
-    st.caption(f"Now in {names.get(current, 'no territory')}{' · locked' if unit in locked else ''}.")
+    st.markdown(
+        f"**{markdown_text(row['name'])}** ({markdown_text(unit)}) — {int(row['accounts']):,} accounts"
+    )
+    now_in = markdown_text(names.get(current, "no territory"))
+    st.caption(f"Now in {now_in}{' · locked' if unit in locked else ''}.")
     if not planner:
         return
     options = [t for t in territories.index if t != current]
@@ -250,7 +254,7 @@ def _unit_panel(version, status, unit, plan, locked, territories, book, placed, 
     try:
         if left.button("Save move", type="primary", disabled=unit in locked):
             move_units(db, version, {unit: int(target)}, user=user)
-            st.toast(f"{row['name']} moved to {names[target]}.")
+            st.toast(f"{markdown_text(row['name'])} moved to {markdown_text(names[target])}.")
             st.rerun()
         if middle.button("Unlock unit" if unit in locked else "Lock unit"):
             lock_units(db, version, [unit], unit not in locked, user=user)

@@ -7,6 +7,7 @@ from streamlit_folium import st_folium
 
 from geo.accounts import data_version
 from geo.errors import GcrmError
+from geo.escaping import markdown_text
 from geo.exports import csv_text
 from geo.maps import SCHEMES, choropleth_map, clicked_key
 from pages import (
@@ -97,7 +98,8 @@ def _tables(kpis: pd.DataFrame, measure: str, selected: str | None) -> None:
     )
     if selected is not None and int(selected) in kpis.index:
         picked = kpis.loc[int(selected)]
-        st.markdown(f"**Selected: {picked['code']} · {picked['name']}** ({picked['rep_name'] or 'no rep'})")
+        code, name, rep = (markdown_text(picked[c]) for c in ("code", "name", "rep_name"))
+        st.markdown(f"**Selected: {code} · {name}** ({rep if picked['rep_name'] else 'no rep'})")
         if st.button("Show all territories"):
             st.session_state.pop("perf_territory")
             st.rerun()

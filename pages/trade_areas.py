@@ -1,6 +1,5 @@
 """Trade areas: what each branch reaches, and where branches overlap."""
 
-import folium
 import geopandas as gpd
 import pandas as pd
 import streamlit as st
@@ -8,7 +7,8 @@ from streamlit_folium import st_folium
 
 from geo.accounts import accounts_near, branches
 from geo.errors import GcrmError
-from geo.maps import STATUS_COLORS, Legend, base_map, choropleth_map
+from geo.escaping import markdown_text
+from geo.maps import choropleth_map, trade_area_map
 from geo.tradeareas import (
     area_figures,
     customer_derived,
@@ -90,7 +90,7 @@ def render() -> None:
             key=f"trade-{branch_id}-{method}",
         )
     with table_column:
-        st.markdown(f"**{labels[branch_id]}: {METHODS[method].lower()}**")
+        st.markdown(f"**{markdown_text(labels[branch_id])}: {METHODS[method].lower()}**")
         st.dataframe(
             figures,
             hide_index=True,
@@ -126,7 +126,7 @@ def _huff(accounts, all_branches, branch_id: int, label: str) -> None:
             key=f"huff-{branch_id}",
         )
     with table_column:
-        st.markdown(f"**{label}: Huff gravity model**")
+        st.markdown(f"**{markdown_text(label)}: Huff gravity model**")
         figures = {
             "Distance decay β (fitted to its customers)": beta,
             "Cells (H3 resolution 7)": len(cells),
@@ -192,43 +192,12 @@ def _figures(members: pd.DataFrame, accounts, areas, branch_id: int) -> pd.DataF
     return table.reset_index(drop=True)
 
 
-def _map(areas, branch, accounts, members, branch_id) -> folium.Map:
+def _map(areas, branch, accounts, members, branch_id):
     own = areas[areas["branch_id"] == branch_id]
-    fmap = base_map(tuple(own.total_bounds))
-    folium.GeoJson(
-        own[["geometry"]].to_json(drop_id=True),
-        style_function=lambda _feature: {
-            "color": "#253494",
-            "weight": 2,
-            "fillColor": "#41b6c4",
-            "fillOpacity": 0.12,
-        },
-        interactive=False,
-    ).add_to(fmap)
     inside = accounts.loc[accounts.index.isin(members.loc[members["area"].isin(own.index), "account"])]
-    for row in inside.head(MAX_ACCOUNT_MARKERS).itertuples():
-        folium.CircleMarker(
-            [row.geometry.y, row.geometry.x],
-            radius=3,
-            weight=0,
-            fill=True,
-            fill_opacity=0.8,
-            fill_color=STATUS_COLORS.get(row.status, "#777777"),
-            tooltip=f"{row.name} ({row.status})",
-        ).add_to(fmap)
-    point = branch.geometry.iloc[0]
-    folium.CircleMarker(
-        [point.y, point.x],
-        radius=8,
-        color="#000000",
-        weight=2,
-        fill=True,
-        fill_color="#ffffff",
-        fill_opacity=1,
-        tooltip=branch["name"].iloc[0],
-    ).add_to(fmap)
-    fmap.add_child(Legend("Accounts", [(c, s.title()) for s, c in STATUS_COLORS.items()]))
-    return fmap
+    return trade_area_map(
+        own, inside.head(MAX_ACCOUNT_MARKERS), branch.geometry.iloc[0], branch["name"].iloc[0]
+    )
 
 
 if opened_through_app():

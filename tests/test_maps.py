@@ -100,7 +100,7 @@ def test_choropleth_has_legend_tooltips_and_one_feature_per_region() -> None:
     assert len(legends) == 1 and "gcrm-legend" in html
     assert legends[0].body.startswith("<strong>Accounts</strong>")
     assert legends[0].body.count("background:") == 3
-    assert "Beta &lt;b&gt;" in html or "Beta \\u003cb\\u003e" in html
+    assert "Beta \\u0026lt;b\\u0026gt;" in html  # HTML-escaped text, in a script-safe JSON string
     assert html.count('"type": "Feature"') + html.count('"type":"Feature"') >= 3
     assert "State:" in html and "Accounts:" in html
 

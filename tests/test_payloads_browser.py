@@ -1,0 +1,448 @@
+"""Script in the book never runs: every page and map in headless Chromium, with hostile names everywhere.
+
+Accounts, contacts and visits are imported from files, reps, territories, branches and
+regions are renamed, and campaigns are saved with names from :data:`PAYLOADS`; then one
+signed-in admin opens every page, opens every tooltip of every map, and drills and clicks
+where the pages draw more. Any dialog, page error, traceback, changed window title or title set
+by a component frame fails, and so does a map that no longer draws or shows a name other than typed.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+
+import pandas as pd
+import pytest
+from playwright.sync_api import Error as PlaywrightError
+from playwright.sync_api import Page
+from test_browser import DRAW_TIMEOUT_MS, _sign_in, app_url, browser  # noqa: F401 — shared fixtures
+
+from geo.bootstrap import prepare_database
+from geo.campaigns import Filters, record_responses, region_part, save_campaign
+from geo.config import Settings
+from geo.importer import detect_mapping, run_import
+from geo.tabular import read_table
+from territories.starter import starter_plan
+
+pytestmark = pytest.mark.browser
+PAYLOADS = (
+    "<img src=x onerror=alert(1)>",
+    '"><svg onload=alert(1)>',
+    "</script><script>alert(1)</script>",
+    "${alert(1)}",
+    "`",
+    "{{7*7}}",
+    "javascript:alert(1)",
+    "C:\\users\\x",
+    "<img src=x onerror=document.title=1>",
+)
+"""Names that would run (or break the map's script) if pasted unescaped into HTML or JavaScript."""
+USER = "t"
+APP_TITLE = "gcrm"
+"""The window's title on every page (``st.set_page_config``)."""
+CLICK_ATTEMPTS = 3
+GUARD_SCRIPT = """(() => {
+    // Record titles set from inside component frames, and every uncaught error, in each frame.
+    window.__gcrmErrors = [];
+    window.addEventListener('error', e => window.__gcrmErrors.push(String(e.message)));
+    window.addEventListener('unhandledrejection', e => window.__gcrmErrors.push(String(e.reason)));
+    if (window.top === window) return;
+    window.__gcrmTitles = [];
+    const title = Object.getOwnPropertyDescriptor(Document.prototype, 'title');
+    Object.defineProperty(Document.prototype, 'title', {
+        configurable: true,
+        get() { return title.get.call(this); },
+        set(value) { window.__gcrmTitles.push(String(value)); title.set.call(this, value); },
+    });
+})();"""
+FRAME_STATE = (
+    "() => ({errors: (window.__gcrmErrors || []).splice(0), titles: (window.__gcrmTitles || []).splice(0)})"
+)
+OPEN_TOOLTIPS = """() => {
+    // Hover every layer of every Leaflet map in the frame (through Leaflet's events) and read its tooltip.
+    const texts = [];
+    for (const name of Object.keys(window)) {
+        const map = window[name];
+        if (!name.startsWith('map_') || !map || !map.eachLayer) continue;
+        const layers = [];
+        map.eachLayer(layer => layers.push(layer));
+        for (const layer of layers) {
+            const own = layer.getTooltip && layer.getTooltip();
+            const parent = Object.values(layer._eventParents || {}).find(p => p.getTooltip && p.getTooltip());
+            const owner = own ? layer : parent;
+            if (!owner || (own && layer.eachLayer)) continue;
+            const at = layer.getLatLng ? layer.getLatLng() : layer.getBounds().getCenter();
+            layer.fire('mouseover', {latlng: at}, true);
+            const element = owner.getTooltip().getElement();
+            if (element) texts.push(element.innerText.trim());
+            layer.fire('mouseout', {latlng: at}, true);
+        }
+    }
+    return texts;
+}"""
+LABELS = """() => Array.from(
+    document.querySelectorAll('.gcrm-label, .gcrm-legend'), e => e.innerText
+).join('\\n')"""
+POINT_OF = """([key, lon, lat]) => {
+    // The container pixel of a point: a region's own point (ZIP circles), or a given point inside it.
+    for (const name of Object.keys(window)) {
+        const map = window[name];
+        if (!name.startsWith('map_') || !map || !map.eachLayer) continue;
+        let at = L.latLng(lat, lon);
+        map.eachLayer(layer => {
+            const props = layer.feature && layer.feature.properties;
+            if (props && props.key === key && layer.getLatLng) at = layer.getLatLng();
+        });
+        const point = map.latLngToContainerPoint(at);
+        return [point.x, point.y];
+    }
+    return null;
+}"""
+
+
+@pytest.fixture(scope="module")
+def demo_settings(demo_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """This module's demo book, with hostile text in every name a page or map shows."""
+    conns = prepare_database(demo_settings)
+    try:
+        with conns.owner.transaction(user=USER) as cur:
+            cur.execute(
+                "UPDATE reps SET name = (%s::text[])[1 + rep_id %% %s]", (list(PAYLOADS), len(PAYLOADS))
+            )
+        starter_plan(conns.app, demo_settings.data_dir, user=USER)
+        with conns.owner.transaction(user=USER) as cur:
+            cur.execute(
+                "UPDATE territories SET code = (%s::text[])[1 + territory_id %% %s] || ' ' || territory_id"
+                " WHERE kind = 'territory'",
+                (list(PAYLOADS), len(PAYLOADS)),
+            )
+            cur.execute(
+                "UPDATE branches SET name = (%s::text[])[1 + branch_id %% %s],"
+                " street = (%s::text[])[1 + branch_id %% %s], city = (%s::text[])[1 + branch_id %% %s]",
+                (list(PAYLOADS), len(PAYLOADS)) * 3,
+            )
+            cur.execute(
+                "UPDATE regions SET name = (%s::text[])[1 + code::bigint %% %s] || ' ' || code"
+                " WHERE level IN ('state', 'county')",
+                (list(PAYLOADS), len(PAYLOADS)),
+            )
+            cur.execute("SELECT ST_X(geom), ST_Y(geom) FROM branches ORDER BY name LIMIT 1")
+            lon, lat = cur.fetchone()
+        folder = tmp_path_factory.mktemp("payloads")
+        ids = [f"XSS-{i}" for i in range(len(PAYLOADS))]
+        files = {
+            "accounts": pd.DataFrame(
+                {
+                    "Account ID": ids,
+                    "Account name": PAYLOADS,
+                    "Industry": PAYLOADS,
+                    "Status": "customer",
+                    "Street": PAYLOADS,
+                    "City": PAYLOADS,
+                    "Latitude": [lat + 0.002 * (i + 1) for i in range(len(PAYLOADS))],
+                    "Longitude": [lon + 0.002 * (i + 1) for i in range(len(PAYLOADS))],
+                    "Marketing consent": "yes",
+                }
+            ),
+            "contacts": pd.DataFrame({"Account ID": ids, "First name": PAYLOADS, "Last name": PAYLOADS}),
+            "interactions": pd.DataFrame(
+                {"Account ID": ids, "Type": "visit", "Date": "2026-01-05", "Notes": PAYLOADS}
+            ),
+        }
+        for kind, frame in files.items():
+            path = folder / f"{kind}.csv"
+            frame.to_csv(path, index=False)
+            table = read_table(path)
+            summary = run_import(
+                conns.app,
+                kind,
+                table,
+                mapping=detect_mapping(list(table.frame.columns), kind),
+                user=USER,
+                data_dir=demo_settings.data_dir,
+                filename=path.name,
+            )
+            assert summary.inserted == len(PAYLOADS), (kind, summary.line(), summary.rejects)
+        with conns.app.transaction(user=USER) as cur:
+            cur.execute("SELECT state_fips FROM accounts WHERE external_id = 'XSS-0'")
+            state = cur.fetchone()[0]
+        for name in PAYLOADS[:4]:
+            save_campaign(conns.app, name, [region_part("state", [state])], Filters(), user=USER)
+        recorded = record_responses(
+            conns.app, PAYLOADS[0], pd.DataFrame({"external_id": ids, "kind": "response"}), user=USER
+        )
+        assert recorded["recorded"] == len(PAYLOADS)
+    finally:
+        conns.close()
+    return demo_settings
+
+
+@pytest.fixture(scope="module")
+def hostile(demo_settings: Settings) -> dict:
+    """Where the hostile accounts are; a state, its largest county with accounts and a ZIP to drill into."""
+    conns = prepare_database(demo_settings)
+    with conns.app.transaction(user=USER) as cur:
+        cur.execute("SELECT ST_X(geom), ST_Y(geom), state_fips FROM accounts WHERE external_id = 'XSS-0'")
+        lon, lat, state = cur.fetchone()
+        cur.execute(
+            "SELECT ST_X(ST_PointOnSurface(geom)), ST_Y(ST_PointOnSurface(geom)) FROM regions"
+            " WHERE level = 'state' AND code = %s",
+            (state,),
+        )
+        state_point = cur.fetchone()
+        cur.execute(
+            "SELECT r.code, ST_X(ST_PointOnSurface(r.geom)), ST_Y(ST_PointOnSurface(r.geom)),"
+            " min(a.postal_code) FROM regions r JOIN accounts a ON a.county_fips = r.code"
+            " WHERE r.level = 'county' AND r.parent_code = %s AND a.postal_code IS NOT NULL"
+            " GROUP BY r.code, r.geom ORDER BY ST_Area(r.geom) DESC LIMIT 1",
+            (state,),
+        )
+        county, county_lon, county_lat, zip_code = cur.fetchone()
+        cur.execute("SELECT name FROM branches ORDER BY name LIMIT 1")
+        branch = cur.fetchone()[0]
+    conns.close()
+    return {
+        "branch": branch,
+        "lon": lon,
+        "lat": lat,
+        "state": (state, *state_point),
+        "county": (county, county_lon, county_lat),
+        "zip": (zip_code, county_lon, county_lat),
+    }
+
+
+class Watch:
+    """What a page did that script from data could have caused: dialogs, errors, titles."""
+
+    def __init__(self, page: Page) -> None:
+        self.page = page
+        self.dialogs: list[str] = []
+        self.errors: list[str] = []
+        self.failures: list[str] = []
+        page.on("dialog", self._dialog)
+        page.on("pageerror", lambda error: self.errors.append(f"pageerror: {error}"))
+        page.on(
+            "console",
+            lambda message: (
+                self.errors.append(f"console: {message.text}")
+                if message.type == "error" and "Error" in message.text
+                else None
+            ),
+        )
+
+    def _dialog(self, dialog) -> None:
+        self.dialogs.append(f"{dialog.type}: {dialog.message} on {self.page.url}")
+        dialog.dismiss()
+
+    def frames(self) -> list:
+        """Errors and titles recorded inside every frame."""
+        found = []
+        for frame in self.page.frames:
+            try:
+                state = frame.evaluate(FRAME_STATE)
+            except PlaywrightError:
+                continue
+            found += [f"frame error: {e}" for e in state["errors"]]
+            found += [f"frame title set: {t!r}" for t in state["titles"]]
+        return found
+
+    def check(self, where: str) -> None:
+        """Note anything script from data may have done since the last check (every frame is read)."""
+        problems = self.dialogs + self.errors + self.frames()
+        if self.page.title() != APP_TITLE:
+            problems.append(f"document.title is {self.page.title()!r}, not {APP_TITLE!r}")
+        if self.page.locator('[data-testid="stException"]').count():
+            problems.append("a traceback on the page")
+        self.failures += [f"{where}: {problem}" for problem in dict.fromkeys(problems)]
+        self.dialogs.clear()
+        self.errors.clear()
+
+    def expect(self, condition: bool, message: str) -> None:
+        """Note a failed expectation and go on to the other pages."""
+        if not condition:
+            self.failures.append(message)
+
+
+def _each_frame(page: Page, script: str, arg=None) -> list:
+    results = []
+    for frame in page.frames:
+        try:
+            results.append(frame.evaluate(script, arg))
+        except PlaywrightError as exc:
+            if "detached" not in str(exc) and "destroyed" not in str(exc):
+                raise
+    return results
+
+
+def _count(page: Page, selector: str) -> int:
+    return sum(_each_frame(page, f"() => document.querySelectorAll({selector!r}).length"))
+
+
+def _wait_for(page: Page, selector: str, at_least: int) -> int:
+    deadline = time.monotonic() + DRAW_TIMEOUT_MS / 1000
+    while _count(page, selector) < at_least and time.monotonic() < deadline:
+        page.wait_for_timeout(500)
+    return _count(page, selector)
+
+
+def _drawn(
+    page: Page, watch: Watch, at_least: int, where: str, selector: str = "path.leaflet-interactive"
+) -> None:
+    drawn = _wait_for(page, selector, at_least)
+    watch.expect(drawn >= at_least, f"{where}: only {drawn} shapes drawn, not {at_least}")
+
+
+def _tooltips(page: Page) -> str:
+    page.wait_for_timeout(1_000)
+    return "\n".join(text for texts in _each_frame(page, OPEN_TOOLTIPS) for text in texts)
+
+
+def _open(page: Page, label: str) -> None:
+    page.locator('[data-testid="stSidebarNav"]').get_by_text(label, exact=True).click()
+    page.get_by_role("heading", name=label).first.wait_for(timeout=DRAW_TIMEOUT_MS)
+    page.wait_for_timeout(1_500)
+
+
+def _shown_as_typed(watch: Watch, texts: str, where: str, wanted=PAYLOADS) -> None:
+    missing = [p for p in wanted if p not in texts]
+    watch.expect(not missing, f"{where}: {missing} not shown as typed in:\n{texts}")
+
+
+def _click_at(page: Page, target: tuple[str, float, float], done, *, at_least: int) -> None:
+    """Click a region (key, lon, lat inside it) or ZIP circle on the only map, until ``done`` shows."""
+    key, lon, lat = target
+    for _attempt in range(CLICK_ATTEMPTS):
+        page.wait_for_timeout(2_000)
+        frame = next((f for f in page.frames if _safe_count(f, "path.leaflet-interactive") >= at_least), None)
+        if frame is None:
+            continue
+        try:
+            x, y = frame.evaluate(POINT_OF, [key, lon, lat])
+            frame.locator(".leaflet-container").click(position={"x": x, "y": y}, timeout=10_000)
+            done.wait_for(timeout=15_000)
+            return
+        except PlaywrightError:  # a frame replaced by a rerun, or a click too early: click again
+            continue
+    raise AssertionError(f"clicking {key} did not lead on")
+
+
+def _safe_count(frame, selector: str) -> int:
+    try:
+        return frame.locator(selector).count()
+    except PlaywrightError:
+        return 0
+
+
+def _choose(page: Page, label: str, option: str) -> None:
+    page.get_by_label(label, exact=True).click()
+    page.get_by_role("option", name=option, exact=True).click()
+
+
+def test_no_script_from_the_book_runs_on_any_page(app_url: str, browser, hostile: dict) -> None:  # noqa: F811
+    context = browser.new_context(viewport={"width": 1400, "height": 1100})
+    context.add_init_script(GUARD_SCRIPT)
+    page = context.new_page()
+    watch = Watch(page)
+    try:
+        _sign_in(page, app_url, "")
+        watch.check("overview")
+        _sales_by_region(page, watch, hostile)
+        _trade_areas(page, watch, hostile)
+        _nearby(page, watch, hostile)
+        _campaigns(page, watch, hostile)
+        _territories(page, watch, hostile)
+        for label, shapes in (("Data", 1), ("Users and audit log", 0)):
+            _open(page, label)
+            _drawn(page, watch, shapes, label)
+            _tooltips(page)
+            watch.check(label)
+    except (AssertionError, PlaywrightError) as exc:
+        watch.failures.append(f"stopped at {page.url}: {exc}")
+    finally:
+        context.close()
+    assert watch.failures == [], "\n".join(watch.failures)
+
+
+def _sales_by_region(page: Page, watch: Watch, hostile: dict) -> None:
+    """States, then the hostile state's counties, ZIPs and accounts; territories and trade areas."""
+    _open(page, "Sales by region")
+    _drawn(page, watch, 50, "states")
+    texts = _tooltips(page)
+    watch.expect(any(p in texts for p in PAYLOADS), f"no state tooltip shows a hostile name:\n{texts}")
+    watch.check("sales by region: states")
+    _click_at(page, hostile["state"], page.get_by_text("United States ›"), at_least=50)
+    _drawn(page, watch, 5, "counties")
+    _tooltips(page)
+    watch.check("sales by region: counties")
+    _click_at(page, hostile["county"], page.get_by_text(re.compile(r"United States › .+ › ")), at_least=5)
+    _drawn(page, watch, 1, "ZIPs")
+    _tooltips(page)
+    watch.check("sales by region: ZIPs")
+    _click_at(page, hostile["zip"], page.get_by_text(f"accounts in ZIP {hostile['zip'][0]}"), at_least=1)
+    watch.check("sales by region: accounts")
+    for depth in (2, 1):
+        page.get_by_role("button", name="Up one level").click()
+        page.get_by_text(re.compile(r"^United States" + r" › [^›]+" * depth + "$")).wait_for(
+            timeout=DRAW_TIMEOUT_MS
+        )
+    page.get_by_role("button", name="Up one level").click()
+    page.get_by_text("Click a state, county or ZIP on the map").wait_for(timeout=DRAW_TIMEOUT_MS)
+    for level in ("Territories (active plan)", "Trade areas (nearest branch)"):
+        _choose(page, "Level", level)
+        _drawn(page, watch, 5, level)
+        _tooltips(page)
+        watch.check(f"sales by region: {level}")
+
+
+def _trade_areas(page: Page, watch: Watch, hostile: dict) -> None:
+    """The first branch (a hostile name), with the hostile accounts inside its rings."""
+    _open(page, "Trade areas")
+    _drawn(page, watch, len(PAYLOADS) + 2, "trade areas")
+    _shown_as_typed(watch, _tooltips(page), "trade area tooltips")
+    _shown_as_typed(watch, page.locator("main").inner_text(), "trade area heading", [hostile["branch"]])
+    watch.check("trade areas")
+
+
+def _nearby(page: Page, watch: Watch, hostile: dict) -> None:
+    """Nearby accounts at the hostile accounts."""
+    _open(page, "Nearby accounts")
+    field = page.get_by_label("Where are you? A ZIP, a city and state, or lat, lon")
+    field.fill(f"{hostile['lat']}, {hostile['lon']}")
+    field.press("Enter")
+    page.get_by_text("25 nearest accounts").wait_for(timeout=DRAW_TIMEOUT_MS)
+    _drawn(page, watch, 26, "nearby")
+    _shown_as_typed(watch, _tooltips(page), "nearby tooltips")
+    watch.check("nearby")
+
+
+def _campaigns(page: Page, watch: Watch, hostile: dict) -> None:
+    """The draw map, a state picked on the map, its audience, saved campaigns and their responses."""
+    _open(page, "Campaigns")
+    # The states under the drawing tools are not interactive; the responses map is.
+    _drawn(page, watch, 48, "campaign draw map", ".leaflet-overlay-pane path:not(.leaflet-interactive)")
+    _drawn(page, watch, 1, "campaign responses map")
+    page.get_by_text("Pick states or counties by clicking on a map").click()
+    _drawn(page, watch, 48 + 1, "campaign pick map")
+    _tooltips(page)
+    audience = page.get_by_test_id("stMetricLabel").get_by_text("Final audience")
+    _click_at(page, hostile["state"], audience, at_least=48)
+    _drawn(page, watch, 48 + 2, "audience map")
+    _tooltips(page)
+    watch.check("campaigns")
+
+
+def _territories(page: Page, watch: Watch, hostile: dict) -> None:
+    """Performance (with a territory picked), design (labels, legend, a unit's panel)."""
+    _open(page, "Territory performance")
+    _drawn(page, watch, 5, "territory performance")
+    texts = _tooltips(page)
+    watch.expect(any(p in texts for p in PAYLOADS), f"no territory tooltip shows a hostile name:\n{texts}")
+    _click_at(page, ("", hostile["lon"], hostile["lat"]), page.get_by_text("Selected:"), at_least=5)
+    watch.check("territory performance")
+    _open(page, "Territory design")
+    _drawn(page, watch, 1_000, "territory design")
+    _shown_as_typed(watch, "\n".join(_each_frame(page, LABELS)), "territory labels and legend")
+    _tooltips(page)
+    _click_at(page, hostile["county"], page.get_by_label("Move to"), at_least=1_000)
+    watch.check("territory design")
