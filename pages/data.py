@@ -119,7 +119,7 @@ def _import_form() -> None:
     shape = f"{len(table.frame):,} rows, {len(table.frame.columns)} columns"
     st.markdown(f"**{markdown_text(upload.name)}**: {shape}")
     for note in table.notes:
-        st.warning(markdown_text(note), icon=":material/translate:")
+        st.warning(note, icon=":material/translate:")
     if table.problems:
         st.caption(f"{len(table.problems):,} records cannot be read; they will be listed as rejected.")
     mapping = _mapping_editor(table, kind, key=f"mapping-{kind}-{upload.file_id}")

@@ -80,15 +80,20 @@ def _page(name: str, data: bytes) -> Outcome:
     if buttons:
         buttons[0].click().run()
         assert not at.exception, [e.message for e in at.exception]
-    shown = [e.value for e in (*at.error, *at.warning, *at.markdown, *at.code, *at.caption)]
-    text = "\n".join(str(v) for v in shown)
+    shown = [_as_read(e.value) for e in (*at.error, *at.warning, *at.markdown, *at.code, *at.caption)]
+    text = "\n".join(shown)
     assert "Traceback" not in text and not SERVER_PATH.search(text), text
     summary = [c.value for c in at.code if c.value.startswith("read=")]
     if not summary:
-        return Outcome({}, {}, [], "\n".join(e.value for e in at.error))
+        return Outcome({}, {}, [], "\n".join(_as_read(e.value) for e in at.error))
     tables = [d.value for d in at.dataframe if "Reason" in d.value.columns]
     rejects = dict(zip(tables[0]["Line"], tables[0]["Reason"], strict=True)) if tables else {}
-    return Outcome(_counts(summary[0]), rejects, [w.value for w in at.warning], text)
+    return Outcome(_counts(summary[0]), rejects, [_as_read(w.value) for w in at.warning], text)
+
+
+def _as_read(markdown: object) -> str:
+    """Markdown as a reader sees it: backslash escapes (of book text and messages) removed."""
+    return re.sub(r"\\(.)", r"\1", str(markdown))
 
 
 @pytest.fixture(params=["cli", "page"])
