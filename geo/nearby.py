@@ -2,9 +2,9 @@
 
 The nearest accounts come from a KNN scan of the accounts' planar GiST index (``<->`` in
 degrees; for a territory-scoped user, one scan per territory of the (territory_id, geom)
-index, so a rep walks only their own accounts), ranked by great-circle distance and widened until a bound proves that ranking
-exact; filters are applied inside the scan, so the k results are the k nearest on the
-sphere that pass them. One round trip in the usual case.
+index, so a rep walks only their own accounts), ranked by great-circle distance and
+widened until a bound proves that ranking exact; filters are applied inside the scan, so
+the k results are the k nearest on the sphere that pass them. One round trip in the usual case.
 """
 
 from __future__ import annotations
