@@ -6,6 +6,11 @@ Prints, on the configured database (``gcrm demo --accounts 1000000 --replace``):
   positions, each searched twice: p50 and p95 in milliseconds of the second pass (pages in
   memory, as a rep's area is on a server in use) and of the first, and the same search done without the index
   (exact distance to every account, ``ORDER BY ST_Distance``) once, as the baseline;
+- in the same run, the raw KNN query of the engine (``ORDER BY geom <-> point LIMIT 25`` with the
+  geography distance, as the owner, no row-level security) from the same positions, and the
+  ratio of nearest 25 to it;
+- nearest 25 as the demo rep (``rep``, row-level security scoped to their territories) and as an
+  admin from 200 positions of the rep's own accounts: p50 and p95 of each and their ratio;
 - the waterfall count of a county-sized drawn polygon (the bounding box of Cook County, IL,
   and of 20 other counties) with two filters (segment and status): p50 and p95;
 - a route through 25 stops (nearest neighbour + 2-opt): time for 20 random sets.
@@ -31,6 +36,8 @@ from geo.nearby import nearest_accounts
 from geo.routes import plan_route
 
 USER = "benchmark"
+REP = "rep"
+"""The demo book's rep (see :data:`geo.users.DEMO_USERS`), timed against an admin."""
 SEED = 5
 BUSY_COUNTIES = [
     "17031", "06073", "48201", "04013", "12086", "36047", "53033", "26163", "13121", "42101",
@@ -62,13 +69,16 @@ def main() -> None:
         )
         counties = [shapely.from_wkt(wkt) for (wkt,) in cur.fetchall()]
     print(f"book: {total:,} accounts")
-    _nearest(db, points[rng.choice(len(points), 200, replace=False)])
+    positions = points[rng.choice(len(points), 200, replace=False)]
+    nearest = _nearest(db, positions)
+    _raw_knn(connections.owner, positions, nearest)
+    _rep_against_admin(db, rng)
     _audience(db, counties)
     _routes(points, rng)
     connections.close()
 
 
-def _nearest(db, positions: np.ndarray) -> None:
+def _nearest(db, positions: np.ndarray) -> list[float]:
     for lon, lat in positions[:5]:
         nearest_accounts(db, lon, lat, k=25, user=USER)
     first = _nearest_timings(db, positions)
@@ -92,15 +102,66 @@ def _nearest(db, positions: np.ndarray) -> None:
         f" (first visit of each position, pages maybe on disk: p50 {cold50:.2f} ms, p95 {cold95:.2f} ms)"
         f"  |  without the index (distance to every account): {baseline:.0f} ms (x{baseline / p95:.0f})"
     )
+    return timings
 
 
-def _nearest_timings(db, positions: np.ndarray) -> list[float]:
+def _nearest_timings(db, positions: np.ndarray, *, user: str = USER) -> list[float]:
     timings = []
     for lon, lat in positions:
         started = time.perf_counter()
-        nearest_accounts(db, float(lon), float(lat), k=25, user=USER)
+        nearest_accounts(db, float(lon), float(lat), k=25, user=user)
         timings.append(1000 * (time.perf_counter() - started))
     return timings
+
+
+def _raw_knn(owner, positions: np.ndarray, nearest: list[float]) -> None:
+    """Time the engine's own KNN (as the owner) from the positions ``nearest`` was timed from."""
+    query = (
+        "WITH here AS (SELECT ST_SetSRID(ST_MakePoint(%s, %s), 4326) AS p)"
+        " SELECT a.account_id, ST_Distance(a.geom::geography, here.p::geography, false)"
+        " FROM accounts a, here WHERE a.geom IS NOT NULL ORDER BY a.geom <-> here.p LIMIT 25"
+    )
+    raw = []
+    for _ in range(2):
+        raw = []
+        for lon, lat in positions:
+            started = time.perf_counter()
+            with owner.transaction(user=USER) as cur:
+                cur.execute(query, (float(lon), float(lat)))
+                cur.fetchall()
+            raw.append(1000 * (time.perf_counter() - started))
+    n50, n95 = np.percentile(nearest, [50, 95])
+    r50, r95 = np.percentile(raw, [50, 95])
+    print(
+        f"raw KNN (ORDER BY geom <-> point LIMIT 25 + geography distance, as the owner),"
+        f" same {len(positions)} positions: p50 {r50:.2f} ms, p95 {r95:.2f} ms"
+        f"  |  nearest 25 of this run: p50 {n50:.2f} ms, p95 {n95:.2f} ms"
+        f"  |  ratio nearest / raw: p50 x{n50 / r50:.1f}, p95 x{n95 / r95:.1f}"
+    )
+
+
+def _rep_against_admin(db, rng: np.random.Generator) -> None:
+    """Time nearest 25 as the rep and as an admin from positions of the rep's own accounts."""
+    with db.transaction(user=REP) as cur:
+        cur.execute("SELECT ST_X(geom), ST_Y(geom) FROM accounts WHERE geom IS NOT NULL ORDER BY account_id")
+        own = np.array(cur.fetchall())
+    if len(own) == 0:
+        print(
+            f"nearest 25 as a rep: skipped, {REP!r} sees no accounts"
+            " (load the demo book and its territories: gcrm demo, gcrm territories seed)"
+        )
+        return
+    positions = own[rng.choice(len(own), min(200, len(own)), replace=False)]
+    timings = {}
+    for user in (REP, USER):
+        _nearest_timings(db, positions, user=user)
+        timings[user] = np.percentile(_nearest_timings(db, positions, user=user), [50, 95])
+    (rep50, rep95), (admin50, admin95) = timings[REP], timings[USER]
+    print(
+        f"nearest 25 from {len(positions)} positions of the rep's {len(own):,} accounts:"
+        f" rep p50 {rep50:.2f} ms, p95 {rep95:.2f} ms  |  admin p50 {admin50:.2f} ms, p95 {admin95:.2f} ms"
+        f"  |  ratio rep / admin: p50 x{rep50 / admin50:.2f}, p95 x{rep95 / admin95:.2f}"
+    )
 
 
 def _audience(db, counties: list) -> None:

@@ -1,14 +1,16 @@
 """Field reps: the accounts nearest a position, an account's history, and logging a visit.
 
 The nearest accounts come from a KNN scan of the accounts' planar GiST index (``<->`` in
-degrees), ranked by great-circle distance and widened until a bound proves that ranking
-exact; filters are applied inside the scan, so the k results are the k nearest on the
-sphere that pass them. One round trip in the usual case.
+degrees; for a territory-scoped user, one scan per territory of the (territory_id, geom)
+index, so a rep walks only their own accounts), ranked by great-circle distance and
+widened until a bound proves that ranking exact; filters are applied inside the scan, so
+the k results are the k nearest on the sphere that pass them. One round trip in the usual case.
 """
 
 from __future__ import annotations
 
 import re
+from datetime import date
 
 import numpy as np
 import pandas as pd
@@ -23,6 +25,14 @@ DEFAULT_K = 25
 MAX_K = 500
 KNN_FIRST_FETCH = 50
 """Candidates the first planar KNN scan fetches (it widens until the sphere ranking is exact)."""
+
+
+_KNN = (
+    "SELECT a.account_id, a.geom <-> here.p AS planar,"
+    " ST_Distance(a.geom::geography, here.p::geography, false) AS distance_m, a.geom"
+    " FROM accounts a, here WHERE {where} ORDER BY a.geom <-> here.p LIMIT %s"
+)
+"""One planar KNN scan of the accounts that pass ``where``."""
 
 
 class NearbyError(GcrmError, ValueError):
@@ -113,11 +123,38 @@ def nearest_accounts(
         raise NearbyError(msg)
     conditions, condition_params = _filters(lon, lat, radius_m, statuses, not_visited_days, open_orders)
     columns = ["account_id", "external_id", "name", "status", "street", "city", "value", "last_visit"]
+    fetch = max(KNN_FIRST_FETCH, 2 * k)
+    today = clock.today()
+    with db.transaction(user=user) as cur:
+        while True:
+            cur.execute(
+                *_nearest_query(lon, lat, conditions, condition_params, fetch=fetch, k=int(k), today=today)
+            )
+            rows = cur.fetchall()
+            if _ranking_is_exact(rows, lat=lat, k=int(k), fetch=fetch):
+                break
+            fetch *= 4
+    found = pd.DataFrame([row[:11] for row in rows], columns=[*columns, "distance_m", "lon", "lat"])
+    return found
+
+
+def _nearest_query(
+    lon: float, lat: float, conditions: list[str], condition_params: list, *, fetch: int, k: int, today: date
+) -> tuple[str, list]:
+    """The nearest-accounts query and its parameters: ``fetch`` planar candidates, the best ``k``.
+
+    Users who see every account scan the geometry index; the others search each of their
+    territories in the (territory_id, geom) index and merge the candidates, instead of
+    walking everyone's accounts nearest first and discarding other territories' (GiST
+    cannot order a scan under ``territory_id = ANY (…)``). The policies apply to both.
+    """
+    where = " AND ".join(conditions)
     query = (
-        "WITH here AS (SELECT ST_SetSRID(ST_MakePoint(%s, %s), 4326) AS p),"
-        " candidates AS (SELECT a.account_id, a.geom <-> here.p AS planar,"
-        " ST_Distance(a.geom::geography, here.p::geography, false) AS distance_m, a.geom"
-        " FROM accounts a, here WHERE " + " AND ".join(conditions) + " ORDER BY a.geom <-> here.p LIMIT %s),"
+        "WITH here AS NOT MATERIALIZED (SELECT ST_SetSRID(ST_MakePoint(%s, %s), 4326) AS p),"
+        " candidates AS ((" + _KNN.format(where=f"(SELECT gcrm_sees_all()) AND {where}") + ")"
+        " UNION ALL (SELECT s.* FROM here, unnest(gcrm_territories()) AS t (territory_id),"
+        " LATERAL (" + _KNN.format(where=f"a.territory_id = t.territory_id AND {where}") + ") s"
+        " WHERE NOT (SELECT gcrm_sees_all()) ORDER BY s.planar LIMIT %s)),"
         " reach AS (SELECT count(*) AS fetched, max(planar) AS degrees FROM candidates),"
         " best AS (SELECT * FROM candidates ORDER BY distance_m, account_id LIMIT %s)"
         " SELECT b.account_id, a.external_id, a.name, a.status, a.street, a.city,"
@@ -128,17 +165,8 @@ def nearest_accounts(
         " b.distance_m, ST_X(b.geom), ST_Y(b.geom), reach.fetched, reach.degrees"
         " FROM best b JOIN accounts a USING (account_id), reach ORDER BY b.distance_m, b.account_id"
     )
-    fetch = max(KNN_FIRST_FETCH, 2 * k)
-    today = clock.today()
-    with db.transaction(user=user) as cur:
-        while True:
-            cur.execute(query, [lon, lat, *condition_params, fetch, int(k), today, today])
-            rows = cur.fetchall()
-            if _ranking_is_exact(rows, lat=lat, k=int(k), fetch=fetch):
-                break
-            fetch *= 4
-    found = pd.DataFrame([row[:11] for row in rows], columns=[*columns, "distance_m", "lon", "lat"])
-    return found
+    params = [lon, lat, *condition_params, fetch, *condition_params, fetch, fetch, k, today, today]
+    return query, params
 
 
 def _ranking_is_exact(rows: list[tuple], *, lat: float, k: int, fetch: int) -> bool:

@@ -8,6 +8,7 @@ independently, as the owner, from the territory hierarchy.
 
 from __future__ import annotations
 
+import re
 from collections import deque
 
 import psycopg2
@@ -15,11 +16,13 @@ import psycopg2.errors
 import pytest
 from psycopg2 import sql
 
+from geo import clock
 from geo.bootstrap import Connections, check_app_role, prepare_database
 from geo.config import APP_ROLE, Settings
 from geo.db import Database, role_dsn
 from geo.errors import UnsafeAppRole
-from geo.nearby import NearbyError, account_history, log_visit
+from geo.nearby import NearbyError, _nearest_query, account_history, log_visit, nearest_accounts
+from geo.tradeareas import haversine_m
 from geo.users import add_user, set_disabled
 
 LEAK_FUNCTION = """
@@ -341,9 +344,72 @@ def test_users_who_see_everything_keep_the_spatial_index(secured: Connections) -
             plans[user] = "\n".join(row[0] for row in cur.fetchall())
             cur.execute("SELECT current_user")
             assert cur.fetchone()[0] == role
-    assert "accounts_geom_idx" in plans["admin"] and "accounts_geom_idx" in plans["marketer"], plans
+    # Either GiST index over the geometry serves the box (the planner may take (territory_id, geom)).
+    spatial = re.compile(r"Index Scan (using|on) accounts_(territory_)?geom_idx")
+    assert spatial.search(plans["admin"]) and spatial.search(plans["marketer"]), plans
+    assert "Seq Scan" not in plans["admin"] + plans["marketer"], plans
     # A rep's qual is the territory test alone, which the territory index can serve.
     assert "territory_id = ANY" in plans["rep"] and " OR " not in plans["rep"], plans["rep"]
+
+
+def _nearest_plan(app: Database, user: str, lon: float, lat: float) -> str:
+    query, params = _nearest_query(lon, lat, ["a.geom IS NOT NULL"], [], fetch=50, k=25, today=clock.today())
+    with app.transaction(user=user) as cur:
+        cur.execute("EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) " + query, params)
+        return "\n".join(row[0] for row in cur.fetchall())
+
+
+def _candidate_scans(plan: str) -> list[str]:
+    """The scans of accounts that ran in the plan's KNN candidates (``never executed`` ones left out)."""
+    lines = plan.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.strip() == "CTE candidates")
+    block = []
+    for line in lines[start + 1 :]:
+        if len(line) - len(line.lstrip()) <= 2:
+            break
+        block.append(line.strip())
+    scans = [line for line in block if re.search(r"Scan (using|on) accounts", line) and "never" not in line]
+    return scans + [line for line in block if line.startswith(("Index Cond", "Rows Removed"))]
+
+
+def test_a_scoped_users_nearest_search_walks_only_their_territories(secured: Connections) -> None:
+    """Regression: a rep's KNN scan of accounts_geom_idx walked and discarded every other territory's rows.
+
+    GiST cannot order a scan under ``territory_id = ANY (…)``; the search runs one
+    (territory_id, geom) scan per territory of the user (a rep's nearest 25: 20x an admin's).
+    """
+    lon, lat = -87.63, 41.88
+    for user in ("rep", "manager"):
+        plan = _nearest_plan(secured.app, user, lon, lat)
+        scans = _candidate_scans(plan)
+        index_scans = [line for line in scans if "Index Scan" in line]
+        assert index_scans and all("accounts_territory_geom_idx" in line for line in index_scans), plan
+        assert "Index Cond: ((territory_id = t.territory_id) AND (geom IS NOT NULL))" in scans, plan
+        assert not [line for line in scans if line.startswith("Rows Removed")], plan
+    admin = _candidate_scans(_nearest_plan(secured.app, "admin", lon, lat))
+    assert admin[0].startswith("->  Index Scan using accounts_geom_idx on accounts"), admin
+    assert "Order By" in _nearest_plan(secured.app, "admin", lon, lat)
+
+
+@pytest.mark.parametrize("user", ["rep", "manager"])
+@pytest.mark.parametrize(("lon", "lat", "k"), [(-87.63, 41.88, 25), (-118.24, 34.05, 25), (-60.0, 70.0, 200)])
+def test_a_scoped_users_nearest_equal_a_brute_force_ranking_of_their_accounts(
+    secured: Connections, user: str, lon: float, lat: float, k: int
+) -> None:
+    with secured.owner.transaction(user="t") as cur:
+        cur.execute(
+            "SELECT account_id, ST_X(geom), ST_Y(geom) FROM accounts"
+            " WHERE geom IS NOT NULL AND territory_id = ANY(%s)",
+            (_scopes(cur)[user],),
+        )
+        own = cur.fetchall()
+    assert len(own) > k // 4
+    ids, lons, lats = (list(column) for column in zip(*own, strict=True))
+    distances = haversine_m(lons, lats, lon, lat)
+    expected = sorted(zip(distances, ids, strict=True))[:k]
+    found = nearest_accounts(secured.app, lon, lat, k=k, user=user)
+    assert found["account_id"].tolist() == [account for _d, account in expected]
+    assert found["distance_m"].tolist() == pytest.approx([d for d, _a in expected], rel=1e-6)
 
 
 def test_the_app_role_has_a_statement_timeout(secured: Connections) -> None:
