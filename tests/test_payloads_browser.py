@@ -299,6 +299,7 @@ def _tooltips(page: Page) -> str:
 
 
 def _open(page: Page, label: str) -> None:
+    _idle(page)
     page.locator('[data-testid="stSidebarNav"]').get_by_text(label, exact=True).click()
     page.get_by_role("heading", name=label).first.wait_for(timeout=DRAW_TIMEOUT_MS)
     page.wait_for_timeout(1_500)
@@ -334,7 +335,14 @@ def _safe_count(frame, selector: str) -> int:
         return 0
 
 
+def _idle(page: Page) -> None:
+    """Wait until the app has finished its rerun: a click during one can be lost on a busy machine."""
+    page.wait_for_timeout(500)
+    page.locator('[data-testid="stStatusWidget"]').wait_for(state="hidden", timeout=DRAW_TIMEOUT_MS)
+
+
 def _choose(page: Page, label: str, option: str) -> None:
+    _idle(page)
     page.get_by_label(label, exact=True).click()
     page.get_by_role("option", name=option, exact=True).click()
 
@@ -382,10 +390,12 @@ def _sales_by_region(page: Page, watch: Watch, hostile: dict) -> None:
     _click_at(page, hostile["zip"], page.get_by_text(f"accounts in ZIP {hostile['zip'][0]}"), at_least=1)
     watch.check("sales by region: accounts")
     for depth in (2, 1):
+        _idle(page)
         page.get_by_role("button", name="Up one level").click()
         page.get_by_text(re.compile(r"^United States" + r" › [^›]+" * depth + "$")).wait_for(
             timeout=DRAW_TIMEOUT_MS
         )
+    _idle(page)
     page.get_by_role("button", name="Up one level").click()
     page.get_by_text("Click a state, county or ZIP on the map").wait_for(timeout=DRAW_TIMEOUT_MS)
     for level in ("Territories (active plan)", "Trade areas (nearest branch)"):
