@@ -6,7 +6,7 @@ entry point wraps the same app (``app.py``) in gzip compression — the first vi
 about a third of the bytes — and loads the sales cube's facts while the server starts, so
 the first visitor does not wait for them.
 
-It also carries the sign-in session (:mod:`geo.sessions`) in a cookie, which Streamlit cannot
+It also carries the sign-in session (:mod:`geo.privacy.sessions`) in a cookie, which Streamlit cannot
 set with ``HttpOnly``: after a sign-in the page posts the session's one-time hand-off code to
 ``/auth/session``, answered with the session cookie (``HttpOnly``, ``SameSite=Lax``, ``Secure``
 when served over HTTPS: a proxy that ends TLS sends ``X-Forwarded-Proto`` and is trusted with
@@ -31,11 +31,11 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 from streamlit import runtime
 
-from geo.bootstrap import app_password, owner_url
 from geo.config import APP_ROLE, load_settings
-from geo.db import Database, role_dsn
 from geo.errors import GcrmError
-from geo.sessions import SESSION_COOKIE, SESSION_PATH, SIGN_OUT_PATH, claim_handoff
+from geo.privacy.sessions import SESSION_COOKIE, SESSION_PATH, SIGN_OUT_PATH, claim_handoff
+from geo.store.bootstrap import app_password, owner_url
+from geo.store.db import Database, role_dsn
 
 MIN_COMPRESSED_BYTES = 1_024
 MAX_FORM_BYTES = 1_024

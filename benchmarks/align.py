@@ -31,10 +31,10 @@ import numpy as np
 import pandas as pd
 from libpysal.weights import WSP
 
-from geo.bootstrap import prepare_database
 from geo.config import load_settings
+from geo.store.bootstrap import prepare_database
 from territories.align import align_territories
-from territories.alignio import load_units, lower_48_states
+from territories.book_alignment import load_units, lower_48_states
 from territories.graph import unit_centroids, unit_graph
 from territories.metrics import alignment_report
 from territories.reach import unit_out_of_reach

@@ -2,7 +2,7 @@
 
 Prints, on the configured database (``gcrm demo --accounts 1000000 --replace``):
 
-- nearest 25 accounts through ``geo.nearby.nearest_accounts`` from 200 random account
+- nearest 25 accounts through ``geo.field.nearby.nearest_accounts`` from 200 random account
   positions, each searched twice: p50 and p95 in milliseconds of the second pass (pages in
   memory, as a rep's area is on a server in use) and of the first, and the same search done without the index
   (exact distance to every account, ``ORDER BY ST_Distance``) once, as the baseline;
@@ -29,15 +29,15 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from geo.bootstrap import prepare_database
-from geo.campaigns import Filters, polygon_part, waterfall
+from geo.campaigns.audience import Filters, polygon_part, waterfall
 from geo.config import load_settings
-from geo.nearby import nearest_accounts
-from geo.routes import plan_route
+from geo.field.nearby import nearest_accounts
+from geo.field.routes import plan_route
+from geo.store.bootstrap import prepare_database
 
 USER = "benchmark"
 REP = "rep"
-"""The demo book's rep (see :data:`geo.users.DEMO_USERS`), timed against an admin."""
+"""The demo book's rep (see :data:`geo.store.users.DEMO_USERS`), timed against an admin."""
 SEED = 5
 BUSY_COUNTIES = [
     "17031", "06073", "48201", "04013", "12086", "36047", "53033", "26163", "13121", "42101",

@@ -26,15 +26,15 @@ import shapely
 from distributed import Client, LocalCluster
 
 from geo import clock
-from geo.accounts import load_facts
-from geo.bootstrap import owner_url, prepare_database
-from geo.bulk import load_demo_book
+from geo.analysis.cube import CUBE_MEASURES, Facts, cube, parse_period
+from geo.analysis.cube_dask import distributed_region_keys
 from geo.config import load_settings
-from geo.cube import CUBE_MEASURES, Facts, cube, parse_period
-from geo.cube_dask import distributed_region_keys
-from geo.db import create_database, drop_database
-from geo.regions import region_keys
-from geo.shipped import read_counties
+from geo.field.accounts import load_facts
+from geo.ingest.whole_book import load_demo_book
+from geo.places.regions import region_keys
+from geo.store.bootstrap import owner_url, prepare_database
+from geo.store.db import create_database, drop_database
+from geo.store.shipped_data import read_counties
 
 BENCH_DB = "gcrm_bench"
 LEVELS = ["state", "county", "zip", "h3_5", "h3_6", "h3_7", "h3_8", "h3_9", "trade_area", "rep", "segment"]

@@ -26,14 +26,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from geo.bootstrap import owner_url, prepare_database
 from geo.config import load_settings
-from geo.db import create_database, drop_database
-from geo.demo import generate_demo
-from geo.geocode import geocode_addresses, load_gazetteer
-from geo.importer import detect_mapping, run_import
-from geo.shipped import read_cities, read_zips
-from geo.tabular import read_table
+from geo.ingest.demo import generate_demo
+from geo.ingest.files import read_table
+from geo.ingest.geocode import geocode_addresses, load_gazetteer
+from geo.ingest.importer import detect_mapping, run_import
+from geo.store.bootstrap import owner_url, prepare_database
+from geo.store.db import create_database, drop_database
+from geo.store.shipped_data import read_cities, read_zips
 
 BENCH_DB = "gcrm_bench"
 BASELINE_ROWS = 200_000

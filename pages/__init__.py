@@ -20,17 +20,15 @@ import geopandas as gpd
 import pandas as pd
 import streamlit as st
 
-from geo.accounts import data_version, load_facts
-from geo.bootstrap import Connections, prepare_database
-from geo.campaigns import filter_choices
+from geo.analysis.cube import CUBE_MEASURES, Facts, cube
+from geo.campaigns.audience import filter_choices
 from geo.config import PROJECT_DIR, load_settings
-from geo.cube import CUBE_MEASURES, Facts, cube
-from geo.db import SYSTEM_USER
 from geo.errors import AccessDenied, DatabaseUnavailable, GcrmError
-from geo.escaping import markdown_text
-from geo.exports import export_refusal, record_export
-from geo.regions import load_regions
-from geo.sessions import (
+from geo.field.accounts import data_version, load_facts
+from geo.maps.escaping import markdown_text
+from geo.places.regions import load_regions
+from geo.privacy.exports import export_refusal, record_export
+from geo.privacy.sessions import (
     SESSION_COOKIE,
     SESSION_PATH,
     SIGN_OUT_PATH,
@@ -42,12 +40,14 @@ from geo.sessions import (
     session_alive,
     sign_in_by_email,
 )
-from geo.users import ALL_ROWS, ROLES, SignedIn
-from territories.alignio import county_units, unit_shapes
+from geo.store.bootstrap import Connections, prepare_database
+from geo.store.db import SYSTEM_USER
+from geo.store.users import ALL_ROWS, ROLES, SignedIn
+from territories.book_alignment import county_units, unit_shapes
 from territories.model import load_book
 
 _log = logging.getLogger(__name__)
-WARM_MODULES = ("geo.cubeio", "geo.hotspots", "geo.maps", "territories.plan")
+WARM_MODULES = ("geo.analysis.cube_answers", "geo.analysis.hotspots", "geo.maps.builders", "territories.plan")
 """Slow first imports of the pages (esda, libpysal, folium …), done at start instead of on a first visit.
 
 Not ``streamlit_folium``: importing it declares its component, which must happen in a script run.
@@ -55,7 +55,7 @@ Not ``streamlit_folium``: importing it declares its component, which must happen
 _run_state = threading.local()
 """Per script run (Streamlit runs each session's script on its own thread)."""
 SESSION_USER_KEY = "gcrm_user"
-"""Session-state key of the signed-in :class:`geo.users.SignedIn`."""
+"""Session-state key of the signed-in :class:`geo.store.users.SignedIn`."""
 WANTED_PAGE_KEY = "gcrm_wanted_page"
 """Session-state key of the page an address named before signing in."""
 POST_KEY = "gcrm_post_to_server"
@@ -117,7 +117,7 @@ def cached_regions(level: str) -> gpd.GeoDataFrame:
     Returns
     -------
     GeoDataFrame
-        As :func:`geo.regions.load_regions` returns.
+        As :func:`geo.places.regions.load_regions` returns.
     """
     return load_regions(connections().app, level, user=SYSTEM_USER)
 
@@ -159,14 +159,14 @@ def cached_facts(scope: tuple, version: tuple, _user: str) -> Facts:
     """Facts per scope of visible rows and data version; shared read-only, never mutated.
 
     Users whose row-level security shows them the same rows (the same
-    :attr:`geo.users.SignedIn.scope`) share one copy.
+    :attr:`geo.store.users.SignedIn.scope`) share one copy.
 
     Parameters
     ----------
     scope
         The acting user's scope (a cache key).
     version
-        :func:`geo.accounts.data_version` of the facts' tables (a cache key).
+        :func:`geo.field.accounts.data_version` of the facts' tables (a cache key).
     _user
         The acting user, who loads the facts (not part of the key).
 
@@ -187,14 +187,14 @@ def cached_choices(scope: tuple, version: tuple, _user: str) -> dict[str, list[s
     scope
         The acting user's scope (a cache key).
     version
-        :func:`geo.accounts.data_version` of ``accounts`` (a cache key).
+        :func:`geo.field.accounts.data_version` of ``accounts`` (a cache key).
     _user
         The acting user, who reads them (not part of the key).
 
     Returns
     -------
     dict
-        As :func:`geo.campaigns.filter_choices` returns.
+        As :func:`geo.campaigns.audience.filter_choices` returns.
     """
     return filter_choices(connections().app, user=_user)
 
@@ -317,7 +317,7 @@ def current_scope() -> tuple:
     Returns
     -------
     tuple
-        See :attr:`geo.users.SignedIn.scope`.
+        See :attr:`geo.store.users.SignedIn.scope`.
     """
     user = signed_in()
     return () if user is None else user.scope
@@ -516,7 +516,7 @@ def audited_download(
     label, data, file_name, mime
         As :func:`streamlit.download_button` takes them.
     kind
-        A key of :data:`geo.exports.PERSONAL_EXPORTS`.
+        A key of :data:`geo.privacy.exports.PERSONAL_EXPORTS`.
     target
         What is exported, for the audit log.
     rows

@@ -2,10 +2,10 @@
 
 import streamlit as st
 
-from geo.audit import AUDITED_ACTIONS, audit_entries
 from geo.errors import GcrmError
-from geo.escaping import markdown_text
-from geo.users import list_users, set_disabled
+from geo.maps.escaping import markdown_text
+from geo.store.audit import AUDITED_ACTIONS, audit_entries
+from geo.store.users import list_users, set_disabled
 from pages import connections, current_user, opened_through_app, show_error
 
 USER_LABELS = {

@@ -7,8 +7,8 @@ import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
 
-from geo.accounts import branches
-from geo.campaigns import (
+from geo.analysis.cube import region_names
+from geo.campaigns.audience import (
     OPERATIONS,
     Filters,
     audience,
@@ -25,12 +25,12 @@ from geo.campaigns import (
     territory_part,
     trade_area_part,
 )
-from geo.cube import region_names
 from geo.errors import GcrmError
-from geo.escaping import markdown_text
-from geo.exports import csv_text
-from geo.geocode import PRECISION_RANK
-from geo.maps import LOWER_48_BOUNDS, choropleth_map, clicked_key, draw_map, selection_map
+from geo.field.accounts import branches
+from geo.ingest.geocode import PRECISION_RANK
+from geo.maps.builders import LOWER_48_BOUNDS, choropleth_map, clicked_key, draw_map, selection_map
+from geo.maps.escaping import markdown_text
+from geo.privacy.exports import csv_text
 from pages import (
     audited_download,
     book_choices,

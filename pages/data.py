@@ -8,18 +8,23 @@ import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
 
-from geo.accounts import accounts_for_review, low_precision_by_stated_state, merge_accounts, precision_counts
+from geo.analysis.cube import low_precision_by_state
 from geo.config import load_settings
-from geo.cube import low_precision_by_state
-from geo.duplicates import probable_duplicates
 from geo.errors import GcrmError
-from geo.escaping import markdown_text
-from geo.exports import csv_text
-from geo.geocode import load_gazetteer, normalise_state
-from geo.httpgeocoder import street_geocoder
-from geo.importer import KINDS, ImportSummary, detect_mapping, field_labels, run_import
-from geo.maps import choropleth_map
-from geo.tabular import RawTable, check_upload_size, read_table
+from geo.field.accounts import (
+    accounts_for_review,
+    low_precision_by_stated_state,
+    merge_accounts,
+    precision_counts,
+)
+from geo.ingest.duplicates import probable_duplicates
+from geo.ingest.files import RawTable, check_upload_size, read_table
+from geo.ingest.geocode import load_gazetteer, normalise_state
+from geo.ingest.importer import KINDS, ImportSummary, detect_mapping, field_labels, run_import
+from geo.ingest.street_geocoder import street_geocoder
+from geo.maps.builders import choropleth_map
+from geo.maps.escaping import markdown_text
+from geo.privacy.exports import csv_text
 from pages import audited_download, cached_regions, connections, current_user, opened_through_app, show_error
 
 IGNORE = "— ignore —"

@@ -2,8 +2,8 @@
 
 import streamlit as st
 
-from geo.accounts import headline_counts
 from geo.errors import GcrmError
+from geo.field.accounts import headline_counts
 from pages import connections, current_user, opened_through_app, show_error
 
 

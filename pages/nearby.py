@@ -6,11 +6,11 @@ from streamlit_folium import st_folium
 
 from geo.config import load_settings
 from geo.errors import GcrmError
-from geo.exports import csv_text
-from geo.geocode import load_gazetteer
-from geo.maps import LOWER_48_BOUNDS, LocateControl, accounts_map, add_basemap, base_map
-from geo.nearby import account_history, log_visit, nearest_accounts, position_from_text
-from geo.routes import plan_route, route_gpx
+from geo.field.nearby import account_history, log_visit, nearest_accounts, position_from_text
+from geo.field.routes import plan_route, route_gpx
+from geo.ingest.geocode import load_gazetteer
+from geo.maps.builders import LOWER_48_BOUNDS, LocateControl, accounts_map, add_basemap, base_map
+from geo.privacy.exports import csv_text
 from pages import (
     audited_download,
     book_choices,

@@ -3,9 +3,7 @@
 import streamlit as st
 from streamlit_folium import st_folium
 
-from geo.accounts import accounts_in_zip, data_version
-from geo.config import load_settings
-from geo.cube import (
+from geo.analysis.cube import (
     CUBE_MEASURES,
     Facts,
     complete_members,
@@ -14,13 +12,15 @@ from geo.cube import (
     region_names,
     state_level_only,
 )
-from geo.cubeio import answer_cube
+from geo.analysis.cube_answers import answer_cube
+from geo.analysis.hotspots import hot_spots
+from geo.config import load_settings
 from geo.errors import GcrmError
-from geo.escaping import markdown_text
-from geo.exports import csv_text
-from geo.hotspots import hot_spots
-from geo.maps import SCHEMES, add_spots, choropleth_map, clicked_key
-from geo.safeexport import suppress_small_cells
+from geo.field.accounts import accounts_in_zip, data_version
+from geo.maps.builders import SCHEMES, add_spots, choropleth_map, clicked_key
+from geo.maps.escaping import markdown_text
+from geo.privacy.exports import csv_text
+from geo.privacy.safe_locations import suppress_small_cells
 from pages import (
     audited_download,
     cached_facts,

@@ -4,11 +4,11 @@ import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
 
-from geo.accounts import data_version
 from geo.config import load_settings
 from geo.errors import GcrmError
-from geo.escaping import markdown_text
-from geo.maps import category_map, clicked_key
+from geo.field.accounts import data_version
+from geo.maps.builders import category_map, clicked_key
+from geo.maps.escaping import markdown_text
 from pages import (
     BOOK_TABLES,
     KPI_LABELS,
@@ -21,7 +21,7 @@ from pages import (
     opened_through_app,
     show_error,
 )
-from territories.alignio import BALANCE_MEASURES, propose_alignment
+from territories.book_alignment import BALANCE_MEASURES, propose_alignment
 from territories.metrics import territory_kpis
 from territories.model import (
     active_version,

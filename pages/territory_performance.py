@@ -5,11 +5,11 @@ import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
 
-from geo.accounts import data_version
 from geo.errors import GcrmError
-from geo.escaping import markdown_text
-from geo.exports import csv_text
-from geo.maps import SCHEMES, choropleth_map, clicked_key
+from geo.field.accounts import data_version
+from geo.maps.builders import SCHEMES, choropleth_map, clicked_key
+from geo.maps.escaping import markdown_text
+from geo.privacy.exports import csv_text
 from pages import (
     BOOK_TABLES,
     KPI_LABELS,

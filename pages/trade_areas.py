@@ -5,11 +5,7 @@ import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
 
-from geo.accounts import accounts_near, branches
-from geo.errors import GcrmError
-from geo.escaping import markdown_text
-from geo.maps import choropleth_map, trade_area_map
-from geo.tradeareas import (
+from geo.analysis.tradeareas import (
     area_figures,
     customer_derived,
     huff_cells,
@@ -18,6 +14,10 @@ from geo.tradeareas import (
     threshold_rings,
     voronoi,
 )
+from geo.errors import GcrmError
+from geo.field.accounts import accounts_near, branches
+from geo.maps.builders import choropleth_map, trade_area_map
+from geo.maps.escaping import markdown_text
 from pages import cached_regions, connections, current_user, opened_through_app, show_error
 
 METHODS = {

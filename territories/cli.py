@@ -9,13 +9,13 @@ import pandas as pd
 import typer
 
 from geo.choices import match_choices, state_spellings
-from geo.cli import app
-from geo.clitools import check_format, report_errors, with_app_database
+from geo.cli.command import check_format, report_errors, with_app_database
+from geo.cli.main import app
 from geo.config import cli_user, load_settings
-from geo.db import Database
-from geo.exports import csv_text
-from geo.regions import load_regions
-from territories.alignio import AlignmentResult, lower_48_states, parse_units, propose_alignment
+from geo.places.regions import load_regions
+from geo.privacy.exports import csv_text
+from geo.store.db import Database
+from territories.book_alignment import AlignmentResult, lower_48_states, parse_units, propose_alignment
 from territories.model import (
     active_version,
     create_version,

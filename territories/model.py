@@ -18,12 +18,12 @@ import psycopg2.extensions
 from psycopg2 import sql
 
 from geo import clock
-from geo.audit import record
-from geo.cube import dimension_keys
-from geo.db import Database, copy_frame, copy_out
+from geo.analysis.cube import dimension_keys
 from geo.errors import AccessDenied
-from geo.placement import STATE_LEVEL
-from geo.territorykeys import assign_territories
+from geo.ingest.placement import STATE_LEVEL
+from geo.ingest.territory_keys import assign_territories
+from geo.store.audit import record
+from geo.store.db import Database, copy_frame, copy_out
 from territories.plan import TerritoryError, apply_moves
 
 PLANNERS_ONLY = (
@@ -442,7 +442,7 @@ def publish(db: Database, version: int, *, user: str) -> int:
 
     The previously active version is archived; the publication is written to the audit log.
     Only a user who sees the whole book may publish (see :func:`may_plan`). Accounts follow
-    the rule of :func:`geo.territorykeys.assign_territories`.
+    the rule of :func:`geo.ingest.territory_keys.assign_territories`.
 
     Parameters
     ----------

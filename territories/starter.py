@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from geo.db import Database
-from territories.alignio import propose_alignment
+from geo.store.db import Database
+from territories.book_alignment import propose_alignment
 from territories.model import publish_plan, versions
 
 CENSUS_REGIONS = {

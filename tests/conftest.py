@@ -1,6 +1,6 @@
 """Test fixtures: one private PostGIS per run, a fresh database per test.
 
-The suite starts its own cluster with :mod:`geo.server` (or uses
+The suite starts its own cluster with :mod:`geo.store.server` (or uses
 ``TEST_DATABASE_URL``, an owner URL whose role may create databases). A
 template database holds the migrated schema and the shipped boundaries; each
 test gets a copy of it, so tests never see each other's rows.
@@ -18,11 +18,11 @@ from pathlib import Path
 
 import pytest
 
-from geo import server
-from geo.bootstrap import Connections, prepare_database
 from geo.config import PROJECT_DIR, Settings
-from geo.db import create_database, drop_database
-from geo.users import ALL_ROWS, SignedIn, register_operator
+from geo.store import server
+from geo.store.bootstrap import Connections, prepare_database
+from geo.store.db import create_database, drop_database
+from geo.store.users import ALL_ROWS, SignedIn, register_operator
 
 TEMPLATE_DB = "gcrm_test_template"
 APP_PASSWORD = "gcrm-test-app-password"
@@ -114,7 +114,7 @@ def connections(settings: Settings) -> Iterator[Connections]:
 @pytest.fixture(scope="module")
 def demo_settings(server_url: str, template_url: str, state_home: Path) -> Iterator[Settings]:
     """Settings of a database holding a small demo book, shared by one test module (read only)."""
-    from geo.bulk import load_demo_book
+    from geo.ingest.whole_book import load_demo_book
 
     name, url = _fresh_database(server_url, template_url)
     settings = _settings(url, state_home)
@@ -146,7 +146,7 @@ PLANNER = "manager@test"
 @pytest.fixture(scope="session")
 def planned_template(server_url: str, template_url: str, state_home: Path) -> Iterator[str]:
     """A database with a small demo book and its published starter territory plan (a template)."""
-    from geo.bulk import load_demo_book
+    from geo.ingest.whole_book import load_demo_book
     from territories.starter import starter_plan
 
     name = f"gcrm_test_planned_{os.getpid()}"

@@ -17,13 +17,13 @@ import pytest
 from psycopg2 import sql
 
 from geo import clock
-from geo.bootstrap import Connections, check_app_role, prepare_database
+from geo.analysis.tradeareas import haversine_m
 from geo.config import APP_ROLE, Settings
-from geo.db import Database, role_dsn
 from geo.errors import UnsafeAppRole
-from geo.nearby import NearbyError, _nearest_query, account_history, log_visit, nearest_accounts
-from geo.tradeareas import haversine_m
-from geo.users import add_user, set_disabled
+from geo.field.nearby import NearbyError, _nearest_query, account_history, log_visit, nearest_accounts
+from geo.store.bootstrap import Connections, check_app_role, prepare_database
+from geo.store.db import Database, role_dsn
+from geo.store.users import add_user, set_disabled
 
 LEAK_FUNCTION = """
 CREATE FUNCTION leak(tbl text, r text) RETURNS boolean LANGUAGE plpgsql COST 0.0000001 AS $$

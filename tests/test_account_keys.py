@@ -17,15 +17,15 @@ from conftest import ADMIN
 from streamlit.testing.v1 import AppTest
 from typer.testing import CliRunner
 
-from geo.accounts import load_facts
-from geo.bootstrap import Connections
-from geo.cli import app
+from geo.analysis.cube import state_level_only
+from geo.analysis.cube_answers import answer_cube
+from geo.cli.main import app
 from geo.config import PROJECT_DIR, Settings
-from geo.cube import state_level_only
-from geo.cubeio import answer_cube
-from geo.importer import ImportSummary, detect_mapping, run_import
-from geo.regionkeys import reassign_region_keys
-from geo.tabular import read_csv_bytes
+from geo.field.accounts import load_facts
+from geo.ingest.files import read_csv_bytes
+from geo.ingest.importer import ImportSummary, detect_mapping, run_import
+from geo.ingest.rekeying import reassign_region_keys
+from geo.store.bootstrap import Connections
 from territories.model import (
     active_version,
     create_version,

@@ -16,11 +16,11 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from geo.bootstrap import Connections, prepare_database
-from geo.cli import app
+from geo.cli.main import app
 from geo.config import Settings
-from geo.duplicates import normalise_name, probable_duplicates
-from geo.exports import neutralise_formulas
+from geo.ingest.duplicates import normalise_name, probable_duplicates
+from geo.privacy.exports import neutralise_formulas
+from geo.store.bootstrap import Connections, prepare_database
 
 runner = CliRunner()
 ACCOUNTS = """\

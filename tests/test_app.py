@@ -9,9 +9,9 @@ import streamlit as st
 from conftest import ADMIN
 from streamlit.testing.v1 import AppTest
 
+from geo.analysis.cube import CUBE_MEASURES
 from geo.config import PROJECT_DIR, Settings
-from geo.cube import CUBE_MEASURES
-from geo.maps import SCHEMES
+from geo.maps.builders import SCHEMES
 
 APP = str(PROJECT_DIR / "app.py")
 MAP_PAGE = "pages/region_map.py"

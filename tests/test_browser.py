@@ -21,9 +21,9 @@ from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Page, sync_playwright
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
+from geo.analysis.tradeareas import haversine_m
 from geo.config import PROJECT_DIR, Settings
-from geo.sessions import LOCK_MINUTES, MAX_FAILURES, SESSION_COOKIE
-from geo.tradeareas import haversine_m
+from geo.privacy.sessions import LOCK_MINUTES, MAX_FAILURES, SESSION_COOKIE
 
 pytestmark = pytest.mark.browser
 CHROMIUM_ARGS = [
@@ -308,7 +308,7 @@ MARKERS_SCRIPT = """() => {
 def test_a_rep_signed_in_sees_only_their_accounts_nearby_and_on_the_map(
     app_url: str, browser, demo_settings: Settings
 ) -> None:
-    from geo.bootstrap import prepare_database
+    from geo.store.bootstrap import prepare_database
     from territories.starter import starter_plan
 
     conns = prepare_database(demo_settings)

@@ -13,8 +13,8 @@ import pytest
 import shapely
 
 from geo import clock
-from geo.bootstrap import Connections, prepare_database
-from geo.campaigns import (
+from geo.analysis.tradeareas import haversine_m
+from geo.campaigns.audience import (
     CampaignError,
     Filters,
     audience,
@@ -31,7 +31,7 @@ from geo.campaigns import (
     waterfall,
 )
 from geo.config import Settings
-from geo.tradeareas import haversine_m
+from geo.store.bootstrap import Connections, prepare_database
 
 USER = "marketer@test"
 CHICAGO = (41.88, -87.63)

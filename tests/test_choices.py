@@ -12,10 +12,10 @@ from conftest import ADMIN
 from streamlit.testing.v1 import AppTest
 from typer.testing import CliRunner
 
-from geo.bootstrap import prepare_database
 from geo.choices import match_choices, parse_where, state_spellings
 from geo.config import PROJECT_DIR, Settings
 from geo.errors import InvalidChoice
+from geo.store.bootstrap import prepare_database
 from territories.cli import app
 
 STATES = pd.DataFrame(

@@ -6,9 +6,9 @@ import re
 
 from typer.testing import CliRunner
 
-from geo.bootstrap import prepare_database
-from geo.cli import app
+from geo.cli.main import app
 from geo.config import Settings
+from geo.store.bootstrap import prepare_database
 
 runner = CliRunner()
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from geo.accounts import headline_counts, load_facts
-from geo.bootstrap import prepare_database
+from geo.analysis.cube import base_figures
 from geo.config import Settings
-from geo.cube import base_figures
+from geo.field.accounts import headline_counts, load_facts
+from geo.store.bootstrap import prepare_database
 
 
 def test_headline_counts_agree_with_the_cube(demo_settings: Settings) -> None:

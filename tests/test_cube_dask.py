@@ -12,14 +12,14 @@ import shapely
 from distributed import Client, LocalCluster
 from typer.testing import CliRunner
 
-from geo.accounts import load_facts
-from geo.bootstrap import prepare_database
-from geo.cli import app
+from geo.analysis.cube import CUBE_MEASURES, cube, parse_period
+from geo.analysis.cube_dask import distributed_region_keys
+from geo.cli.main import app
 from geo.config import Settings
-from geo.cube import CUBE_MEASURES, cube, parse_period
-from geo.cube_dask import distributed_region_keys
-from geo.regions import region_keys
-from geo.shipped import read_counties
+from geo.field.accounts import load_facts
+from geo.places.regions import region_keys
+from geo.store.bootstrap import prepare_database
+from geo.store.shipped_data import read_counties
 
 
 @pytest.fixture(scope="module")

@@ -8,12 +8,12 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from geo.accounts import load_facts
-from geo.bootstrap import prepare_database
-from geo.cli import app
+from geo.analysis.cube import BASE, base_figures, parse_period, roll_up
+from geo.analysis.cube_answers import answer_cube
+from geo.cli.main import app
 from geo.config import Settings
-from geo.cube import BASE, base_figures, parse_period, roll_up
-from geo.cubeio import answer_cube
+from geo.field.accounts import load_facts
+from geo.store.bootstrap import prepare_database
 
 
 @pytest.fixture(scope="module")

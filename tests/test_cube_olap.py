@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from shapely.geometry import box
 
-from geo.cube import (
+from geo.analysis.cube import (
     BASE,
     CUBE_MEASURES,
     CubeQueryError,

@@ -9,10 +9,10 @@ from contextlib import contextmanager
 import psycopg2
 import pytest
 
-from geo.bootstrap import Connections, prepare_database
 from geo.config import APP_ROLE, Settings
-from geo.db import Database, migrate, role_dsn
 from geo.errors import DatabaseUnavailable
+from geo.store.bootstrap import Connections, prepare_database
+from geo.store.db import Database, migrate, role_dsn
 
 
 @contextmanager
@@ -140,7 +140,7 @@ def test_role_dsn_swaps_credentials() -> None:
 
 
 def test_data_version_moves_with_writes_to_its_tables_only(connections: Connections) -> None:
-    from geo.accounts import data_version
+    from geo.field.accounts import data_version
 
     before = data_version(connections.app, user="t")
     assert data_version(connections.app, user="t") == before

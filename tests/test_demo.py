@@ -10,10 +10,10 @@ import pytest
 from geopandas.testing import assert_geodataframe_equal
 from pandas.testing import assert_frame_equal
 
-from geo.bootstrap import prepare_database
 from geo.config import PROJECT_DIR, Settings
-from geo.demo import book_period, generate_demo, rep_count
-from geo.shipped import read_cities, read_zips
+from geo.ingest.demo import book_period, generate_demo, rep_count
+from geo.store.bootstrap import prepare_database
+from geo.store.shipped_data import read_cities, read_zips
 
 DATA_DIR = PROJECT_DIR / "data"
 AS_OF = date(2027, 3, 1)

@@ -11,13 +11,13 @@ from conftest import ADMIN, APP_PASSWORD
 from streamlit.testing.v1 import AppTest
 
 import pages
-from geo import server
-from geo.bootstrap import prepare_database
 from geo.config import PROJECT_DIR, Settings
-from geo.db import Database
 from geo.errors import DatabaseUnavailable
-from geo.importer import MappingError
-from geo.users import register_operator
+from geo.ingest.importer import MappingError
+from geo.store import server
+from geo.store.bootstrap import prepare_database
+from geo.store.db import Database
+from geo.store.users import register_operator
 from territories.plan import TerritoryError
 
 APP = str(PROJECT_DIR / "app.py")

@@ -17,8 +17,15 @@ import shapely
 from shapely.geometry import box
 
 from geo.config import PROJECT_DIR
-from geo.escaping import html_text, js_string, markdown_text, template_literal
-from geo.maps import Legend, accounts_map, category_map, choropleth_map, selection_map, trade_area_map
+from geo.maps.builders import (
+    Legend,
+    accounts_map,
+    category_map,
+    choropleth_map,
+    selection_map,
+    trade_area_map,
+)
+from geo.maps.escaping import html_text, js_string, markdown_text, template_literal
 
 PAYLOADS = (
     "<img src=x onerror=alert(1)>",
@@ -186,8 +193,8 @@ def test_legend_body_is_a_script_safe_string() -> None:
 
 
 FOLIUM_DETAILS = {"Tooltip", "Popup", "GeoJsonTooltip", "GeoJsonPopup", "DivIcon"}
-"""folium classes that show text as HTML: built in ``geo/maps.py`` only, from escaped text."""
-ESCAPING_MODULE = "geo/escaping.py"
+"""folium classes that show text as HTML: built in ``geo/maps/builders.py`` only, from escaped text."""
+ESCAPING_MODULE = "geo/maps/escaping.py"
 
 
 def _sources() -> list[Path]:
@@ -201,8 +208,12 @@ def test_only_the_map_builders_show_text_in_folium_and_only_through_the_escaping
         relative = path.relative_to(PROJECT_DIR).as_posix()
         tree = ast.parse(path.read_text(encoding="utf-8"))
         for node in ast.walk(tree):
-            if isinstance(node, ast.Attribute) and node.attr in FOLIUM_DETAILS and relative != "geo/maps.py":
-                problems.append(f"{relative}:{node.lineno}: folium.{node.attr} outside geo/maps.py")
+            if (
+                isinstance(node, ast.Attribute)
+                and node.attr in FOLIUM_DETAILS
+                and relative != "geo/maps/builders.py"
+            ):
+                problems.append(f"{relative}:{node.lineno}: folium.{node.attr} outside geo/maps/builders.py")
             if isinstance(node, ast.Call):
                 for keyword in node.keywords:
                     if keyword.arg in ("tooltip", "popup") and isinstance(
@@ -220,7 +231,7 @@ def test_only_the_map_builders_show_text_in_folium_and_only_through_the_escaping
             if isinstance(node, ast.Import | ast.ImportFrom) and relative != ESCAPING_MODULE:
                 names = [a.name for a in node.names] + [getattr(node, "module", None) or ""]
                 if "html" in names:
-                    problems.append(f"{relative}:{node.lineno}: imports html instead of geo.escaping")
+                    problems.append(f"{relative}:{node.lineno}: imports html instead of geo.maps.escaping")
     assert problems == []
 
 

@@ -8,10 +8,10 @@ import json
 import pandas as pd
 from typer.testing import CliRunner
 
-from geo.cli import app
+from geo.analysis.tradeareas import haversine_m
+from geo.cli.main import app
 from geo.config import Settings
-from geo.shapes import MAX_GEOJSON_BYTES
-from geo.tradeareas import haversine_m
+from geo.places.shapes import MAX_GEOJSON_BYTES
 
 
 def _invoke(args: list[str]):

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from geo.config import PROJECT_DIR
-from geo.geocode import (
+from geo.ingest.geocode import (
     Gazetteer,
     geocode_addresses,
     load_gazetteer,

@@ -18,9 +18,9 @@ from conftest import ADMIN
 from streamlit.testing.v1 import AppTest
 from typer.testing import CliRunner
 
-from geo.bootstrap import Connections
-from geo.cli import app
+from geo.cli.main import app
 from geo.config import PROJECT_DIR, Settings
+from geo.store.bootstrap import Connections
 
 DATA_PAGE = "pages/data.py"
 HEADER = "Customer ID,Customer Name,City,State,ZIP"

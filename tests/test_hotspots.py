@@ -6,7 +6,7 @@ import geopandas as gpd
 import numpy as np
 from shapely.geometry import box
 
-from geo.hotspots import hot_spots
+from geo.analysis.hotspots import hot_spots
 
 SIZE = 12
 

@@ -13,9 +13,9 @@ from urllib.parse import parse_qs, urlsplit
 import pandas as pd
 import pytest
 
-from geo.bootstrap import Connections
 from geo.config import Settings
-from geo.httpgeocoder import street_geocoder
+from geo.ingest.street_geocoder import street_geocoder
+from geo.store.bootstrap import Connections
 
 
 class _Nominatim(BaseHTTPRequestHandler):

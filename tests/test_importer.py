@@ -6,10 +6,10 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from geo.bootstrap import Connections
-from geo.cli import app
+from geo.cli.main import app
 from geo.config import PROJECT_DIR, Settings
-from geo.importer import (
+from geo.ingest.files import read_csv_bytes
+from geo.ingest.importer import (
     FIELDS,
     KINDS,
     ImportSummary,
@@ -19,7 +19,7 @@ from geo.importer import (
     field_labels,
     run_import,
 )
-from geo.tabular import read_csv_bytes
+from geo.store.bootstrap import Connections
 
 DATA_DIR = PROJECT_DIR / "data"
 ACCOUNTS = """\

@@ -12,9 +12,9 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 from typer.testing import CliRunner
 
-from geo.bootstrap import Connections
-from geo.cli import app
+from geo.cli.main import app
 from geo.config import PROJECT_DIR, Settings
+from geo.store.bootstrap import Connections
 
 runner = CliRunner()
 INJECTIONS = (

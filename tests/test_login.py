@@ -6,11 +6,11 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from geo.audit import audit_entries
-from geo.bootstrap import Connections, prepare_database
 from geo.config import PROJECT_DIR, Settings
-from geo.sessions import LOCK_MINUTES, MAX_FAILURES, authenticate
-from geo.users import DEMO_USERS, set_disabled
+from geo.privacy.sessions import LOCK_MINUTES, MAX_FAILURES, authenticate
+from geo.store.audit import audit_entries
+from geo.store.bootstrap import Connections, prepare_database
+from geo.store.users import DEMO_USERS, set_disabled
 
 APP = str(PROJECT_DIR / "app.py")
 

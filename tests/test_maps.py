@@ -11,7 +11,7 @@ import pytest
 import shapely
 from shapely.geometry import box
 
-from geo.maps import (
+from geo.maps.builders import (
     NO_DATA_COLOR,
     PALETTE,
     Legend,

@@ -8,11 +8,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from geo.bootstrap import Connections, prepare_database
+from geo.analysis.tradeareas import haversine_m
 from geo.config import Settings
-from geo.geocode import load_gazetteer
-from geo.nearby import NearbyError, account_history, log_visit, nearest_accounts, position_from_text
-from geo.tradeareas import haversine_m
+from geo.field.nearby import NearbyError, account_history, log_visit, nearest_accounts, position_from_text
+from geo.ingest.geocode import load_gazetteer
+from geo.store.bootstrap import Connections, prepare_database
 
 USER = "rep@test"
 

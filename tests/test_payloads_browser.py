@@ -18,11 +18,11 @@ from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Page
 from test_browser import DRAW_TIMEOUT_MS, _sign_in, app_url, browser  # noqa: F401 — shared fixtures
 
-from geo.bootstrap import prepare_database
-from geo.campaigns import Filters, record_responses, region_part, save_campaign
+from geo.campaigns.audience import Filters, record_responses, region_part, save_campaign
 from geo.config import Settings
-from geo.importer import detect_mapping, run_import
-from geo.tabular import read_table
+from geo.ingest.files import read_table
+from geo.ingest.importer import detect_mapping, run_import
+from geo.store.bootstrap import prepare_database
 from territories.starter import starter_plan
 
 pytestmark = pytest.mark.browser

@@ -7,10 +7,10 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from geo.bulk import load_demo_book
 from geo.config import PROJECT_DIR
 from geo.errors import AccessDenied
-from territories.alignio import propose_alignment
+from geo.ingest.whole_book import load_demo_book
+from territories.book_alignment import propose_alignment
 from territories.model import (
     active_version,
     create_version,
@@ -32,7 +32,7 @@ DESIGN = "pages/territory_design.py"
 ADMIN = "manager@test"
 """An admin of the test databases (see ``conftest.TEST_ADMINS``)."""
 MANAGER = ("manager", "manager-demo")
-"""The demo West manager (``geo.users.DEMO_USERS``)."""
+"""The demo West manager (``geo.store.users.DEMO_USERS``)."""
 EDIT_BUTTONS = {
     "New draft",
     "Publish",

@@ -12,14 +12,14 @@ import pytest
 from psycopg2 import sql
 from typer.testing import CliRunner
 
-from geo.bootstrap import Connections
-from geo.campaigns import Filters, audience, circle_part
-from geo.cli import app
+from geo.campaigns.audience import Filters, audience, circle_part
+from geo.cli.main import app
 from geo.config import PROJECT_DIR, Settings, cli_user
 from geo.errors import AccessDenied
-from geo.exports import csv_text, record_export
-from geo.safeexport import suppress_small_cells
-from geo.suppression import identifier_hash
+from geo.privacy.exports import csv_text, record_export
+from geo.privacy.safe_locations import suppress_small_cells
+from geo.privacy.suppression import identifier_hash
+from geo.store.bootstrap import Connections
 
 runner = CliRunner()
 ACCOUNT = "ERASE-1"
@@ -328,4 +328,4 @@ def test_every_csv_goes_through_the_one_writer_that_neutralises_formulas() -> No
     for path in sources:
         lines = path.read_text().splitlines()
         writers += [f"{path.name}:{n}" for n, line in enumerate(lines, 1) if ".to_csv(" in line]
-    assert writers == [], f"CSV written without geo.exports.csv_text: {writers}"
+    assert writers == [], f"CSV written without geo.privacy.exports.csv_text: {writers}"

@@ -8,10 +8,10 @@ import pandas as pd
 import pytest
 from shapely.geometry import Point
 
-from geo.bootstrap import Connections
 from geo.config import PROJECT_DIR
-from geo.regions import load_regions, read_boundaries, region_keys
-from geo.shipped import read_counties
+from geo.places.regions import load_regions, read_boundaries, region_keys
+from geo.store.bootstrap import Connections
+from geo.store.shipped_data import read_counties
 
 DATA_DIR = PROJECT_DIR / "data"
 

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from geo.routes import distance_table, nearest_neighbour_tour, plan_route, route_gpx, route_length
+from geo.field.routes import distance_table, nearest_neighbour_tour, plan_route, route_gpx, route_length
 
 
 def _stops(seed: int, count: int) -> pd.DataFrame:

@@ -10,8 +10,8 @@ from pathlib import Path
 import psycopg2
 import pytest
 
-from geo import server
 from geo.errors import ServerError
+from geo.store import server
 
 
 def _our_postgres_processes(data_dir: Path) -> list[int]:
@@ -84,7 +84,7 @@ def test_url_before_start_is_refused(home: Path) -> None:
 def test_cli_start_status_url_stop(home: Path) -> None:
     env = {**os.environ, "GCRM_HOME": str(home)}
     env.pop("DATABASE_URL", None)
-    gcrm = [sys.executable, "-m", "geo.cli"]
+    gcrm = [sys.executable, "-m", "geo.cli.main"]
 
     def run(*args: str) -> subprocess.CompletedProcess:
         return subprocess.run([*gcrm, *args], env=env, capture_output=True, text=True, timeout=180)

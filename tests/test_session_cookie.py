@@ -7,9 +7,9 @@ from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
 import serve
-from geo.bootstrap import Connections
-from geo.sessions import SESSION_COOKIE, SESSION_PATH, SIGN_OUT_PATH, authenticate, resume_session
-from geo.users import add_user
+from geo.privacy.sessions import SESSION_COOKIE, SESSION_PATH, SIGN_OUT_PATH, authenticate, resume_session
+from geo.store.bootstrap import Connections
+from geo.store.users import add_user
 
 PASSWORD = "correct-horse"
 

@@ -10,13 +10,10 @@ import psycopg2.errors
 import pytest
 from typer.testing import CliRunner
 
-from geo.audit import audit_entries
-from geo.bootstrap import Connections
-from geo.cli import app as cli
+from geo.cli.main import app as cli
 from geo.config import Settings, load_settings
-from geo.db import Database
 from geo.errors import SignInThrottled
-from geo.sessions import (
+from geo.privacy.sessions import (
     LOCK_MINUTES,
     MAX_FAILURES,
     SessionLimits,
@@ -27,7 +24,10 @@ from geo.sessions import (
     session_alive,
     sign_in_by_email,
 )
-from geo.users import add_user, set_disabled
+from geo.store.audit import audit_entries
+from geo.store.bootstrap import Connections
+from geo.store.db import Database
+from geo.store.users import add_user, set_disabled
 
 PASSWORD = "correct-horse"
 LIMITS = SessionLimits(idle=timedelta(hours=2), lifetime=timedelta(days=3))

@@ -7,8 +7,8 @@ import json
 import pytest
 import shapely
 
-from geo.shapes import MAX_GEOJSON_BYTES, MAX_VERTICES, InvalidGeometry, circle, target_geometry
-from geo.tradeareas import haversine_m
+from geo.analysis.tradeareas import haversine_m
+from geo.places.shapes import MAX_GEOJSON_BYTES, MAX_VERTICES, InvalidGeometry, circle, target_geometry
 
 
 def _polygon(coordinates: list[list[float]]) -> dict:

@@ -7,7 +7,7 @@ import pytest
 import shapely
 from typer.testing import CliRunner
 
-from geo.cubeio import answer_cube
+from geo.analysis.cube_answers import answer_cube
 from territories.cli import app
 from territories.metrics import KPI_COLUMNS, territory_kpis
 from territories.model import (

@@ -7,8 +7,8 @@ import streamlit as st
 from conftest import ADMIN
 from streamlit.testing.v1 import AppTest
 
-from geo.bulk import load_demo_book
 from geo.config import PROJECT_DIR
+from geo.ingest.whole_book import load_demo_book
 from territories.model import active_version, load_book, territory_table, version_plan, versions
 
 APP = str(PROJECT_DIR / "app.py")

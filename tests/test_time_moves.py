@@ -17,12 +17,12 @@ import pytest
 from typer.testing import CliRunner
 
 from geo import clock
-from geo.accounts import headline_counts
-from geo.bootstrap import Connections, prepare_database
-from geo.bulk import load_demo_book
-from geo.campaigns import Filters, audience, region_part
+from geo.campaigns.audience import Filters, audience, region_part
 from geo.config import Settings
-from geo.nearby import nearest_accounts
+from geo.field.accounts import headline_counts
+from geo.field.nearby import nearest_accounts
+from geo.ingest.whole_book import load_demo_book
+from geo.store.bootstrap import Connections, prepare_database
 from territories.cli import app
 from territories.model import load_book
 
@@ -129,7 +129,7 @@ def test_nearby_value_is_the_last_12_months(book_as_of) -> None:
 
 
 def test_a_logged_visit_is_stamped_by_the_clock(book_as_of) -> None:
-    from geo.nearby import log_visit
+    from geo.field.nearby import log_visit
 
     connections, reference = book_as_of
     found = nearest_accounts(connections.app, *CHICAGO, user=USER, k=1)

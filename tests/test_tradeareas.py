@@ -10,7 +10,7 @@ import pytest
 import shapely
 from shapely.geometry import box
 
-from geo.tradeareas import (
+from geo.analysis.tradeareas import (
     HUFF_BETA_GRID,
     area_figures,
     customer_derived,

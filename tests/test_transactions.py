@@ -11,12 +11,12 @@ import psycopg2
 import pytest
 from psycopg2 import sql
 
-import geo.campaigns
-from geo.accounts import merge_accounts
-from geo.bootstrap import Connections
-from geo.bulk import load_demo_book
-from geo.campaigns import Filters, audience, circle_part, save_campaign
-from geo.db import Database
+import geo.campaigns.audience
+from geo.campaigns.audience import Filters, audience, circle_part, save_campaign
+from geo.field.accounts import merge_accounts
+from geo.ingest.whole_book import load_demo_book
+from geo.store.bootstrap import Connections
+from geo.store.db import Database
 from territories.model import (
     active_version,
     create_version,
@@ -156,7 +156,7 @@ def test_a_campaign_whose_members_cannot_be_stored_is_not_saved(planned) -> None
 
 def _withdraw_consent_meanwhile(monkeypatch: pytest.MonkeyPatch, conns: Connections, name: str) -> list:
     """Wrap a campaigns helper so that, before it runs, another session withdraws one member's consent."""
-    real = getattr(geo.campaigns, name)
+    real = getattr(geo.campaigns.audience, name)
     withdrawn = []
 
     def changed_meanwhile(cur, *args, **kwargs):
@@ -172,7 +172,7 @@ def _withdraw_consent_meanwhile(monkeypatch: pytest.MonkeyPatch, conns: Connecti
                 withdrawn.append(other.fetchone()[0])
         return real(cur, *args, **kwargs)
 
-    monkeypatch.setattr(geo.campaigns, name, changed_meanwhile)
+    monkeypatch.setattr(geo.campaigns.audience, name, changed_meanwhile)
     return withdrawn
 
 

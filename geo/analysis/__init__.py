@@ -1,0 +1,1 @@
+"""Analysis over the book: the OLAP cube, trade areas, hot spots."""

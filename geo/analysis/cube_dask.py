@@ -1,0 +1,147 @@
+"""The cube on a Dask cluster (``GCRM_DASK_SCHEDULER``): region keys and base figures.
+
+The in-memory cube answers a warm query on 1M accounts and 5M orders in well under a
+second; a cluster pays off when the order history outgrows one machine's memory or when
+many cube queries run at once. The figures are the same as :func:`geo.analysis.cube.base_figures`:
+the same member codes, the same period masks, summed per partition and then combined.
+Region keys are assigned partition by partition of a dask-geopandas frame, each partition
+running the same :func:`geo.places.regions.region_keys` as one process does.
+"""
+
+from __future__ import annotations
+
+import dask.dataframe as dd
+import dask_geopandas
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+from distributed import Client
+
+from geo.analysis.cube import BASE, Facts, Period, order_codes, period_masks, slice_mask
+from geo.places.regions import REGION_KEY_COLUMNS, region_keys
+
+PARTITION_ROWS = 500_000
+POINT_PARTITION_ROWS = 100_000
+
+
+def connect(address: str) -> Client:
+    """Connect to a Dask scheduler.
+
+    Parameters
+    ----------
+    address
+        ``tcp://host:8786`` or any address ``distributed.Client`` accepts.
+
+    Returns
+    -------
+    Client
+        A client; close it when done.
+    """
+    return Client(address)
+
+
+def distributed_region_keys(
+    points: gpd.GeoSeries, counties: gpd.GeoDataFrame, *, client: Client
+) -> pd.DataFrame:
+    """Assign region keys to points on a Dask cluster, through dask-geopandas.
+
+    Parameters
+    ----------
+    points
+        Points in EPSG:4326 (missing ones get empty keys).
+    counties
+        County polygons, as :func:`geo.store.shipped_data.read_counties` returns.
+    client
+        The cluster to run on.
+
+    Returns
+    -------
+    DataFrame
+        Exactly what :func:`geo.places.regions.region_keys` returns for the same points.
+    """
+    frame = gpd.GeoDataFrame(geometry=points, crs=points.crs)
+    partitions = max(1, -(-len(frame) // POINT_PARTITION_ROWS))
+    spread = dask_geopandas.from_geopandas(frame, npartitions=partitions)
+    meta = pd.DataFrame({column: pd.Series(dtype=object) for column in REGION_KEY_COLUMNS})
+    keys = spread.map_partitions(_partition_keys, client.scatter(counties, broadcast=True), meta=meta)
+    return client.compute(keys, sync=True).reindex(points.index)
+
+
+def _partition_keys(part: gpd.GeoDataFrame, counties: gpd.GeoDataFrame) -> pd.DataFrame:
+    return region_keys(part.geometry, counties)
+
+
+def distributed_base_figures(
+    facts: Facts,
+    *,
+    by: str,
+    client: Client,
+    where: dict[str, list[str]] | None = None,
+    period: Period | None = None,
+) -> pd.DataFrame:
+    """Aggregate the additive figures per member of ``by`` on a Dask cluster.
+
+    Parameters
+    ----------
+    facts
+        Accounts and won orders.
+    by
+        The dimension to group by.
+    client
+        The cluster to run on.
+    where
+        Dimension → allowed keys.
+    period
+        Orders counted; None for all of them.
+
+    Returns
+    -------
+    DataFrame
+        Exactly what :func:`geo.analysis.cube.base_figures` returns for the same query.
+    """
+    codes, members = facts.member_codes(by)
+    if where:
+        codes = np.where(slice_mask(facts, where), codes, -1)
+    accounts = pd.DataFrame(
+        {
+            "code": codes,
+            "accounts": 1,
+            "customers": facts.statuses["customer"].astype("int64"),
+            "prospects": facts.statuses["prospect"].astype("int64"),
+            "churned": facts.statuses["churned"].astype("int64"),
+        }
+    )
+    current, previous = period_masks(facts.orders, period)
+    orders = pd.DataFrame(
+        {
+            "code": order_codes(facts, codes),
+            "revenue": np.where(current, facts.orders["amount"].to_numpy(dtype=float), 0.0),
+            "orders": current.astype("int64"),
+            "revenue_previous": np.where(previous, facts.orders["amount"].to_numpy(dtype=float), 0.0),
+        }
+    )
+    account_sums = _grouped(accounts, ["accounts", "customers", "prospects", "churned"])
+    order_sums = _grouped(orders, ["revenue", "orders", "revenue_previous"])
+    account_sums, order_sums = client.compute([account_sums, order_sums], sync=True)
+    base = account_sums.reindex(range(len(members)), fill_value=0).join(
+        order_sums.reindex(range(len(members)), fill_value=0)
+    )
+    base.index = pd.Index(members, name="key")
+    if period is None:
+        base["revenue_previous"] = np.nan
+    base = base.astype(
+        {
+            "accounts": "int64",
+            "customers": "int64",
+            "prospects": "int64",
+            "churned": "int64",
+            "orders": "int64",
+        }
+    )
+    return base.loc[base["accounts"] > 0, BASE]
+
+
+def _grouped(frame: pd.DataFrame, columns: list[str]) -> dd.Series:
+    partitions = max(1, len(frame) // PARTITION_ROWS)
+    table = dd.from_pandas(frame[frame["code"] >= 0], npartitions=partitions)
+    return table.groupby("code")[columns].sum()

@@ -1,0 +1,594 @@
+"""Trade areas per branch, and what they hold.
+
+Methods
+-------
+- **Rings**: every account within a radius, measured on the sphere (haversine); the
+  polygon is a geodesic buffer drawn in an azimuthal-equidistant projection centred
+  on the branch.
+- **Customer-derived**: the ring around a branch holding a share of its customers
+  (each customer belongs to its nearest branch).
+- **Threshold rings**: the smallest ring reaching N customers, or an amount of revenue.
+- **Nearest branch** (Voronoi): cells of the branches in a metric CRS, clipped to the
+  study area.
+- **Huff gravity model** (Huff 1963): the probability that demand at location *i*
+  patronises branch *j* is ``A_j d_ij^-β / Σ_k A_k d_ik^-β``; β can be fitted by
+  maximum likelihood from observed choices.
+
+All functions are pure: they take and return (Geo)DataFrames in EPSG:4326.
+"""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import h3
+import numpy as np
+import pandas as pd
+import pyproj
+import shapely
+from pyproj import Transformer
+from scipy.spatial import cKDTree
+
+from geo.places.regions import h3_cells, h3_hexagon
+
+EARTH_RADIUS_M = 6_371_008.8
+METRIC_CRS = "EPSG:5070"
+RING_QUAD_SEGMENTS = 64
+HUFF_BETA_GRID = np.round(np.arange(0.25, 4.01, 0.05), 2)
+"""Distance-decay exponents tried when fitting β."""
+MIN_DISTANCE_M = 100.0
+"""Distances below this count as this, so demand at a branch's door stays finite in Huff."""
+
+
+def haversine_m(lon1: np.ndarray, lat1: np.ndarray, lon2: np.ndarray, lat2: np.ndarray) -> np.ndarray:
+    """Great-circle distance in metres (broadcasting).
+
+    Parameters
+    ----------
+    lon1, lat1, lon2, lat2
+        Degrees.
+
+    Returns
+    -------
+    ndarray
+        Metres on a sphere of the mean Earth radius.
+    """
+    lon1, lat1, lon2, lat2 = (np.radians(np.asarray(v, dtype=float)) for v in (lon1, lat1, lon2, lat2))
+    a = np.sin((lat2 - lat1) / 2) ** 2 + np.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) / 2) ** 2
+    return 2 * EARTH_RADIUS_M * np.arcsin(np.sqrt(np.clip(a, 0, 1)))
+
+
+def search_box_degrees(radius_m: float, lat: float) -> float:
+    """Half-width in degrees of a box certain to hold every point within ``radius_m`` of latitude ``lat``.
+
+    Used as the ``geom && ST_Expand(point, degrees)`` prefilter that lets the GiST index work
+    before an exact distance on the sphere.
+
+    Parameters
+    ----------
+    radius_m
+        Search radius in metres.
+    lat
+        Latitude of the centre in degrees.
+
+    Returns
+    -------
+    float
+        Degrees (longitude degrees shrink towards the poles, so the box widens with latitude).
+    """
+    return float(radius_m / 111_000.0 / max(np.cos(np.radians(min(abs(lat), 85.0))), 0.05))
+
+
+def distance_matrix(accounts: gpd.GeoDataFrame, branches: gpd.GeoDataFrame) -> np.ndarray:
+    """Distances in metres from every account (rows) to every branch (columns).
+
+    Parameters
+    ----------
+    accounts, branches
+        Points in EPSG:4326.
+
+    Returns
+    -------
+    ndarray
+        Shape (accounts, branches).
+    """
+    return haversine_m(
+        accounts.geometry.x.to_numpy()[:, None],
+        accounts.geometry.y.to_numpy()[:, None],
+        branches.geometry.x.to_numpy()[None, :],
+        branches.geometry.y.to_numpy()[None, :],
+    )
+
+
+def geodesic_circle(lon: float, lat: float, radius_m: float) -> shapely.Polygon:
+    """A circle of ``radius_m`` metres on the ground around (lon, lat), as a lon/lat polygon.
+
+    Parameters
+    ----------
+    lon, lat
+        Centre in degrees.
+    radius_m
+        Radius in metres.
+
+    Returns
+    -------
+    Polygon
+        EPSG:4326.
+    """
+    local = pyproj.CRS.from_proj4(f"+proj=aeqd +lat_0={lat} +lon_0={lon} +datum=WGS84 +units=m")
+    back = Transformer.from_crs(local, "EPSG:4326", always_xy=True)
+    circle = shapely.Point(0, 0).buffer(radius_m, quad_segs=RING_QUAD_SEGMENTS)
+    x, y = back.transform(*np.asarray(circle.exterior.coords).T)
+    return shapely.Polygon(np.column_stack([x, y]))
+
+
+def rings(branches: gpd.GeoDataFrame, radii_m: list[float]) -> gpd.GeoDataFrame:
+    """Ring trade areas of each branch for each radius.
+
+    Parameters
+    ----------
+    branches
+        Points with ``branch_id``.
+    radii_m
+        Radii in metres.
+
+    Returns
+    -------
+    GeoDataFrame
+        ``branch_id, method, radius_m, geometry``.
+    """
+    rows = [
+        {
+            "branch_id": branch_id,
+            "method": "ring",
+            "radius_m": float(radius),
+            "geometry": geodesic_circle(point.x, point.y, radius),
+        }
+        for branch_id, point in zip(branches["branch_id"], branches.geometry, strict=True)
+        for radius in radii_m
+    ]
+    return gpd.GeoDataFrame(rows, columns=["branch_id", "method", "radius_m", "geometry"], crs="EPSG:4326")
+
+
+def nearest_branch(accounts: gpd.GeoDataFrame, branches: gpd.GeoDataFrame) -> pd.DataFrame:
+    """Each account's nearest branch on the sphere and the distance to it.
+
+    Parameters
+    ----------
+    accounts, branches
+        Points; branches carry ``branch_id``.
+
+    Returns
+    -------
+    DataFrame
+        Indexed like ``accounts``: ``branch_id, distance_m``.
+    """
+    column, distance_m = _nearest_on_sphere(
+        accounts.geometry.x.to_numpy(),
+        accounts.geometry.y.to_numpy(),
+        branches.geometry.x.to_numpy(),
+        branches.geometry.y.to_numpy(),
+    )
+    return pd.DataFrame(
+        {"branch_id": branches["branch_id"].to_numpy()[column], "distance_m": distance_m},
+        index=accounts.index,
+    )
+
+
+def nearest_branch_keys(lon: np.ndarray, lat: np.ndarray, branches: gpd.GeoDataFrame) -> pd.Series:
+    """The nearest branch of each location, as the trade-area key of the cube (its ``branch_id``).
+
+    Parameters
+    ----------
+    lon, lat
+        Degrees; NaN where a location is unknown.
+    branches
+        Points with ``branch_id``.
+
+    Returns
+    -------
+    Series
+        ``branch_id`` as nullable integers, NA for unknown locations or when there is no branch.
+    """
+    keys = pd.Series(pd.NA, index=range(len(lon)), dtype="Int64")
+    known = np.flatnonzero(np.isfinite(lon) & np.isfinite(lat))
+    if len(branches) and len(known):
+        column, _ = _nearest_on_sphere(
+            lon[known], lat[known], branches.geometry.x.to_numpy(), branches.geometry.y.to_numpy()
+        )
+        keys.iloc[known] = branches["branch_id"].to_numpy()[column]
+    return keys
+
+
+def _nearest_on_sphere(
+    lon: np.ndarray, lat: np.ndarray, to_lon: np.ndarray, to_lat: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Index of the nearest target and the great-circle distance, by a k-d tree on unit vectors.
+
+    The chord between unit vectors grows with the angle between them, so the nearest by
+    chord is the nearest on the sphere, and ``2R·asin(chord/2)`` is the haversine distance.
+    """
+    chord, column = cKDTree(_unit_vectors(to_lon, to_lat)).query(_unit_vectors(lon, lat))
+    return np.asarray(column), 2 * EARTH_RADIUS_M * np.arcsin(np.clip(np.asarray(chord) / 2, 0, 1))
+
+
+def _unit_vectors(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
+    lon, lat = np.radians(np.asarray(lon, dtype=float)), np.radians(np.asarray(lat, dtype=float))
+    return np.column_stack([np.cos(lat) * np.cos(lon), np.cos(lat) * np.sin(lon), np.sin(lat)])
+
+
+def customer_derived(
+    branches: gpd.GeoDataFrame, customers: gpd.GeoDataFrame, *, share: float = 0.7
+) -> gpd.GeoDataFrame:
+    """The ring around each branch that holds ``share`` of the customers nearest to it.
+
+    Parameters
+    ----------
+    branches
+        Points with ``branch_id``.
+    customers
+        Customer points.
+    share
+        Fraction of each branch's customers to hold, in (0, 1].
+
+    Returns
+    -------
+    GeoDataFrame
+        ``branch_id, method, radius_m, customers, geometry`` for branches with customers.
+    """
+    nearest = nearest_branch(customers, branches)
+    rows = []
+    for branch_id, group in nearest.groupby("branch_id"):
+        distances = np.sort(group["distance_m"].to_numpy())
+        held = int(np.ceil(share * len(distances)))
+        rows.append({"branch_id": branch_id, "radius_m": float(distances[held - 1]), "customers": held})
+    return _ring_frame(branches, pd.DataFrame(rows), "customer_share")
+
+
+def threshold_rings(
+    branches: gpd.GeoDataFrame,
+    accounts: gpd.GeoDataFrame,
+    *,
+    customers: int | None = None,
+    revenue: float | None = None,
+    revenue_column: str = "revenue",
+) -> gpd.GeoDataFrame:
+    """The smallest ring around each branch reaching ``customers`` accounts or ``revenue``.
+
+    Parameters
+    ----------
+    branches
+        Points with ``branch_id``.
+    accounts
+        Points (and ``revenue_column`` when a revenue threshold is asked).
+    customers
+        Number of accounts to reach.
+    revenue
+        Revenue to reach.
+    revenue_column
+        Column of ``accounts`` holding revenue.
+
+    Returns
+    -------
+    GeoDataFrame
+        ``branch_id, method, radius_m, geometry``; NaN radius where the threshold is out of reach.
+    """
+    if (customers is None) == (revenue is None):
+        msg = "Give exactly one threshold: customers or revenue."
+        raise ValueError(msg)
+    distances = distance_matrix(accounts, branches)
+    order = np.argsort(distances, axis=0)
+    sorted_d = np.take_along_axis(distances, order, axis=0)
+    if customers is not None:
+        reach = np.where(customers <= len(accounts), sorted_d[min(customers, len(accounts)) - 1], np.nan)
+    else:
+        amounts = accounts[revenue_column].to_numpy(dtype=float)[order]
+        cumulative = np.cumsum(amounts, axis=0)
+        index = (cumulative >= revenue).argmax(axis=0)
+        reached = cumulative[-1] >= revenue
+        reach = np.where(reached, sorted_d[index, np.arange(len(branches))], np.nan)
+    frame = pd.DataFrame({"branch_id": branches["branch_id"].to_numpy(), "radius_m": reach})
+    return _ring_frame(branches, frame, "threshold")
+
+
+def voronoi(branches: gpd.GeoDataFrame, study_area: shapely.Geometry) -> gpd.GeoDataFrame:
+    """Nearest-branch cells, computed in a metric CRS and clipped to the study area.
+
+    Parameters
+    ----------
+    branches
+        Points with ``branch_id``.
+    study_area
+        Polygon(s) in EPSG:4326 (land, or the region studied).
+
+    Returns
+    -------
+    GeoDataFrame
+        ``branch_id, method, geometry``.
+    """
+    metric = branches.to_crs(METRIC_CRS)
+    area = gpd.GeoSeries([study_area], crs="EPSG:4326").to_crs(METRIC_CRS).iloc[0]
+    cells = shapely.get_parts(
+        shapely.voronoi_polygons(shapely.MultiPoint(list(metric.geometry)), extend_to=area)
+    )
+    tree = shapely.STRtree(cells)
+    owner = tree.query(metric.geometry.to_numpy(), predicate="within")
+    geometry = np.empty(len(branches), dtype=object)
+    geometry[owner[0]] = shapely.intersection(cells[owner[1]], area)
+    frame = gpd.GeoDataFrame(
+        {"branch_id": branches["branch_id"].to_numpy(), "method": "voronoi"},
+        geometry=gpd.GeoSeries(geometry, crs=METRIC_CRS),
+    )
+    return frame.to_crs("EPSG:4326")
+
+
+def huff_probabilities(distances_m: np.ndarray, attractiveness: np.ndarray, beta: float) -> np.ndarray:
+    """Huff patronage probabilities of each demand location (rows) for each branch (columns).
+
+    Parameters
+    ----------
+    distances_m
+        Shape (locations, branches).
+    attractiveness
+        Per branch (size, floor area …), positive.
+    beta
+        Distance-decay exponent.
+
+    Returns
+    -------
+    ndarray
+        Same shape; each row sums to 1.
+    """
+    utility = (
+        np.asarray(attractiveness, dtype=float)[None, :] * np.maximum(distances_m, MIN_DISTANCE_M) ** -beta
+    )
+    return utility / utility.sum(axis=1, keepdims=True)
+
+
+def fit_huff_beta(
+    distances_m: np.ndarray,
+    chosen: np.ndarray,
+    attractiveness: np.ndarray,
+    *,
+    grid: np.ndarray = HUFF_BETA_GRID,
+) -> float:
+    """Fit β by maximum likelihood from observed choices (which branch each customer used).
+
+    Parameters
+    ----------
+    distances_m
+        Customers (rows) × branches (columns).
+    chosen
+        Column index of the branch each customer used.
+    attractiveness
+        Per branch.
+    grid
+        Exponents to try.
+
+    Returns
+    -------
+    float
+        The exponent of highest log-likelihood.
+    """
+    rows = np.arange(len(chosen))
+    likelihood = [
+        np.log(huff_probabilities(distances_m, attractiveness, b)[rows, chosen]).sum() for b in grid
+    ]
+    return float(grid[int(np.argmax(likelihood))])
+
+
+def fit_huff_beta_to_customers(
+    distances_m: np.ndarray,
+    is_customer: np.ndarray,
+    branch: int,
+    attractiveness: np.ndarray,
+    *,
+    grid: np.ndarray = HUFF_BETA_GRID,
+) -> float:
+    """Fit β from one branch's own customers when nobody recorded which branch each customer uses.
+
+    Each account near the branch is a trial: it is the branch's customer with probability
+    ``c·P_j(β)``, ``P_j`` being the branch's Huff probability at the account. For each β of the
+    grid the scale ``c`` takes its moment estimate (customers / Σ P_j), and the β of highest
+    Bernoulli log-likelihood wins.
+
+    Parameters
+    ----------
+    distances_m
+        Accounts (rows) × branches (columns).
+    is_customer
+        Whether each account is the branch's customer.
+    branch
+        Column of the branch in ``distances_m``.
+    attractiveness
+        Per branch.
+    grid
+        Exponents to try.
+
+    Returns
+    -------
+    float
+        The exponent of highest likelihood (the grid's first when there is no customer).
+    """
+    outcome = np.asarray(is_customer, dtype=bool)
+    if not outcome.any():
+        return float(grid[0])
+    likelihood = []
+    for b in grid:
+        share = huff_probabilities(distances_m, attractiveness, b)[:, branch]
+        p = np.clip(share * outcome.sum() / share.sum(), 1e-9, 1 - 1e-9)
+        likelihood.append(np.where(outcome, np.log(p), np.log1p(-p)).sum())
+    return float(grid[int(np.argmax(likelihood))])
+
+
+def huff_market(
+    cells: pd.DataFrame, branches: gpd.GeoDataFrame, *, beta: float, attractiveness: str | None = None
+) -> pd.DataFrame:
+    """Expected demand each branch draws from H3 cells, by the Huff model.
+
+    Parameters
+    ----------
+    cells
+        ``cell`` (H3 id), ``lon``, ``lat`` (cell centre) and ``demand`` (accounts or revenue).
+    branches
+        Points with ``branch_id`` (and ``attractiveness`` column when named).
+    beta
+        Distance-decay exponent.
+    attractiveness
+        Column of ``branches``; None for equal attractiveness.
+
+    Returns
+    -------
+    DataFrame
+        ``cell, branch_id, probability, expected_demand``; probabilities sum to 1 per cell.
+    """
+    distances = haversine_m(
+        cells["lon"].to_numpy()[:, None],
+        cells["lat"].to_numpy()[:, None],
+        branches.geometry.x.to_numpy()[None, :],
+        branches.geometry.y.to_numpy()[None, :],
+    )
+    weights = branches[attractiveness].to_numpy(dtype=float) if attractiveness else np.ones(len(branches))
+    probabilities = huff_probabilities(distances, weights, beta)
+    frame = pd.DataFrame(
+        {
+            "cell": np.repeat(cells["cell"].to_numpy(), len(branches)),
+            "branch_id": np.tile(branches["branch_id"].to_numpy(), len(cells)),
+            "probability": probabilities.ravel(),
+        }
+    )
+    frame["expected_demand"] = frame["probability"] * np.repeat(
+        cells["demand"].to_numpy(dtype=float), len(branches)
+    )
+    return frame
+
+
+def huff_cells(
+    accounts: gpd.GeoDataFrame, branches: gpd.GeoDataFrame, branch_id: int, *, resolution: int = 7
+) -> tuple[gpd.GeoDataFrame, float]:
+    """One branch's Huff trade area over the H3 cells holding ``accounts``, with β fitted to its customers.
+
+    Demand is the accounts of each cell (and their revenue); every branch competes for it,
+    all equally attractive; β comes from :func:`fit_huff_beta_to_customers` with the branch's
+    customers being the customers nearest to it.
+
+    Parameters
+    ----------
+    accounts
+        Points with ``status`` and ``revenue``.
+    branches
+        Points with ``branch_id``; ``branch_id`` is one of them.
+    branch_id
+        The branch studied.
+    resolution
+        H3 resolution of the cells.
+
+    Returns
+    -------
+    tuple
+        Cells (``cell, accounts, revenue, probability, expected_accounts, expected_revenue``,
+        hexagon geometry), and the fitted β.
+    """
+    column = int(np.flatnonzero(branches["branch_id"].to_numpy() == branch_id)[0])
+    distances = distance_matrix(accounts, branches)
+    own_customers = accounts["status"].eq("customer").to_numpy() & (distances.argmin(axis=1) == column)
+    equal = np.ones(len(branches))
+    beta = fit_huff_beta_to_customers(distances, own_customers, column, equal)
+    cells = (
+        pd.DataFrame(
+            {"cell": h3_cells(accounts.geometry, resolution).to_numpy(), "revenue": accounts["revenue"]}
+        )
+        .groupby("cell")
+        .agg(accounts=("revenue", "size"), revenue=("revenue", "sum"))
+        .reset_index()
+    )
+    centres = [h3.cell_to_latlng(cell) for cell in cells["cell"]]
+    cells["lat"] = [lat for lat, _lng in centres]
+    cells["lon"] = [lng for _lat, lng in centres]
+    market = huff_market(cells.assign(demand=cells["accounts"]), branches, beta=beta)
+    share = market.loc[market["branch_id"] == branch_id].set_index("cell")["probability"]
+    cells["probability"] = cells["cell"].map(share).to_numpy()
+    cells["expected_accounts"] = cells["probability"] * cells["accounts"]
+    cells["expected_revenue"] = cells["probability"] * cells["revenue"]
+    hexagons = [h3_hexagon(c) for c in cells["cell"]]
+    frame = gpd.GeoDataFrame(cells.drop(columns=["lat", "lon"]), geometry=hexagons, crs="EPSG:4326")
+    return frame, beta
+
+
+def ring_members(accounts: gpd.GeoDataFrame, branches: gpd.GeoDataFrame, areas: pd.DataFrame) -> pd.DataFrame:
+    """Which accounts each ring trade area holds, measured on the sphere.
+
+    Parameters
+    ----------
+    accounts
+        Points (index = account id).
+    branches
+        Points with ``branch_id``.
+    areas
+        Ring trade areas with ``branch_id, radius_m`` (one row per area).
+
+    Returns
+    -------
+    DataFrame
+        ``area`` (row label of ``areas``), ``account``, ``distance_m``.
+    """
+    distances = distance_matrix(accounts, branches)
+    column_of = {b: i for i, b in enumerate(branches["branch_id"])}
+    pieces = []
+    for label, area in areas.iterrows():
+        d = distances[:, column_of[area["branch_id"]]]
+        inside = np.flatnonzero(d <= area["radius_m"])
+        pieces.append(
+            pd.DataFrame({"area": label, "account": accounts.index[inside], "distance_m": d[inside]})
+        )
+    return (
+        pd.concat(pieces, ignore_index=True)
+        if pieces
+        else pd.DataFrame(columns=["area", "account", "distance_m"])
+    )
+
+
+def area_figures(members: pd.DataFrame, accounts: pd.DataFrame) -> pd.DataFrame:
+    """Accounts, customers, revenue and share per trade area, and overlap with other areas.
+
+    Parameters
+    ----------
+    members
+        ``area, account`` as :func:`ring_members` returns.
+    accounts
+        Indexed by account: ``status`` and ``revenue``.
+
+    Returns
+    -------
+    DataFrame
+        Per area: ``accounts, customers, revenue, revenue_share`` (of all accounts' revenue),
+        ``shared_customers`` (also in another area) and ``cannibalisation`` (their share, %).
+    """
+    joined = members.join(accounts[["status", "revenue"]], on="account")
+    customer = joined["status"].eq("customer")
+    areas_per_account = joined.groupby("account")["area"].transform("nunique")
+    figures = (
+        joined.assign(customer=customer, shared=customer & (areas_per_account > 1))
+        .groupby("area")
+        .agg(
+            accounts=("account", "size"),
+            customers=("customer", "sum"),
+            revenue=("revenue", "sum"),
+            shared_customers=("shared", "sum"),
+        )
+    )
+    total = accounts["revenue"].sum()
+    figures["revenue_share"] = 100.0 * figures["revenue"] / total if total > 0 else np.nan
+    figures["cannibalisation"] = (
+        100.0 * figures["shared_customers"] / figures["customers"].where(figures["customers"] > 0)
+    )
+    return figures
+
+
+def _ring_frame(branches: gpd.GeoDataFrame, radii: pd.DataFrame, method: str) -> gpd.GeoDataFrame:
+    points = branches.set_index("branch_id").geometry
+    geometry = [
+        geodesic_circle(points[b].x, points[b].y, r) if np.isfinite(r) else None
+        for b, r in zip(radii["branch_id"], radii["radius_m"], strict=True)
+    ]
+    frame = radii.assign(method=method)
+    return gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(geometry, crs="EPSG:4326"))

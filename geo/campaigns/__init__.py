@@ -1,0 +1,1 @@
+"""Geo campaigns: target geometry, audience SQL, storage, exports and responses."""

@@ -1,0 +1,1 @@
+"""Field work: account queries, the nearest accounts, routes and visits."""

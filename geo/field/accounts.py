@@ -1,0 +1,531 @@
+"""Account queries: headline counts, counts per region key, export, placements and merges."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import psycopg2.extensions
+from psycopg2 import sql
+
+from geo import clock
+from geo.analysis.cube import Facts
+from geo.analysis.tradeareas import nearest_branch_keys, search_box_degrees
+from geo.errors import GcrmError
+from geo.ingest.geocode import PRECISION_RANK
+from geo.ingest.placement import PLACEMENT_COLUMNS, points_where
+from geo.ingest.territory_keys import assign_territories
+from geo.store.audit import record
+from geo.store.db import Database, copy_frame, copy_out
+
+
+class AccountNotFound(GcrmError):
+    """An account named by the user does not exist (or cannot be merged)."""
+
+
+def headline_counts(db: Database, *, user: str) -> dict[str, int | float]:
+    """Count the book: accounts by status, reps, branches, and won revenue of the last 12 months.
+
+    Parameters
+    ----------
+    db
+        The database.
+    user
+        The acting user.
+
+    Returns
+    -------
+    dict
+        Keys ``accounts, customers, prospects, churned, unplaced, reps, branches,
+        revenue_12m`` (revenue of won orders in the 12 months up to :func:`geo.clock.today`).
+    """
+    with db.transaction(user=user) as cur:
+        cur.execute(
+            "SELECT count(*),"
+            " count(*) FILTER (WHERE status = 'customer'),"
+            " count(*) FILTER (WHERE status = 'prospect'),"
+            " count(*) FILTER (WHERE status = 'churned'),"
+            " count(*) FILTER (WHERE geom IS NULL)"
+            " FROM accounts"
+        )
+        accounts, customers, prospects, churned, unplaced = cur.fetchone()
+        cur.execute("SELECT (SELECT count(*) FROM reps), (SELECT count(*) FROM branches)")
+        reps, branches = cur.fetchone()
+        cur.execute(
+            "SELECT coalesce(sum(amount), 0) FROM orders WHERE stage = 'won'"
+            " AND order_date > %s::date - interval '12 months' AND order_date <= %s",
+            (clock.today(), clock.today()),
+        )
+        revenue = float(cur.fetchone()[0])
+    return {
+        "accounts": accounts,
+        "customers": customers,
+        "prospects": prospects,
+        "churned": churned,
+        "unplaced": unplaced,
+        "reps": reps,
+        "branches": branches,
+        "revenue_12m": revenue,
+    }
+
+
+EXPORT_COLUMNS = [
+    "external_id",
+    "name",
+    "longitude",
+    "latitude",
+    "geocode_precision",
+    "geocode_source",
+    "state_fips",
+    "county_fips",
+    "zip",
+    "h3_r5",
+    "h3_r7",
+    "h3_r9",
+    "territory_id",
+]
+ADDRESS_COLUMNS = ["account_id", "street", "city", "state", "postal_code", "country"]
+
+
+def accounts_for_export(db: Database, *, user: str) -> gpd.GeoDataFrame:
+    """Fetch every account with its location, geocode precision and region keys.
+
+    Parameters
+    ----------
+    db
+        The database.
+    user
+        The acting user.
+
+    Returns
+    -------
+    GeoDataFrame
+        :data:`EXPORT_COLUMNS` and point geometry (None where unplaced), by external id.
+    """
+    with db.transaction(user=user) as cur:
+        cur.execute(
+            "SELECT external_id, name, ST_X(geom), ST_Y(geom), geocode_precision, geocode_source,"
+            " state_fips, county_fips, zip, h3_r5, h3_r7, h3_r9, territory_id"
+            " FROM accounts ORDER BY external_id"
+        )
+        frame = pd.DataFrame(cur.fetchall(), columns=EXPORT_COLUMNS)
+    frame["territory_id"] = frame["territory_id"].astype("Int64")
+    located = frame["longitude"].notna().to_numpy()
+    points = points_where(frame["longitude"], frame["latitude"], located)
+    return gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(points, crs="EPSG:4326"))
+
+
+def accounts_for_review(db: Database, *, user: str) -> pd.DataFrame:
+    """Fetch what duplicate review compares: names, street addresses and locations.
+
+    Parameters
+    ----------
+    db
+        The database.
+    user
+        The acting user.
+
+    Returns
+    -------
+    DataFrame
+        ``external_id, name, street, postal_code, lon, lat``.
+    """
+    with db.transaction(user=user) as cur:
+        cur.execute("SELECT external_id, name, street, postal_code, ST_X(geom), ST_Y(geom) FROM accounts")
+        rows = cur.fetchall()
+    return pd.DataFrame(rows, columns=["external_id", "name", "street", "postal_code", "lon", "lat"]).astype(
+        {"lon": float, "lat": float}
+    )
+
+
+def unplaced_addresses(db: Database, *, user: str) -> pd.DataFrame:
+    """Fetch the address fields of accounts not yet on the map (precision ``none``).
+
+    Parameters
+    ----------
+    db
+        The database.
+    user
+        The acting user.
+
+    Returns
+    -------
+    DataFrame
+        :data:`ADDRESS_COLUMNS`, text ('' where empty).
+    """
+    with db.transaction(user=user) as cur:
+        cur.execute(
+            "SELECT account_id, street, city, state, postal_code, country FROM accounts"
+            " WHERE geocode_precision = 'none' ORDER BY account_id"
+        )
+        frame = pd.DataFrame(cur.fetchall(), columns=ADDRESS_COLUMNS)
+    return frame.fillna("")
+
+
+def store_placements(db: Database, placed: pd.DataFrame, *, user: str) -> int:
+    """Write new locations, precision and region keys of accounts, by ``account_id``.
+
+    The accounts then take the territory the active plan gives them.
+
+    Parameters
+    ----------
+    db
+        The database.
+    placed
+        ``account_id`` and :data:`geo.ingest.placement.PLACEMENT_COLUMNS`.
+    user
+        The acting user.
+
+    Returns
+    -------
+    int
+        Accounts whose placement changed.
+    """
+    columns = ["account_id", *PLACEMENT_COLUMNS]
+    with db.transaction(user=user) as cur:
+        cur.execute(
+            sql.SQL("CREATE TEMP TABLE placement_stage ({}) ON COMMIT DROP").format(
+                sql.SQL(", ").join(sql.SQL("{} text").format(sql.Identifier(c)) for c in columns)
+            )
+        )
+        copy_frame(cur, "placement_stage", placed[columns])
+        cur.execute(
+            "UPDATE accounts a SET geom = s.geom::geometry, geocode_precision = s.geocode_precision,"
+            " geocode_source = s.geocode_source, geocode_note = s.geocode_note, zip = s.zip,"
+            " state_fips = s.state_fips, county_fips = s.county_fips, h3_r5 = s.h3_r5, h3_r7 = s.h3_r7,"
+            " h3_r9 = s.h3_r9, updated_at = now()"
+            " FROM placement_stage s WHERE a.account_id = s.account_id::bigint"
+            " AND (a.geom, a.geocode_precision, a.geocode_note)"
+            " IS DISTINCT FROM (s.geom::geometry, s.geocode_precision, s.geocode_note)"
+        )
+        changed = cur.rowcount
+        assign_territories(cur, accounts=sql.SQL("SELECT account_id::bigint FROM placement_stage"))
+        return changed
+
+
+def merge_accounts(db: Database, keep: str, drop: str, *, user: str) -> dict[str, int]:
+    """Merge account ``drop`` into ``keep``: its history moves over, then it is deleted (audited).
+
+    Parameters
+    ----------
+    db
+        The database.
+    keep, drop
+        External ids of the account that stays and the duplicate that goes.
+    user
+        The acting user.
+
+    Returns
+    -------
+    dict
+        Rows moved per table.
+    """
+    if keep == drop:
+        msg = f"Cannot merge account {keep!r} into itself."
+        raise AccountNotFound(msg)
+    with db.transaction(user=user) as cur:
+        ids = _lock_accounts(cur, [keep, drop])
+        moved = _move_history(cur, ids[keep], ids[drop])
+        cur.execute("DELETE FROM accounts WHERE account_id = %s", (ids[drop],))
+        record(cur, "merge_accounts", keep, {"merged": drop, "moved": moved})
+    return moved
+
+
+def _lock_accounts(cur: psycopg2.extensions.cursor, external_ids: list[str]) -> dict[str, int]:
+    """Lock accounts by external id for the rest of the transaction; external id → account id."""
+    cur.execute(
+        "SELECT external_id, account_id FROM accounts WHERE external_id = ANY(%s) FOR UPDATE",
+        (external_ids,),
+    )
+    ids = dict(cur.fetchall())
+    for external_id in external_ids:
+        if external_id not in ids:
+            msg = f"No account with ID {external_id!r}."
+            raise AccountNotFound(msg)
+    return ids
+
+
+def _move_history(cur: psycopg2.extensions.cursor, keep: int, drop: int) -> dict[str, int]:
+    """Hand the contacts, orders, interactions, responses and campaign places of ``drop`` to ``keep``."""
+    moved = {}
+    for table in ("contacts", "orders", "interactions", "campaign_responses"):
+        cur.execute(
+            sql.SQL("UPDATE {} SET account_id = %s WHERE account_id = %s").format(sql.Identifier(table)),
+            (keep, drop),
+        )
+        moved[table] = cur.rowcount
+    cur.execute(
+        "INSERT INTO campaign_members (campaign_id, account_id, snapshot_at)"
+        " SELECT campaign_id, %s, snapshot_at FROM campaign_members WHERE account_id = %s"
+        " ON CONFLICT DO NOTHING",
+        (keep, drop),
+    )
+    return moved
+
+
+def precision_counts(db: Database, *, user: str) -> pd.DataFrame:
+    """Count accounts by geocode precision.
+
+    Parameters
+    ----------
+    db
+        The database.
+    user
+        The acting user.
+
+    Returns
+    -------
+    DataFrame
+        ``precision, accounts``, best precision first.
+    """
+    with db.transaction(user=user) as cur:
+        cur.execute("SELECT geocode_precision, count(*) FROM accounts GROUP BY 1")
+        frame = pd.DataFrame(cur.fetchall(), columns=["precision", "accounts"])
+    rank = frame["precision"].map(PRECISION_RANK).fillna(-1)
+    return (
+        frame.assign(rank=rank)
+        .sort_values("rank", ascending=False)
+        .drop(columns="rank")
+        .reset_index(drop=True)
+    )
+
+
+def low_precision_by_stated_state(db: Database, *, user: str) -> pd.DataFrame:
+    """Count unplaced and low-precision accounts (region, none) by the state their address names.
+
+    Parameters
+    ----------
+    db
+        The database.
+    user
+        The acting user.
+
+    Returns
+    -------
+    DataFrame
+        ``state`` (as typed), ``geocode_precision``, ``accounts``.
+    """
+    with db.transaction(user=user) as cur:
+        cur.execute(
+            "SELECT coalesce(state, ''), geocode_precision, count(*) FROM accounts"
+            " WHERE geocode_precision IN ('none', 'region') GROUP BY 1, 2"
+        )
+        return pd.DataFrame(cur.fetchall(), columns=["state", "geocode_precision", "accounts"])
+
+
+FACT_ACCOUNT_TYPES = {
+    "account_id": "int64",
+    "status": "string",
+    "segment": "string",
+    "industry": "string",
+    "owner_rep_id": "int64",
+    "territory_id": "int64",
+    "state_fips": "string",
+    "county_fips": "string",
+    "zip": "string",
+    "h3_r5": "string",
+    "h3_r7": "string",
+    "h3_r9": "string",
+    "lon": "float64",
+    "lat": "float64",
+}
+FACT_ORDER_TYPES = {"account_id": "int64", "order_date": "date32", "amount": "float64"}
+
+
+def load_facts(db: Database, *, user: str) -> Facts:
+    """Fetch what the cube aggregates: every account's dimensions and every won order.
+
+    Parameters
+    ----------
+    db
+        The database.
+    user
+        The acting user.
+
+    Returns
+    -------
+    Facts
+        Accounts (with ``trade_area``, the nearest branch) and won orders
+        (``order_date`` as datetime64).
+    """
+    with db.transaction(user=user) as cur:
+        accounts = copy_out(
+            cur,
+            "SELECT account_id, status, segment, industry, owner_rep_id, territory_id, state_fips,"
+            " county_fips, zip, h3_r5, h3_r7, h3_r9, ST_X(geom) AS lon, ST_Y(geom) AS lat FROM accounts",
+            types=FACT_ACCOUNT_TYPES,
+        )
+        orders = copy_out(
+            cur,
+            "SELECT account_id, order_date, amount FROM orders WHERE stage = 'won'",
+            types=FACT_ORDER_TYPES,
+        )
+    orders["order_date"] = pd.to_datetime(orders["order_date"])
+    lon, lat = (accounts.pop(c).to_numpy(dtype=float, na_value=np.nan) for c in ("lon", "lat"))
+    accounts["trade_area"] = nearest_branch_keys(lon, lat, branches(db, user=user)).to_numpy()
+    return Facts(accounts=accounts, orders=orders)
+
+
+FACT_TABLES = ("accounts", "orders", "branches")
+"""Tables the cube's facts are built from."""
+
+
+def data_version(db: Database, *, user: str, tables: tuple[str, ...] = FACT_TABLES) -> tuple:
+    """A fingerprint of tables, to key cached data on: their change counters.
+
+    Parameters
+    ----------
+    db
+        The database.
+    user
+        The acting user.
+    tables
+        Tables the cached data is built from (see ``geo/store/migrations/006_data_versions.sql``).
+
+    Returns
+    -------
+    tuple
+        ``(table, version)`` pairs; changes whenever a statement writes one of the tables.
+    """
+    with db.transaction(user=user) as cur:
+        cur.execute(
+            "SELECT table_name, version FROM data_versions WHERE table_name = ANY(%s) ORDER BY table_name",
+            (list(tables),),
+        )
+        return tuple(cur.fetchall())
+
+
+def rep_names(db: Database, *, user: str) -> pd.Series:
+    """Name every rep.
+
+    Parameters
+    ----------
+    db
+        The database.
+    user
+        The acting user.
+
+    Returns
+    -------
+    Series
+        Rep id (as text) → name.
+    """
+    with db.transaction(user=user) as cur:
+        cur.execute("SELECT rep_id::text, name FROM reps")
+        return pd.Series(dict(cur.fetchall()), dtype=object)
+
+
+def accounts_in_zip(db: Database, zip_code: str, *, user: str) -> pd.DataFrame:
+    """List the accounts of one ZIP (the last step of a drill-down).
+
+    Parameters
+    ----------
+    db
+        The database.
+    zip_code
+        5-digit ZIP key.
+    user
+        The acting user.
+
+    Returns
+    -------
+    DataFrame
+        ``external_id, name, status, segment, industry, street, city, geocode_precision``.
+    """
+    with db.transaction(user=user) as cur:
+        cur.execute(
+            "SELECT external_id, name, status, segment, industry, street, city, geocode_precision"
+            " FROM accounts WHERE zip = %s ORDER BY name",
+            (zip_code,),
+        )
+        columns = [
+            "external_id",
+            "name",
+            "status",
+            "segment",
+            "industry",
+            "street",
+            "city",
+            "geocode_precision",
+        ]
+        return pd.DataFrame(cur.fetchall(), columns=columns)
+
+
+def branches(db: Database, *, user: str) -> gpd.GeoDataFrame:
+    """Fetch every branch.
+
+    Parameters
+    ----------
+    db
+        The database.
+    user
+        The acting user.
+
+    Returns
+    -------
+    GeoDataFrame
+        ``branch_id, external_id, name, kind, city, state`` and point geometry, by name.
+    """
+    with db.transaction(user=user) as cur:
+        cur.execute(
+            "SELECT branch_id, external_id, name, kind, city, state, ST_X(geom), ST_Y(geom)"
+            " FROM branches ORDER BY name"
+        )
+        frame = pd.DataFrame(
+            cur.fetchall(),
+            columns=["branch_id", "external_id", "name", "kind", "city", "state", "lon", "lat"],
+        )
+    return gpd.GeoDataFrame(
+        frame.drop(columns=["lon", "lat"]),
+        geometry=gpd.points_from_xy(frame["lon"], frame["lat"]),
+        crs="EPSG:4326",
+    )
+
+
+def accounts_near(db: Database, lon: float, lat: float, radius_m: float, *, user: str) -> gpd.GeoDataFrame:
+    """Fetch the accounts within ``radius_m`` metres (on the sphere) of a point, with last-12-month revenue.
+
+    The bounding-box prefilter (``geom && ST_Expand``) lets the GiST index work; the exact
+    distance is then measured on ``geography``.
+
+    Parameters
+    ----------
+    db
+        The database.
+    lon, lat
+        Centre in degrees.
+    radius_m
+        Radius in metres.
+    user
+        The acting user.
+
+    Returns
+    -------
+    GeoDataFrame
+        Indexed by ``account_id``: ``external_id, name, status, revenue`` and point geometry.
+    """
+    degrees = search_box_degrees(radius_m, lat)
+    with db.transaction(user=user) as cur:
+        cur.execute(
+            "WITH centre AS (SELECT ST_SetSRID(ST_MakePoint(%s, %s), 4326) AS g),"
+            " near AS (SELECT a.account_id, a.external_id, a.name, a.status, a.geom"
+            " FROM accounts a, centre"
+            " WHERE a.geom && ST_Expand(centre.g, %s)"
+            " AND ST_DWithin(a.geom::geography, centre.g::geography, %s))"
+            " SELECT n.account_id, n.external_id, n.name, n.status, coalesce(sum(o.amount), 0)::float,"
+            " ST_X(n.geom), ST_Y(n.geom) FROM near n LEFT JOIN orders o ON o.account_id = n.account_id"
+            " AND o.stage = 'won'"
+            " AND o.order_date > %s::date - interval '12 months' AND o.order_date <= %s"
+            " GROUP BY n.account_id, n.external_id, n.name, n.status, n.geom",
+            (lon, lat, degrees, radius_m, clock.today(), clock.today()),
+        )
+        rows = cur.fetchall()
+    frame = pd.DataFrame(
+        rows, columns=["account_id", "external_id", "name", "status", "revenue", "lon", "lat"]
+    )
+    frame = frame.set_index("account_id")
+    return gpd.GeoDataFrame(
+        frame.drop(columns=["lon", "lat"]),
+        geometry=gpd.points_from_xy(frame["lon"], frame["lat"]),
+        crs="EPSG:4326",
+    )

@@ -1,0 +1,305 @@
+"""Field reps: the accounts nearest a position, an account's history, and logging a visit.
+
+The nearest accounts come from a KNN scan of the accounts' planar GiST index (``<->`` in
+degrees; for a territory-scoped user, one scan per territory of the (territory_id, geom)
+index, so a rep walks only their own accounts), ranked by great-circle distance and
+widened until a bound proves that ranking exact; filters are applied inside the scan, so
+the k results are the k nearest on the sphere that pass them. One round trip in the usual case.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+import numpy as np
+import pandas as pd
+
+from geo import clock
+from geo.analysis.tradeareas import EARTH_RADIUS_M, search_box_degrees
+from geo.errors import GcrmError
+from geo.ingest.geocode import Gazetteer, geocode_addresses
+from geo.store.db import Database
+
+DEFAULT_K = 25
+MAX_K = 500
+KNN_FIRST_FETCH = 50
+"""Candidates the first planar KNN scan fetches (it widens until the sphere ranking is exact)."""
+
+
+_KNN = (
+    "SELECT a.account_id, a.geom <-> here.p AS planar,"
+    " ST_Distance(a.geom::geography, here.p::geography, false) AS distance_m, a.geom"
+    " FROM accounts a, here WHERE {where} ORDER BY a.geom <-> here.p LIMIT %s"
+)
+"""One planar KNN scan of the accounts that pass ``where``."""
+
+
+class NearbyError(GcrmError, ValueError):
+    """A nearby search or a visit cannot be done as asked, and why."""
+
+
+def position_from_text(text: str, gazetteer: Gazetteer) -> tuple[float, float, str]:
+    """Read a position typed by a rep: ``lat, lon``, a ZIP, or a city with its state.
+
+    Parameters
+    ----------
+    text
+        As typed (``41.88, -87.63``, ``60601``, ``Springfield, IL``).
+    gazetteer
+        The offline gazetteer.
+
+    Returns
+    -------
+    tuple
+        lon, lat and how it was found.
+    """
+    cleaned = text.strip()
+    numbers = re.fullmatch(r"\s*(-?\d+(?:\.\d+)?)\s*[, ]\s*(-?\d+(?:\.\d+)?)\s*", cleaned)
+    if numbers:
+        lat, lon = float(numbers.group(1)), float(numbers.group(2))
+        if -90 <= lat <= 90 and -180 <= lon <= 180:
+            return lon, lat, "coordinates"
+    city, _sep, state = cleaned.rpartition(",")
+    address = pd.DataFrame(
+        {
+            "postal_code": [cleaned if re.fullmatch(r"\d{5}(-\d{4})?", cleaned) else ""],
+            "city": [city.strip()],
+            "state": [state.strip() if city else ""],
+        }
+    )
+    placed = geocode_addresses(address, gazetteer).iloc[0]
+    if placed["precision"] in ("postal", "city"):
+        return float(placed["lon"]), float(placed["lat"]), f"{placed['precision']} ({placed['source']})"
+    msg = f"Cannot place {text!r}: type a ZIP (60601), a city and state (Springfield, IL) or lat, lon."
+    raise NearbyError(msg)
+
+
+def nearest_accounts(
+    db: Database,
+    lon: float,
+    lat: float,
+    *,
+    user: str,
+    k: int = DEFAULT_K,
+    radius_m: float | None = None,
+    statuses: tuple[str, ...] = (),
+    not_visited_days: int | None = None,
+    open_orders: bool = False,
+) -> pd.DataFrame:
+    """Find the ``k`` accounts nearest a position, nearest first.
+
+    Parameters
+    ----------
+    db
+        The database.
+    lon, lat
+        The position in degrees.
+    user
+        The acting user.
+    k
+        How many.
+    radius_m
+        Only within this many metres.
+    statuses
+        Only these statuses.
+    not_visited_days
+        Only accounts without a visit in this many days.
+    open_orders
+        Only accounts with an open order.
+
+    Returns
+    -------
+    DataFrame
+        ``account_id, external_id, name, status, street, city, value`` (won revenue of the
+        last 12 months), ``last_visit, distance_m, lon, lat``.
+    """
+    lon, lat = float(lon), float(lat)
+    if not (-180 <= lon <= 180 and -90 <= lat <= 90):
+        msg = f"({lat}, {lon}) is not a latitude/longitude."
+        raise NearbyError(msg)
+    if not 1 <= k <= MAX_K:
+        msg = f"Ask for 1 to {MAX_K} accounts, not {k}."
+        raise NearbyError(msg)
+    conditions, condition_params = _filters(lon, lat, radius_m, statuses, not_visited_days, open_orders)
+    columns = ["account_id", "external_id", "name", "status", "street", "city", "value", "last_visit"]
+    fetch = max(KNN_FIRST_FETCH, 2 * k)
+    today = clock.today()
+    with db.transaction(user=user) as cur:
+        while True:
+            cur.execute(
+                *_nearest_query(lon, lat, conditions, condition_params, fetch=fetch, k=int(k), today=today)
+            )
+            rows = cur.fetchall()
+            if _ranking_is_exact(rows, lat=lat, k=int(k), fetch=fetch):
+                break
+            fetch *= 4
+    found = pd.DataFrame([row[:11] for row in rows], columns=[*columns, "distance_m", "lon", "lat"])
+    return found
+
+
+def _nearest_query(
+    lon: float, lat: float, conditions: list[str], condition_params: list, *, fetch: int, k: int, today: date
+) -> tuple[str, list]:
+    """The nearest-accounts query and its parameters: ``fetch`` planar candidates, the best ``k``.
+
+    Users who see every account scan the geometry index; the others search each of their
+    territories in the (territory_id, geom) index and merge the candidates, instead of
+    walking everyone's accounts nearest first and discarding other territories' (GiST
+    cannot order a scan under ``territory_id = ANY (…)``). The policies apply to both.
+    """
+    where = " AND ".join(conditions)
+    query = (
+        "WITH here AS NOT MATERIALIZED (SELECT ST_SetSRID(ST_MakePoint(%s, %s), 4326) AS p),"
+        " candidates AS ((" + _KNN.format(where=f"(SELECT gcrm_sees_all()) AND {where}") + ")"
+        " UNION ALL (SELECT s.* FROM here, unnest(gcrm_territories()) AS t (territory_id),"
+        " LATERAL (" + _KNN.format(where=f"a.territory_id = t.territory_id AND {where}") + ") s"
+        " WHERE NOT (SELECT gcrm_sees_all()) ORDER BY s.planar LIMIT %s)),"
+        " reach AS (SELECT count(*) AS fetched, max(planar) AS degrees FROM candidates),"
+        " best AS (SELECT * FROM candidates ORDER BY distance_m, account_id LIMIT %s)"
+        " SELECT b.account_id, a.external_id, a.name, a.status, a.street, a.city,"
+        " coalesce((SELECT sum(o.amount) FROM orders o WHERE o.account_id = b.account_id"
+        " AND o.stage = 'won' AND o.order_date > %s::date - interval '12 months'"
+        " AND o.order_date <= %s), 0)::float,"
+        " (SELECT v.last_visit_at FROM account_last_visits v WHERE v.account_id = b.account_id),"
+        " b.distance_m, ST_X(b.geom), ST_Y(b.geom), reach.fetched, reach.degrees"
+        " FROM best b JOIN accounts a USING (account_id), reach ORDER BY b.distance_m, b.account_id"
+    )
+    params = [lon, lat, *condition_params, fetch, *condition_params, fetch, fetch, k, today, today]
+    return query, params
+
+
+def _ranking_is_exact(rows: list[tuple], *, lat: float, k: int, fetch: int) -> bool:
+    """Whether no account beyond the planar candidates can be nearer on the sphere than the k found.
+
+    Every unfetched account lies at least as far in degrees as the last candidate (D); on
+    the sphere, a point D degrees away is at least ``2·R·cos(φmax)·sin(D/2)`` metres away,
+    φmax being the highest latitude within reach (the haversine is at least
+    cos²φmax·(sin²(Δφ/2) + sin²(Δλ/2)), and sin(x)/x falls with x). Once that bound
+    passes the k-th best great-circle distance, the ranking is exact.
+    """
+    if not rows or rows[0][11] < fetch:
+        return True
+    reach = float(rows[0][12])
+    highest = np.radians(min(90.0, abs(lat) + reach))
+    bound = 2 * EARTH_RADIUS_M * np.cos(highest) * np.sin(min(np.radians(reach), np.pi) / 2)
+    return len(rows) >= k and bound >= rows[-1][8]
+
+
+def _filters(
+    lon: float,
+    lat: float,
+    radius_m: float | None,
+    statuses: tuple[str, ...],
+    not_visited_days: int | None,
+    open_orders: bool,
+) -> tuple[list[str], list]:
+    conditions = ["a.geom IS NOT NULL"]
+    params: list = []
+    if radius_m is not None:
+        degrees = search_box_degrees(radius_m, lat)
+        conditions.append(
+            "a.geom && ST_Expand(ST_SetSRID(ST_MakePoint(%s, %s), 4326), %s)"
+            " AND ST_DWithin(a.geom::geography, ST_SetSRID(ST_MakePoint(%s, %s), 4326)::geography, %s, false)"
+        )
+        params += [lon, lat, degrees * 1.01, lon, lat, float(radius_m)]
+    if statuses:
+        conditions.append("a.status = ANY(%s)")
+        params.append(list(statuses))
+    if not_visited_days is not None:
+        conditions.append(
+            "NOT EXISTS (SELECT 1 FROM account_last_visits v WHERE v.account_id = a.account_id"
+            " AND v.last_visit_at > %s::timestamptz - make_interval(days => %s))"
+        )
+        params += [clock.now(), int(not_visited_days)]
+    if open_orders:
+        conditions.append(
+            "EXISTS (SELECT 1 FROM orders o WHERE o.account_id = a.account_id AND o.stage = 'open')"
+        )
+    return conditions, params
+
+
+def account_history(db: Database, external_id: str, *, user: str) -> pd.DataFrame:
+    """List an account's visits, calls, emails and orders, newest first.
+
+    Parameters
+    ----------
+    db
+        The database.
+    external_id
+        The account.
+    user
+        The acting user.
+
+    Returns
+    -------
+    DataFrame
+        ``when, what, detail, amount``.
+    """
+    with db.transaction(user=user) as cur:
+        cur.execute(
+            "SELECT i.occurred_at, i.kind, concat_ws(' — ', i.outcome, i.notes), NULL::float"
+            " FROM interactions i JOIN accounts a USING (account_id) WHERE a.external_id = %s"
+            " UNION ALL SELECT o.order_date::timestamptz, 'order (' || o.stage || ')', o.product,"
+            " o.amount::float"
+            " FROM orders o JOIN accounts a USING (account_id) WHERE a.external_id = %s"
+            " ORDER BY 1 DESC",
+            (external_id, external_id),
+        )
+        rows = cur.fetchall()
+    return pd.DataFrame(rows, columns=["when", "what", "detail", "amount"])
+
+
+def log_visit(
+    db: Database,
+    external_id: str,
+    *,
+    outcome: str,
+    notes: str,
+    user: str,
+    lon: float | None = None,
+    lat: float | None = None,
+    duration_min: int | None = None,
+) -> int:
+    """Record a visit now, with its outcome, notes and check-in position, by the user's rep (if any).
+
+    Parameters
+    ----------
+    db
+        The database.
+    external_id
+        The account visited.
+    outcome
+        What came of it.
+    notes
+        Free text.
+    user
+        The acting user.
+    lon, lat
+        Where the rep checked in (optional).
+    duration_min
+        How long it took.
+
+    Returns
+    -------
+    int
+        The new interaction's id.
+    """
+    if not outcome.strip():
+        msg = "Say what came of the visit (outcome)."
+        raise NearbyError(msg)
+    with db.transaction(user=user) as cur:
+        cur.execute(
+            "INSERT INTO interactions"
+            " (account_id, rep_id, kind, occurred_at, duration_min, outcome, notes, checkin_geom)"
+            " SELECT account_id, (SELECT u.rep_id FROM app_users u"
+            "  WHERE u.username = current_setting('gcrm.user')), 'visit', %s, %s, %s, %s,"
+            " CASE WHEN %s::float IS NULL THEN NULL ELSE ST_SetSRID(ST_MakePoint(%s, %s), 4326) END"
+            " FROM accounts WHERE external_id = %s RETURNING interaction_id",
+            (clock.now(), duration_min, outcome.strip(), notes.strip() or None, lon, lon, lat, external_id),
+        )
+        row = cur.fetchone()
+    if row is None:
+        msg = f"No account {external_id!r}."
+        raise NearbyError(msg)
+    return row[0]

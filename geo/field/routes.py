@@ -1,0 +1,183 @@
+"""The rep's route for the day: visit the chosen accounts from a start point with little travel.
+
+Nearest neighbour builds a first tour, then 2-opt reverses segments while that shortens it
+(Croes 1958), so the result is never longer than the nearest-neighbour tour. Distances are
+great-circle metres; the route is open (it ends at the last stop) unless asked to return.
+"""
+
+from __future__ import annotations
+
+import itertools
+from xml.sax.saxutils import escape
+
+import numpy as np
+import pandas as pd
+
+from geo.analysis.tradeareas import haversine_m
+
+MAX_STOPS = 200
+
+
+def distance_table(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
+    """Great-circle metres between every pair of points.
+
+    Parameters
+    ----------
+    lon, lat
+        Degrees; the start point first.
+
+    Returns
+    -------
+    ndarray
+        Square, symmetric.
+    """
+    lon, lat = np.asarray(lon, dtype=float), np.asarray(lat, dtype=float)
+    return haversine_m(lon[:, None], lat[:, None], lon[None, :], lat[None, :])
+
+
+def route_length(order: list[int], distances: np.ndarray, *, round_trip: bool = False) -> float:
+    """Length of visiting ``order`` (indices into ``distances``, start first).
+
+    Parameters
+    ----------
+    order
+        Point indices, starting with the start point 0.
+    distances
+        As :func:`distance_table` returns.
+    round_trip
+        Add the way back to the start.
+
+    Returns
+    -------
+    float
+        Metres.
+    """
+    path = [*order, order[0]] if round_trip else list(order)
+    return float(sum(distances[a, b] for a, b in itertools.pairwise(path)))
+
+
+def nearest_neighbour_tour(distances: np.ndarray) -> list[int]:
+    """Visit the nearest unvisited point each time, from point 0.
+
+    Parameters
+    ----------
+    distances
+        As :func:`distance_table` returns.
+
+    Returns
+    -------
+    list of int
+        Every index once, starting with 0.
+    """
+    left = set(range(1, len(distances)))
+    order = [0]
+    while left:
+        here = order[-1]
+        nearest = min(left, key=lambda j: (distances[here, j], j))
+        order.append(nearest)
+        left.remove(nearest)
+    return order
+
+
+def two_opt(order: list[int], distances: np.ndarray, *, round_trip: bool = False) -> list[int]:
+    """Reverse segments of a tour while that shortens it (the start stays first).
+
+    Parameters
+    ----------
+    order
+        A tour starting with 0.
+    distances
+        As :func:`distance_table` returns.
+    round_trip
+        Whether the tour returns to the start.
+
+    Returns
+    -------
+    list of int
+        A tour no longer than ``order``.
+    """
+    best = list(order)
+    improved = True
+    while improved:
+        improved = False
+        for i in range(1, len(best) - 1):
+            for j in range(i + 1, len(best)):
+                before, first, last = best[i - 1], best[i], best[j]
+                after = best[j + 1] if j + 1 < len(best) else (best[0] if round_trip else None)
+                change = distances[before, last] - distances[before, first]
+                if after is not None:
+                    change += distances[first, after] - distances[last, after]
+                if change < -1e-6:
+                    best[i : j + 1] = best[i : j + 1][::-1]
+                    improved = True
+    return best
+
+
+def plan_route(
+    start: tuple[float, float], stops: pd.DataFrame, *, round_trip: bool = False
+) -> tuple[pd.DataFrame, float]:
+    """Order the stops from a start point to keep the travel short.
+
+    Parameters
+    ----------
+    start
+        (lon, lat) in degrees.
+    stops
+        ``lon, lat`` and any other columns (names, ids), one row per account.
+    round_trip
+        Come back to the start at the end.
+
+    Returns
+    -------
+    tuple
+        The stops in visiting order with ``sequence`` (1 …), ``leg_m`` and ``cumulative_m``;
+        and the total in metres.
+    """
+    if len(stops) > MAX_STOPS:
+        msg = f"{len(stops)} stops: plan at most {MAX_STOPS} in a day."
+        raise ValueError(msg)
+    lon = np.concatenate([[start[0]], stops["lon"].to_numpy(dtype=float)])
+    lat = np.concatenate([[start[1]], stops["lat"].to_numpy(dtype=float)])
+    distances = distance_table(lon, lat)
+    order = two_opt(nearest_neighbour_tour(distances), distances, round_trip=round_trip)
+    legs = [distances[a, b] for a, b in itertools.pairwise(order)]
+    ordered = stops.iloc[[i - 1 for i in order[1:]]].reset_index(drop=True)
+    ordered.insert(0, "sequence", range(1, len(ordered) + 1))
+    ordered["leg_m"] = legs
+    ordered["cumulative_m"] = np.cumsum(legs)
+    return ordered, route_length(order, distances, round_trip=round_trip)
+
+
+def route_gpx(start: tuple[float, float], ordered: pd.DataFrame, *, name: str = "Visits") -> str:
+    """Write a route as GPX 1.1 (waypoints and a route through them).
+
+    Parameters
+    ----------
+    start
+        (lon, lat) of the start.
+    ordered
+        Stops in order with ``lon, lat`` and ``name``.
+    name
+        Route name.
+
+    Returns
+    -------
+    str
+        The GPX document.
+    """
+    points = [("Start", start[0], start[1])] + [
+        (str(row.name), float(row.lon), float(row.lat)) for row in ordered.itertuples(index=False)
+    ]
+    waypoints = "".join(
+        f'  <wpt lat="{lat:.6f}" lon="{lon:.6f}"><name>{escape(label)}</name></wpt>\n'
+        for label, lon, lat in points
+    )
+    route = "".join(
+        f'    <rtept lat="{lat:.6f}" lon="{lon:.6f}"><name>{escape(label)}</name></rtept>\n'
+        for label, lon, lat in points
+    )
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        '<gpx version="1.1" creator="gcrm" xmlns="http://www.topografix.com/GPX/1/1">\n'
+        f"{waypoints}  <rte><name>{escape(name)}</name>\n{route}  </rte>\n</gpx>\n"
+    )

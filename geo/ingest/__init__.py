@@ -1,0 +1,1 @@
+"""Getting accounts in: reading files, mapping, validation, loading, geocoding, placement, demo book."""

@@ -1,0 +1,1 @@
+"""Folium maps that draw with no CDN, and the escaping of text that reaches them."""

@@ -1,0 +1,1 @@
+"""Places on the Earth: geodesy, geometry validation, regions and their keys."""

@@ -1,0 +1,1 @@
+"""Privacy: sessions, the suppression list, erasure, safe exports and the CSV writer."""
