@@ -250,12 +250,12 @@ def test_trade_area_huff_shows_its_fitted_beta_and_drawn_demand(demo_app) -> Non
 
 def test_the_server_warms_the_shared_caches_before_anyone_signs_in(demo_app, caplog) -> None:
     """Regression: the warm-up read boundaries as the signed-in user, failed without one, warmed nothing."""
-    import pages
+    from pages._shared import caches
 
     st.cache_resource.clear()
     st.cache_data.clear()
-    with caplog.at_level(logging.WARNING, logger="pages"):
-        pages.warm_caches()
+    with caplog.at_level(logging.WARNING, logger="pages._shared.caches"):
+        caches.warm_caches()
     assert "caches not warmed" not in caplog.text
 
 
