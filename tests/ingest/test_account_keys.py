@@ -13,8 +13,8 @@ import pandas as pd
 import pytest
 import shapely
 import streamlit as st
-from conftest import ADMIN
 from streamlit.testing.v1 import AppTest
+from support.users import ADMIN
 from typer.testing import CliRunner
 
 from geo.analysis.cube import state_level_only

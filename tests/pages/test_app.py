@@ -6,8 +6,8 @@ import logging
 
 import pytest
 import streamlit as st
-from conftest import ADMIN
 from streamlit.testing.v1 import AppTest
+from support.users import ADMIN
 
 from geo.analysis.cube import CUBE_MEASURES
 from geo.config import PROJECT_DIR, Settings

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 import streamlit as st
-from conftest import ADMIN, APP_PASSWORD
 from streamlit.testing.v1 import AppTest
+from support.users import ADMIN, APP_PASSWORD
 
 from geo.config import PROJECT_DIR, Settings
 from geo.errors import DatabaseUnavailable

@@ -114,7 +114,7 @@ def test_injection_strings_through_every_cli_text_option_change_nothing(guarded:
 
 
 def _signed_in_at(page: str) -> AppTest:
-    from conftest import ADMIN
+    from support.users import ADMIN
 
     at = AppTest.from_file(APP, default_timeout=120)
     at.session_state["gcrm_user"] = ADMIN
