@@ -7,6 +7,7 @@ import logging
 import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
+from support.app import app_as
 from support.users import ADMIN
 
 from geo.analysis.cube import CUBE_MEASURES
@@ -18,15 +19,7 @@ MAP_PAGE = "pages/region_map.py"
 
 
 def _run(page: str | None = None) -> AppTest:
-    st.cache_resource.clear()
-    st.cache_data.clear()
-    at = AppTest.from_file(APP, default_timeout=120)
-    at.session_state["gcrm_user"] = ADMIN
-    at.run()
-    if page is not None:
-        at.switch_page(page)
-        at.run()
-    return at
+    return app_as(ADMIN, page)
 
 
 @pytest.fixture

@@ -6,8 +6,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
+from support.app import app_as
 from support.users import ADMIN, APP_PASSWORD
 
 from geo.config import PROJECT_DIR, Settings
@@ -27,14 +27,7 @@ MESSAGE = "The column 'Zip' is mapped twice; map it once."
 
 
 def _app(page: str | None = None) -> AppTest:
-    st.cache_resource.clear()
-    st.cache_data.clear()
-    at = AppTest.from_file(APP, default_timeout=120)
-    at.session_state["gcrm_user"] = ADMIN
-    at.run()
-    if page is not None:
-        at.switch_page(page).run()
-    return at
+    return app_as(ADMIN, page)
 
 
 def _errors(at: AppTest) -> list[str]:
