@@ -3,17 +3,10 @@
 import streamlit as st
 
 from geo.errors import GcrmError
-from pages import (
-    PAGE_ROLES,
-    connections,
-    post_to_server,
-    run_page,
-    session_user,
-    show_error,
-    sign_in_view,
-    sign_out,
-    wanted_page,
-)
+from pages._shared.caches import connections
+from pages._shared.errors import run_page, show_error
+from pages._shared.navigation import PAGE_ROLES
+from pages._shared.session import post_to_server, session_user, sign_in_view, sign_out, wanted_page
 
 st.set_page_config(page_title="gcrm", page_icon=":world_map:", layout="wide")
 

@@ -51,7 +51,7 @@ def _warm_when_ready() -> None:
     deadline = time.monotonic() + RUNTIME_WAIT_S
     while not runtime.exists() and time.monotonic() < deadline:
         time.sleep(0.1)
-    importlib.import_module("pages").warm_caches()
+    importlib.import_module("pages._shared.caches").warm_caches()
 
 
 @asynccontextmanager

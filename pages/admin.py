@@ -6,7 +6,10 @@ from geo.errors import GcrmError
 from geo.maps.escaping import markdown_text
 from geo.store.audit import AUDITED_ACTIONS, audit_entries
 from geo.store.users import list_users, set_disabled
-from pages import connections, current_user, opened_through_app, show_error
+from pages._shared.caches import connections
+from pages._shared.errors import show_error
+from pages._shared.navigation import opened_through_app
+from pages._shared.user import current_user
 
 USER_LABELS = {
     "username": "User",

@@ -31,15 +31,11 @@ from geo.ingest.geocode import PRECISION_RANK
 from geo.maps.builders import LOWER_48_BOUNDS, choropleth_map, clicked_key, draw_map, selection_map
 from geo.maps.escaping import markdown_text
 from geo.privacy.exports import csv_text
-from pages import (
-    audited_download,
-    book_choices,
-    cached_regions,
-    connections,
-    current_user,
-    opened_through_app,
-    show_error,
-)
+from pages._shared.caches import book_choices, cached_regions, connections
+from pages._shared.downloads import audited_download
+from pages._shared.errors import show_error
+from pages._shared.navigation import opened_through_app
+from pages._shared.user import current_user
 from territories.model import territory_table
 
 PICKED_COUNTIES = "picked_counties"  # session key of the counties picked by clicking

@@ -25,7 +25,11 @@ from geo.ingest.street_geocoder import street_geocoder
 from geo.maps.builders import choropleth_map
 from geo.maps.escaping import markdown_text
 from geo.privacy.exports import csv_text
-from pages import audited_download, cached_regions, connections, current_user, opened_through_app, show_error
+from pages._shared.caches import cached_regions, connections
+from pages._shared.downloads import audited_download
+from pages._shared.errors import show_error
+from pages._shared.navigation import opened_through_app
+from pages._shared.user import current_user
 
 IGNORE = "— ignore —"
 UPLOAD_TYPES = ["csv", "txt", "tsv", "xlsx", "parquet", "geojson", "json", "gpkg"]

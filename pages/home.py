@@ -4,7 +4,10 @@ import streamlit as st
 
 from geo.errors import GcrmError
 from geo.field.accounts import headline_counts
-from pages import connections, current_user, opened_through_app, show_error
+from pages._shared.caches import connections
+from pages._shared.errors import show_error
+from pages._shared.navigation import opened_through_app
+from pages._shared.user import current_user
 
 
 def render() -> None:

@@ -11,15 +11,11 @@ from geo.field.routes import plan_route, route_gpx
 from geo.ingest.geocode import load_gazetteer
 from geo.maps.builders import LOWER_48_BOUNDS, LocateControl, accounts_map, add_basemap, base_map
 from geo.privacy.exports import csv_text
-from pages import (
-    audited_download,
-    book_choices,
-    cached_regions,
-    connections,
-    current_user,
-    opened_through_app,
-    show_error,
-)
+from pages._shared.caches import book_choices, cached_regions, connections
+from pages._shared.downloads import audited_download
+from pages._shared.errors import show_error
+from pages._shared.navigation import opened_through_app
+from pages._shared.user import current_user
 
 OUTCOMES = ("Met the buyer", "Left material", "Order taken", "No one available", "Follow-up booked")
 

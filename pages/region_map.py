@@ -21,16 +21,11 @@ from geo.maps.builders import SCHEMES, add_spots, choropleth_map, clicked_key
 from geo.maps.escaping import markdown_text
 from geo.privacy.exports import csv_text
 from geo.privacy.safe_locations import suppress_small_cells
-from pages import (
-    audited_download,
-    cached_facts,
-    cached_regions,
-    connections,
-    current_scope,
-    current_user,
-    opened_through_app,
-    show_error,
-)
+from pages._shared.caches import cached_facts, cached_regions, connections
+from pages._shared.downloads import audited_download
+from pages._shared.errors import show_error
+from pages._shared.navigation import opened_through_app
+from pages._shared.user import current_scope, current_user
 
 LEVELS = {
     "state": "State",

@@ -9,18 +9,11 @@ from geo.errors import GcrmError
 from geo.field.accounts import data_version
 from geo.maps.builders import category_map, clicked_key
 from geo.maps.escaping import markdown_text
-from pages import (
-    BOOK_TABLES,
-    KPI_LABELS,
-    cached_book,
-    cached_units,
-    connections,
-    current_scope,
-    current_user,
-    guarded,
-    opened_through_app,
-    show_error,
-)
+from pages._shared.caches import BOOK_TABLES, cached_book, cached_units, connections
+from pages._shared.errors import guarded, show_error
+from pages._shared.labels import KPI_LABELS
+from pages._shared.navigation import opened_through_app
+from pages._shared.user import current_scope, current_user
 from territories.book_alignment import BALANCE_MEASURES, propose_alignment
 from territories.metrics import territory_kpis
 from territories.model import (

@@ -10,17 +10,11 @@ from geo.field.accounts import data_version
 from geo.maps.builders import SCHEMES, choropleth_map, clicked_key
 from geo.maps.escaping import markdown_text
 from geo.privacy.exports import csv_text
-from pages import (
-    BOOK_TABLES,
-    KPI_LABELS,
-    cached_book,
-    cached_units,
-    connections,
-    current_scope,
-    current_user,
-    opened_through_app,
-    show_error,
-)
+from pages._shared.caches import BOOK_TABLES, cached_book, cached_units, connections
+from pages._shared.errors import show_error
+from pages._shared.labels import KPI_LABELS
+from pages._shared.navigation import opened_through_app
+from pages._shared.user import current_scope, current_user
 from territories.metrics import balance_index, rep_kpis, territory_kpis
 from territories.model import active_version, territory_table, version_plan
 from territories.plan import outlines

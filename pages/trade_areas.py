@@ -18,7 +18,10 @@ from geo.errors import GcrmError
 from geo.field.accounts import accounts_near, branches
 from geo.maps.builders import choropleth_map, trade_area_map
 from geo.maps.escaping import markdown_text
-from pages import cached_regions, connections, current_user, opened_through_app, show_error
+from pages._shared.caches import cached_regions, connections
+from pages._shared.errors import show_error
+from pages._shared.navigation import opened_through_app
+from pages._shared.user import current_user
 
 METHODS = {
     "rings": "Rings of given radii",

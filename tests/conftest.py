@@ -17,32 +17,17 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from support.users import APP_PASSWORD, TEST_ADMINS, TEST_TODAY
 
 from geo.config import PROJECT_DIR, Settings
 from geo.store import server
 from geo.store.bootstrap import Connections, prepare_database
 from geo.store.db import create_database, drop_database
-from geo.store.users import ALL_ROWS, SignedIn, register_operator
+from geo.store.users import register_operator
 
 TEMPLATE_DB = "gcrm_test_template"
-APP_PASSWORD = "gcrm-test-app-password"
 DEMO_ACCOUNTS = 3_000
 DEMO_SEED = 7
-TEST_ADMINS = (
-    "t",
-    "alice",
-    "bob",
-    "tester",
-    "benchmark",
-    "manager@test",
-    "marketer@test",
-    "rep@test",
-)
-"""Acting users of tests that are not about access: admins in every test database."""
-ADMIN = SignedIn("t", "admin", "Test admin", ALL_ROWS)
-"""The signed-in session of page tests that are not about access."""
-TEST_TODAY = date(2026, 6, 15)
-"""The date every test takes as today (``GCRM_TODAY``), whatever the machine's clock says."""
 _database_numbers = itertools.count(1)
 
 

@@ -8,8 +8,8 @@ import io
 import pandas as pd
 import pytest
 import streamlit as st
-from conftest import ADMIN
 from streamlit.testing.v1 import AppTest
+from support.users import ADMIN
 from typer.testing import CliRunner
 
 from geo.choices import match_choices, parse_where, state_spellings

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import geopandas as gpd
 import numpy as np
-from shapely.geometry import box
+from support.grids import box_grid
 
 from geo.analysis.hotspots import hot_spots
 
@@ -12,8 +12,8 @@ SIZE = 12
 
 
 def _grid(values: np.ndarray) -> gpd.GeoDataFrame:
-    cells = [box(x, y, x + 1, y + 1) for y in range(SIZE) for x in range(SIZE)]
-    return gpd.GeoDataFrame({"value": values.ravel()}, geometry=cells, crs="EPSG:3857")
+    cells = box_grid(SIZE, SIZE, cell_size=1.0, origin=(0.0, 0.0), crs="EPSG:3857")
+    return cells.assign(value=values.ravel()).drop(columns="code")
 
 
 def test_planted_hot_cluster_is_found() -> None:

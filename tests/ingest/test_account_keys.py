@@ -12,9 +12,9 @@ from io import StringIO
 import pandas as pd
 import pytest
 import shapely
-import streamlit as st
-from conftest import ADMIN
 from streamlit.testing.v1 import AppTest
+from support.app import app_as
+from support.users import ADMIN
 from typer.testing import CliRunner
 
 from geo.analysis.cube import state_level_only
@@ -205,14 +205,7 @@ def test_counts_by_county_say_how_many_are_placed_at_state_level_only(
 
 
 def _page(page: str) -> AppTest:
-    st.cache_resource.clear()
-    st.cache_data.clear()
-    at = AppTest.from_file(str(PROJECT_DIR / "app.py"), default_timeout=120)
-    at.session_state["gcrm_user"] = ADMIN
-    at.run()
-    at.switch_page(page)
-    at.run()
-    return at
+    return app_as(ADMIN, page)
 
 
 @pytest.mark.parametrize("level", ["county", "h3_7"])

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 import streamlit as st
-from conftest import ADMIN
 from streamlit.testing.v1 import AppTest
+from support.users import ADMIN
 from typer.testing import CliRunner
 
 from geo.cli.main import app

@@ -6,8 +6,9 @@ import logging
 
 import pytest
 import streamlit as st
-from conftest import ADMIN
 from streamlit.testing.v1 import AppTest
+from support.app import app_as
+from support.users import ADMIN
 
 from geo.analysis.cube import CUBE_MEASURES
 from geo.config import PROJECT_DIR, Settings
@@ -18,15 +19,7 @@ MAP_PAGE = "pages/region_map.py"
 
 
 def _run(page: str | None = None) -> AppTest:
-    st.cache_resource.clear()
-    st.cache_data.clear()
-    at = AppTest.from_file(APP, default_timeout=120)
-    at.session_state["gcrm_user"] = ADMIN
-    at.run()
-    if page is not None:
-        at.switch_page(page)
-        at.run()
-    return at
+    return app_as(ADMIN, page)
 
 
 @pytest.fixture
@@ -250,12 +243,12 @@ def test_trade_area_huff_shows_its_fitted_beta_and_drawn_demand(demo_app) -> Non
 
 def test_the_server_warms_the_shared_caches_before_anyone_signs_in(demo_app, caplog) -> None:
     """Regression: the warm-up read boundaries as the signed-in user, failed without one, warmed nothing."""
-    import pages
+    from pages._shared import caches
 
     st.cache_resource.clear()
     st.cache_data.clear()
-    with caplog.at_level(logging.WARNING, logger="pages"):
-        pages.warm_caches()
+    with caplog.at_level(logging.WARNING, logger="pages._shared.caches"):
+        caches.warm_caches()
     assert "caches not warmed" not in caplog.text
 
 

@@ -6,11 +6,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import streamlit as st
-from conftest import ADMIN, APP_PASSWORD
 from streamlit.testing.v1 import AppTest
+from support.app import app_as
+from support.users import ADMIN, APP_PASSWORD
 
-import pages
 from geo.config import PROJECT_DIR, Settings
 from geo.errors import DatabaseUnavailable
 from geo.ingest.importer import MappingError
@@ -18,22 +17,17 @@ from geo.store import server
 from geo.store.bootstrap import prepare_database
 from geo.store.db import Database
 from geo.store.users import register_operator
+from pages._shared import caches, downloads, user
+from pages._shared.navigation import PAGE_ROLES
 from territories.plan import TerritoryError
 
 APP = str(PROJECT_DIR / "app.py")
-PAGES = [f"pages/{name}.py" for name in pages.PAGE_ROLES]
+PAGES = [f"pages/{name}.py" for name in PAGE_ROLES]
 MESSAGE = "The column 'Zip' is mapped twice; map it once."
 
 
 def _app(page: str | None = None) -> AppTest:
-    st.cache_resource.clear()
-    st.cache_data.clear()
-    at = AppTest.from_file(APP, default_timeout=120)
-    at.session_state["gcrm_user"] = ADMIN
-    at.run()
-    if page is not None:
-        at.switch_page(page).run()
-    return at
+    return app_as(ADMIN, page)
 
 
 def _errors(at: AppTest) -> list[str]:
@@ -51,7 +45,8 @@ def test_a_gcrm_error_raised_under_any_page_is_a_message_not_a_traceback(
     def refuse() -> str:
         raise MappingError(MESSAGE)
 
-    monkeypatch.setattr(pages, "current_user", refuse)
+    for module in (user, caches, downloads):
+        monkeypatch.setattr(module, "current_user", refuse)
     at.switch_page(page).run()
     assert not at.exception, [e.message for e in at.exception]
     assert MESSAGE in _errors(at)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 import streamlit as st
-from conftest import ADMIN
 from streamlit.testing.v1 import AppTest
+from support.users import ADMIN
 
 from geo.config import PROJECT_DIR, Settings
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-import streamlit as st
-from conftest import ADMIN
 from streamlit.testing.v1 import AppTest
+from support.app import app_as
+from support.users import ADMIN
 
 from geo.config import PROJECT_DIR
 from geo.ingest.whole_book import load_demo_book
@@ -18,16 +18,7 @@ USER = "manager@test"
 
 
 def _run(page: str, state: dict | None = None) -> AppTest:
-    st.cache_resource.clear()
-    st.cache_data.clear()
-    at = AppTest.from_file(APP, default_timeout=180)
-    at.session_state["gcrm_user"] = ADMIN
-    at.run()
-    for key, value in (state or {}).items():
-        at.session_state[key] = value
-    at.switch_page(page)
-    at.run()
-    return at
+    return app_as(ADMIN, page, state=state, timeout=180)
 
 
 def _no_failure(at: AppTest) -> None:

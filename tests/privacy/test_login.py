@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
+from support.app import signed_in_through_form
 
 from geo.config import PROJECT_DIR, Settings
 from geo.privacy.sessions import LOCK_MINUTES, MAX_FAILURES, authenticate
@@ -26,13 +27,7 @@ def demo_app(planned: tuple[Settings, Connections], environment) -> Settings:
 
 
 def _sign_in(username: str, password: str) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=120)
-    at.run()
-    at.text_input(key="sign_in_user").input(username)
-    at.text_input(key="sign_in_password").input(password)
-    at.button[0].click()
-    at.run()
-    return at
+    return signed_in_through_form(username, password)
 
 
 def test_without_signing_in_every_page_shows_only_the_sign_in_form(demo_app: Settings) -> None:

@@ -10,6 +10,8 @@ from __future__ import annotations
 import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
+from support.app import app_as
+from support.users import ADMIN
 from typer.testing import CliRunner
 
 from geo.cli.main import app
@@ -114,13 +116,7 @@ def test_injection_strings_through_every_cli_text_option_change_nothing(guarded:
 
 
 def _signed_in_at(page: str) -> AppTest:
-    from conftest import ADMIN
-
-    at = AppTest.from_file(APP, default_timeout=120)
-    at.session_state["gcrm_user"] = ADMIN
-    at.run()
-    at.switch_page(page).run()
-    return at
+    return app_as(ADMIN, page)
 
 
 def test_injection_strings_through_every_page_text_input_change_nothing(guarded: Connections) -> None:

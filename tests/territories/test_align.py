@@ -7,22 +7,13 @@ import h3
 import numpy as np
 import pytest
 import shapely
+from support.grids import box_grid
 
 from territories.align import AlignmentError, _State, align_territories
 from territories.graph import unit_centroids, unit_graph
 from territories.metrics import alignment_report, balance_index, contiguous, polsby_popper
 
-CELL_DEG = 0.125
 """Grid step: a binary fraction, so neighbouring boxes share their edges exactly."""
-
-
-def _grid(columns: int, rows: int, *, x0: float = -100.0, y0: float = 35.0) -> gpd.GeoDataFrame:
-    boxes = [
-        shapely.box(x0 + x * CELL_DEG, y0 + y * CELL_DEG, x0 + (x + 1) * CELL_DEG, y0 + (y + 1) * CELL_DEG)
-        for y in range(rows)
-        for x in range(columns)
-    ]
-    return gpd.GeoDataFrame({"code": [f"u{i}" for i in range(len(boxes))]}, geometry=boxes, crs="EPSG:4326")
 
 
 def _align(units: gpd.GeoDataFrame, weights, **options):
@@ -38,28 +29,28 @@ def _partition(labels: np.ndarray) -> set[frozenset[int]]:
 
 
 def test_rook_grid_graph_links_edge_neighbours_only() -> None:
-    graph = unit_graph(_grid(3, 3))
+    graph = unit_graph(box_grid(3, 3))
     assert graph.sum(axis=1).A1.tolist() == [2, 3, 2, 3, 4, 3, 2, 3, 2]
 
 
 def test_path_of_equal_units_splits_into_the_only_balanced_pieces() -> None:
-    result, _ = _align(_grid(6, 1), [1] * 6, k=3)
+    result, _ = _align(box_grid(6, 1), [1] * 6, k=3)
     assert _partition(result.labels) == {frozenset({0, 1}), frozenset({2, 3}), frozenset({4, 5})}
 
 
 def test_path_with_unequal_units_finds_the_unique_balanced_cut() -> None:
-    result, _ = _align(_grid(6, 1), [3, 1, 1, 1, 2, 4], k=2)
+    result, _ = _align(box_grid(6, 1), [3, 1, 1, 1, 2, 4], k=2)
     assert _partition(result.labels) == {frozenset({0, 1, 2, 3}), frozenset({4, 5})}
 
 
 @pytest.mark.parametrize(("size", "k"), [(4, 2), (6, 4), (8, 4), (9, 3)])
 def test_equal_grid_splits_exactly_evenly(size: int, k: int) -> None:
-    result, _ = _align(_grid(size, size), [1] * size * size, k=k)
+    result, _ = _align(box_grid(size, size), [1] * size * size, k=k)
     assert np.bincount(result.labels, minlength=k).tolist() == [size * size // k] * k
 
 
 def test_random_weights_balance_within_two_percent_and_compact() -> None:
-    units = _grid(40, 40)
+    units = box_grid(40, 40)
     weights = np.random.default_rng(3).integers(1, 50, len(units))
     result, graph = _align(units, weights, k=8, tolerance=0.05, seed=1)
     sums = np.bincount(result.labels, weights=weights)
@@ -71,7 +62,7 @@ def test_random_weights_balance_within_two_percent_and_compact() -> None:
 
 
 def test_same_seed_same_alignment_and_another_seed_may_differ() -> None:
-    units = _grid(20, 20)
+    units = box_grid(20, 20)
     weights = np.random.default_rng(9).integers(1, 30, len(units))
     first, _ = _align(units, weights, k=5, seed=4)
     again, _ = _align(units, weights, k=5, seed=4)
@@ -79,7 +70,7 @@ def test_same_seed_same_alignment_and_another_seed_may_differ() -> None:
 
 
 def test_locked_units_stay_and_locked_territory_keeps_exactly_its_units() -> None:
-    units = _grid(10, 10)
+    units = box_grid(10, 10)
     locks = {0: 2, 99: 0, 45: 1, 46: 1}
     result, _ = _align(units, [1] * 100, k=3, locks=locks, locked_territories=frozenset({1}))
     assert all(result.labels[u] == t for u, t in locks.items())
@@ -91,7 +82,7 @@ def test_locked_units_stay_and_locked_territory_keeps_exactly_its_units() -> Non
 def test_oversized_unit_becomes_its_own_territory() -> None:
     weights = np.ones(64)
     weights[27] = 100.0
-    result, _ = _align(_grid(8, 8), weights, k=4, tolerance=0.05)
+    result, _ = _align(box_grid(8, 8), weights, k=4, tolerance=0.05)
     own = result.labels[27]
     assert result.oversized[own] and (result.labels == own).sum() == 1
     others = np.bincount(result.labels[result.labels != own])
@@ -100,8 +91,8 @@ def test_oversized_unit_becomes_its_own_territory() -> None:
 
 
 def test_islands_hang_on_their_nearest_neighbour() -> None:
-    left = _grid(4, 4)
-    right = _grid(4, 4, x0=-99.0)
+    left = box_grid(4, 4)
+    right = box_grid(4, 4, origin=(-99.0, 35.0))
     units = gpd.GeoDataFrame(
         {"code": [f"u{i}" for i in range(32)]},
         geometry=list(left.geometry) + list(right.geometry),
@@ -114,7 +105,7 @@ def test_islands_hang_on_their_nearest_neighbour() -> None:
 
 
 def test_home_bases_seed_the_territories() -> None:
-    result, _ = _align(_grid(10, 1), [1] * 10, k=2, home_bases=[9, 0])
+    result, _ = _align(box_grid(10, 1), [1] * 10, k=2, home_bases=[9, 0])
     assert result.labels[9] == 0 and result.labels[0] == 1
     assert _partition(result.labels) == {frozenset(range(5)), frozenset(range(5, 10))}
 
@@ -136,7 +127,7 @@ def test_h3_cells_join_their_ring_neighbours() -> None:
 
 
 def test_polsby_popper_of_a_square_and_a_strip() -> None:
-    shapes = gpd.GeoSeries([_grid(4, 4).union_all(), _grid(16, 1).union_all()], crs="EPSG:4326")
+    shapes = gpd.GeoSeries([box_grid(4, 4).union_all(), box_grid(16, 1).union_all()], crs="EPSG:4326")
     square, strip = polsby_popper(shapes)
     assert square == pytest.approx(np.pi / 4, rel=0.05)
     assert strip == pytest.approx(4 * np.pi * 16 / 34**2, rel=0.25)
@@ -149,11 +140,11 @@ def test_polsby_popper_of_a_square_and_a_strip() -> None:
 )
 def test_impossible_requests_are_refused(weights, k: int, message: str) -> None:
     with pytest.raises(AlignmentError, match=message):
-        _align(_grid(len(weights), 1), weights, k=k)
+        _align(box_grid(len(weights), 1), weights, k=k)
 
 
 def test_balancing_never_moves_a_unit_that_weighs_nothing() -> None:
-    units = _grid(5, 1)
+    units = box_grid(5, 1)
     state = _State(
         np.array([1.0, 0.0, 3.0, 0.0, 1.0]), unit_graph(units), unit_centroids(units), 2, {}, frozenset()
     )
@@ -185,7 +176,7 @@ def _assert_contiguous(state: _State) -> None:
 
 
 def test_kicks_carry_an_imbalance_across_territories_where_moves_between_two_cannot() -> None:
-    state = _after_swaps(_grid(6, 6), _heavy_tailed(8, 36), 4)
+    state = _after_swaps(box_grid(6, 6), _heavy_tailed(8, 36), 4)
     assert state.shortfall(0.05)[0] == 4
     state.kick(0.05)
     assert state.shortfall(0.05)[0] == 0
@@ -194,7 +185,7 @@ def test_kicks_carry_an_imbalance_across_territories_where_moves_between_two_can
 
 
 def test_regrowth_rebuilds_a_neighbourhood_that_kicks_cannot_mend() -> None:
-    state = _after_swaps(_grid(8, 8), _heavy_tailed(0, 64), 6)
+    state = _after_swaps(box_grid(8, 8), _heavy_tailed(0, 64), 6)
     state.kick(0.05)
     assert state.shortfall(0.05)[0] == 1
     state.regrow(0.05, np.random.default_rng(0))
@@ -204,7 +195,7 @@ def test_regrowth_rebuilds_a_neighbourhood_that_kicks_cannot_mend() -> None:
 
 
 def test_restarts_balance_what_one_bisection_angle_cannot() -> None:
-    units, weights = _grid(8, 8), _heavy_tailed(16, 64)
+    units, weights = box_grid(8, 8), _heavy_tailed(16, 64)
     state = _after_swaps(units, weights, 6)
     state.kick(0.05)
     state.regrow(0.05, np.random.default_rng([0, 0]))
@@ -217,14 +208,14 @@ def test_restarts_balance_what_one_bisection_angle_cannot() -> None:
 
 
 def test_kicks_and_regrowth_keep_locked_units_in_place() -> None:
-    units, weights = _grid(6, 6), _heavy_tailed(8, 36)
+    units, weights = box_grid(6, 6), _heavy_tailed(8, 36)
     locks = {0: 0, 35: 3, 17: 1}
     result, _ = _align(units, weights, k=4, locks=locks)
     assert all(result.labels[u] == t for u, t in locks.items())
 
 
 def test_a_territory_proved_unable_to_balance_is_left_to_the_first_steps() -> None:
-    units = _grid(5, 1)
+    units = box_grid(5, 1)
     state = _State(
         np.array([14.0, 9.0, 10.0, 30.0, 5.0]), unit_graph(units), unit_centroids(units), 3, {}, frozenset()
     )
@@ -240,7 +231,7 @@ def test_a_territory_proved_unable_to_balance_is_left_to_the_first_steps() -> No
 
 
 def test_the_report_names_territories_that_cannot_balance() -> None:
-    units = _grid(5, 1)
+    units = box_grid(5, 1)
     weights = np.array([14.0, 9.0, 10.0, 30.0, 5.0])
     result, graph = _align(units, weights, k=3, tolerance=0.05)
     report = alignment_report(
@@ -258,14 +249,14 @@ def test_the_report_names_territories_that_cannot_balance() -> None:
 
 
 def test_a_piece_hemmed_in_by_an_oversized_unit_joins_it_and_leaves_the_mean() -> None:
-    result, _ = _align(_grid(5, 1), [14, 9, 10, 30, 5], k=3)
+    result, _ = _align(box_grid(5, 1), [14, 9, 10, 30, 5], k=3)
     own = result.labels[3]
     assert result.oversized[own] and result.labels[4] == own
     assert result.target == pytest.approx((14 + 9 + 10) / 2)
 
 
 def test_kicks_never_dump_a_unit_onto_a_territory_that_cannot_balance() -> None:
-    units = _grid(6, 1)
+    units = box_grid(6, 1)
     weights = np.array([15.0, 7.0, 6.0, 1.0, 4.0, 19.0])  # 15 alone is light, with 7 heavy
     state = _State(weights, unit_graph(units), unit_centroids(units), 3, {}, frozenset())
     state.labels[:] = [0, 1, 1, 2, 2, 2]

@@ -2,18 +2,11 @@
 
 from __future__ import annotations
 
-import geopandas as gpd
 import numpy as np
-import shapely
+from support.grids import box_grid
 
 from territories.graph import unit_graph
 from territories.reach import unit_out_of_reach
-
-
-def _path(columns: int) -> gpd.GeoDataFrame:
-    """A row of unit boxes sharing their edges."""
-    boxes = [shapely.box(-100.0 + x * 0.125, 35.0, -100.0 + (x + 1) * 0.125, 35.125) for x in range(columns)]
-    return gpd.GeoDataFrame({"code": [f"u{i}" for i in range(columns)]}, geometry=boxes, crs="EPSG:4326")
 
 
 def _out_of_reach(weights: np.ndarray, graph, **band) -> np.ndarray:
@@ -22,7 +15,7 @@ def _out_of_reach(weights: np.ndarray, graph, **band) -> np.ndarray:
 
 
 def test_out_of_reach_certifies_units_no_balanced_territory_can_hold() -> None:
-    graph = unit_graph(_path(5))
+    graph = unit_graph(box_grid(5))
     weights = np.array([14.0, 9.0, 10.0, 30.0, 5.0])
     fixed = np.array([False, False, False, True, False])  # unit 3 is an oversized territory
     found = _out_of_reach(weights, graph, low=18.05, high=19.95, fixed=fixed)
@@ -31,7 +24,7 @@ def test_out_of_reach_certifies_units_no_balanced_territory_can_hold() -> None:
 
 
 def test_out_of_reach_looks_past_light_neighbours_and_admits_doubt() -> None:
-    graph = unit_graph(_path(4))
+    graph = unit_graph(box_grid(4))
     none_fixed = np.zeros(4, dtype=bool)
     # 5 + 1 stays light, + 20 overshoots: neither end of the light pair can be balanced.
     found = _out_of_reach(np.array([5.0, 1.0, 20.0, 11.0]), graph, low=10, high=12, fixed=none_fixed)
@@ -47,7 +40,7 @@ def test_out_of_reach_looks_past_light_neighbours_and_admits_doubt() -> None:
 
 
 def test_a_unit_not_lighter_than_the_band_is_never_claimed() -> None:
-    graph = unit_graph(_path(3))
+    graph = unit_graph(box_grid(3))
     weights = np.array([11.0, 30.0, 1.0])
     none_fixed = np.zeros(3, dtype=bool)
     assert not unit_out_of_reach(0, weights, graph, low=10, high=12, fixed=none_fixed)

@@ -5,20 +5,11 @@ from __future__ import annotations
 import geopandas as gpd
 import numpy as np
 import pytest
-import shapely
+from support.grids import box_grid
 
 from territories.graph import neighbours, unit_centroids, unit_graph
 from territories.metrics import contiguous
 from territories.regrow import _splittable, regrow_partition
-
-
-def _grid(columns: int, rows: int) -> gpd.GeoDataFrame:
-    boxes = [
-        shapely.box(-100.0 + x * 0.125, 35.0 + y * 0.125, -100.0 + (x + 1) * 0.125, 35.0 + (y + 1) * 0.125)
-        for y in range(rows)
-        for x in range(columns)
-    ]
-    return gpd.GeoDataFrame({"code": [f"u{i}" for i in range(len(boxes))]}, geometry=boxes, crs="EPSG:4326")
 
 
 def _regrow(units: gpd.GeoDataFrame, weights: list[float], parts: int, *, seed: int = 0) -> np.ndarray | None:
@@ -37,7 +28,7 @@ def _regrow(units: gpd.GeoDataFrame, weights: list[float], parts: int, *, seed: 
 
 
 def test_a_path_regrows_into_its_only_balanced_cut() -> None:
-    labels = _regrow(_grid(6, 1), [5, 4, 3, 2, 6, 4], 2)
+    labels = _regrow(box_grid(6, 1), [5, 4, 3, 2, 6, 4], 2)
     assert labels is not None
     assert {frozenset(np.flatnonzero(labels == p).tolist()) for p in (0, 1)} == {
         frozenset({0, 1, 2}),
@@ -46,11 +37,11 @@ def test_a_path_regrows_into_its_only_balanced_cut() -> None:
 
 
 def test_a_path_with_no_balanced_cut_gives_none() -> None:
-    assert _regrow(_grid(6, 1), [5, 4, 4, 2, 6, 3], 2) is None
+    assert _regrow(box_grid(6, 1), [5, 4, 4, 2, 6, 3], 2) is None
 
 
 def test_a_grid_regrows_into_connected_parts_within_the_band_the_same_for_a_seed() -> None:
-    units = _grid(8, 8)
+    units = box_grid(8, 8)
     weights = np.round(np.random.default_rng(5).lognormal(0, 1.2, 64) * 10).tolist()
     labels = _regrow(units, weights, 5, seed=2)
     assert labels is not None

@@ -1,0 +1,174 @@
+"""What pages cache: the database pools, boundaries, facts, units and filter choices.
+
+Shared caches are keyed by the user's scope of visible rows and the data version, so
+users who see the same rows share one copy.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import threading
+
+import geopandas as gpd
+import pandas as pd
+import streamlit as st
+
+from geo.analysis.cube import CUBE_MEASURES, Facts, cube
+from geo.campaigns.audience import filter_choices
+from geo.config import load_settings
+from geo.errors import GcrmError
+from geo.field.accounts import data_version, load_facts
+from geo.places.regions import load_regions
+from geo.store.bootstrap import Connections, prepare_database
+from geo.store.db import SYSTEM_USER
+from geo.store.users import ALL_ROWS
+from pages._shared.user import current_scope, current_user
+from territories.book_alignment import county_units, unit_shapes
+from territories.model import load_book
+
+_log = logging.getLogger(__name__)
+WARM_MODULES = ("geo.analysis.cube_answers", "geo.analysis.hotspots", "geo.maps.builders", "territories.plan")
+"""Slow first imports of the pages (esda, libpysal, folium …), done at start instead of on a first visit.
+
+Not ``streamlit_folium``: importing it declares its component, which must happen in a script run.
+"""
+
+
+@st.cache_resource(show_spinner="Starting the database …")
+def connections() -> Connections:
+    """Bring the database up once per server process and keep its pools.
+
+    Returns
+    -------
+    Connections
+        Owner and app-role pools.
+    """
+    return prepare_database(load_settings())
+
+
+@st.cache_data(show_spinner="Loading boundaries …")
+def cached_regions(level: str) -> gpd.GeoDataFrame:
+    """Region polygons of one level: the same for every user, so cached for all sessions.
+
+    Parameters
+    ----------
+    level
+        ``state`` or ``county``.
+
+    Returns
+    -------
+    GeoDataFrame
+        As :func:`geo.places.regions.load_regions` returns.
+    """
+    return load_regions(connections().app, level, user=SYSTEM_USER)
+
+
+BOOK_TABLES = ("accounts", "orders", "interactions")
+"""Tables the territory pages' per-account figures are built from (their cache key)."""
+
+
+@st.cache_resource(max_entries=4, show_spinner="Loading accounts and their units …")
+def cached_book(scope: tuple, level: str, version: tuple, _user: str) -> pd.DataFrame:
+    """Per-account units and figures per scope of visible rows, unit level and data version; read only."""
+    return load_book(connections().app, level, user=_user)
+
+
+@st.cache_resource(max_entries=4, show_spinner="Drawing units …")
+def cached_units(user: str, level: str, codes: tuple[str, ...]) -> gpd.GeoDataFrame:
+    """Unit polygons of a level (counties from the shared boundaries); read only."""
+    if level == "county":
+        return county_units(cached_regions("county"))
+    return unit_shapes(connections().app, load_settings().data_dir, level, pd.Index(codes), user=user)
+
+
+@st.cache_resource(max_entries=4, show_spinner="Loading accounts and orders …")
+def cached_facts(scope: tuple, version: tuple, _user: str) -> Facts:
+    """Facts per scope of visible rows and data version; shared read-only, never mutated.
+
+    Users whose row-level security shows them the same rows (the same
+    :attr:`geo.store.users.SignedIn.scope`) share one copy.
+
+    Parameters
+    ----------
+    scope
+        The acting user's scope (a cache key).
+    version
+        :func:`geo.field.accounts.data_version` of the facts' tables (a cache key).
+    _user
+        The acting user, who loads the facts (not part of the key).
+
+    Returns
+    -------
+    Facts
+        Accounts and won orders.
+    """
+    return load_facts(connections().app, user=_user)
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def cached_choices(scope: tuple, version: tuple, _user: str) -> dict[str, list[str]]:
+    """Segments, industries and statuses the accounts of a scope hold, per data version (filter options).
+
+    Parameters
+    ----------
+    scope
+        The acting user's scope (a cache key).
+    version
+        :func:`geo.field.accounts.data_version` of ``accounts`` (a cache key).
+    _user
+        The acting user, who reads them (not part of the key).
+
+    Returns
+    -------
+    dict
+        As :func:`geo.campaigns.audience.filter_choices` returns.
+    """
+    return filter_choices(connections().app, user=_user)
+
+
+def book_choices() -> dict[str, list[str]]:
+    """What the signed-in user's filters offer: the segments, industries and statuses of their accounts.
+
+    Returns
+    -------
+    dict
+        ``segment``, ``industry``, ``status`` → sorted values read from the book.
+    """
+    user = current_user()
+    version = data_version(connections().app, user=user, tables=("accounts",))
+    return cached_choices(current_scope(), version, user)
+
+
+def warm_caches() -> None:
+    """Load what the first visitor of the sales page would wait for: pool, boundaries, facts.
+
+    Run once in a background thread when the server starts (``serve.py``); a database that
+    is down only leaves the caches cold, with a warning in the server log.
+    """
+    for module in WARM_MODULES:
+        importlib.import_module(module)
+    logging.getLogger("streamlit.runtime.scriptrunner_utils.script_run_context").addFilter(
+        _NotThisThread(threading.get_ident())
+    )
+    try:
+        db = connections().app
+        cached_regions("state")
+        facts = cached_facts(ALL_ROWS, data_version(db, user=SYSTEM_USER), SYSTEM_USER)
+        cube(facts, by="state", measures=list(CUBE_MEASURES))
+        facts.periods  # noqa: B018 — computed once and kept by the facts
+        for column in ("segment", "industry", "status"):
+            facts.values(column)
+    except GcrmError as exc:
+        _log.warning("caches not warmed: %s", exc)
+
+
+class _NotThisThread(logging.Filter):
+    """Drop the records of one thread: the warm-up's "missing ScriptRunContext" (it has none by design)."""
+
+    def __init__(self, thread: int) -> None:
+        super().__init__()
+        self.thread = thread
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.thread != self.thread

@@ -1,0 +1,1 @@
+"""Builders the tests share: synthetic unit grids and the users tests act as (import as ``support.…``)."""
