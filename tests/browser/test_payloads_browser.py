@@ -16,6 +16,7 @@ import pandas as pd
 import pytest
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Page
+from support.payloads import HOSTILE_TEXTS
 from test_browser import DRAW_TIMEOUT_MS, _sign_in, app_url, browser  # noqa: F401 — shared fixtures
 
 from geo.campaigns.audience import Filters, record_responses, region_part, save_campaign
@@ -27,14 +28,7 @@ from territories.starter import starter_plan
 
 pytestmark = pytest.mark.browser
 PAYLOADS = (
-    "<img src=x onerror=alert(1)>",
-    '"><svg onload=alert(1)>',
-    "</script><script>alert(1)</script>",
-    "${alert(1)}",
-    "`",
-    "{{7*7}}",
-    "javascript:alert(1)",
-    "C:\\users\\x",
+    *HOSTILE_TEXTS,
     "<img src=x onerror=document.title=1>",
 )
 """Names that would run (or break the map's script) if pasted unescaped into HTML or JavaScript."""

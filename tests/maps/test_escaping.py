@@ -15,6 +15,7 @@ import pandas as pd
 import pytest
 import shapely
 from shapely.geometry import box
+from support.payloads import HOSTILE_TEXTS
 
 from geo.config import PROJECT_DIR
 from geo.maps.builders import (
@@ -28,14 +29,7 @@ from geo.maps.builders import (
 from geo.maps.escaping import html_text, js_string, markdown_text, template_literal
 
 PAYLOADS = (
-    "<img src=x onerror=alert(1)>",
-    '"><svg onload=alert(1)>',
-    "</script><script>alert(1)</script>",
-    "${alert(1)}",
-    "`",
-    "{{7*7}}",
-    "javascript:alert(1)",
-    "C:\\users\\x",
+    *HOSTILE_TEXTS,
     "a\nb",
 )
 HTML_SIGNS = ("<img", "<svg", "</script><script>")
