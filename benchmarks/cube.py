@@ -27,10 +27,10 @@ from distributed import Client, LocalCluster
 
 from geo import clock
 from geo.analysis.cube import CUBE_MEASURES, Facts, cube, parse_period
-from geo.analysis.cube_dask import distributed_region_keys
 from geo.config import load_settings
 from geo.field.accounts import load_facts
 from geo.ingest.whole_book import load_demo_book
+from geo.places.distributed_keys import distributed_region_keys
 from geo.places.regions import region_keys
 from geo.store.bootstrap import owner_url, prepare_database
 from geo.store.db import create_database, drop_database

@@ -106,7 +106,7 @@ def state_spellings(states: pd.DataFrame) -> dict[str, str]:
     Parameters
     ----------
     states
-        ``code`` (2-digit FIPS), ``name`` and ``abbrev``, as :func:`geo.places.regions.load_regions` gives.
+        ``code`` (2-digit FIPS), ``name`` and ``abbrev``, as :func:`geo.store.boundaries.load_regions` gives.
 
     Returns
     -------

@@ -28,8 +28,9 @@ from geo.campaigns.audience import (
 from geo.errors import GcrmError
 from geo.field.accounts import branches
 from geo.ingest.geocode import PRECISION_RANK
-from geo.maps.builders import LOWER_48_BOUNDS, choropleth_map, clicked_key, draw_map, selection_map
+from geo.maps.builders import choropleth_map, clicked_key, draw_map, selection_map
 from geo.maps.escaping import markdown_text
+from geo.places.geodesy import LOWER_48_BOUNDS
 from geo.privacy.exports import csv_text
 from pages._shared.caches import book_choices, cached_regions, connections
 from pages._shared.downloads import audited_download

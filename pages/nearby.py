@@ -9,7 +9,8 @@ from geo.errors import GcrmError
 from geo.field.nearby import account_history, log_visit, nearest_accounts, position_from_text
 from geo.field.routes import plan_route, route_gpx
 from geo.ingest.geocode import load_gazetteer
-from geo.maps.builders import LOWER_48_BOUNDS, LocateControl, accounts_map, add_basemap, base_map
+from geo.maps.builders import LocateControl, accounts_map, add_basemap, base_map
+from geo.places.geodesy import LOWER_48_BOUNDS
 from geo.privacy.exports import csv_text
 from pages._shared.caches import book_choices, cached_regions, connections
 from pages._shared.downloads import audited_download

@@ -14,7 +14,7 @@ from scipy.optimize import linear_sum_assignment
 
 from geo.analysis.cube import region_names
 from geo.errors import AccessDenied
-from geo.places.regions import load_regions
+from geo.store.boundaries import load_regions
 from geo.store.db import Database
 from geo.store.shipped_data import read_zips
 from territories.align import Alignment, AlignmentError, align_territories
@@ -169,7 +169,7 @@ def county_units(counties: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     Parameters
     ----------
     counties
-        County regions as :func:`geo.places.regions.load_regions` returns them.
+        County regions as :func:`geo.store.boundaries.load_regions` returns them.
 
     Returns
     -------

@@ -12,8 +12,8 @@ from geo.choices import match_choices, state_spellings
 from geo.cli.command import check_format, report_errors, with_app_database
 from geo.cli.main import app
 from geo.config import cli_user, load_settings
-from geo.places.regions import load_regions
 from geo.privacy.exports import csv_text
+from geo.store.boundaries import load_regions
 from geo.store.db import Database
 from territories.book_alignment import AlignmentResult, lower_48_states, parse_units, propose_alignment
 from territories.model import (

@@ -15,8 +15,8 @@ from scipy import sparse
 from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
-METRIC_CRS = "EPSG:5070"
-"""Conus Albers: equal-area metres for centroids, areas and perimeters."""
+from geo.places.geodesy import METRIC_CRS
+
 BRIDGE_CANDIDATES = 16
 """Nearest units looked at when searching a unit outside a component."""
 

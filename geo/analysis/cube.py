@@ -16,25 +16,17 @@ from functools import cached_property
 from typing import TYPE_CHECKING
 
 import geopandas as gpd
-import h3
 import numpy as np
 import pandas as pd
 
 from geo.errors import GcrmError
-from geo.places.regions import h3_hexagon
+from geo.places.regions import LEVEL_COLUMNS, h3_hexagon, level_keys
 
 if TYPE_CHECKING:
     from distributed import Client
 
 DIMENSIONS = {
-    "state": "state_fips",
-    "county": "county_fips",
-    "zip": "zip",
-    "h3_5": "h3_r5",
-    "h3_6": "h3_r7",
-    "h3_7": "h3_r7",
-    "h3_8": "h3_r9",
-    "h3_9": "h3_r9",
+    **LEVEL_COLUMNS,
     "territory": "territory_id",
     "trade_area": "trade_area",
     "rep": "owner_rep_id",
@@ -218,11 +210,9 @@ def dimension_keys(accounts: pd.DataFrame, by: str) -> pd.Series:
     if by not in DIMENSIONS:
         msg = f"Unknown dimension {by!r}; choose one of {', '.join(DIMENSIONS)}."
         raise CubeQueryError(msg)
+    if by in LEVEL_COLUMNS:
+        return level_keys(accounts, by)
     keys = accounts[DIMENSIONS[by]]
-    if by in ("h3_6", "h3_8"):
-        resolution = int(by[-1])
-        parents = {cell: h3.cell_to_parent(cell, resolution) for cell in keys.dropna().unique()}
-        keys = keys.map(parents)
     if by in ("territory", "trade_area", "rep"):
         keys = keys.astype("Int64").astype("string")
     return keys.astype("string")

@@ -13,7 +13,7 @@ from geo.analysis.cube import Facts, Period, cube, cube_table, label_members
 from geo.analysis.tradeareas import voronoi
 from geo.choices import match_choices, spellings_of, state_spellings
 from geo.field.accounts import branches, load_facts, rep_names
-from geo.places.regions import load_regions
+from geo.store.boundaries import load_regions
 from geo.store.db import Database
 from geo.store.shipped_data import read_zips
 

@@ -1,4 +1,4 @@
-"""The cube on a Dask cluster (``GCRM_DASK_SCHEDULER``): region keys and base figures.
+"""The cube on a Dask cluster (``GCRM_DASK_SCHEDULER``): its base figures.
 
 The in-memory cube answers a warm query on 1M accounts and 5M orders in well under a
 second; a cluster pays off when the order history outgrows one machine's memory or when
@@ -11,17 +11,13 @@ running the same :func:`geo.places.regions.region_keys` as one process does.
 from __future__ import annotations
 
 import dask.dataframe as dd
-import dask_geopandas
-import geopandas as gpd
 import numpy as np
 import pandas as pd
 from distributed import Client
 
 from geo.analysis.cube import BASE, Facts, Period, order_codes, period_masks, slice_mask
-from geo.places.regions import REGION_KEY_COLUMNS, region_keys
 
 PARTITION_ROWS = 500_000
-POINT_PARTITION_ROWS = 100_000
 
 
 def connect(address: str) -> Client:
@@ -38,37 +34,6 @@ def connect(address: str) -> Client:
         A client; close it when done.
     """
     return Client(address)
-
-
-def distributed_region_keys(
-    points: gpd.GeoSeries, counties: gpd.GeoDataFrame, *, client: Client
-) -> pd.DataFrame:
-    """Assign region keys to points on a Dask cluster, through dask-geopandas.
-
-    Parameters
-    ----------
-    points
-        Points in EPSG:4326 (missing ones get empty keys).
-    counties
-        County polygons, as :func:`geo.store.shipped_data.read_counties` returns.
-    client
-        The cluster to run on.
-
-    Returns
-    -------
-    DataFrame
-        Exactly what :func:`geo.places.regions.region_keys` returns for the same points.
-    """
-    frame = gpd.GeoDataFrame(geometry=points, crs=points.crs)
-    partitions = max(1, -(-len(frame) // POINT_PARTITION_ROWS))
-    spread = dask_geopandas.from_geopandas(frame, npartitions=partitions)
-    meta = pd.DataFrame({column: pd.Series(dtype=object) for column in REGION_KEY_COLUMNS})
-    keys = spread.map_partitions(_partition_keys, client.scatter(counties, broadcast=True), meta=meta)
-    return client.compute(keys, sync=True).reindex(points.index)
-
-
-def _partition_keys(part: gpd.GeoDataFrame, counties: gpd.GeoDataFrame) -> pd.DataFrame:
-    return region_keys(part.geometry, counties)
 
 
 def distributed_base_figures(

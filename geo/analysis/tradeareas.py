@@ -23,102 +23,22 @@ import geopandas as gpd
 import h3
 import numpy as np
 import pandas as pd
-import pyproj
 import shapely
-from pyproj import Transformer
 from scipy.spatial import cKDTree
 
+from geo.places.geodesy import (
+    EARTH_RADIUS_M,
+    METRIC_CRS,
+    distance_matrix,
+    geodesic_circle,
+    haversine_m,
+)
 from geo.places.regions import h3_cells, h3_hexagon
 
-EARTH_RADIUS_M = 6_371_008.8
-METRIC_CRS = "EPSG:5070"
-RING_QUAD_SEGMENTS = 64
 HUFF_BETA_GRID = np.round(np.arange(0.25, 4.01, 0.05), 2)
 """Distance-decay exponents tried when fitting β."""
 MIN_DISTANCE_M = 100.0
 """Distances below this count as this, so demand at a branch's door stays finite in Huff."""
-
-
-def haversine_m(lon1: np.ndarray, lat1: np.ndarray, lon2: np.ndarray, lat2: np.ndarray) -> np.ndarray:
-    """Great-circle distance in metres (broadcasting).
-
-    Parameters
-    ----------
-    lon1, lat1, lon2, lat2
-        Degrees.
-
-    Returns
-    -------
-    ndarray
-        Metres on a sphere of the mean Earth radius.
-    """
-    lon1, lat1, lon2, lat2 = (np.radians(np.asarray(v, dtype=float)) for v in (lon1, lat1, lon2, lat2))
-    a = np.sin((lat2 - lat1) / 2) ** 2 + np.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) / 2) ** 2
-    return 2 * EARTH_RADIUS_M * np.arcsin(np.sqrt(np.clip(a, 0, 1)))
-
-
-def search_box_degrees(radius_m: float, lat: float) -> float:
-    """Half-width in degrees of a box certain to hold every point within ``radius_m`` of latitude ``lat``.
-
-    Used as the ``geom && ST_Expand(point, degrees)`` prefilter that lets the GiST index work
-    before an exact distance on the sphere.
-
-    Parameters
-    ----------
-    radius_m
-        Search radius in metres.
-    lat
-        Latitude of the centre in degrees.
-
-    Returns
-    -------
-    float
-        Degrees (longitude degrees shrink towards the poles, so the box widens with latitude).
-    """
-    return float(radius_m / 111_000.0 / max(np.cos(np.radians(min(abs(lat), 85.0))), 0.05))
-
-
-def distance_matrix(accounts: gpd.GeoDataFrame, branches: gpd.GeoDataFrame) -> np.ndarray:
-    """Distances in metres from every account (rows) to every branch (columns).
-
-    Parameters
-    ----------
-    accounts, branches
-        Points in EPSG:4326.
-
-    Returns
-    -------
-    ndarray
-        Shape (accounts, branches).
-    """
-    return haversine_m(
-        accounts.geometry.x.to_numpy()[:, None],
-        accounts.geometry.y.to_numpy()[:, None],
-        branches.geometry.x.to_numpy()[None, :],
-        branches.geometry.y.to_numpy()[None, :],
-    )
-
-
-def geodesic_circle(lon: float, lat: float, radius_m: float) -> shapely.Polygon:
-    """A circle of ``radius_m`` metres on the ground around (lon, lat), as a lon/lat polygon.
-
-    Parameters
-    ----------
-    lon, lat
-        Centre in degrees.
-    radius_m
-        Radius in metres.
-
-    Returns
-    -------
-    Polygon
-        EPSG:4326.
-    """
-    local = pyproj.CRS.from_proj4(f"+proj=aeqd +lat_0={lat} +lon_0={lon} +datum=WGS84 +units=m")
-    back = Transformer.from_crs(local, "EPSG:4326", always_xy=True)
-    circle = shapely.Point(0, 0).buffer(radius_m, quad_segs=RING_QUAD_SEGMENTS)
-    x, y = back.transform(*np.asarray(circle.exterior.coords).T)
-    return shapely.Polygon(np.column_stack([x, y]))
 
 
 def rings(branches: gpd.GeoDataFrame, radii_m: list[float]) -> gpd.GeoDataFrame:

@@ -30,9 +30,9 @@ from geo.choices import match_choices, state_spellings
 from geo.cli.command import check_format, with_app_database
 from geo.config import cli_user
 from geo.field.nearby import nearest_accounts
-from geo.places.regions import load_regions
 from geo.places.shapes import MAX_GEOJSON_BYTES, target_geometry
 from geo.privacy.exports import csv_text, record_export
+from geo.store.boundaries import load_regions
 from geo.store.db import Database
 
 campaign_app = typer.Typer(help="Geo campaigns: audiences, saved campaigns, exports.", no_args_is_help=True)

@@ -10,11 +10,11 @@ import typer
 
 from geo.cli.command import check_format, with_app_database, with_connections
 from geo.config import cli_user, load_settings
-from geo.places.regions import LEVELS, load_regions
 from geo.privacy.erasure import erase_account, erase_contact
 from geo.privacy.exports import csv_text, record_export
 from geo.privacy.safe_locations import SHARE_LEVELS, account_counts, cell_shapes, suppress_small_cells
 from geo.privacy.suppression import suppress
+from geo.store.boundaries import LEVELS, load_regions
 from geo.store.db import Database
 
 

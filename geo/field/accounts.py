@@ -10,11 +10,12 @@ from psycopg2 import sql
 
 from geo import clock
 from geo.analysis.cube import Facts
-from geo.analysis.tradeareas import nearest_branch_keys, search_box_degrees
+from geo.analysis.tradeareas import nearest_branch_keys
 from geo.errors import GcrmError
 from geo.ingest.geocode import PRECISION_RANK
 from geo.ingest.placement import PLACEMENT_COLUMNS, points_where
 from geo.ingest.territory_keys import assign_territories
+from geo.places.geodesy import search_box_degrees
 from geo.store.audit import record
 from geo.store.db import Database, copy_frame, copy_out
 

@@ -16,9 +16,9 @@ import numpy as np
 import pandas as pd
 
 from geo import clock
-from geo.analysis.tradeareas import EARTH_RADIUS_M, search_box_degrees
 from geo.errors import GcrmError
 from geo.ingest.geocode import Gazetteer, geocode_addresses
+from geo.places.geodesy import EARTH_RADIUS_M, search_box_degrees
 from geo.store.db import Database
 
 DEFAULT_K = 25

@@ -13,7 +13,7 @@ from xml.sax.saxutils import escape
 import numpy as np
 import pandas as pd
 
-from geo.analysis.tradeareas import haversine_m
+from geo.places.geodesy import haversine_m
 
 MAX_STOPS = 200
 

@@ -12,7 +12,8 @@ import pandas as pd
 import shapely
 from pyproj import Transformer
 
-METRIC_CRS = "EPSG:5070"
+from geo.places.geodesy import METRIC_CRS
+
 NEAR_M = 250.0
 LEGAL_SUFFIXES = r"\b(inc|incorporated|llc|l l c|ltd|limited|co|corp|corporation|company|group|plc|the)\b"
 PAIR_COLUMNS = ["external_id_a", "name_a", "external_id_b", "name_b", "reason", "distance_m"]

@@ -60,7 +60,7 @@ def reassign_region_keys(db: Database, data_dir: Path, *, user: str, client: Cli
             keys = region_keys(points, counties)
         else:
             # Imported here: dask costs half a second to import, and most runs never need it.
-            from geo.analysis.cube_dask import distributed_region_keys
+            from geo.places.distributed_keys import distributed_region_keys
 
             keys = distributed_region_keys(points, counties, client=client)
         keys = supported_keys(keys, located["geocode_precision"].set_axis(keys.index))

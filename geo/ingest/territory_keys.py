@@ -14,8 +14,8 @@ import pandas as pd
 import psycopg2.extensions
 from psycopg2 import sql
 
-from geo.analysis.cube import dimension_keys
 from geo.ingest.placement import STATE_LEVEL
+from geo.places.regions import level_keys
 from geo.store.db import copy_frame, copy_out
 
 UNIT_KEY_TYPES = {
@@ -63,7 +63,7 @@ def assign_territories(
         " WHERE NOT territory_override{}"
     ).format(sql.SQL("") if accounts is None else sql.SQL(" AND account_id IN ({})").format(accounts))
     book = copy_out(cur, query, types=UNIT_KEY_TYPES)
-    units = dimension_keys(book, level).astype(object)
+    units = level_keys(book, level).astype(object)
     routed = pd.DataFrame(
         {"account_id": book["account_id"], "territory_id": units.map(assignment).astype("Int64")}
     )

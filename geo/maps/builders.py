@@ -19,6 +19,7 @@ from folium.plugins import Draw
 from pandas.api.types import is_numeric_dtype
 
 from geo.maps.escaping import js_string, template_literal
+from geo.places.geodesy import LOWER_48_BOUNDS, METRIC_CRS
 
 ASSET_BASE_URL = "/app/static/vendor"
 LEAFLET_JS = [("leaflet", f"{ASSET_BASE_URL}/leaflet/leaflet.js")]
@@ -26,8 +27,6 @@ LEAFLET_CSS = [("leaflet_css", f"{ASSET_BASE_URL}/leaflet/leaflet.css")]
 DRAW_JS = [("leaflet_draw_js", f"{ASSET_BASE_URL}/leaflet-draw/leaflet.draw.js")]
 DRAW_CSS = [("leaflet_draw_css", f"{ASSET_BASE_URL}/leaflet-draw/leaflet.draw.css")]
 STATUS_COLORS = {"customer": "#1a9850", "prospect": "#fdae61", "churned": "#d73027"}
-LOWER_48_BOUNDS = (-124.8, 24.5, -66.9, 49.4)
-"""Default view (minx, miny, maxx, maxy): the contiguous US."""
 PALETTE = ("#ffffcc", "#c7e9b4", "#7fcdbb", "#41b6c4", "#2c7fb8", "#253494", "#081d58")
 """ColorBrewer YlGnBu, light (low) to dark (high)."""
 NO_DATA_COLOR = "#d9d9d9"
@@ -36,7 +35,6 @@ SCHEMES = {
     "natural_breaks": "Natural breaks",
     "equal_interval": "Equal interval",
 }
-METRIC_CRS = "EPSG:5070"
 CLICK_RADIUS_M = 3_000
 """How far from a circle (a ZIP) a click still selects it."""
 DISPLAY_TOLERANCE_DEG = 0.005

@@ -1,8 +1,6 @@
-"""Boundary layers (state → county), their storage in ``regions``, and point → region keys."""
+"""Region keys of points: state and county FIPS (with a nearest-county fallback) and H3 cells."""
 
 from __future__ import annotations
-
-from pathlib import Path
 
 import geopandas as gpd
 import h3
@@ -13,127 +11,26 @@ import pyarrow as pa
 import shapely
 from h3ronpy import vector as h3_vector
 
-from geo.store.db import SYSTEM_USER, Database, copy_frame, ewkb_hex
-from geo.store.shipped_data import read_counties, read_states
+from geo.places.geodesy import METRIC_CRS
+from geo.store.db import STORAGE_CRS
 
-CRS = "EPSG:4326"
-METRIC_CRS = "EPSG:5070"
-"""NAD83 / Conus Albers: equal-area metres, used for nearest-county fallbacks."""
+CRS = STORAGE_CRS
 NEAREST_COUNTY_MAX_M = 25_000
 """A point just off a simplified coastline joins the nearest county within this distance."""
 H3_RESOLUTIONS = (5, 7, 9)
 REGION_KEY_COLUMNS = ("state_fips", "county_fips", *(f"h3_r{r}" for r in H3_RESOLUTIONS))
 """The stored region keys of an account, as :func:`region_keys` returns them."""
-LEVELS = ("state", "county")
-
-
-def read_boundaries(data_dir: Path) -> gpd.GeoDataFrame:
-    """Read the shipped states and counties as one frame shaped like the ``regions`` table.
-
-    Parameters
-    ----------
-    data_dir
-        Directory holding ``states.parquet`` and ``counties.parquet``.
-
-    Returns
-    -------
-    GeoDataFrame
-        Columns ``level, code, name, abbrev, parent_level, parent_code, geometry``;
-        states first, so every parent precedes its children.
-    """
-    states = read_states(data_dir)
-    counties = read_counties(data_dir)
-    states = states.assign(level="state", parent_level=None, parent_code=None)
-    counties = counties.assign(
-        level="county", abbrev=None, parent_level="state", parent_code=counties["state_code"]
-    )
-    columns = ["level", "code", "name", "abbrev", "parent_level", "parent_code", "geometry"]
-    frame = pd.concat([states[columns], counties[columns]], ignore_index=True)
-    return gpd.GeoDataFrame(frame, geometry="geometry", crs=CRS)
-
-
-def boundaries_loaded(db: Database) -> bool:
-    """Tell whether the ``regions`` table holds the state and county levels.
-
-    Parameters
-    ----------
-    db
-        The database.
-
-    Returns
-    -------
-    bool
-        True when both levels are present.
-    """
-    with db.transaction(user=SYSTEM_USER) as cur:
-        cur.execute("SELECT count(DISTINCT level) FROM regions WHERE level = ANY(%s)", (list(LEVELS),))
-        return cur.fetchone()[0] == len(LEVELS)
-
-
-def store_regions(db: Database, regions: gpd.GeoDataFrame) -> int:
-    """Upsert region rows (level, code) into ``regions``.
-
-    Parameters
-    ----------
-    db
-        The database as its owner.
-    regions
-        Frame shaped like :func:`read_boundaries` returns, parents before children.
-
-    Returns
-    -------
-    int
-        Number of rows written.
-    """
-    payload = pd.DataFrame(regions.drop(columns="geometry"))
-    payload["geom"] = ewkb_hex(regions.geometry)
-    with db.transaction(user=SYSTEM_USER) as cur:
-        cur.execute("CREATE TEMP TABLE regions_stage (LIKE regions) ON COMMIT DROP")
-        copy_frame(cur, "regions_stage", payload)
-        cur.execute(
-            "INSERT INTO regions (level, code, name, abbrev, parent_level, parent_code, geom)"
-            " SELECT level, code, name, abbrev, parent_level, parent_code, geom FROM regions_stage"
-            " ORDER BY (parent_level IS NOT NULL), level, code"
-            " ON CONFLICT (level, code) DO UPDATE SET name = EXCLUDED.name,"
-            " abbrev = EXCLUDED.abbrev, parent_level = EXCLUDED.parent_level,"
-            " parent_code = EXCLUDED.parent_code, geom = EXCLUDED.geom"
-        )
-        return cur.rowcount
-
-
-def load_regions(db: Database, level: str, *, user: str) -> gpd.GeoDataFrame:
-    """Fetch the regions of one level with their geometry.
-
-    Parameters
-    ----------
-    db
-        The database.
-    level
-        ``state`` or ``county``.
-    user
-        The acting user.
-
-    Returns
-    -------
-    GeoDataFrame
-        Columns ``code, name, abbrev, parent_code, parent_name, population, geometry`` ordered
-        by code; ``population`` is the stored population, else the user's potential, else NaN.
-    """
-    with db.transaction(user=user) as cur:
-        cur.execute(
-            "SELECT r.code, r.name, r.abbrev, r.parent_code, p.name,"
-            " coalesce(r.population, r.potential), ST_AsBinary(r.geom)"
-            " FROM regions r LEFT JOIN regions p"
-            " ON p.level = r.parent_level AND p.code = r.parent_code"
-            " WHERE r.level = %s ORDER BY r.code",
-            (level,),
-        )
-        rows = cur.fetchall()
-    frame = pd.DataFrame(
-        rows, columns=["code", "name", "abbrev", "parent_code", "parent_name", "population", "wkb"]
-    ).astype({"population": "float64"})
-    geometry = shapely.from_wkb([bytes(b) for b in frame.pop("wkb")])
-    return gpd.GeoDataFrame(frame, geometry=geometry, crs=CRS)
+LEVEL_COLUMNS = {
+    "state": "state_fips",
+    "county": "county_fips",
+    "zip": "zip",
+    "h3_5": "h3_r5",
+    "h3_6": "h3_r7",
+    "h3_7": "h3_r7",
+    "h3_8": "h3_r9",
+    "h3_9": "h3_r9",
+}
+"""Geographic level → the account column its key derives from (H3 6 and 8 from the stored 7 and 9)."""
 
 
 def region_keys(points: gpd.GeoSeries, counties: gpd.GeoDataFrame) -> pd.DataFrame:
@@ -223,3 +120,26 @@ def _county_of_points(points: gpd.GeoSeries, counties: gpd.GeoDataFrame) -> pd.S
     codes = codes.where(codes.notna(), None)
     codes.index = points.index
     return codes
+
+
+def level_keys(accounts: pd.DataFrame, level: str) -> pd.Series:
+    """Each account's region at a geographic level, from its stored keys.
+
+    Parameters
+    ----------
+    accounts
+        Accounts with the column :data:`LEVEL_COLUMNS` names for ``level``.
+    level
+        A key of :data:`LEVEL_COLUMNS`.
+
+    Returns
+    -------
+    Series
+        Keys as text, NA where the account has none.
+    """
+    keys = accounts[LEVEL_COLUMNS[level]]
+    if level in ("h3_6", "h3_8"):
+        resolution = int(level[-1])
+        parents = {cell: h3.cell_to_parent(cell, resolution) for cell in keys.dropna().unique()}
+        keys = keys.map(parents)
+    return keys.astype("string")

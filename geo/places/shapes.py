@@ -15,8 +15,8 @@ import numpy as np
 import shapely
 from shapely.geometry import shape
 
-from geo.analysis.tradeareas import geodesic_circle
 from geo.errors import GcrmError
+from geo.places.geodesy import geodesic_circle
 
 MAX_VERTICES = 20_000
 """Vertex cap of one target geometry (a detailed county outline has a few thousand)."""

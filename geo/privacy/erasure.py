@@ -23,10 +23,10 @@ import psycopg2.extensions
 from psycopg2 import sql
 
 from geo.errors import GcrmError
-from geo.ingest.street_geocoder import address_queries
 from geo.privacy.suppression import add_hashes, identifier_hash, stored_identities
 from geo.store.audit import record
 from geo.store.db import Database
+from geo.store.geocode_cache import address_queries, forget_query
 
 ACCOUNT_CHILDREN = ("contacts", "interactions", "orders", "campaign_members", "campaign_responses")
 """Tables whose rows of an erased account go with it (their foreign keys cascade)."""
@@ -159,8 +159,7 @@ def _forget_address(cur: psycopg2.extensions.cursor, address: list[str | None]) 
     query = address_queries(
         pd.DataFrame({"street": [street], "city": [city], "state": [state], "postal_code": [postal_code]})
     ).iloc[0]
-    cur.execute("DELETE FROM geocode_cache WHERE query_key = %s", (query,))
-    return cur.rowcount
+    return forget_query(cur, query)
 
 
 def _scrub_mentions(cur: psycopg2.extensions.cursor, identifiers: list[str]) -> dict[str, int]:

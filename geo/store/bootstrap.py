@@ -8,8 +8,8 @@ from dataclasses import dataclass
 
 from geo.config import APP_ROLE, Settings
 from geo.errors import UnsafeAppRole
-from geo.places.regions import boundaries_loaded, read_boundaries, store_regions
 from geo.store import server
+from geo.store.boundaries import boundaries_loaded, read_boundaries, store_regions
 from geo.store.db import SYSTEM_USER, Database, migrate, role_dsn, set_app_password
 from geo.store.users import register_operator
 

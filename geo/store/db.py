@@ -29,6 +29,8 @@ from psycopg2.pool import ThreadedConnectionPool
 from geo.config import APP_ROLE
 from geo.errors import DatabaseUnavailable, MigrationError
 
+STORAGE_CRS = "EPSG:4326"
+"""Every stored geometry is longitude/latitude on WGS 84."""
 CONNECT_TIMEOUT_S = 5
 POOL_MAX_CONNECTIONS = 8
 POOL_IDLE_CONNECTIONS = 2

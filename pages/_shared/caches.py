@@ -19,8 +19,8 @@ from geo.campaigns.audience import filter_choices
 from geo.config import load_settings
 from geo.errors import GcrmError
 from geo.field.accounts import data_version, load_facts
-from geo.places.regions import load_regions
 from geo.store.bootstrap import Connections, prepare_database
+from geo.store.boundaries import load_regions
 from geo.store.db import SYSTEM_USER
 from geo.store.users import ALL_ROWS
 from pages._shared.user import current_scope, current_user
@@ -59,7 +59,7 @@ def cached_regions(level: str) -> gpd.GeoDataFrame:
     Returns
     -------
     GeoDataFrame
-        As :func:`geo.places.regions.load_regions` returns.
+        As :func:`geo.store.boundaries.load_regions` returns.
     """
     return load_regions(connections().app, level, user=SYSTEM_USER)
 

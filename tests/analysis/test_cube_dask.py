@@ -13,10 +13,10 @@ from distributed import Client, LocalCluster
 from typer.testing import CliRunner
 
 from geo.analysis.cube import CUBE_MEASURES, cube, parse_period
-from geo.analysis.cube_dask import distributed_region_keys
 from geo.cli.main import app
 from geo.config import Settings
 from geo.field.accounts import load_facts
+from geo.places.distributed_keys import distributed_region_keys
 from geo.places.regions import region_keys
 from geo.store.bootstrap import prepare_database
 from geo.store.shipped_data import read_counties

@@ -14,11 +14,8 @@ from geo.analysis.tradeareas import (
     HUFF_BETA_GRID,
     area_figures,
     customer_derived,
-    distance_matrix,
     fit_huff_beta,
     fit_huff_beta_to_customers,
-    geodesic_circle,
-    haversine_m,
     huff_cells,
     huff_market,
     huff_probabilities,
@@ -29,6 +26,7 @@ from geo.analysis.tradeareas import (
     threshold_rings,
     voronoi,
 )
+from geo.places.geodesy import distance_matrix, geodesic_circle, haversine_m
 
 RNG_SEED = 11
 

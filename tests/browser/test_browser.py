@@ -21,8 +21,8 @@ from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Page, sync_playwright
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-from geo.analysis.tradeareas import haversine_m
 from geo.config import PROJECT_DIR, Settings
+from geo.places.geodesy import haversine_m
 from geo.privacy.sessions import LOCK_MINUTES, MAX_FAILURES, SESSION_COOKIE
 
 pytestmark = pytest.mark.browser

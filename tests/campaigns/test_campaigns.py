@@ -13,7 +13,6 @@ import pytest
 import shapely
 
 from geo import clock
-from geo.analysis.tradeareas import haversine_m
 from geo.campaigns.audience import (
     CampaignError,
     Filters,
@@ -31,6 +30,7 @@ from geo.campaigns.audience import (
     waterfall,
 )
 from geo.config import Settings
+from geo.places.geodesy import haversine_m
 from geo.store.bootstrap import Connections, prepare_database
 
 USER = "marketer@test"

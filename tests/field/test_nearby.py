@@ -8,10 +8,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from geo.analysis.tradeareas import haversine_m
 from geo.config import Settings
 from geo.field.nearby import NearbyError, account_history, log_visit, nearest_accounts, position_from_text
 from geo.ingest.geocode import load_gazetteer
+from geo.places.geodesy import haversine_m
 from geo.store.bootstrap import Connections, prepare_database
 
 USER = "rep@test"

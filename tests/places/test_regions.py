@@ -9,8 +9,9 @@ import pytest
 from shapely.geometry import Point
 
 from geo.config import PROJECT_DIR
-from geo.places.regions import load_regions, read_boundaries, region_keys
+from geo.places.regions import region_keys
 from geo.store.bootstrap import Connections
+from geo.store.boundaries import load_regions, read_boundaries
 from geo.store.shipped_data import read_counties
 
 DATA_DIR = PROJECT_DIR / "data"

@@ -7,7 +7,7 @@ import json
 import pytest
 import shapely
 
-from geo.analysis.tradeareas import haversine_m
+from geo.places.geodesy import haversine_m
 from geo.places.shapes import MAX_GEOJSON_BYTES, MAX_VERTICES, InvalidGeometry, circle, target_geometry
 
 

@@ -17,10 +17,10 @@ import pytest
 from psycopg2 import sql
 
 from geo import clock
-from geo.analysis.tradeareas import haversine_m
 from geo.config import APP_ROLE, Settings
 from geo.errors import UnsafeAppRole
 from geo.field.nearby import NearbyError, _nearest_query, account_history, log_visit, nearest_accounts
+from geo.places.geodesy import haversine_m
 from geo.store.bootstrap import Connections, check_app_role, prepare_database
 from geo.store.db import Database, role_dsn
 from geo.store.users import add_user, set_disabled
