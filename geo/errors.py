@@ -43,3 +43,47 @@ class SignInThrottled(GcrmError):
 
 class InvalidChoice(GcrmError, ValueError):
     """A typed filter names an unknown field or a value the book lacks; the message lists the valid ones."""
+
+
+class AccountNotFound(GcrmError):
+    """An account named by the user does not exist (or cannot be merged)."""
+
+
+class NearbyError(GcrmError, ValueError):
+    """A nearby search or a visit cannot be done as asked, and why."""
+
+
+class InvalidGeometry(GcrmError, ValueError):
+    """A drawn or uploaded geometry cannot be used, and why."""
+
+
+class MappingError(GcrmError, ValueError):
+    """A column mapping names an unknown field or column, or misses a required field."""
+
+
+class UnreadableFile(GcrmError):
+    """The file cannot be read at all (unknown format, no header, corrupt, over the size cap)."""
+
+
+class ErasureError(GcrmError):
+    """The account or contact to erase does not exist."""
+
+
+class ExportError(GcrmError):
+    """An export cannot be made as asked."""
+
+
+class CubeQueryError(GcrmError, ValueError):
+    """A cube query names an unknown dimension, measure, filter or period."""
+
+
+class CampaignError(GcrmError, ValueError):
+    """A campaign target, filter or name cannot be used, and why."""
+
+
+class AlignmentError(GcrmError, ValueError):
+    """The alignment cannot be built as asked (too few units, bad locks, bad home bases)."""
+
+
+class TerritoryError(GcrmError, ValueError):
+    """A territory change breaks a rule (locked unit or territory, unknown unit or territory)."""

@@ -52,7 +52,7 @@ from scipy import sparse
 from scipy.optimize import linear_sum_assignment
 from scipy.sparse.csgraph import connected_components
 
-from geo.errors import GcrmError
+from geo.errors import AlignmentError
 from territories.graph import neighbours
 from territories.reach import unit_out_of_reach
 from territories.regrow import regrow_partition
@@ -82,10 +82,6 @@ REGROW_INSIDE = 1e-9
 puts one a hair outside."""
 REGROW_MAX_UNITS = 2_000
 """Largest neighbourhood (in units) dissolved and regrown."""
-
-
-class AlignmentError(GcrmError, ValueError):
-    """The alignment cannot be built as asked (too few units, bad locks, bad home bases)."""
 
 
 @dataclass(frozen=True)

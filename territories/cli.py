@@ -12,6 +12,7 @@ from geo.choices import match_choices, state_spellings
 from geo.cli.command import check_format, report_errors, with_app_database
 from geo.cli.main import app
 from geo.config import cli_user, load_settings
+from geo.errors import TerritoryError
 from geo.privacy.exports import csv_text
 from geo.store.boundaries import load_regions
 from geo.store.db import Database
@@ -29,7 +30,6 @@ from territories.model import (
     version_plan,
     versions,
 )
-from territories.plan import TerritoryError
 from territories.starter import starter_plan
 
 territories_app = typer.Typer(help="Sales territories: align, plan, publish.", no_args_is_help=True)

@@ -19,12 +19,12 @@ from psycopg2 import sql
 
 from geo import clock
 from geo.analysis.cube import dimension_keys
-from geo.errors import AccessDenied
+from geo.errors import AccessDenied, TerritoryError
 from geo.ingest.placement import STATE_LEVEL
 from geo.ingest.territory_keys import assign_territories
 from geo.store.audit import record
 from geo.store.db import Database, copy_frame, copy_out
-from territories.plan import TerritoryError, apply_moves
+from territories.plan import apply_moves
 
 PLANNERS_ONLY = (
     "Only an admin may align, change or publish territory plans: a plan is made on the whole book,"

@@ -11,12 +11,8 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from geo.errors import GcrmError
+from geo.errors import TerritoryError
 from territories.metrics import KPI_COLUMNS, territory_kpis
-
-
-class TerritoryError(GcrmError, ValueError):
-    """A territory change breaks a rule (locked unit or territory, unknown unit or territory)."""
 
 
 def plan_accounts(book: pd.DataFrame, assignment: pd.Series) -> pd.DataFrame:

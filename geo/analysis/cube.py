@@ -19,7 +19,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from geo.errors import GcrmError
+from geo.errors import CubeQueryError
 from geo.places.regions import LEVEL_COLUMNS, h3_hexagon, level_keys
 
 if TYPE_CHECKING:
@@ -60,10 +60,6 @@ CUBE_MEASURES = {
 }
 """Measure → label. Counts describe accounts now; revenue and orders fall in the period."""
 TIME_GRAINS = {"year": "Y", "quarter": "Q", "month": "M"}
-
-
-class CubeQueryError(GcrmError, ValueError):
-    """A cube query names an unknown dimension, measure, filter or period."""
 
 
 @dataclass(frozen=True)

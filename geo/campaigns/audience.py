@@ -28,7 +28,7 @@ from psycopg2 import sql
 
 from geo import clock
 from geo.choices import match_choices, parse_where, spellings_of
-from geo.errors import GcrmError
+from geo.errors import CampaignError, GcrmError
 from geo.ingest.geocode import PRECISION_RANK
 from geo.places.shapes import circle, target_geometry, validate_polygons
 from geo.store.db import Database, copy_out
@@ -62,10 +62,6 @@ MEMBER_TYPES = {
     "lon": "float64",
     "lat": "float64",
 }
-
-
-class CampaignError(GcrmError, ValueError):
-    """A campaign target, filter or name cannot be used, and why."""
 
 
 @dataclass(frozen=True)

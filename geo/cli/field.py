@@ -10,7 +10,6 @@ import pandas as pd
 import typer
 
 from geo.campaigns.audience import (
-    CampaignError,
     Filters,
     Part,
     audience,
@@ -29,6 +28,7 @@ from geo.campaigns.audience import (
 from geo.choices import match_choices, state_spellings
 from geo.cli.command import check_format, with_app_database
 from geo.config import cli_user
+from geo.errors import CampaignError
 from geo.field.nearby import nearest_accounts
 from geo.places.shapes import MAX_GEOJSON_BYTES, target_geometry
 from geo.privacy.exports import csv_text, record_export

@@ -11,17 +11,13 @@ from psycopg2 import sql
 from geo import clock
 from geo.analysis.cube import Facts
 from geo.analysis.tradeareas import nearest_branch_keys
-from geo.errors import GcrmError
+from geo.errors import AccountNotFound
 from geo.ingest.geocode import PRECISION_RANK
 from geo.ingest.placement import PLACEMENT_COLUMNS, points_where
 from geo.ingest.territory_keys import assign_territories
 from geo.places.geodesy import search_box_degrees
 from geo.store.audit import record
 from geo.store.db import Database, copy_frame, copy_out
-
-
-class AccountNotFound(GcrmError):
-    """An account named by the user does not exist (or cannot be merged)."""
 
 
 def headline_counts(db: Database, *, user: str) -> dict[str, int | float]:

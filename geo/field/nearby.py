@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from geo import clock
-from geo.errors import GcrmError
+from geo.errors import NearbyError
 from geo.ingest.geocode import Gazetteer, geocode_addresses
 from geo.places.geodesy import EARTH_RADIUS_M, search_box_degrees
 from geo.store.db import Database
@@ -33,10 +33,6 @@ _KNN = (
     " FROM accounts a, here WHERE {where} ORDER BY a.geom <-> here.p LIMIT %s"
 )
 """One planar KNN scan of the accounts that pass ``where``."""
-
-
-class NearbyError(GcrmError, ValueError):
-    """A nearby search or a visit cannot be done as asked, and why."""
 
 
 def position_from_text(text: str, gazetteer: Gazetteer) -> tuple[float, float, str]:

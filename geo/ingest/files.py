@@ -35,7 +35,7 @@ from openpyxl.utils.exceptions import InvalidFileException
 from pyproj import CRS, Transformer
 
 from geo.config import DEFAULT_MAX_UPLOAD_MB
-from geo.errors import GcrmError
+from geo.errors import UnreadableFile
 
 DELIMITERS = ",;\t|"
 SNIFF_BYTES = 64_000
@@ -68,10 +68,6 @@ _READ_ERRORS = (
 )
 """What reading a hostile or corrupt file can raise: each becomes :class:`UnreadableFile`."""
 _PATHS = re.compile(r"(?:/[^/\s:'\"]+){2,}")
-
-
-class UnreadableFile(GcrmError):
-    """The file cannot be read at all (unknown format, no header, corrupt, over the size cap)."""
 
 
 @dataclass

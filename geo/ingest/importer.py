@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 from psycopg2 import sql
 
-from geo.errors import GcrmError
+from geo.errors import MappingError
 from geo.ingest.files import RawTable
 from geo.ingest.geocode import PRECISION_RANK, StreetGeocoder, at_null_island, parse_degrees
 from geo.ingest.placement import place_accounts, points_where
@@ -202,10 +202,6 @@ TRUE_WORDS = {"yes", "y", "true", "t", "1", "opt in", "opted in", "x"}
 FALSE_WORDS = {"no", "n", "false", "f", "0", "opt out", "opted out", ""}
 ADDRESS_FIELDS = ("street", "city", "state", "postal_code", "country", "latitude", "longitude")
 Progress = Callable[[float, str], None]
-
-
-class MappingError(GcrmError, ValueError):
-    """A column mapping names an unknown field or column, or misses a required field."""
 
 
 @dataclass(frozen=True)

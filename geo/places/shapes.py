@@ -15,7 +15,7 @@ import numpy as np
 import shapely
 from shapely.geometry import shape
 
-from geo.errors import GcrmError
+from geo.errors import InvalidGeometry
 from geo.places.geodesy import geodesic_circle
 
 MAX_VERTICES = 20_000
@@ -24,10 +24,6 @@ MAX_GEOJSON_BYTES = 5_000_000
 """Largest GeoJSON text read as a target (a few MB hold far more than :data:`MAX_VERTICES`)."""
 MAX_RADIUS_M = 1_000_000.0
 WORLD = shapely.box(-180.0, -90.0, 180.0, 90.0)
-
-
-class InvalidGeometry(GcrmError, ValueError):
-    """A drawn or uploaded geometry cannot be used, and why."""
 
 
 def target_geometry(geojson: dict | str) -> shapely.MultiPolygon:

@@ -22,7 +22,7 @@ import pandas as pd
 import psycopg2.extensions
 from psycopg2 import sql
 
-from geo.errors import GcrmError
+from geo.errors import ErasureError
 from geo.privacy.suppression import add_hashes, identifier_hash, stored_identities
 from geo.store.audit import record
 from geo.store.db import Database
@@ -30,10 +30,6 @@ from geo.store.geocode_cache import address_queries, forget_query
 
 ACCOUNT_CHILDREN = ("contacts", "interactions", "orders", "campaign_members", "campaign_responses")
 """Tables whose rows of an erased account go with it (their foreign keys cascade)."""
-
-
-class ErasureError(GcrmError):
-    """The account or contact to erase does not exist."""
 
 
 @dataclass(frozen=True)

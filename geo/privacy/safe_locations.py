@@ -12,7 +12,7 @@ import geopandas as gpd
 import pandas as pd
 from psycopg2 import sql
 
-from geo.errors import GcrmError
+from geo.errors import ExportError
 from geo.places.regions import H3_RESOLUTIONS, h3_hexagon
 from geo.store.db import Database
 
@@ -25,10 +25,6 @@ SHARE_LEVELS = {
     **{f"h3:{r}": f"h3_r{r}" for r in H3_RESOLUTIONS},
 }
 """``--by`` value → stored region key of the accounts."""
-
-
-class ExportError(GcrmError):
-    """An export cannot be made as asked."""
 
 
 def suppress_small_cells(

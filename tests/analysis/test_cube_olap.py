@@ -14,7 +14,6 @@ from shapely.geometry import box
 from geo.analysis.cube import (
     BASE,
     CUBE_MEASURES,
-    CubeQueryError,
     Facts,
     base_figures,
     complete_members,
@@ -25,6 +24,7 @@ from geo.analysis.cube import (
     pivot_time,
     roll_up,
 )
+from geo.errors import CubeQueryError
 
 CHICAGO = h3.latlng_to_cell(41.88, -87.63, 9)
 SAN_FRANCISCO = h3.latlng_to_cell(37.77, -122.42, 9)

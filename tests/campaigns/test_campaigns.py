@@ -14,7 +14,6 @@ import shapely
 
 from geo import clock
 from geo.campaigns.audience import (
-    CampaignError,
     Filters,
     audience,
     campaign_members,
@@ -30,6 +29,7 @@ from geo.campaigns.audience import (
     waterfall,
 )
 from geo.config import Settings
+from geo.errors import CampaignError
 from geo.places.geodesy import haversine_m
 from geo.store.bootstrap import Connections, prepare_database
 

@@ -9,7 +9,8 @@ import pandas as pd
 import pytest
 
 from geo.config import Settings
-from geo.field.nearby import NearbyError, account_history, log_visit, nearest_accounts, position_from_text
+from geo.errors import NearbyError
+from geo.field.nearby import account_history, log_visit, nearest_accounts, position_from_text
 from geo.ingest.geocode import load_gazetteer
 from geo.places.geodesy import haversine_m
 from geo.store.bootstrap import Connections, prepare_database

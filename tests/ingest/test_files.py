@@ -11,7 +11,8 @@ import pandas as pd
 import pytest
 from shapely.geometry import Point, box
 
-from geo.ingest.files import UnreadableFile, read_csv_bytes, read_table
+from geo.errors import UnreadableFile
+from geo.ingest.files import read_csv_bytes, read_table
 
 ROWS = "Customer ID,Customer Name,City\r\nC1,Café Noir,Chicago\r\nC2,Beta,Boston\r\n"
 

@@ -8,12 +8,12 @@ from typer.testing import CliRunner
 
 from geo.cli.main import app
 from geo.config import PROJECT_DIR, Settings
+from geo.errors import MappingError
 from geo.ingest.files import read_csv_bytes
 from geo.ingest.importer import (
     FIELDS,
     KINDS,
     ImportSummary,
-    MappingError,
     apply_overrides,
     detect_mapping,
     field_labels,

@@ -11,15 +11,13 @@ from support.app import app_as
 from support.users import ADMIN, APP_PASSWORD
 
 from geo.config import PROJECT_DIR, Settings
-from geo.errors import DatabaseUnavailable
-from geo.ingest.importer import MappingError
+from geo.errors import DatabaseUnavailable, MappingError, TerritoryError
 from geo.store import server
 from geo.store.bootstrap import prepare_database
 from geo.store.db import Database
 from geo.store.users import register_operator
 from pages._shared import caches, downloads, user
 from pages._shared.navigation import PAGE_ROLES
-from territories.plan import TerritoryError
 
 APP = str(PROJECT_DIR / "app.py")
 PAGES = [f"pages/{name}.py" for name in PAGE_ROLES]

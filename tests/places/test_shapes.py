@@ -7,8 +7,9 @@ import json
 import pytest
 import shapely
 
+from geo.errors import InvalidGeometry
 from geo.places.geodesy import haversine_m
-from geo.places.shapes import MAX_GEOJSON_BYTES, MAX_VERTICES, InvalidGeometry, circle, target_geometry
+from geo.places.shapes import MAX_GEOJSON_BYTES, MAX_VERTICES, circle, target_geometry
 
 
 def _polygon(coordinates: list[list[float]]) -> dict:

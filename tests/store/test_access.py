@@ -18,8 +18,8 @@ from psycopg2 import sql
 
 from geo import clock
 from geo.config import APP_ROLE, Settings
-from geo.errors import UnsafeAppRole
-from geo.field.nearby import NearbyError, _nearest_query, account_history, log_visit, nearest_accounts
+from geo.errors import NearbyError, UnsafeAppRole
+from geo.field.nearby import _nearest_query, account_history, log_visit, nearest_accounts
 from geo.places.geodesy import haversine_m
 from geo.store.bootstrap import Connections, check_app_role, prepare_database
 from geo.store.db import Database, role_dsn

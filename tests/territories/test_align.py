@@ -9,7 +9,8 @@ import pytest
 import shapely
 from support.grids import box_grid
 
-from territories.align import AlignmentError, _State, align_territories
+from geo.errors import AlignmentError
+from territories.align import _State, align_territories
 from territories.graph import unit_centroids, unit_graph
 from territories.metrics import alignment_report, balance_index, contiguous, polsby_popper
 
