@@ -1,4 +1,6 @@
-"""Every ``gcrm …`` command in the README's code blocks runs as written, in order, on a new book."""
+"""The user documentation holds: every ``gcrm …`` command in its code blocks runs as written, in order,
+on a new book; its links stay inside the repository; the command reference names every command.
+"""
 
 from __future__ import annotations
 
@@ -8,11 +10,15 @@ import shlex
 from pathlib import Path
 
 import pandas as pd
+import typer
 from typer.testing import CliRunner
 
 from geo.config import PROJECT_DIR, Settings
 from territories.cli import app
 
+USER_DOCS = ("README.md", "docs/guide.md", "docs/operations.md")
+"""The documents a user reads, in reading order (their examples build on each other)."""
+LINK = re.compile(r"\]\(([^)#\s]+)(?:#[^)]*)?\)")
 CODE_BLOCK = re.compile(r"^```[a-z]*\n(.*?)^```", re.MULTILINE | re.DOTALL)
 PROGRAM = re.compile(r"^(?:\.venv/bin/)?gcrm$")
 CUSTOMERS = (
@@ -31,6 +37,10 @@ AREA = {
         "coordinates": [[[-88.0, 41.7], [-87.5, 41.7], [-87.5, 42.1], [-88.0, 42.1], [-88.0, 41.7]]],
     },
 }
+
+
+def _user_docs() -> str:
+    return "\n".join((PROJECT_DIR / name).read_text(encoding="utf-8") for name in USER_DOCS)
 
 
 def readme_commands(text: str) -> list[tuple[list[str], str | None]]:
@@ -78,7 +88,7 @@ def test_the_commands_are_read_from_the_code_blocks() -> None:
     text = "Prose `gcrm nearest` is no example.\n```sh\nmake run\n.venv/bin/gcrm a 'b c'  # note\n"
     text += "gcrm x > out.csv ; .venv/bin/gcrm y --z=1\n```\n"
     assert readme_commands(text) == [(["a", "b c"], None), (["x"], "out.csv"), (["y", "--z=1"], None)]
-    found = readme_commands((PROJECT_DIR / "README.md").read_text())
+    found = readme_commands(_user_docs())
     assert len(found) >= 25
     assert (["campaign", "export", "Chicago spring"], None) in found and (["campaign", "list"], None) in found
 
@@ -89,7 +99,7 @@ def test_every_readme_command_runs_as_written(settings: Settings, environment, m
     monkeypatch.chdir(tmp_path)
     _inputs(tmp_path)
     runner = CliRunner()
-    for args, output in readme_commands((PROJECT_DIR / "README.md").read_text()):
+    for args, output in readme_commands(_user_docs()):
         result = runner.invoke(app, args)
         assert result.exit_code == 0, f"gcrm {shlex.join(args)}\n{result.output}"
         assert "Traceback" not in result.output
@@ -97,3 +107,33 @@ def test_every_readme_command_runs_as_written(settings: Settings, environment, m
             (tmp_path / output).write_text(result.stdout)
     assert len(pd.read_csv(tmp_path / "plan.csv")) > 0
     assert json.loads((tmp_path / "cells.geojson").read_text())["features"]
+
+
+def test_the_readme_is_short_and_its_links_stay_in_the_repository() -> None:
+    readme = (PROJECT_DIR / "README.md").read_text(encoding="utf-8")
+    assert len(readme.splitlines()) <= 110
+    for name in ("README.md", *USER_DOCS, "docs/cli.md", "docs/architecture.md"):
+        path = PROJECT_DIR / name
+        for target in LINK.findall(path.read_text(encoding="utf-8")):
+            resolved = (path.parent / target).resolve()
+            assert resolved.is_relative_to(PROJECT_DIR), f"{name} links outside the repository: {target}"
+            assert resolved.exists(), f"{name} links to a missing file: {target}"
+        assert "../shared" not in path.read_text(encoding="utf-8"), name
+
+
+def test_the_command_reference_names_every_command() -> None:
+    reference = (PROJECT_DIR / "docs" / "cli.md").read_text(encoding="utf-8")
+    missing = [
+        path for path in _command_paths(typer.main.get_command(app), []) if f"`gcrm {path}`" not in reference
+    ]
+    assert not missing, f"docs/cli.md lacks: {missing}"
+
+
+def _command_paths(command, path: list[str]) -> list[str]:
+    if not hasattr(command, "list_commands"):
+        return [" ".join(path)]
+    return [
+        found
+        for name in command.list_commands(None)
+        for found in _command_paths(command.get_command(None, name), [*path, name])
+    ]
