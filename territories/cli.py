@@ -1,4 +1,4 @@
-"""``gcrm territories …``: align, plan, publish and override; registered on the ``gcrm`` command."""
+"""``gcrm territories …``: align, plan, publish and override."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ import typer
 
 from geo.choices import match_choices, state_spellings
 from geo.cli.command import check_format, report_errors, with_app_database
-from geo.cli.main import app
 from geo.config import cli_user, load_settings
 from geo.places.regions import load_regions
 from geo.privacy.exports import csv_text
@@ -33,7 +32,6 @@ from territories.plan import TerritoryError
 from territories.starter import starter_plan
 
 territories_app = typer.Typer(help="Sales territories: align, plan, publish.", no_args_is_help=True)
-app.add_typer(territories_app, name="territories")
 REPORT_DECIMALS = 3
 
 

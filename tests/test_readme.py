@@ -10,8 +10,8 @@ from pathlib import Path
 import pandas as pd
 from typer.testing import CliRunner
 
+from gcrm import app
 from geo.config import PROJECT_DIR, Settings
-from territories.cli import app
 
 CODE_BLOCK = re.compile(r"^```[a-z]*\n(.*?)^```", re.MULTILINE | re.DOTALL)
 PROGRAM = re.compile(r"^(?:\.venv/bin/)?gcrm$")

@@ -8,8 +8,8 @@ import json
 import pandas as pd
 from typer.testing import CliRunner
 
+from gcrm import app
 from geo.analysis.tradeareas import haversine_m
-from geo.cli.main import app
 from geo.config import Settings
 from geo.places.shapes import MAX_GEOJSON_BYTES
 

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from geo.cli.main import app
+from gcrm import app
 from geo.config import PROJECT_DIR, Settings
 from geo.ingest.files import read_csv_bytes
 from geo.ingest.importer import (

@@ -12,7 +12,7 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 from typer.testing import CliRunner
 
-from geo.cli.main import app
+from gcrm import app
 from geo.config import PROJECT_DIR, Settings
 from geo.store.bootstrap import Connections
 

@@ -7,8 +7,8 @@ import pytest
 import shapely
 from typer.testing import CliRunner
 
+from gcrm import app
 from geo.analysis.cube_answers import answer_cube
-from territories.cli import app
 from territories.metrics import KPI_COLUMNS, territory_kpis
 from territories.model import (
     active_version,
