@@ -8,23 +8,18 @@ import streamlit as st
 from streamlit_folium import st_folium
 
 from geo.analysis.cube import region_names
-from geo.campaigns.audience import (
-    OPERATIONS,
-    Filters,
-    audience,
-    audience_by_region,
+from geo.campaigns.audience import audience, audience_by_region
+from geo.campaigns.filters import Filters
+from geo.campaigns.storage import (
     campaign_contacts,
     campaign_members,
-    drawn_parts,
     list_campaigns,
     members_geojson,
     record_responses,
-    region_part,
     response_by_region,
     save_campaign,
-    territory_part,
-    trade_area_part,
 )
+from geo.campaigns.target import OPERATIONS, drawn_parts, region_part, territory_part, trade_area_part
 from geo.errors import GcrmError
 from geo.field.accounts import branches
 from geo.ingest.geocode import PRECISION_RANK

@@ -9,23 +9,16 @@ from typing import Annotated
 import pandas as pd
 import typer
 
-from geo.campaigns.audience import (
-    CampaignError,
-    Filters,
-    Part,
-    audience,
+from geo.campaigns.audience import audience, filter_choices
+from geo.campaigns.filters import Filters, match_filters, parse_filters
+from geo.campaigns.storage import (
     campaign_contacts,
     campaign_members,
-    circle_part,
-    filter_choices,
     list_campaigns,
-    match_filters,
     members_geojson,
-    parse_filters,
-    polygon_part,
-    region_part,
     save_campaign,
 )
+from geo.campaigns.target import CampaignError, Part, circle_part, polygon_part, region_part
 from geo.choices import match_choices, state_spellings
 from geo.cli.command import check_format, with_app_database
 from geo.config import cli_user

@@ -14,21 +14,22 @@ import shapely
 
 from geo import clock
 from geo.analysis.tradeareas import haversine_m
-from geo.campaigns.audience import (
-    CampaignError,
-    Filters,
-    audience,
+from geo.campaigns.audience import audience, waterfall
+from geo.campaigns.filters import Filters
+from geo.campaigns.storage import (
     campaign_members,
-    circle_part,
-    drawn_parts,
     list_campaigns,
-    polygon_part,
     record_responses,
-    region_part,
     response_by_region,
     save_campaign,
+)
+from geo.campaigns.target import (
+    CampaignError,
+    circle_part,
+    drawn_parts,
+    polygon_part,
+    region_part,
     trade_area_part,
-    waterfall,
 )
 from geo.config import Settings
 from geo.store.bootstrap import Connections, prepare_database

@@ -13,7 +13,9 @@ from psycopg2 import sql
 from typer.testing import CliRunner
 
 from gcrm import app
-from geo.campaigns.audience import Filters, audience, circle_part
+from geo.campaigns.audience import audience
+from geo.campaigns.filters import Filters
+from geo.campaigns.target import circle_part
 from geo.config import PROJECT_DIR, Settings, cli_user
 from geo.errors import AccessDenied
 from geo.privacy.exports import csv_text, record_export

@@ -1,0 +1,243 @@
+"""Campaign targets: parts made of shapes, regions, territories and trade areas, combined in order.
+
+A target is a sequence of parts combined left to right by union, intersection or
+difference. Each part is an exact test on an account — a circle measured on the sphere, a
+polygon with great-circle edges, equality on a stored region key, a territory, a branch's
+trade area (a ring on the sphere, or the accounts nearest to it) — so combining parts is set
+algebra on accounts and never loses precision (:mod:`geo.campaigns.queries` builds the tests).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import shapely
+
+from geo.errors import GcrmError
+from geo.places.shapes import circle, target_geometry, validate_polygons
+
+OPERATIONS = ("union", "intersection", "difference")
+REGION_KEYS = {"state": "state_fips", "county": "county_fips", "zip": "zip"}
+
+
+class CampaignError(GcrmError, ValueError):
+    """A campaign target, filter or name cannot be used, and why."""
+
+
+@dataclass(frozen=True)
+class Part:
+    """One piece of a target.
+
+    Attributes
+    ----------
+    kind
+        ``circle``, ``polygon``, ``region``, ``territory`` or ``trade_area``.
+    operation
+        How it combines with the parts before it: ``union``, ``intersection``, ``difference``.
+    lon, lat, radius_m
+        For a circle (and ``radius_m`` for a ring trade area).
+    wkt
+        For a polygon: a validated (Multi)Polygon in WKT.
+    level, codes
+        For a region: ``state``/``county``/``zip`` and its keys; for a territory or a trade
+        area: territory or branch ids.
+    """
+
+    kind: str
+    operation: str = "union"
+    lon: float | None = None
+    lat: float | None = None
+    radius_m: float | None = None
+    wkt: str | None = None
+    level: str | None = None
+    codes: tuple[str, ...] = ()
+
+
+def circle_part(lat: float, lon: float, radius_km: float, *, operation: str = "union") -> Part:
+    """A circle of ``radius_km`` on the ground (validated).
+
+    Parameters
+    ----------
+    lat, lon
+        Centre in degrees.
+    radius_km
+        Radius in kilometres.
+    operation
+        How it combines with the parts before it.
+
+    Returns
+    -------
+    Part
+        The circle.
+    """
+    circle(lon, lat, radius_km * 1000)
+    return Part("circle", _operation(operation), lon=float(lon), lat=float(lat), radius_m=radius_km * 1000)
+
+
+def polygon_part(geometry: shapely.Geometry, *, operation: str = "union") -> Part:
+    """A drawn or uploaded polygon (repaired or refused, see :mod:`geo.places.shapes`).
+
+    Parameters
+    ----------
+    geometry
+        Any shapely geometry in degrees.
+    operation
+        How it combines with the parts before it.
+
+    Returns
+    -------
+    Part
+        The polygon.
+    """
+    return Part("polygon", _operation(operation), wkt=validate_polygons(geometry).wkt)
+
+
+def region_part(level: str, codes: list[str], *, operation: str = "union") -> Part:
+    """States, counties or ZIPs by their keys.
+
+    Parameters
+    ----------
+    level
+        ``state``, ``county`` or ``zip``.
+    codes
+        FIPS codes or ZIPs.
+    operation
+        How it combines with the parts before it.
+
+    Returns
+    -------
+    Part
+        The regions.
+    """
+    if level not in REGION_KEYS:
+        msg = f"Unknown region level {level!r}; choose state, county or zip."
+        raise CampaignError(msg)
+    width = {"state": 2, "county": 5, "zip": 5}[level]
+    cleaned = tuple(sorted({c.strip().zfill(width) for c in codes if c.strip()}))
+    if not cleaned or not all(c.isdigit() and len(c) == width for c in cleaned):
+        msg = f"Region codes for {level} are {width}-digit numbers, got {', '.join(codes) or 'none'}."
+        raise CampaignError(msg)
+    return Part("region", _operation(operation), level=level, codes=cleaned)
+
+
+def trade_area_part(
+    branch_ids: list[int], *, radius_km: float | None = None, operation: str = "union"
+) -> Part:
+    """Branches' trade areas: a ring of ``radius_km`` around each, or (None) the accounts nearest to them.
+
+    Parameters
+    ----------
+    branch_ids
+        Branch ids.
+    radius_km
+        Ring radius on the ground; None for the nearest-branch (Voronoi) trade areas.
+    operation
+        How it combines with the parts before it.
+
+    Returns
+    -------
+    Part
+        The trade areas.
+    """
+    if not branch_ids:
+        msg = "Pick at least one branch for a trade-area target."
+        raise CampaignError(msg)
+    if radius_km is not None and not 0 < radius_km <= 1000:
+        msg = f"Ring radius {radius_km} km: use more than 0 and at most 1,000 km."
+        raise CampaignError(msg)
+    return Part(
+        "trade_area",
+        _operation(operation),
+        radius_m=None if radius_km is None else radius_km * 1000,
+        codes=tuple(str(int(b)) for b in branch_ids),
+    )
+
+
+def territory_part(territory_ids: list[int], *, operation: str = "union") -> Part:
+    """Accounts of territories (as the active plan assigns them).
+
+    Parameters
+    ----------
+    territory_ids
+        Territory ids.
+    operation
+        How it combines with the parts before it.
+
+    Returns
+    -------
+    Part
+        The territories.
+    """
+    return Part("territory", _operation(operation), codes=tuple(str(int(t)) for t in territory_ids))
+
+
+def drawn_parts(returned: dict | None) -> tuple[list[Part], list[str]]:
+    """Turn what ``st_folium`` returns for a map with a draw control into target parts.
+
+    Polygons and rectangles arrive as GeoJSON polygons; circles as a point whose
+    ``properties.radius`` is in metres (streamlit-folium adds it), built here on the ground.
+    Edited shapes arrive in their new form in ``all_drawings``.
+
+    Parameters
+    ----------
+    returned
+        The dict ``st_folium(..., returned_objects=["all_drawings"])`` gives back.
+
+    Returns
+    -------
+    tuple
+        Parts (all united), and a reason for each drawing that could not be used.
+    """
+    parts: list[Part] = []
+    problems: list[str] = []
+    for number, feature in enumerate((returned or {}).get("all_drawings") or [], start=1):
+        geometry = (feature or {}).get("geometry") or {}
+        radius = ((feature or {}).get("properties") or {}).get("radius")
+        try:
+            if geometry.get("type") == "Point" and radius is not None:
+                lon, lat = geometry["coordinates"][:2]
+                parts.append(circle_part(float(lat), float(lon), float(radius) / 1000))
+            else:
+                parts.append(polygon_part(target_geometry(geometry)))
+        except GcrmError as exc:
+            problems.append(f"Shape {number}: {exc}")
+    return parts, problems
+
+
+def target_shape(parts: list[Part]) -> shapely.Geometry:
+    """The drawn part of a target as one geometry, for maps (regions and territories not drawn).
+
+    Parameters
+    ----------
+    parts
+        The target.
+
+    Returns
+    -------
+    shapely.Geometry
+        Union, intersection and difference of the circles and polygons, in order.
+    """
+    shape: shapely.Geometry = shapely.Polygon()
+    for part in parts:
+        if part.kind == "circle":
+            piece = circle(part.lon, part.lat, part.radius_m)
+        elif part.kind == "polygon":
+            piece = shapely.from_wkt(part.wkt)
+        else:
+            continue
+        combine = {
+            "union": shapely.union,
+            "intersection": shapely.intersection,
+            "difference": shapely.difference,
+        }
+        shape = (
+            piece if shape.is_empty and part.operation == "union" else combine[part.operation](shape, piece)
+        )
+    return shape
+
+
+def _operation(operation: str) -> str:
+    if operation not in OPERATIONS:
+        msg = f"Unknown operation {operation!r}; choose union, intersection or difference."
+        raise CampaignError(msg)
+    return operation
