@@ -14,7 +14,14 @@ from geo.config import cli_user, load_settings
 from geo.places.regions import load_regions
 from geo.privacy.exports import csv_text
 from geo.store.db import Database
-from territories.book_alignment import AlignmentResult, lower_48_states, parse_units, propose_alignment
+from territories.book_alignment import (
+    AlignmentResult,
+    labelled_plan,
+    lower_48_states,
+    parse_units,
+    plan_labels,
+    propose_alignment,
+)
 from territories.model import (
     active_version,
     create_version,
@@ -85,8 +92,7 @@ def align_command(
                     f"--save keeps the {len(ids)} existing territories: give --k {len(ids)} or leave --k out."
                 )
                 raise TerritoryError(msg)
-            labels = result.units["territory"].to_numpy()
-            plan = pd.Series(ids[labels], index=result.units["code"].to_numpy())
+            plan = labelled_plan(result.units["code"], result.units["territory"], ids)
             version = save_draft(db, save, level, plan, user=cli_user())
         return result, version
 
@@ -208,8 +214,7 @@ def _active_labels(db: Database, level: str) -> tuple[pd.Series | None, pd.Index
     active_level, plan, _locked = version_plan(db, active, user=cli_user())
     if active_level != level:
         return None, ids
-    label_of = pd.Series(range(len(ids)), index=ids)
-    return plan.map(label_of).dropna().astype(int), ids
+    return plan_labels(plan, ids), ids
 
 
 def _study_area(db: Database, states: str | None) -> list[str] | None:

@@ -81,6 +81,49 @@ def parse_filters(items: list[str]) -> Filters:
     return Filters(**values)
 
 
+def form_filters(
+    *,
+    segments: list[str],
+    statuses: list[str],
+    industries: list[str],
+    min_precision: str,
+    revenue_min: float,
+    revenue_max: float,
+    last_order_after: object,
+    no_visit_days: float,
+) -> Filters:
+    """Read the filters of a form whose numbers mean "no limit" (revenue) or "off" (visits) at 0.
+
+    Parameters
+    ----------
+    segments, statuses, industries
+        Values picked from the book's (already in its spelling).
+    min_precision
+        Lowest geocode precision kept.
+    revenue_min, revenue_max
+        Band of annual revenue; 0 leaves that end open.
+    last_order_after
+        A date, or anything else (nothing picked) for no bound.
+    no_visit_days
+        Keep accounts not visited in this many days; 0 keeps every account.
+
+    Returns
+    -------
+    Filters
+        The filters.
+    """
+    return Filters(
+        segments=tuple(segments),
+        statuses=tuple(statuses),
+        industries=tuple(industries),
+        revenue_min=revenue_min or None,
+        revenue_max=revenue_max or None,
+        last_order_after=last_order_after if isinstance(last_order_after, date) else None,
+        no_visit_days=int(no_visit_days) or None,
+        min_precision=min_precision,
+    )
+
+
 def _filter_value(name: str, text: str) -> float | int | date | str:
     try:
         if name in ("revenue_min", "revenue_max"):

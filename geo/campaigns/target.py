@@ -9,10 +9,12 @@ algebra on accounts and never loses precision (:mod:`geo.campaigns.queries` buil
 
 from __future__ import annotations
 
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 
 import shapely
 
+from geo.choices import match_choices
 from geo.errors import GcrmError
 from geo.places.shapes import circle, target_geometry, validate_polygons
 
@@ -202,6 +204,147 @@ def drawn_parts(returned: dict | None) -> tuple[list[Part], list[str]]:
         except GcrmError as exc:
             problems.append(f"Shape {number}: {exc}")
     return parts, problems
+
+
+def typed_codes(text: str) -> list[str]:
+    """Split comma-separated codes as typed (FIPS codes, ZIPs), blanks left out.
+
+    Parameters
+    ----------
+    text
+        As typed, e.g. ``"17031, 60614"``.
+
+    Returns
+    -------
+    list of str
+        The codes, stripped, in the order typed.
+    """
+    return [code.strip() for code in text.split(",") if code.strip()]
+
+
+def county_or_zip(codes: list[str], counties: Collection[str]) -> dict[str, list[str]]:
+    """Tell typed five-character codes apart: a county's FIPS code, or else a ZIP.
+
+    Parameters
+    ----------
+    codes
+        Codes as typed or picked; those not five characters long are left out.
+    counties
+        The county FIPS codes that exist.
+
+    Returns
+    -------
+    dict
+        ``county`` and ``zip`` → their codes, in the order given.
+    """
+    return {
+        level: [code for code in codes if len(code) == 5 and (code in counties) == (level == "county")]
+        for level in ("county", "zip")
+    }
+
+
+def picked_parts(
+    *,
+    states: list[str],
+    codes: list[str],
+    counties: Collection[str],
+    territories: list[int],
+    branches: list[int],
+    ring_km: float,
+    operation: str = "union",
+) -> Iterator[Part]:
+    """Make the parts picked from lists and typed codes: states, counties, ZIPs, territories, trade areas.
+
+    The first part made combines with what came before it by ``operation``; the others are
+    united with it. Parts come one at a time, so those made before a refused one (a typed
+    ZIP that is no 5-digit number) can still be used.
+
+    Parameters
+    ----------
+    states
+        State FIPS codes.
+    codes
+        County FIPS codes and ZIPs, told apart by :func:`county_or_zip`.
+    counties
+        The county FIPS codes that exist.
+    territories
+        Territory ids.
+    branches
+        Branch ids whose trade areas are picked.
+    ring_km
+        Ring radius of the trade areas; 0 for the nearest-branch areas.
+    operation
+        How the first part combines with the parts before it.
+
+    Yields
+    ------
+    Part
+        Each part, in the order above; a refused one raises :class:`CampaignError`.
+    """
+    made = 0
+
+    def next_operation() -> str:
+        return operation if not made else "union"
+
+    if states:
+        yield region_part("state", states, operation=next_operation())
+        made += 1
+    for level, level_codes in county_or_zip(codes, counties).items():
+        if level_codes:
+            yield region_part(level, level_codes, operation=next_operation())
+            made += 1
+    if territories:
+        yield territory_part(territories, operation=next_operation())
+        made += 1
+    if branches:
+        yield trade_area_part(branches, radius_km=ring_km or None, operation=next_operation())
+
+
+def circle_text_part(text: str) -> Part:
+    """Read a circle typed as ``LAT,LON,KM`` (the ``--circle`` option of the campaign commands).
+
+    Parameters
+    ----------
+    text
+        E.g. ``"41.88,-87.63,25"``.
+
+    Returns
+    -------
+    Part
+        The circle.
+    """
+    try:
+        lat, lon, km = (float(v) for v in text.split(","))
+    except ValueError as exc:
+        msg = f"--circle {text!r}: write LAT,LON,KM, e.g. 41.88,-87.63,25."
+        raise CampaignError(msg) from exc
+    return circle_part(lat, lon, km)
+
+
+def regions_text_part(text: str, *, states: dict[str, str] | None = None) -> Part:
+    """Read regions typed as ``LEVEL:CODE[,CODE…]`` (the ``--regions`` option of the campaign commands).
+
+    Parameters
+    ----------
+    text
+        E.g. ``"county:17031"`` or ``"state:IL,Wisconsin"``.
+    states
+        Spelling → FIPS code (:func:`geo.choices.state_spellings`), so ``state:`` takes postal
+        codes and names too; None accepts FIPS codes only.
+
+    Returns
+    -------
+    Part
+        The regions.
+    """
+    level, sep, codes = text.partition(":")
+    if not sep:
+        msg = f"--regions {text!r}: write LEVEL:CODE[,CODE…], e.g. state:06,41."
+        raise CampaignError(msg)
+    codes_typed = typed_codes(codes)
+    if level.strip() == "state" and states is not None:
+        codes_typed = match_choices("state", codes_typed, states)
+    return region_part(level.strip(), codes_typed)
 
 
 def target_shape(parts: list[Part]) -> shapely.Geometry:

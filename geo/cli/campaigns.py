@@ -18,8 +18,8 @@ from geo.campaigns.storage import (
     members_geojson,
     save_campaign,
 )
-from geo.campaigns.target import CampaignError, Part, circle_part, polygon_part, region_part
-from geo.choices import match_choices, state_spellings
+from geo.campaigns.target import CampaignError, Part, circle_text_part, polygon_part, regions_text_part
+from geo.choices import state_spellings
 from geo.cli.command import check_format, with_app_database
 from geo.config import cli_user
 from geo.places.regions import load_regions
@@ -69,12 +69,7 @@ def target_parts(
     """
     parts = []
     if circle:
-        try:
-            lat, lon, km = (float(v) for v in circle.split(","))
-        except ValueError as exc:
-            msg = f"--circle {circle!r}: write LAT,LON,KM, e.g. 41.88,-87.63,25."
-            raise CampaignError(msg) from exc
-        parts.append(circle_part(lat, lon, km))
+        parts.append(circle_text_part(circle))
     if geojson:
         try:
             if geojson.stat().st_size > MAX_GEOJSON_BYTES:
@@ -86,14 +81,7 @@ def target_parts(
             raise CampaignError(msg) from exc
         parts.append(polygon_part(target_geometry(text)))
     if regions:
-        level, sep, codes = regions.partition(":")
-        if not sep:
-            msg = f"--regions {regions!r}: write LEVEL:CODE[,CODE…], e.g. state:06,41."
-            raise CampaignError(msg)
-        codes_typed = [c.strip() for c in codes.split(",") if c.strip()]
-        if level.strip() == "state" and states is not None:
-            codes_typed = match_choices("state", codes_typed, states)
-        parts.append(region_part(level.strip(), codes_typed))
+        parts.append(regions_text_part(regions, states=states))
     if not parts:
         msg = "Give a target: --circle, --geojson or --regions."
         raise CampaignError(msg)
