@@ -29,7 +29,9 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from geo.campaigns.audience import Filters, polygon_part, waterfall
+from geo.campaigns.audience import waterfall
+from geo.campaigns.filters import Filters
+from geo.campaigns.target import polygon_part
 from geo.config import load_settings
 from geo.field.nearby import nearest_accounts
 from geo.field.routes import plan_route

@@ -1,30 +1,24 @@
 """Geo campaigns: draw a target, filter, see the explained audience live, save, export, track responses."""
 
 import hashlib
-from datetime import date
 
 import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
 
 from geo.analysis.cube import region_names
-from geo.campaigns.audience import (
-    OPERATIONS,
-    Filters,
-    audience,
-    audience_by_region,
+from geo.campaigns.audience import audience, audience_by_region
+from geo.campaigns.filters import Filters, form_filters
+from geo.campaigns.storage import (
     campaign_contacts,
     campaign_members,
-    drawn_parts,
     list_campaigns,
     members_geojson,
     record_responses,
-    region_part,
     response_by_region,
     save_campaign,
-    territory_part,
-    trade_area_part,
 )
+from geo.campaigns.target import OPERATIONS, drawn_parts, picked_parts, typed_codes
 from geo.errors import GcrmError
 from geo.field.accounts import branches
 from geo.ingest.geocode import PRECISION_RANK
@@ -117,25 +111,18 @@ def _region_parts(has_shapes: bool) -> list:
             "Branch trade areas", list(branch_names), format_func=branch_names.get, key="branches"
         )
         ring = row[1].number_input("Ring km (0: nearest-branch area)", 0.0, 1000.0, 0.0, key="ring")
-    op = operation if has_shapes else "union"
     parts = []
     try:
-        if picked:
-            parts.append(region_part("state", picked, operation=op))
-        codes = [c.strip() for c in typed.split(",") if c.strip()] + clicked_counties
-        counties = set(cached_regions("county")["code"])
-        for level in ("county", "zip"):
-            chosen_codes = [c for c in codes if len(c) == 5 and (c in counties) == (level == "county")]
-            if chosen_codes:
-                parts.append(region_part(level, chosen_codes, operation=op if not parts else "union"))
-        if chosen:
-            parts.append(territory_part(chosen, operation=op if not parts else "union"))
-        if picked_branches:
-            parts.append(
-                trade_area_part(
-                    picked_branches, radius_km=ring or None, operation=op if not parts else "union"
-                )
-            )
+        for part in picked_parts(
+            states=picked,
+            codes=typed_codes(typed) + clicked_counties,
+            counties=set(cached_regions("county")["code"]),
+            territories=chosen,
+            branches=picked_branches,
+            ring_km=ring,
+            operation=operation if has_shapes else "union",
+        ):
+            parts.append(part)
     except GcrmError as exc:
         show_error(exc)
     return parts
@@ -186,15 +173,15 @@ def _filters() -> Filters:
         )
         after = row[2].date_input("Last order after", value=None, key="f_after")
         no_visit = row[3].number_input("No visit in N days (0: off)", 0, 3_650, 0, key="f_novisit")
-    return Filters(
-        segments=tuple(segments),
-        statuses=tuple(statuses),
-        industries=tuple(industries),
-        revenue_min=revenue_min or None,
-        revenue_max=revenue_max or None,
-        last_order_after=after if isinstance(after, date) else None,
-        no_visit_days=int(no_visit) or None,
+    return form_filters(
+        segments=segments,
+        statuses=statuses,
+        industries=industries,
         min_precision=precision,
+        revenue_min=revenue_min,
+        revenue_max=revenue_max,
+        last_order_after=after,
+        no_visit_days=no_visit,
     )
 
 

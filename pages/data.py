@@ -20,7 +20,7 @@ from geo.field.accounts import (
 from geo.ingest.duplicates import probable_duplicates
 from geo.ingest.files import RawTable, check_upload_size, read_table
 from geo.ingest.geocode import load_gazetteer, normalise_state
-from geo.ingest.importer import KINDS, ImportSummary, detect_mapping, field_labels, run_import
+from geo.ingest.importer import KINDS, ImportSummary, detect_mapping, doubled_fields, field_labels, run_import
 from geo.ingest.street_geocoder import street_geocoder
 from geo.maps.builders import choropleth_map
 from geo.maps.escaping import markdown_text
@@ -132,7 +132,7 @@ def _import_form() -> None:
     if table.problems:
         st.caption(f"{len(table.problems):,} records cannot be read; they will be listed as rejected.")
     mapping = _mapping_editor(table, kind, key=f"mapping-{kind}-{upload.file_id}")
-    doubled = sorted({f for f in mapping.values() if list(mapping.values()).count(f) > 1})
+    doubled = doubled_fields(mapping)
     if doubled:
         st.error(f"Each field can come from one column only: {', '.join(doubled)}.")
         return

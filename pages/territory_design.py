@@ -14,7 +14,13 @@ from pages._shared.errors import guarded, show_error
 from pages._shared.labels import KPI_LABELS
 from pages._shared.navigation import opened_through_app
 from pages._shared.user import current_scope, current_user
-from territories.book_alignment import BALANCE_MEASURES, propose_alignment
+from territories.book_alignment import (
+    BALANCE_MEASURES,
+    labelled_plan,
+    lock_labels,
+    plan_labels,
+    propose_alignment,
+)
 from territories.metrics import territory_kpis
 from territories.model import (
     active_version,
@@ -276,9 +282,8 @@ def _alignment(level, plan, locked, territories, active) -> None:
         run = st.form_submit_button("Run alignment", type="primary")
     ids = list(territories.index)
     if run:
-        label_of = pd.Series(range(len(ids)), index=ids)
-        locks = {unit: int(label_of[plan[unit]]) for unit in locked if plan.get(unit) in label_of.index}
-        current = plan.map(label_of).dropna().astype(int)
+        locks = lock_labels(plan, locked, ids)
+        current = plan_labels(plan, ids)
         with st.spinner("Aligning …"):
             try:
                 result = propose_alignment(
@@ -311,7 +316,7 @@ def _alignment(level, plan, locked, territories, active) -> None:
         "moving: accounts and revenue that come from another territory of the active plan."
     )
     name = st.text_input("Save as draft named", "Aligned plan", key="aligned_name")
-    mapped = pd.Series([ids[t] for t in assignment["territory"]], index=assignment["code"].to_numpy())
+    mapped = labelled_plan(assignment["code"], assignment["territory"], ids)
     st.button("Save as draft", on_click=guarded(_save_alignment), args=(level, name, mapped, set(locked)))
 
 

@@ -9,7 +9,9 @@ from geo.analysis.tradeareas import (
     area_figures,
     customer_derived,
     huff_cells,
+    polygon_members,
     ring_members,
+    ring_radii_m,
     rings,
     threshold_rings,
     voronoi,
@@ -153,14 +155,7 @@ def _areas(method: str, column, all_branches, branch, accounts) -> tuple[gpd.Geo
     customers = accounts[accounts["status"] == "customer"]
     if method == "rings":
         text = column.text_input("Radii (km)", "5, 10, 25", key="radii")
-        radii = sorted(
-            {
-                float(v) * 1000
-                for v in text.replace(";", ",").split(",")
-                if v.strip().replace(".", "", 1).isdigit()
-            }
-        )
-        areas = rings(all_branches, radii or [10_000.0])
+        areas = rings(all_branches, ring_radii_m(text))
     elif method == "customers":
         share = column.slider("Share of its customers", 50, 95, 70, step=5, key="share") / 100
         areas = customer_derived(all_branches, customers, share=share) if len(customers) else _empty()
@@ -172,9 +167,7 @@ def _areas(method: str, column, all_branches, branch, accounts) -> tuple[gpd.Geo
     else:
         cells = voronoi(all_branches, cached_regions("state").union_all())
         areas = cells[cells["branch_id"] == branch["branch_id"].iloc[0]]
-        inside = gpd.sjoin(accounts, areas[["geometry"]], predicate="within")
-        members = pd.DataFrame({"area": inside["index_right"].to_numpy(), "account": inside.index.to_numpy()})
-        return areas, members
+        return areas, polygon_members(accounts, areas)
     areas = areas[areas["radius_m"].notna()]
     return areas, ring_members(accounts, all_branches, areas)
 

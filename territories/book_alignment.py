@@ -392,6 +392,69 @@ def match_labels(labels: np.ndarray, previous: np.ndarray, weights: np.ndarray, 
     return mapping
 
 
+def plan_labels(plan: pd.Series, ids: list[int] | pd.Index) -> pd.Series:
+    """Number a plan's territories as an alignment does: 0 … n-1 in the order of ``ids``.
+
+    Parameters
+    ----------
+    plan
+        Unit code → territory id.
+    ids
+        The territory ids, in label order.
+
+    Returns
+    -------
+    Series
+        Unit code → label; units of territories not in ``ids`` left out.
+    """
+    return plan.map(_label_of(ids)).dropna().astype(int)
+
+
+def lock_labels(plan: pd.Series, locked: set[str], ids: list[int] | pd.Index) -> dict[str, int]:
+    """The labels (see :func:`plan_labels`) that locked units keep in an alignment.
+
+    Parameters
+    ----------
+    plan
+        Unit code → territory id.
+    locked
+        Codes of the locked units.
+    ids
+        The territory ids, in label order.
+
+    Returns
+    -------
+    dict
+        Locked unit code → label; units outside the plan or its territories left out.
+    """
+    label_of = _label_of(ids)
+    return {unit: int(label_of[plan[unit]]) for unit in locked if plan.get(unit) in label_of.index}
+
+
+def labelled_plan(codes: pd.Series, labels: pd.Series, ids: list[int] | pd.Index) -> pd.Series:
+    """Turn an alignment's labels back into a plan: each unit with its territory id.
+
+    Parameters
+    ----------
+    codes
+        Unit codes (``AlignmentResult.units["code"]``).
+    labels
+        Their labels, 0 … n-1 (``AlignmentResult.units["territory"]``).
+    ids
+        The territory ids, in label order.
+
+    Returns
+    -------
+    Series
+        Unit code → territory id.
+    """
+    return pd.Series(np.asarray(ids)[labels.to_numpy()], index=codes.to_numpy())
+
+
+def _label_of(ids: list[int] | pd.Index) -> pd.Series:
+    return pd.Series(range(len(ids)), index=ids)
+
+
 def _combined(units: pd.DataFrame, measures: list[str]) -> np.ndarray:
     shares = [units[m].to_numpy(dtype=float) / max(units[m].sum(), 1e-12) for m in measures]
     return np.mean(shares, axis=0) * len(units)

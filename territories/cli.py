@@ -1,4 +1,4 @@
-"""``gcrm territories …``: align, plan, publish and override; registered on the ``gcrm`` command."""
+"""``gcrm territories …``: align, plan, publish and override."""
 
 from __future__ import annotations
 
@@ -10,13 +10,19 @@ import typer
 
 from geo.choices import match_choices, state_spellings
 from geo.cli.command import check_format, report_errors, with_app_database
-from geo.cli.main import app
 from geo.config import cli_user, load_settings
 from geo.errors import TerritoryError
 from geo.privacy.exports import csv_text
 from geo.store.boundaries import load_regions
 from geo.store.db import Database
-from territories.book_alignment import AlignmentResult, lower_48_states, parse_units, propose_alignment
+from territories.book_alignment import (
+    AlignmentResult,
+    labelled_plan,
+    lower_48_states,
+    parse_units,
+    plan_labels,
+    propose_alignment,
+)
 from territories.model import (
     active_version,
     create_version,
@@ -33,7 +39,6 @@ from territories.model import (
 from territories.starter import starter_plan
 
 territories_app = typer.Typer(help="Sales territories: align, plan, publish.", no_args_is_help=True)
-app.add_typer(territories_app, name="territories")
 REPORT_DECIMALS = 3
 
 
@@ -87,8 +92,7 @@ def align_command(
                     f"--save keeps the {len(ids)} existing territories: give --k {len(ids)} or leave --k out."
                 )
                 raise TerritoryError(msg)
-            labels = result.units["territory"].to_numpy()
-            plan = pd.Series(ids[labels], index=result.units["code"].to_numpy())
+            plan = labelled_plan(result.units["code"], result.units["territory"], ids)
             version = save_draft(db, save, level, plan, user=cli_user())
         return result, version
 
@@ -210,8 +214,7 @@ def _active_labels(db: Database, level: str) -> tuple[pd.Series | None, pd.Index
     active_level, plan, _locked = version_plan(db, active, user=cli_user())
     if active_level != level:
         return None, ids
-    label_of = pd.Series(range(len(ids)), index=ids)
-    return plan.map(label_of).dropna().astype(int), ids
+    return plan_labels(plan, ids), ids
 
 
 def _study_area(db: Database, states: str | None) -> list[str] | None:

@@ -12,11 +12,11 @@ from streamlit.testing.v1 import AppTest
 from support.users import ADMIN
 from typer.testing import CliRunner
 
+from gcrm import app
 from geo.choices import match_choices, parse_where, state_spellings
 from geo.config import PROJECT_DIR, Settings
 from geo.errors import InvalidChoice
 from geo.store.bootstrap import prepare_database
-from territories.cli import app
 
 STATES = pd.DataFrame(
     {

@@ -13,8 +13,8 @@ import pandas as pd
 import typer
 from typer.testing import CliRunner
 
+from gcrm import app
 from geo.config import PROJECT_DIR, Settings
-from territories.cli import app
 
 USER_DOCS = ("README.md", "docs/guide.md", "docs/operations.md")
 """The documents a user reads, in reading order (their examples build on each other)."""

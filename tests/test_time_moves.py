@@ -16,14 +16,16 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
+from gcrm import app
 from geo import clock
-from geo.campaigns.audience import Filters, audience, region_part
+from geo.campaigns.audience import audience
+from geo.campaigns.filters import Filters
+from geo.campaigns.target import region_part
 from geo.config import Settings
 from geo.field.accounts import headline_counts
 from geo.field.nearby import nearest_accounts
 from geo.ingest.whole_book import load_demo_book
 from geo.store.bootstrap import Connections, prepare_database
-from territories.cli import app
 from territories.model import load_book
 
 USER = "t"

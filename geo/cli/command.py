@@ -1,16 +1,20 @@
-"""What every ``gcrm`` command shares: turning domain errors into one line and an exit code."""
+"""What every ``gcrm`` command shares: domain errors as one line and an exit code, the database, Dask."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TypeVar
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, TypeVar
 
 import typer
 
-from geo.config import cli_user, load_settings
+from geo.config import Settings, cli_user, load_settings
 from geo.errors import GcrmError
 from geo.store.bootstrap import Connections, prepare_database
 from geo.store.db import Database
+
+if TYPE_CHECKING:
+    from distributed import Client
 
 T = TypeVar("T")
 
@@ -89,3 +93,31 @@ def with_app_database(action: Callable[[Database], T]) -> T:
         What ``action`` returns.
     """
     return with_connections(lambda connections: action(connections.app))
+
+
+@contextmanager
+def dask_client(settings: Settings) -> Iterator[Client | None]:
+    """Connect to the Dask scheduler named by ``GCRM_DASK_SCHEDULER`` for a block, or give None.
+
+    Dask is imported only when a scheduler is set.
+
+    Parameters
+    ----------
+    settings
+        The settings in force.
+
+    Yields
+    ------
+    Client or None
+        The client, closed when the block ends.
+    """
+    if not settings.dask_scheduler:
+        yield None
+        return
+    from geo.analysis.cube_dask import connect
+
+    client = connect(settings.dask_scheduler)
+    try:
+        yield client
+    finally:
+        client.close()

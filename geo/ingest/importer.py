@@ -356,6 +356,22 @@ def apply_overrides(
     return result
 
 
+def doubled_fields(mapping: dict[str, str]) -> list[str]:
+    """The fields a mapping takes from more than one column (each may come from one only).
+
+    Parameters
+    ----------
+    mapping
+        Column of the file → field.
+
+    Returns
+    -------
+    list of str
+        Those fields, sorted; empty when the mapping can be used.
+    """
+    return sorted({f for f in mapping.values() if list(mapping.values()).count(f) > 1})
+
+
 def run_import(
     db: Database,
     kind: str,

@@ -12,8 +12,8 @@ import shapely
 from distributed import Client, LocalCluster
 from typer.testing import CliRunner
 
+from gcrm import app
 from geo.analysis.cube import CUBE_MEASURES, cube, parse_period
-from geo.cli.main import app
 from geo.config import Settings
 from geo.field.accounts import load_facts
 from geo.places.distributed_keys import distributed_region_keys

@@ -8,9 +8,9 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
+from gcrm import app
 from geo.analysis.cube import BASE, base_figures, parse_period, roll_up
 from geo.analysis.cube_answers import answer_cube
-from geo.cli.main import app
 from geo.config import Settings
 from geo.field.accounts import load_facts
 from geo.store.bootstrap import prepare_database

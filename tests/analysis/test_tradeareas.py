@@ -21,7 +21,9 @@ from geo.analysis.tradeareas import (
     huff_probabilities,
     nearest_branch,
     nearest_branch_keys,
+    polygon_members,
     ring_members,
+    ring_radii_m,
     rings,
     threshold_rings,
     voronoi,
@@ -207,3 +209,29 @@ def test_huff_cells_hold_every_account_and_favour_the_near_branch(branches, scat
     near_one = haversine_m(lon, lat, -87.63, 41.88) < haversine_m(lon, lat, -87.90, 41.88)
     assert (cells.loc[near_one, "probability"] > 0.5).all()
     assert (cells.loc[~near_one, "probability"] < 0.5).all()
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("5, 10, 25", [5_000.0, 10_000.0, 25_000.0]),
+        ("25;5 ; 5", [5_000.0, 25_000.0]),
+        ("2.5", [2_500.0]),
+        ("7, far, -3, 1e3, 1.2.3", [7_000.0]),
+        ("", [10_000.0]),
+        ("far", [10_000.0]),
+    ],
+)
+def test_ring_radii_are_read_in_km_and_default_to_10_km(text: str, expected: list[float]) -> None:
+    assert ring_radii_m(text) == expected
+
+
+def test_polygon_members_are_the_accounts_inside_each_area() -> None:
+    accounts = _points([0.5, 1.5, 5.0, 0.2], [0.5, 0.5, 5.0, 0.8])
+    accounts.index = pd.Index([11, 12, 13, 14], name="account")
+    areas = gpd.GeoDataFrame(
+        {"branch_id": [1, 2]}, geometry=[box(0, 0, 1, 1), box(1, 0, 2, 1)], crs="EPSG:4326"
+    )
+    areas.index = pd.Index([7, 8])
+    members = polygon_members(accounts, areas).sort_values("account", ignore_index=True)
+    assert members.to_dict("list") == {"area": [7, 8, 7], "account": [11, 12, 14]}

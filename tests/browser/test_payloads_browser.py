@@ -19,7 +19,9 @@ from playwright.sync_api import Page
 from support.payloads import HOSTILE_TEXTS
 from test_browser import DRAW_TIMEOUT_MS, _sign_in, app_url, browser  # noqa: F401 — shared fixtures
 
-from geo.campaigns.audience import Filters, record_responses, region_part, save_campaign
+from geo.campaigns.filters import Filters
+from geo.campaigns.storage import record_responses, save_campaign
+from geo.campaigns.target import region_part
 from geo.config import Settings
 from geo.ingest.files import read_table
 from geo.ingest.importer import detect_mapping, run_import

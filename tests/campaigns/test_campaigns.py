@@ -13,21 +13,16 @@ import pytest
 import shapely
 
 from geo import clock
-from geo.campaigns.audience import (
-    Filters,
-    audience,
+from geo.campaigns.audience import audience, waterfall
+from geo.campaigns.filters import Filters
+from geo.campaigns.storage import (
     campaign_members,
-    circle_part,
-    drawn_parts,
     list_campaigns,
-    polygon_part,
     record_responses,
-    region_part,
     response_by_region,
     save_campaign,
-    trade_area_part,
-    waterfall,
 )
+from geo.campaigns.target import circle_part, drawn_parts, polygon_part, region_part, trade_area_part
 from geo.config import Settings
 from geo.errors import CampaignError
 from geo.places.geodesy import haversine_m

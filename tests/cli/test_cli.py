@@ -6,7 +6,7 @@ import re
 
 from typer.testing import CliRunner
 
-from geo.cli.main import app
+from gcrm import app
 from geo.config import Settings
 from geo.store.bootstrap import prepare_database
 

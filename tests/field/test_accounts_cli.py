@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from geo.cli.main import app
+from gcrm import app
 from geo.config import Settings
 from geo.ingest.duplicates import normalise_name, probable_duplicates
 from geo.privacy.exports import neutralise_formulas

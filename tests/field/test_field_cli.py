@@ -8,7 +8,7 @@ import json
 import pandas as pd
 from typer.testing import CliRunner
 
-from geo.cli.main import app
+from gcrm import app
 from geo.config import Settings
 from geo.places.geodesy import haversine_m
 from geo.places.shapes import MAX_GEOJSON_BYTES

@@ -17,9 +17,9 @@ from support.app import app_as
 from support.users import ADMIN
 from typer.testing import CliRunner
 
+from gcrm import app
 from geo.analysis.cube import state_level_only
 from geo.analysis.cube_answers import answer_cube
-from geo.cli.main import app
 from geo.config import PROJECT_DIR, Settings
 from geo.field.accounts import load_facts
 from geo.ingest.files import read_csv_bytes

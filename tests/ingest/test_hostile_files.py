@@ -18,7 +18,7 @@ from streamlit.testing.v1 import AppTest
 from support.users import ADMIN
 from typer.testing import CliRunner
 
-from geo.cli.main import app
+from gcrm import app
 from geo.config import PROJECT_DIR, Settings
 from geo.store.bootstrap import Connections
 

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from geo.cli.main import app
+from gcrm import app
 from geo.config import PROJECT_DIR, Settings
 from geo.errors import MappingError
 from geo.ingest.files import read_csv_bytes
@@ -16,6 +16,7 @@ from geo.ingest.importer import (
     ImportSummary,
     apply_overrides,
     detect_mapping,
+    doubled_fields,
     field_labels,
     run_import,
 )
@@ -148,6 +149,21 @@ def test_overrides_replace_drop_and_refuse() -> None:
         apply_overrides(mapping, ["Missing=name"], columns, "accounts")
     with pytest.raises(MappingError, match="'colour' is not a accounts field"):
         apply_overrides(mapping, ["Notes=colour"], columns, "accounts")
+
+
+@pytest.mark.parametrize(
+    ("mapping", "expected"),
+    [
+        ({}, []),
+        ({"Company": "name", "ZIP": "postal_code"}, []),
+        ({"Company": "name", "Trading name": "name", "ZIP": "postal_code"}, ["name"]),
+        ({"A": "zip", "B": "name", "C": "zip", "D": "name", "E": "city"}, ["name", "zip"]),
+    ],
+)
+def test_doubled_fields_are_those_taken_from_two_columns(
+    mapping: dict[str, str], expected: list[str]
+) -> None:
+    assert doubled_fields(mapping) == expected
 
 
 def test_accounts_import_reconciles_and_keeps_rejects(connections: Connections) -> None:

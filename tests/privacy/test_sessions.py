@@ -10,7 +10,7 @@ import psycopg2.errors
 import pytest
 from typer.testing import CliRunner
 
-from geo.cli.main import app as cli
+from gcrm import app as cli
 from geo.config import Settings, load_settings
 from geo.errors import SignInThrottled
 from geo.privacy.sessions import (

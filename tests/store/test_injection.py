@@ -14,7 +14,7 @@ from support.app import app_as
 from support.users import ADMIN
 from typer.testing import CliRunner
 
-from geo.cli.main import app
+from gcrm import app
 from geo.config import PROJECT_DIR, Settings
 from geo.store.bootstrap import Connections
 

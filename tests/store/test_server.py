@@ -84,7 +84,7 @@ def test_url_before_start_is_refused(home: Path) -> None:
 def test_cli_start_status_url_stop(home: Path) -> None:
     env = {**os.environ, "GCRM_HOME": str(home)}
     env.pop("DATABASE_URL", None)
-    gcrm = [sys.executable, "-m", "geo.cli.main"]
+    gcrm = [sys.executable, "-m", "gcrm"]
 
     def run(*args: str) -> subprocess.CompletedProcess:
         return subprocess.run([*gcrm, *args], env=env, capture_output=True, text=True, timeout=180)

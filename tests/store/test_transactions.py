@@ -7,12 +7,18 @@ compares the tables the action touches before and after.
 
 from __future__ import annotations
 
+from types import ModuleType
+
 import psycopg2
 import pytest
 from psycopg2 import sql
 
 import geo.campaigns.audience
-from geo.campaigns.audience import Filters, audience, circle_part, save_campaign
+import geo.campaigns.storage
+from geo.campaigns.audience import audience
+from geo.campaigns.filters import Filters
+from geo.campaigns.storage import save_campaign
+from geo.campaigns.target import circle_part
 from geo.field.accounts import merge_accounts
 from geo.ingest.whole_book import load_demo_book
 from geo.store.bootstrap import Connections
@@ -154,9 +160,11 @@ def test_a_campaign_whose_members_cannot_be_stored_is_not_saved(planned) -> None
     assert _contents(conns.owner, "campaigns", "campaign_members") == before
 
 
-def _withdraw_consent_meanwhile(monkeypatch: pytest.MonkeyPatch, conns: Connections, name: str) -> list:
+def _withdraw_consent_meanwhile(
+    monkeypatch: pytest.MonkeyPatch, conns: Connections, module: ModuleType, name: str
+) -> list:
     """Wrap a campaigns helper so that, before it runs, another session withdraws one member's consent."""
-    real = getattr(geo.campaigns.audience, name)
+    real = getattr(module, name)
     withdrawn = []
 
     def changed_meanwhile(cur, *args, **kwargs):
@@ -172,13 +180,13 @@ def _withdraw_consent_meanwhile(monkeypatch: pytest.MonkeyPatch, conns: Connecti
                 withdrawn.append(other.fetchone()[0])
         return real(cur, *args, **kwargs)
 
-    monkeypatch.setattr(geo.campaigns.audience, name, changed_meanwhile)
+    monkeypatch.setattr(module, name, changed_meanwhile)
     return withdrawn
 
 
 def test_an_audience_count_and_its_members_come_from_one_snapshot(planned, monkeypatch) -> None:
     _settings, conns = planned
-    withdrawn = _withdraw_consent_meanwhile(monkeypatch, conns, "copy_out")
+    withdrawn = _withdraw_consent_meanwhile(monkeypatch, conns, geo.campaigns.audience, "copy_out")
     parts, filters = [circle_part(*CHICAGO, 300)], Filters(min_precision="none")
     counts, members = audience(conns.app, parts, filters, user=USER)
     assert withdrawn, "the concurrent change did not run"
@@ -190,7 +198,7 @@ def test_a_saved_campaign_stores_exactly_the_audience_it_counted(planned, monkey
     _settings, conns = planned
     parts, filters = [circle_part(*CHICAGO, 300)], Filters(min_precision="none")
     counted, _members = audience(conns.app, parts, filters, user=USER)
-    withdrawn = _withdraw_consent_meanwhile(monkeypatch, conns, "_store_members")
+    withdrawn = _withdraw_consent_meanwhile(monkeypatch, conns, geo.campaigns.storage, "_store_members")
     campaign, stored = save_campaign(conns.app, "Chicago", parts, filters, user=USER)
     assert withdrawn, "the concurrent change did not run"
     with conns.owner.transaction(user=USER) as cur:

@@ -1,0 +1,45 @@
+"""The ``gcrm`` command line: the root app, assembled from every command group in one place.
+
+Every command that needs the database brings it up first (embedded cluster when
+``DATABASE_URL`` is unset, pending migrations, shipped boundaries), so a new user can start
+with any command. The groups live in ``geo/cli/`` and ``territories/cli.py``; this module sits
+above both because nothing in ``geo/`` may import ``territories/``.
+"""
+
+from __future__ import annotations
+
+import typer
+
+from geo.cli.accounts import accounts_app
+from geo.cli.campaigns import campaign_app
+from geo.cli.cube import cube_command
+from geo.cli.database import db_app, migrate_command
+from geo.cli.demo import demo_command
+from geo.cli.duplicates import duplicates_app
+from geo.cli.field import nearest_command
+from geo.cli.ingest import geocode_command, import_command
+from geo.cli.privacy import erase_command, export_app, suppress_command
+from geo.cli.regions import regions_app
+from geo.cli.users import users_app
+from territories.cli import territories_app
+
+app = typer.Typer(help="gcrm: a self-hostable geographic CRM.", no_args_is_help=True)
+app.command("erase")(erase_command)
+app.command("suppress")(suppress_command)
+app.command("nearest")(nearest_command)
+app.command("migrate")(migrate_command)
+app.command("demo")(demo_command)
+app.command("import")(import_command)
+app.command("geocode")(geocode_command)
+app.command("cube")(cube_command)
+app.add_typer(db_app, name="db")
+app.add_typer(accounts_app, name="accounts")
+app.add_typer(duplicates_app, name="duplicates")
+app.add_typer(regions_app, name="regions")
+app.add_typer(campaign_app, name="campaign")
+app.add_typer(users_app, name="users")
+app.add_typer(export_app, name="export")
+app.add_typer(territories_app, name="territories")
+
+if __name__ == "__main__":
+    app(prog_name="gcrm")

@@ -1,0 +1,83 @@
+"""``gcrm cube``: one cube query (measures by a geography, time or segment dimension) as CSV or GeoJSON."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import geopandas as gpd
+import pandas as pd
+import typer
+
+from geo.analysis.cube import DIMENSIONS, parse_period, state_level_only
+from geo.analysis.cube_answers import answer_cube, match_where
+from geo.choices import parse_where
+from geo.cli.command import check_format, dask_client, report_errors, with_app_database
+from geo.config import cli_user, load_settings
+from geo.field.accounts import load_facts
+from geo.privacy.exports import csv_text
+from geo.store.db import Database
+
+CUBE_DECIMALS = 2
+
+
+def cube_command(
+    by: Annotated[
+        str,
+        typer.Option(
+            "--by",
+            help=(
+                "state, county, zip, h3_5…h3_9, territory, trade_area (nearest branch), rep, segment,"
+                " industry, status."
+            ),
+        ),
+    ],
+    measure: Annotated[str, typer.Option("--measure", help="Comma-separated measures.")] = "accounts",
+    where: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--where",
+            help="DIMENSION=VALUE[,VALUE…], repeatable; any case, states also by postal code or name.",
+        ),
+    ] = None,
+    period: Annotated[
+        str | None, typer.Option(help="2025, 2025Q1 or 2025-03: period of the order measures.")
+    ] = None,
+    output_format: Annotated[str, typer.Option("--format", help="csv or geojson.")] = "csv",
+) -> None:
+    """Print one cube query: the member key and name, then one column per measure.
+
+    At county and finer levels, standard error counts the accounts placed at state level only.
+    """
+    check_format(output_format)
+    settings = load_settings()
+
+    measures = [m.strip() for m in measure.split(",") if m.strip()]
+    typed = report_errors(lambda: parse_where(where or [], DIMENSIONS))
+    chosen = report_errors(lambda: parse_period(period)) if period else None
+
+    def run(db: Database) -> tuple[gpd.GeoDataFrame, int]:
+        facts = load_facts(db, user=cli_user())
+        filters = match_where(db, facts, typed, user=cli_user())
+        with dask_client(settings) as client:
+            table = answer_cube(
+                db,
+                settings.data_dir,
+                by=by,
+                measures=measures,
+                user=cli_user(),
+                where=filters,
+                period=chosen,
+                facts=facts,
+                client=client,
+            )
+        return table, state_level_only(facts, by=by, where=filters)
+
+    table, left_out = with_app_database(run)
+    table = table.round(CUBE_DECIMALS)
+    if left_out:
+        typer.echo(f"placed at state level only: {left_out} (counted by state, not by {by})", err=True)
+    if output_format == "csv":
+        sys.stdout.write(csv_text(pd.DataFrame(table.drop(columns="geometry"))))
+    else:
+        sys.stdout.write(table.to_json(drop_id=True, na="null") + "\n")

@@ -1,0 +1,279 @@
+"""The SQL of an audience, built without a database: tables of input → SQL text and parameters.
+
+In the manner of datasette's ``tests/test_filters.py``: each builder is pure, so each case
+names what goes in and the exact text and parameters that come out (or the error).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import pytest
+import shapely
+from psycopg2 import sql
+
+from geo import clock
+from geo.campaigns.filters import Filters
+from geo.campaigns.queries import filter_stages, stage_counts, staged_query, target_condition
+from geo.campaigns.target import Part, circle_part, polygon_part, region_part, territory_part, trade_area_part
+from geo.errors import CampaignError
+
+NOW = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
+SQUARE = "POLYGON ((-88 41, -87 41, -87 42, -88 42, -88 41))"
+CIRCLE = "ST_DWithin(a.geom::geography, ST_SetSRID(ST_MakePoint(%s, %s), 4326)::geography, %s, false)"
+DENSIFIED = "ST_Segmentize(ST_GeomFromText(%s, 4326)::geography, %s)::geometry"
+POLYGON = f"a.geom && {DENSIFIED} AND ST_Intersects(a.geom, {DENSIFIED})"
+RING = (
+    "EXISTS (SELECT 1 FROM branches b WHERE b.branch_id = ANY(%s)"
+    " AND ST_DWithin(a.geom::geography, b.geom::geography, %s, false))"
+)
+NEAREST = (
+    "(SELECT b.branch_id FROM branches b"
+    " ORDER BY ST_Distance(a.geom::geography, b.geom::geography, false), b.branch_id"
+    " LIMIT 1) = ANY(%s)"
+)
+CONSENT = (
+    "No marketing consent or suppressed",
+    "a.marketing_consent AND gcrm_identifier_hash(a.external_id)"
+    " NOT IN (SELECT s.identifier_hash FROM suppression_list s)"
+    " AND coalesce(a.name_postal_hash, '') NOT IN (SELECT s.identifier_hash FROM suppression_list s)",
+    [],
+)
+PRECISE = "a.geocode_precision = ANY(%s)"
+AT_LEAST_REGION = (
+    "Geocode too coarse",
+    PRECISE,
+    [["region", "city", "postal", "street", "rooftop", "given", "manual"]],
+)
+LAST_ORDER = "(SELECT max(o.order_date) FROM orders o WHERE o.account_id = a.account_id AND o.stage = 'won')"
+NO_VISIT = (
+    "NOT EXISTS (SELECT 1 FROM account_last_visits v WHERE v.account_id = a.account_id"
+    " AND v.last_visit_at > %s::timestamptz - make_interval(days => %s))"
+)
+
+
+def _text(composable: sql.Composable) -> str:
+    """Render SQL as psycopg2 would, without a connection (identifiers double-quoted)."""
+    if isinstance(composable, sql.Composed):
+        return "".join(_text(part) for part in composable.seq)
+    if isinstance(composable, sql.SQL):
+        return composable.string
+    if isinstance(composable, sql.Identifier):
+        return ".".join('"' + name.replace('"', '""') + '"' for name in composable.strings)
+    msg = f"no rendering for {composable!r}"
+    raise TypeError(msg)
+
+
+@pytest.mark.parametrize(
+    ("parts", "expected_sql", "expected_params"),
+    [
+        ([circle_part(41.88, -87.63, 25)], f"({CIRCLE})", [-87.63, 41.88, 25_000]),
+        (
+            [Part("polygon", wkt=SQUARE)],
+            f"({POLYGON})",
+            [SQUARE, 500.0, SQUARE, 500.0],
+        ),
+        ([region_part("state", ["17", "6"])], '(a."state_fips" = ANY(%s))', [["06", "17"]]),
+        ([region_part("county", ["17031"])], '(a."county_fips" = ANY(%s))', [["17031"]]),
+        ([region_part("zip", [" 60614 ", "2134"])], '(a."zip" = ANY(%s))', [["02134", "60614"]]),
+        ([territory_part([7, 3])], "(a.territory_id = ANY(%s))", [[7, 3]]),
+        ([trade_area_part([2, 1], radius_km=5)], f"({RING})", [[2, 1], 5_000]),
+        ([trade_area_part([4])], f"({NEAREST})", [[4]]),
+        (
+            [region_part("state", ["17"]), region_part("zip", ["94103"])],
+            '((a."state_fips" = ANY(%s)) OR (a."zip" = ANY(%s)))',
+            [["17"], ["94103"]],
+        ),
+        (
+            [region_part("state", ["17"]), territory_part([3], operation="intersection")],
+            '((a."state_fips" = ANY(%s)) AND (a.territory_id = ANY(%s)))',
+            [["17"], [3]],
+        ),
+        (
+            [region_part("state", ["17"]), region_part("county", ["17031"], operation="difference")],
+            '((a."state_fips" = ANY(%s)) AND NOT (a."county_fips" = ANY(%s)))',
+            [["17"], ["17031"]],
+        ),
+        (
+            [
+                circle_part(41.88, -87.63, 10),
+                region_part("zip", ["60614"]),
+                territory_part([3], operation="difference"),
+            ],
+            f'((({CIRCLE}) OR (a."zip" = ANY(%s))) AND NOT (a.territory_id = ANY(%s)))',
+            [-87.63, 41.88, 10_000, ["60614"], [3]],
+        ),
+    ],
+)
+def test_target_condition(parts: list[Part], expected_sql: str, expected_params: list) -> None:
+    condition, params = target_condition(parts)
+    assert _text(condition) == expected_sql
+    assert params == expected_params
+    assert expected_sql.count("%s") == len(params)
+
+
+def test_a_drawn_polygon_is_tested_on_its_great_circle_edges() -> None:
+    part = polygon_part(shapely.from_wkt(SQUARE))
+    condition, params = target_condition([part])
+    assert _text(condition) == f"({POLYGON})"
+    assert params == [part.wkt, 500.0, part.wkt, 500.0]
+
+
+@pytest.mark.parametrize(
+    ("parts", "message"),
+    [
+        ([], "The target is empty: draw a shape, give a circle or pick regions."),
+        ([Part("hexagon")], "Unknown target part 'hexagon'."),
+        ([region_part("state", ["17"]), Part("hexagon")], "Unknown target part 'hexagon'."),
+    ],
+)
+def test_target_condition_refuses(parts: list[Part], message: str) -> None:
+    with pytest.raises(CampaignError) as raised:
+        target_condition(parts)
+    assert str(raised.value) == message
+
+
+@pytest.mark.parametrize(
+    ("filters", "expected"),
+    [
+        (Filters(), [CONSENT, AT_LEAST_REGION]),
+        (
+            Filters(segments=("SMB",), industries=("Retail", "Energy"), statuses=("customer",)),
+            [
+                ("Segment", 'a."segment" = ANY(%s)', [["SMB"]]),
+                ("Industry", 'a."industry" = ANY(%s)', [["Retail", "Energy"]]),
+                ("Status", 'a."status" = ANY(%s)', [["customer"]]),
+                CONSENT,
+                AT_LEAST_REGION,
+            ],
+        ),
+        (
+            Filters(revenue_min=1_000.0),
+            [
+                ("Revenue band", "coalesce(a.annual_revenue, 0) BETWEEN %s AND %s", [1_000.0, 1e18]),
+                CONSENT,
+                AT_LEAST_REGION,
+            ],
+        ),
+        (
+            Filters(revenue_max=5_000.0),
+            [
+                ("Revenue band", "coalesce(a.annual_revenue, 0) BETWEEN %s AND %s", [0, 5_000.0]),
+                CONSENT,
+                AT_LEAST_REGION,
+            ],
+        ),
+        (
+            Filters(revenue_min=0.0, revenue_max=0.0),
+            [
+                ("Revenue band", "coalesce(a.annual_revenue, 0) BETWEEN %s AND %s", [0, 0.0]),
+                CONSENT,
+                AT_LEAST_REGION,
+            ],
+        ),
+        (
+            Filters(last_order_after=date(2025, 1, 1), last_order_before=date(2025, 4, 1)),
+            [
+                ("Last order after", f"{LAST_ORDER} > %s", [date(2025, 1, 1)]),
+                ("Last order before", f"coalesce({LAST_ORDER} < %s, true)", [date(2025, 4, 1)]),
+                CONSENT,
+                AT_LEAST_REGION,
+            ],
+        ),
+        (
+            Filters(no_visit_days=30),
+            [("No visit in 30 days", NO_VISIT, [NOW, 30]), CONSENT, AT_LEAST_REGION],
+        ),
+        (
+            Filters(min_precision="street"),
+            [CONSENT, ("Geocode too coarse", PRECISE, [["street", "rooftop", "given", "manual"]])],
+        ),
+        (
+            Filters(min_precision="none"),
+            [
+                CONSENT,
+                (
+                    "Geocode too coarse",
+                    PRECISE,
+                    [["none", "region", "city", "postal", "street", "rooftop", "given", "manual"]],
+                ),
+            ],
+        ),
+        (
+            Filters(statuses=("prospect",), revenue_max=10.0, no_visit_days=7, min_precision="manual"),
+            [
+                ("Status", 'a."status" = ANY(%s)', [["prospect"]]),
+                ("Revenue band", "coalesce(a.annual_revenue, 0) BETWEEN %s AND %s", [0, 10.0]),
+                ("No visit in 7 days", NO_VISIT, [NOW, 7]),
+                CONSENT,
+                ("Geocode too coarse", PRECISE, [["given", "manual"]]),
+            ],
+        ),
+    ],
+)
+def test_filter_stages(filters: Filters, expected: list[tuple[str, str, list]]) -> None:
+    with clock.pinned(NOW):
+        stages = filter_stages(filters)
+    assert [(label, _text(condition), params) for label, condition, params in stages] == expected
+    assert all(text.count("%s") == len(params) for _label, text, params in expected)
+
+
+@pytest.mark.parametrize(
+    ("stages", "expected"),
+    [
+        (0, 'count(*) FILTER (WHERE a."stage_0")'),
+        (
+            2,
+            'count(*) FILTER (WHERE a."stage_0"), count(*) FILTER (WHERE a."stage_1"),'
+            ' count(*) FILTER (WHERE a."stage_2")',
+        ),
+    ],
+)
+def test_stage_counts(stages: int, expected: str) -> None:
+    assert _text(stage_counts(stages)) == expected
+
+
+GEOGRAPHY = "SELECT a.*, true AS stage_0 FROM accounts a WHERE a.geom IS NOT NULL AND a.zip = ANY(%s)"
+
+
+@pytest.mark.parametrize(
+    ("stages", "expected_sql", "expected_params"),
+    [
+        ([], GEOGRAPHY, [["60614"]]),
+        (
+            [("Segment", sql.SQL("a.segment = ANY(%s)"), [["SMB"]])],
+            'SELECT a.*, CASE WHEN a."stage_0" THEN (a.segment = ANY(%s)) ELSE false END AS "stage_1"'
+            f" FROM ({GEOGRAPHY} OFFSET 0) a",
+            [["SMB"], ["60614"]],
+        ),
+        (
+            [
+                ("Segment", sql.SQL("a.segment = ANY(%s)"), [["SMB"]]),
+                ("Consent", sql.SQL("a.marketing_consent"), []),
+                ("Precise", sql.SQL("a.geocode_precision = ANY(%s)"), [["street"]]),
+            ],
+            'SELECT a.*, CASE WHEN a."stage_2" THEN (a.geocode_precision = ANY(%s)) ELSE false END'
+            ' AS "stage_3"'
+            ' FROM (SELECT a.*, CASE WHEN a."stage_1" THEN (a.marketing_consent) ELSE false END AS "stage_2"'
+            ' FROM (SELECT a.*, CASE WHEN a."stage_0" THEN (a.segment = ANY(%s)) ELSE false END AS "stage_1"'
+            f" FROM ({GEOGRAPHY} OFFSET 0) a OFFSET 0) a OFFSET 0) a",
+            [["street"], ["SMB"], ["60614"]],
+        ),
+    ],
+)
+def test_staged_query_tests_each_stage_only_where_the_previous_held(
+    stages: list, expected_sql: str, expected_params: list
+) -> None:
+    query, params = staged_query(sql.SQL("a.zip = ANY(%s)"), [["60614"]], stages)
+    assert _text(query) == expected_sql
+    assert params == expected_params
+    assert expected_sql.count("%s") == len(params)
+
+
+def test_the_waterfall_of_a_real_target_has_one_parameter_per_placeholder() -> None:
+    parts = [circle_part(41.88, -87.63, 10), region_part("county", ["17031"], operation="intersection")]
+    filters = Filters(segments=("SMB",), revenue_min=1.0, last_order_before=date(2025, 1, 1), no_visit_days=3)
+    where, params = target_condition(parts)
+    with clock.pinned(NOW):
+        query, query_params = staged_query(where, params, filter_stages(filters))
+    assert _text(query).count("%s") == len(query_params) == 11

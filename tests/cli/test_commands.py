@@ -1,0 +1,56 @@
+"""The root ``gcrm`` command: assembled in ``gcrm.py`` alone, from one module per command group."""
+
+from __future__ import annotations
+
+import ast
+
+import typer.main
+
+from gcrm import app
+from geo.config import PROJECT_DIR
+
+COMMANDS = ["erase", "suppress", "nearest", "migrate", "demo", "import", "geocode", "cube"]
+GROUPS = {
+    "db": ["start", "stop", "status", "url"],
+    "accounts": ["export"],
+    "duplicates": ["list", "merge"],
+    "regions": ["assign"],
+    "campaign": ["audience", "save", "export", "list"],
+    "users": ["add", "list", "disable", "enable"],
+    "export": ["locations"],
+    "territories": [
+        "align",
+        "seed",
+        "versions",
+        "publish",
+        "draft",
+        "move",
+        "lock",
+        "lock-territory",
+        "override",
+    ],
+}
+
+
+def test_gcrm_lists_every_command_and_group_in_order() -> None:
+    root = typer.main.get_command(app)
+    assert list(root.commands) == [*COMMANDS, *GROUPS]
+    assert {name: list(root.commands[name].commands) for name in GROUPS} == GROUPS
+
+
+def test_only_gcrm_py_adds_groups_to_the_root_command() -> None:
+    sources = [*sorted((PROJECT_DIR / "geo" / "cli").glob("*.py")), PROJECT_DIR / "territories" / "cli.py"]
+    adding = [
+        f"{path.relative_to(PROJECT_DIR)}:{node.lineno}"
+        for path in sources
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.Attribute) and node.attr == "add_typer"
+    ]
+    assert adding == []
+    imported = [
+        node.module
+        for path in sources
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.ImportFrom) and node.module == "gcrm"
+    ]
+    assert imported == []
