@@ -13,6 +13,7 @@ from geo.campaigns.filters import Filters
 from geo.campaigns.target import REGION_KEYS, Part
 from geo.errors import CampaignError
 from geo.ingest.geocode import PRECISION_RANK
+from geo.places.geodesy import within_radius_sql
 
 GREAT_CIRCLE_STEP_M = 500.0
 """Polygon edges are cut into great-circle steps this long, so a planar test on the indexed
@@ -195,12 +196,8 @@ def staged_query(
 
 def _part_condition(part: Part) -> tuple[sql.Composable, list]:
     if part.kind == "circle":
-        return (
-            sql.SQL(
-                "ST_DWithin(a.geom::geography, ST_SetSRID(ST_MakePoint(%s, %s), 4326)::geography, %s, false)"
-            ),
-            [part.lon, part.lat, part.radius_m],
-        )
+        condition, params = within_radius_sql("a.geom", part.lon, part.lat, part.radius_m)
+        return sql.SQL(condition), params
     if part.kind == "polygon":
         densified = "ST_Segmentize(ST_GeomFromText(%s, 4326)::geography, %s)::geometry"
         return (

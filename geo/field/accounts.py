@@ -15,7 +15,7 @@ from geo.errors import AccountNotFound
 from geo.ingest.geocode import PRECISION_RANK
 from geo.ingest.placement import PLACEMENT_COLUMNS, points_where
 from geo.ingest.territory_keys import assign_territories
-from geo.places.geodesy import search_box_degrees
+from geo.places.geodesy import within_radius_sql
 from geo.store.audit import record
 from geo.store.db import Database, copy_frame, copy_out
 
@@ -482,8 +482,8 @@ def branches(db: Database, *, user: str) -> gpd.GeoDataFrame:
 def accounts_near(db: Database, lon: float, lat: float, radius_m: float, *, user: str) -> gpd.GeoDataFrame:
     """Fetch the accounts within ``radius_m`` metres (on the sphere) of a point, with last-12-month revenue.
 
-    The bounding-box prefilter (``geom && ST_Expand``) lets the GiST index work; the exact
-    distance is then measured on ``geography``.
+    The radius search is :func:`geo.places.geodesy.within_radius_sql` (index prefilter, then the
+    exact distance on the sphere).
 
     Parameters
     ----------
@@ -501,20 +501,17 @@ def accounts_near(db: Database, lon: float, lat: float, radius_m: float, *, user
     GeoDataFrame
         Indexed by ``account_id``: ``external_id, name, status, revenue`` and point geometry.
     """
-    degrees = search_box_degrees(radius_m, lat)
+    within, within_params = within_radius_sql("a.geom", lon, lat, radius_m)
     with db.transaction(user=user) as cur:
         cur.execute(
-            "WITH centre AS (SELECT ST_SetSRID(ST_MakePoint(%s, %s), 4326) AS g),"
-            " near AS (SELECT a.account_id, a.external_id, a.name, a.status, a.geom"
-            " FROM accounts a, centre"
-            " WHERE a.geom && ST_Expand(centre.g, %s)"
-            " AND ST_DWithin(a.geom::geography, centre.g::geography, %s))"
+            "WITH near AS (SELECT a.account_id, a.external_id, a.name, a.status, a.geom"
+            f" FROM accounts a WHERE {within})"
             " SELECT n.account_id, n.external_id, n.name, n.status, coalesce(sum(o.amount), 0)::float,"
             " ST_X(n.geom), ST_Y(n.geom) FROM near n LEFT JOIN orders o ON o.account_id = n.account_id"
             " AND o.stage = 'won'"
             " AND o.order_date > %s::date - interval '12 months' AND o.order_date <= %s"
             " GROUP BY n.account_id, n.external_id, n.name, n.status, n.geom",
-            (lon, lat, degrees, radius_m, clock.today(), clock.today()),
+            (*within_params, clock.today(), clock.today()),
         )
         rows = cur.fetchall()
     frame = pd.DataFrame(

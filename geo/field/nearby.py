@@ -18,7 +18,7 @@ import pandas as pd
 from geo import clock
 from geo.errors import NearbyError
 from geo.ingest.geocode import Gazetteer, geocode_addresses
-from geo.places.geodesy import EARTH_RADIUS_M, search_box_degrees
+from geo.places.geodesy import EARTH_RADIUS_M, within_radius_sql
 from geo.store.db import Database
 
 DEFAULT_K = 25
@@ -193,12 +193,9 @@ def _filters(
     conditions = ["a.geom IS NOT NULL"]
     params: list = []
     if radius_m is not None:
-        degrees = search_box_degrees(radius_m, lat)
-        conditions.append(
-            "a.geom && ST_Expand(ST_SetSRID(ST_MakePoint(%s, %s), 4326), %s)"
-            " AND ST_DWithin(a.geom::geography, ST_SetSRID(ST_MakePoint(%s, %s), 4326)::geography, %s, false)"
-        )
-        params += [lon, lat, degrees * 1.01, lon, lat, float(radius_m)]
+        condition, radius_params = within_radius_sql("a.geom", lon, lat, radius_m)
+        conditions.append(condition)
+        params += radius_params
     if statuses:
         conditions.append("a.status = ANY(%s)")
         params.append(list(statuses))

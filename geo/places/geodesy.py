@@ -102,3 +102,33 @@ def geodesic_circle(lon: float, lat: float, radius_m: float) -> shapely.Polygon:
     circle = shapely.Point(0, 0).buffer(radius_m, quad_segs=CIRCLE_QUAD_SEGMENTS)
     x, y = back.transform(*np.asarray(circle.exterior.coords).T)
     return shapely.Polygon(np.column_stack([x, y]))
+
+
+def within_radius_sql(column: str, lon: float, lat: float, radius_m: float) -> tuple[str, list]:
+    """The one radius search: an SQL condition true for points within ``radius_m`` metres on the sphere.
+
+    A bounding box (``column && ST_Expand(centre, degrees)``, from :func:`search_box_degrees`
+    with a 1 % margin) lets the GiST index pick the candidates; the exact distance is then
+    measured on ``geography`` over the sphere, like :func:`haversine_m`.
+
+    Parameters
+    ----------
+    column
+        The geometry column, as trusted SQL text (e.g. ``a.geom``).
+    lon, lat
+        Centre in degrees.
+    radius_m
+        Radius in metres.
+
+    Returns
+    -------
+    tuple
+        The condition with ``%s`` placeholders, and its parameters in order.
+    """
+    centre = "ST_SetSRID(ST_MakePoint(%s, %s), 4326)"
+    condition = (
+        f"{column} && ST_Expand({centre}, %s)"
+        f" AND ST_DWithin({column}::geography, {centre}::geography, %s, false)"
+    )
+    degrees = search_box_degrees(radius_m, lat) * 1.01
+    return condition, [lon, lat, degrees, lon, lat, float(radius_m)]

@@ -6,6 +6,7 @@ names what goes in and the exact text and parameters that come out (or the error
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, date, datetime
 
 import pytest
@@ -20,7 +21,19 @@ from geo.errors import CampaignError
 
 NOW = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
 SQUARE = "POLYGON ((-88 41, -87 41, -87 42, -88 42, -88 41))"
-CIRCLE = "ST_DWithin(a.geom::geography, ST_SetSRID(ST_MakePoint(%s, %s), 4326)::geography, %s, false)"
+CIRCLE = (
+    "a.geom && ST_Expand(ST_SetSRID(ST_MakePoint(%s, %s), 4326), %s)"
+    " AND ST_DWithin(a.geom::geography, ST_SetSRID(ST_MakePoint(%s, %s), 4326)::geography, %s, false)"
+)
+"""A circle: the index-served bounding box, then the exact distance on the sphere."""
+
+
+def _circle(lon: float, lat: float, radius_m: float) -> list:
+    """A circle's parameters: the box's half-width is the radius in degrees over cos(lat), plus 1 %."""
+    degrees = radius_m / 111_000.0 / math.cos(math.radians(lat)) * 1.01
+    return [lon, lat, pytest.approx(degrees), lon, lat, radius_m]
+
+
 DENSIFIED = "ST_Segmentize(ST_GeomFromText(%s, 4326)::geography, %s)::geometry"
 POLYGON = f"a.geom && {DENSIFIED} AND ST_Intersects(a.geom, {DENSIFIED})"
 RING = (
@@ -67,7 +80,7 @@ def _text(composable: sql.Composable) -> str:
 @pytest.mark.parametrize(
     ("parts", "expected_sql", "expected_params"),
     [
-        ([circle_part(41.88, -87.63, 25)], f"({CIRCLE})", [-87.63, 41.88, 25_000]),
+        ([circle_part(41.88, -87.63, 25)], f"({CIRCLE})", _circle(-87.63, 41.88, 25_000.0)),
         (
             [Part("polygon", wkt=SQUARE)],
             f"({POLYGON})",
@@ -101,7 +114,7 @@ def _text(composable: sql.Composable) -> str:
                 territory_part([3], operation="difference"),
             ],
             f'((({CIRCLE}) OR (a."zip" = ANY(%s))) AND NOT (a.territory_id = ANY(%s)))',
-            [-87.63, 41.88, 10_000, ["60614"], [3]],
+            [*_circle(-87.63, 41.88, 10_000.0), ["60614"], [3]],
         ),
     ],
 )
@@ -276,4 +289,4 @@ def test_the_waterfall_of_a_real_target_has_one_parameter_per_placeholder() -> N
     where, params = target_condition(parts)
     with clock.pinned(NOW):
         query, query_params = staged_query(where, params, filter_stages(filters))
-    assert _text(query).count("%s") == len(query_params) == 11
+    assert _text(query).count("%s") == len(query_params) == 14
