@@ -39,6 +39,26 @@ HUFF_BETA_GRID = np.round(np.arange(0.25, 4.01, 0.05), 2)
 """Distance-decay exponents tried when fitting β."""
 MIN_DISTANCE_M = 100.0
 """Distances below this count as this, so demand at a branch's door stays finite in Huff."""
+DEFAULT_RING_M = 10_000.0
+"""The ring drawn when none of the typed radii is a number."""
+
+
+def ring_radii_m(text: str) -> list[float]:
+    """Read ring radii typed in kilometres, separated by commas or semicolons.
+
+    Parameters
+    ----------
+    text
+        As typed, e.g. ``"5, 10; 25"``; entries that are not plain numbers are left out.
+
+    Returns
+    -------
+    list of float
+        Distinct radii in metres, smallest first; :data:`DEFAULT_RING_M` alone when none is a number.
+    """
+    typed = text.replace(";", ",").split(",")
+    radii = sorted({float(v) * 1000 for v in typed if v.strip().replace(".", "", 1).isdigit()})
+    return radii or [DEFAULT_RING_M]
 
 
 def rings(branches: gpd.GeoDataFrame, radii_m: list[float]) -> gpd.GeoDataFrame:
@@ -465,6 +485,25 @@ def ring_members(accounts: gpd.GeoDataFrame, branches: gpd.GeoDataFrame, areas: 
         if pieces
         else pd.DataFrame(columns=["area", "account", "distance_m"])
     )
+
+
+def polygon_members(accounts: gpd.GeoDataFrame, areas: gpd.GeoDataFrame) -> pd.DataFrame:
+    """Which accounts each polygon trade area (a nearest-branch cell) holds.
+
+    Parameters
+    ----------
+    accounts
+        Points (index = account id).
+    areas
+        Polygon trade areas (one row per area).
+
+    Returns
+    -------
+    DataFrame
+        ``area`` (row label of ``areas``), ``account``.
+    """
+    inside = gpd.sjoin(accounts, areas[["geometry"]], predicate="within")
+    return pd.DataFrame({"area": inside["index_right"].to_numpy(), "account": inside.index.to_numpy()})
 
 
 def area_figures(members: pd.DataFrame, accounts: pd.DataFrame) -> pd.DataFrame:

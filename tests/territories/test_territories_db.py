@@ -9,6 +9,7 @@ from typer.testing import CliRunner
 
 from gcrm import app
 from geo.analysis.cube_answers import answer_cube
+from geo.errors import TerritoryError
 from territories.metrics import KPI_COLUMNS, territory_kpis
 from territories.model import (
     active_version,
@@ -26,7 +27,7 @@ from territories.model import (
     version_plan,
     versions,
 )
-from territories.plan import TerritoryError, gaps, overlaps, plan_accounts, preview
+from territories.plan import gaps, overlaps, plan_accounts, preview
 
 USER = "manager@test"
 
