@@ -1,10 +1,10 @@
 """The layers of the code hold: no module imports a higher layer, and pages hold no SQL.
 
 Layers, low to high (see docs/architecture.md): the foundation modules at the top of
-``geo/`` → ``geo/store`` → ``geo/places`` → ``geo/privacy`` → ``geo/ingest`` → the
-analysis layer (``geo/analysis``, ``geo/field``, ``geo/campaigns``, ``geo/maps``) →
+``geo/`` → ``geo/store`` → ``geo/places`` → ``geo/privacy`` → ``geo/ingest`` → ``geo/roads``
+→ the analysis layer (``geo/analysis``, ``geo/field``, ``geo/campaigns``, ``geo/maps``) →
 ``geo/cli`` → ``territories`` → the entry points and ``pages``. A module may import its own
-layer and the layers below it.
+layer and the layers below it, and no modules import each other in a circle.
 """
 
 from __future__ import annotations
@@ -17,20 +17,27 @@ import pytest
 
 from geo.config import PROJECT_DIR
 
+ROOT = "geo"
+"""The core's own package: only ``geo`` itself (its ``__init__``) is foundation, not what lies under it."""
 LAYERS = (
-    ("foundation", ("geo.config", "geo.errors", "geo.clock", "geo.choices", "geo")),
+    ("foundation", (ROOT, "geo.config", "geo.errors", "geo.clock", "geo.choices")),
     ("store", ("geo.store",)),
     ("places", ("geo.places",)),
     ("privacy", ("geo.privacy",)),
     ("ingest", ("geo.ingest",)),
+    ("roads", ("geo.roads",)),
     ("analysis", ("geo.analysis", "geo.field", "geo.campaigns", "geo.maps")),
     ("cli", ("geo.cli",)),
     ("territories", ("territories",)),
     ("entries", ("pages", "app", "serve", "gcrm")),
 )
 """Layer name → the modules (and packages) it holds, low to high."""
+PRODUCT = ("geo", "territories", "pages", "app", "serve", "gcrm")
+"""The top-level names of gcrm's own code; an import of anything else is a library's."""
 SQL = re.compile(r"\b(SELECT\b.+\bFROM|INSERT\s+INTO|UPDATE\s+\w+\s+SET|DELETE\s+FROM)\b", re.I | re.S)
 """A string literal that is SQL."""
+CURSOR_METHODS = ("execute", "executemany", "copy_expert", "copy_from", "copy_to", "mogrify")
+"""The psycopg2 cursor methods that send SQL: pages call none of them."""
 
 
 def layer_of(module: str) -> int | None:
@@ -38,7 +45,7 @@ def layer_of(module: str) -> int | None:
     best = None
     for index, (_, prefixes) in enumerate(LAYERS):
         for prefix in prefixes:
-            if module == prefix or module.startswith(prefix + "."):
+            if module == prefix or (prefix != ROOT and module.startswith(prefix + ".")):
                 length = len(prefix)
                 if best is None or length > best[0]:
                     best = (length, index)
@@ -76,6 +83,47 @@ def source_files() -> list[Path]:
     ]
 
 
+def product_imports(path: Path, modules: set[str]) -> set[str]:
+    """Return the product modules one file imports (``from package import module`` names the module)."""
+    module = module_name(path)
+    found = set()
+    for _, imported in imported_modules(ast.parse(path.read_text(encoding="utf-8")), module):
+        while imported and imported not in modules:
+            imported = imported.rpartition(".")[0]
+        if imported and imported != module:
+            found.add(imported)
+    return found
+
+
+def import_cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Return the groups of modules that import each other in a circle (Tarjan: strongly connected)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    cycles = []
+
+    def visit(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        for target in sorted(graph.get(node, ())):
+            if target not in index:
+                visit(target)
+                low[node] = min(low[node], low[target])
+            elif target in stack:
+                low[node] = min(low[node], index[target])
+        if low[node] == index[node]:
+            group = []
+            while not group or group[-1] != node:
+                group.append(stack.pop())
+            if len(group) > 1:
+                cycles.append(sorted(group))
+
+    for node in sorted(graph):
+        if node not in index:
+            visit(node)
+    return cycles
+
+
 def upward_imports(module: str, source: str) -> list[str]:
     """List the imports in one module's source that point to a higher layer (``line: a imports b``)."""
     own = layer_of(module)
@@ -94,6 +142,34 @@ def test_no_module_imports_a_higher_layer() -> None:
         for problem in upward_imports(module_name(path), path.read_text(encoding="utf-8"))
     ]
     assert not problems, "imports that point up a layer:\n" + "\n".join(problems)
+
+
+def test_every_module_has_a_layer() -> None:
+    """A new package under ``geo/`` (``geo/roads``, say) needs its row in LAYERS and the architecture."""
+    names = {module_name(path) for path in source_files()}
+    for path in source_files():
+        names |= {
+            imported
+            for _, imported in imported_modules(
+                ast.parse(path.read_text(encoding="utf-8")), module_name(path)
+            )
+        }
+    missing = sorted(n for n in names if n.split(".")[0] in PRODUCT and layer_of(n) is None)
+    assert not missing, f"modules in no layer (add them to LAYERS): {missing}"
+
+
+def test_no_modules_import_each_other_in_a_circle() -> None:
+    modules = {module_name(path) for path in source_files()}
+    graph = {module_name(path): product_imports(path, modules) for path in source_files()}
+    cycles = import_cycles(graph)
+    assert not cycles, "modules that import each other in a circle (one group a line):\n" + "\n".join(
+        ", ".join(group) for group in cycles
+    )
+
+
+def test_the_cycle_check_finds_a_circle() -> None:
+    graph = {"a": {"b"}, "b": {"c"}, "c": {"a", "d"}, "d": set(), "e": {"e"}}
+    assert import_cycles(graph) == [["a", "b", "c"]]
 
 
 def test_the_store_imports_only_the_foundation_of_geo() -> None:
@@ -123,7 +199,7 @@ def test_pages_hold_no_sql() -> None:
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.Constant) and isinstance(node.value, str) and SQL.search(node.value):
                 problems.append(f"{path.relative_to(PROJECT_DIR)}:{node.lineno}: SQL text")
-            if isinstance(node, ast.Attribute) and node.attr in ("execute", "executemany", "copy_expert"):
+            if isinstance(node, ast.Attribute) and node.attr in CURSOR_METHODS:
                 problems.append(f"{path.relative_to(PROJECT_DIR)}:{node.lineno}: .{node.attr}")
     assert not problems, problems
 
@@ -140,6 +216,7 @@ def test_pages_hold_no_sql() -> None:
         ),
         ("geo.field.nearby", "from ..cli import command", "imports geo.cli.command (cli)"),
         ("territories.plan", "from pages._shared import caches", "imports pages._shared.caches (entries)"),
+        ("geo.store.users", "from geo.roads import network", "imports geo.roads.network (roads)"),
     ],
 )
 def test_the_layer_check_fails_on_an_upward_import(module: str, forbidden: str, expected: str) -> None:

@@ -13,7 +13,6 @@ import re
 from dataclasses import dataclass, field
 from datetime import date
 from functools import cached_property
-from typing import TYPE_CHECKING
 
 import geopandas as gpd
 import numpy as np
@@ -21,9 +20,6 @@ import pandas as pd
 
 from geo.errors import CubeQueryError
 from geo.places.regions import LEVEL_COLUMNS, h3_hexagon, level_keys
-
-if TYPE_CHECKING:
-    from distributed import Client
 
 DIMENSIONS = {
     **LEVEL_COLUMNS,
@@ -322,9 +318,10 @@ def cube(
     where: dict[str, list[str]] | None = None,
     period: Period | None = None,
     population: pd.Series | None = None,
-    client: Client | None = None,
 ) -> pd.DataFrame:
     """Answer one cube query: ``measures`` per member of ``by``, sliced by ``where``, in ``period``.
+
+    :func:`geo.analysis.cube_dask.distributed_cube` answers the same query on a Dask cluster.
 
     Parameters
     ----------
@@ -340,25 +337,55 @@ def cube(
         Period of the order measures.
     population
         People per member, for penetration.
-    client
-        A Dask client: aggregate on that cluster instead of in this process.
 
     Returns
     -------
     DataFrame
         Indexed by key (named ``key``), one column per measure, ordered by key.
     """
+    check_measures(measures)
+    base = base_figures(facts, by=by, where=where, period=period)
+    return select_measures(base, measures, population=population)
+
+
+def check_measures(measures: list[str]) -> None:
+    """Refuse measures the cube does not know, before any figure is computed.
+
+    Parameters
+    ----------
+    measures
+        Measures asked for.
+
+    Raises
+    ------
+    CubeQueryError
+        When a measure is not in :data:`CUBE_MEASURES`; the message lists the valid ones.
+    """
     unknown = [m for m in measures if m not in CUBE_MEASURES]
     if unknown:
         msg = f"Unknown measure(s) {', '.join(unknown)}; choose from {', '.join(CUBE_MEASURES)}."
         raise CubeQueryError(msg)
-    if client is None:
-        base = base_figures(facts, by=by, where=where, period=period)
-    else:
-        # Imported here: dask costs half a second to import, and most queries never need it.
-        from geo.analysis.cube_dask import distributed_base_figures
 
-        base = distributed_base_figures(facts, by=by, where=where, period=period, client=client)
+
+def select_measures(
+    base: pd.DataFrame, measures: list[str], *, population: pd.Series | None = None
+) -> pd.DataFrame:
+    """Derive the ratios from base figures and keep ``measures``, ordered by key.
+
+    Parameters
+    ----------
+    base
+        :data:`BASE` columns per member, as :func:`base_figures` returns them.
+    measures
+        Measures to keep, known ones (see :func:`check_measures`).
+    population
+        People per member, for penetration.
+
+    Returns
+    -------
+    DataFrame
+        Indexed by key, one column per measure, ordered by key.
+    """
     result = derive_measures(base, population=population)[measures]
     return result if result.index.is_monotonic_increasing else result.sort_index()
 

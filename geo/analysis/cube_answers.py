@@ -69,9 +69,14 @@ def answer_cube(
     if regions is None and by in ("state", "county"):
         regions = load_regions(db, by, user=user)
     population = regions.set_index("code")["population"] if regions is not None else None
-    result = cube(
-        facts, by=by, measures=measures, where=where, period=period, population=population, client=client
-    )
+    query = {"by": by, "measures": measures, "where": where, "period": period, "population": population}
+    if client is None:
+        result = cube(facts, **query)
+    else:
+        # Imported here: dask costs half a second to import, and most queries never need it.
+        from geo.analysis.cube_dask import distributed_cube
+
+        result = distributed_cube(facts, client=client, **query)
     names, shapes = None, None
     if by == "rep":
         names = rep_names(db, user=user)

@@ -1,11 +1,10 @@
-"""The cube on a Dask cluster (``GCRM_DASK_SCHEDULER``): its base figures.
+"""The cube on a Dask cluster (``GCRM_DASK_SCHEDULER``).
 
 The in-memory cube answers a warm query on 1M accounts and 5M orders in well under a
 second; a cluster pays off when the order history outgrows one machine's memory or when
 many cube queries run at once. The figures are the same as :func:`geo.analysis.cube.base_figures`:
 the same member codes, the same period masks, summed per partition and then combined.
-Region keys are assigned partition by partition of a dask-geopandas frame, each partition
-running the same :func:`geo.places.regions.region_keys` as one process does.
+Region keys on a cluster are :mod:`geo.places.distributed_keys`.
 """
 
 from __future__ import annotations
@@ -15,7 +14,16 @@ import numpy as np
 import pandas as pd
 from distributed import Client
 
-from geo.analysis.cube import BASE, Facts, Period, order_codes, period_masks, slice_mask
+from geo.analysis.cube import (
+    BASE,
+    Facts,
+    Period,
+    check_measures,
+    order_codes,
+    period_masks,
+    select_measures,
+    slice_mask,
+)
 
 PARTITION_ROWS = 500_000
 
@@ -34,6 +42,45 @@ def connect(address: str) -> Client:
         A client; close it when done.
     """
     return Client(address)
+
+
+def distributed_cube(
+    facts: Facts,
+    *,
+    by: str,
+    measures: list[str],
+    client: Client,
+    where: dict[str, list[str]] | None = None,
+    period: Period | None = None,
+    population: pd.Series | None = None,
+) -> pd.DataFrame:
+    """Answer one cube query on a Dask cluster: what :func:`geo.analysis.cube.cube` returns.
+
+    Parameters
+    ----------
+    facts
+        Accounts and won orders.
+    by
+        Dimension (see :data:`geo.analysis.cube.DIMENSIONS`).
+    measures
+        Measures (see :data:`geo.analysis.cube.CUBE_MEASURES`).
+    client
+        The cluster to aggregate on.
+    where
+        Dimension → allowed keys.
+    period
+        Period of the order measures.
+    population
+        People per member, for penetration.
+
+    Returns
+    -------
+    DataFrame
+        Indexed by key (named ``key``), one column per measure, ordered by key.
+    """
+    check_measures(measures)
+    base = distributed_base_figures(facts, by=by, where=where, period=period, client=client)
+    return select_measures(base, measures, population=population)
 
 
 def distributed_base_figures(

@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 
 from gcrm import app
 from geo.analysis.cube import CUBE_MEASURES, cube, parse_period
+from geo.analysis.cube_dask import distributed_cube
 from geo.config import Settings
 from geo.field.accounts import load_facts
 from geo.places.distributed_keys import distributed_region_keys
@@ -46,7 +47,9 @@ def test_dask_results_equal_in_memory(demo_settings: Settings, client: Client, b
     conns.close()
     chosen = parse_period(period) if period else None
     local = cube(facts, by=by, measures=list(CUBE_MEASURES), where=where, period=chosen)
-    distributed = cube(facts, by=by, measures=list(CUBE_MEASURES), where=where, period=chosen, client=client)
+    distributed = distributed_cube(
+        facts, by=by, measures=list(CUBE_MEASURES), where=where, period=chosen, client=client
+    )
     assert len(local) > 0
     pd.testing.assert_frame_equal(distributed, local, check_exact=False, rtol=1e-12)
 
