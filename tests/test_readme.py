@@ -1,5 +1,6 @@
 """The user documentation holds: every ``gcrm …`` command in its code blocks runs as written, in order,
-on a new book; its links stay inside the repository; the command reference names every command.
+on a new book; its links stay inside the repository; the command reference names every command;
+the settings table names every environment variable gcrm reads.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ USER_DOCS = ("README.md", "docs/guide.md", "docs/operations.md")
 LINK = re.compile(r"\]\(([^)#\s]+)(?:#[^)]*)?\)")
 CODE_BLOCK = re.compile(r"^```[a-z]*\n(.*?)^```", re.MULTILINE | re.DOTALL)
 PROGRAM = re.compile(r"^(?:\.venv/bin/)?gcrm$")
+SETTING = re.compile(r'\b(?:os\.environ|env)\.get\("([A-Z_]+)"')
+"""How ``geo/config.py`` reads an environment variable."""
 CUSTOMERS = (
     "Customer ID,Customer Name,Segment,Street,City,State,ZIP\n"
     "C1001,Acme Supply,SMB,10 Oak Ave,Denver,CO,80202\n"
@@ -137,3 +140,12 @@ def _command_paths(command, path: list[str]) -> list[str]:
         for name in command.list_commands(None)
         for found in _command_paths(command.get_command(None, name), [*path, name])
     ]
+
+
+def test_the_settings_table_names_every_variable() -> None:
+    config = (PROJECT_DIR / "geo" / "config.py").read_text(encoding="utf-8")
+    variables = set(SETTING.findall(config))
+    assert {"DATABASE_URL", "GCRM_HOME", "GCRM_TODAY"} <= variables
+    table = (PROJECT_DIR / "docs" / "operations.md").read_text(encoding="utf-8")
+    missing = sorted(name for name in variables if f"| `{name}` |" not in table)
+    assert not missing, f"docs/operations.md's settings table lacks: {missing}"
