@@ -55,6 +55,12 @@ GUARD_SCRIPT = """(() => {
 FRAME_STATE = (
     "() => ({errors: (window.__gcrmErrors || []).splice(0), titles: (window.__gcrmTitles || []).splice(0)})"
 )
+FRAME_MAPS = """() => [
+    location.href.slice(0, 80),
+    typeof window.L !== 'undefined',
+    Object.keys(window).filter(name => name.startsWith('map_')).length,
+    document.querySelectorAll('path.leaflet-interactive').length,
+]"""
 OPEN_TOOLTIPS = """() => {
     // Hover every layer of every Leaflet map in the frame (through Leaflet's events) and read its tooltip.
     const texts = [];
@@ -216,7 +222,12 @@ class Watch:
         self.dialogs: list[str] = []
         self.errors: list[str] = []
         self.failures: list[str] = []
+        self.pending: dict[object, str] = {}
+        self.failed_requests: list[str] = []
         page.on("dialog", self._dialog)
+        page.on("request", lambda request: self.pending.__setitem__(request, request.url))
+        page.on("requestfinished", lambda request: self.pending.pop(request, None))
+        page.on("requestfailed", self._request_failed)
         page.on("pageerror", lambda error: self.errors.append(f"pageerror: {error}"))
         page.on(
             "console",
@@ -226,6 +237,10 @@ class Watch:
                 else None
             ),
         )
+
+    def _request_failed(self, request) -> None:
+        self.pending.pop(request, None)
+        self.failed_requests.append(f"{request.url}: {request.failure}")
 
     def _dialog(self, dialog) -> None:
         self.dialogs.append(f"{dialog.type}: {dialog.message} on {self.page.url}")
@@ -286,7 +301,20 @@ def _drawn(
     page: Page, watch: Watch, at_least: int, where: str, selector: str = "path.leaflet-interactive"
 ) -> None:
     drawn = _wait_for(page, selector, at_least)
-    watch.expect(drawn >= at_least, f"{where}: only {drawn} shapes drawn, not {at_least}")
+    if drawn < at_least:
+        watch.failures.append(f"{where}: only {drawn} shapes drawn, not {at_least}\n{_why_not(watch)}")
+
+
+def _why_not(watch: Watch) -> str:
+    """What the page showed and loaded when a map did not draw: the figures to find the cause."""
+    page = watch.page
+    frames = _each_frame(page, FRAME_MAPS)
+    alerts = page.locator('[data-testid="stAlert"], [data-testid="stException"]').all_inner_texts()
+    running = page.locator('[data-testid="stStatusWidget"]').is_visible()
+    return (
+        f"frames (url, Leaflet loaded, maps, shapes): {frames}\nalerts: {alerts}\napp running: {running}\n"
+        f"requests still pending: {sorted(set(watch.pending.values()))}\nfailed: {watch.failed_requests}"
+    )
 
 
 def _tooltips(page: Page) -> str:
