@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import random
+import re
 from collections.abc import Iterator
 
 import numpy as np
@@ -11,10 +12,12 @@ import pandas as pd
 import pyproj
 import pytest
 import shapely
+from psycopg2 import sql
 
 from geo import clock
 from geo.campaigns.audience import audience, waterfall
 from geo.campaigns.filters import Filters
+from geo.campaigns.queries import target_condition
 from geo.campaigns.storage import (
     campaign_members,
     list_campaigns,
@@ -86,6 +89,23 @@ def test_circle_audience_equals_a_haversine_count(conns, book, radius_km: float)
     counts = waterfall(conns.app, [circle_part(*CHICAGO, radius_km)], _everyone(), user=USER)
     distances = haversine_m(book["lon"], book["lat"], CHICAGO[1], CHICAGO[0])
     assert _matched(counts) == int((distances <= radius_km * 1000).sum()) > 0
+
+
+def test_circle_audiences_are_served_by_the_spatial_index(conns) -> None:
+    """Regression: a bare ``ST_DWithin(a.geom::geography, …)`` read every account (1.3 s at 1M)."""
+    for parts in [[circle_part(*CHICAGO, 10)]]:
+        where, params = target_condition(parts)
+        with conns.app.transaction(user=USER) as cur:
+            cur.execute("SET LOCAL enable_seqscan = off")
+            cur.execute(
+                sql.SQL("EXPLAIN SELECT count(*) FROM accounts a WHERE a.geom IS NOT NULL AND {}").format(
+                    where
+                ),
+                params,
+            )
+            plan = "\n".join(row[0] for row in cur.fetchall())
+        assert re.search(r"Index Scan (using|on) accounts_(territory_)?geom_idx", plan), plan
+        assert "Seq Scan on accounts" not in plan, plan
 
 
 @pytest.mark.parametrize(

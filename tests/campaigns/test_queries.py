@@ -18,20 +18,23 @@ from geo.campaigns.filters import Filters
 from geo.campaigns.queries import filter_stages, stage_counts, staged_query, target_condition
 from geo.campaigns.target import Part, circle_part, polygon_part, region_part, territory_part, trade_area_part
 from geo.errors import CampaignError
+from geo.places.geodesy import EARTH_RADIUS_M
 
 NOW = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
 SQUARE = "POLYGON ((-88 41, -87 41, -87 42, -88 42, -88 41))"
 CIRCLE = (
-    "a.geom && ST_Expand(ST_SetSRID(ST_MakePoint(%s, %s), 4326), %s)"
+    "(a.geom && ST_MakeEnvelope(%s, %s, %s, %s, 4326))"
     " AND ST_DWithin(a.geom::geography, ST_SetSRID(ST_MakePoint(%s, %s), 4326)::geography, %s, false)"
 )
-"""A circle: the index-served bounding box, then the exact distance on the sphere."""
+"""A circle: the index-served search box, then the exact distance on the sphere."""
 
 
 def _circle(lon: float, lat: float, radius_m: float) -> list:
-    """A circle's parameters: the box's half-width is the radius in degrees over cos(lat), plus 1 %."""
-    degrees = radius_m / 111_000.0 / math.cos(math.radians(lat)) * 1.01
-    return [lon, lat, pytest.approx(degrees), lon, lat, radius_m]
+    """A circle's parameters: the box of the spherical cap (latitude ± δ, longitude ± asin(sin δ / cos φ))."""
+    delta = radius_m / EARTH_RADIUS_M
+    reach = math.degrees(math.asin(math.sin(delta) / math.cos(math.radians(lat))))
+    box = [lon - reach, lat - math.degrees(delta), lon + reach, lat + math.degrees(delta)]
+    return [*(pytest.approx(value, abs=1e-6) for value in box), lon, lat, radius_m]
 
 
 DENSIFIED = "ST_Segmentize(ST_GeomFromText(%s, 4326)::geography, %s)::geometry"
@@ -289,4 +292,4 @@ def test_the_waterfall_of_a_real_target_has_one_parameter_per_placeholder() -> N
     where, params = target_condition(parts)
     with clock.pinned(NOW):
         query, query_params = staged_query(where, params, filter_stages(filters))
-    assert _text(query).count("%s") == len(query_params) == 14
+    assert _text(query).count("%s") == len(query_params) == 15
