@@ -39,15 +39,13 @@ def _circle(lon: float, lat: float, radius_m: float) -> list:
 
 DENSIFIED = "ST_Segmentize(ST_GeomFromText(%s, 4326)::geography, %s)::geometry"
 POLYGON = f"a.geom && {DENSIFIED} AND ST_Intersects(a.geom, {DENSIFIED})"
-RING = (
-    "EXISTS (SELECT 1 FROM branches b WHERE b.branch_id = ANY(%s)"
-    " AND ST_DWithin(a.geom::geography, b.geom::geography, %s, false))"
-)
 NEAREST = (
-    "(SELECT b.branch_id FROM branches b"
-    " ORDER BY ST_Distance(a.geom::geography, b.geom::geography, false), b.branch_id"
-    " LIMIT 1) = ANY(%s)"
+    "EXISTS (SELECT 1 FROM pg_temp.nearest_branches n"
+    " WHERE n.account_id = a.account_id AND n.branch_id = ANY(%s))"
 )
+"""A nearest-branch trade area: membership in the nearest branches staged for the transaction."""
+BRANCHES = {1: (-87.63, 41.88), 2: (-87.9, 42.05)}
+"""``branch_id`` → (lon, lat) of the branches a ring target is drawn around."""
 CONSENT = (
     "No marketing consent or suppressed",
     "a.marketing_consent AND gcrm_identifier_hash(a.external_id)"
@@ -93,7 +91,12 @@ def _text(composable: sql.Composable) -> str:
         ([region_part("county", ["17031"])], '(a."county_fips" = ANY(%s))', [["17031"]]),
         ([region_part("zip", [" 60614 ", "2134"])], '(a."zip" = ANY(%s))', [["02134", "60614"]]),
         ([territory_part([7, 3])], "(a.territory_id = ANY(%s))", [[7, 3]]),
-        ([trade_area_part([2, 1], radius_km=5)], f"({RING})", [[2, 1], 5_000]),
+        (
+            [trade_area_part([2, 1], radius_km=5)],
+            f"(({CIRCLE}) OR ({CIRCLE}))",
+            [*_circle(-87.9, 42.05, 5_000.0), *_circle(-87.63, 41.88, 5_000.0)],
+        ),
+        ([trade_area_part([3], radius_km=5)], "(false)", []),
         ([trade_area_part([4])], f"({NEAREST})", [[4]]),
         (
             [region_part("state", ["17"]), region_part("zip", ["94103"])],
@@ -122,7 +125,7 @@ def _text(composable: sql.Composable) -> str:
     ],
 )
 def test_target_condition(parts: list[Part], expected_sql: str, expected_params: list) -> None:
-    condition, params = target_condition(parts)
+    condition, params = target_condition(parts, branches=BRANCHES)
     assert _text(condition) == expected_sql
     assert params == expected_params
     assert expected_sql.count("%s") == len(params)
