@@ -1,4 +1,4 @@
-"""Geodesy in one place: the metric CRS, distances on the sphere, circles on the ground, search boxes.
+"""Geodesy in one place: the metric CRS, distances on the sphere, circles on the ground, search boxes, bounds.
 
 Distances are measured on the sphere of the mean Earth radius (haversine) or in the
 equal-area metric CRS, never in degrees.
@@ -23,7 +23,10 @@ CIRCLE_QUAD_SEGMENTS = 64
 SEARCH_BOX_MARGIN = 1e-6
 """Relative widening of a search box's angular radius, so that rounding never leaves a point out."""
 LOWER_48_BOUNDS = (-124.8, 24.5, -66.9, 49.4)
-"""Default view (minx, miny, maxx, maxy): the contiguous US."""
+"""Default view (minx, miny, maxx, maxy): the contiguous US, and the widest view of a territory map.
+
+The smallest box of tenths of a degree holding the shipped lower-48 states (-124.73 … -66.98,
+24.51 … 49.38)."""
 
 
 def haversine_m(lon1: np.ndarray, lat1: np.ndarray, lon2: np.ndarray, lat2: np.ndarray) -> np.ndarray:
@@ -151,3 +154,21 @@ def within_radius_sql(column: str, lon: float, lat: float, radius_m: float) -> t
         " ST_SetSRID(ST_MakePoint(%s, %s), 4326)::geography, %s, false)"
     )
     return condition, [*itertools.chain.from_iterable(boxes), float(lon), float(lat), float(radius_m)]
+
+
+def within_lower_48(bounds: tuple[float, float, float, float]) -> tuple[float, float, float, float]:
+    """Clip a view (minx, miny, maxx, maxy) to :data:`LOWER_48_BOUNDS`.
+
+    Parameters
+    ----------
+    bounds
+        Degrees.
+
+    Returns
+    -------
+    tuple
+        The view, no wider than the lower 48.
+    """
+    minx, miny, maxx, maxy = bounds
+    west, south, east, north = LOWER_48_BOUNDS
+    return (max(minx, west), max(miny, south), min(maxx, east), min(maxy, north))

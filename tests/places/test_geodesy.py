@@ -1,18 +1,23 @@
-"""Geodesy: distances on the sphere, circles on the ground, search boxes and the radius search in SQL."""
+"""Geodesy: sphere distances, ground circles, search boxes, the radius search in SQL, the lower 48."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
+from geo.config import PROJECT_DIR
 from geo.places.geodesy import (
     EARTH_RADIUS_M,
+    LOWER_48_BOUNDS,
     geodesic_circle,
     haversine_m,
     search_boxes,
+    within_lower_48,
     within_radius_sql,
 )
 from geo.store.bootstrap import Connections
+from geo.store.shipped_data import read_states
+from territories.book_alignment import LOWER_48_EXCLUDED
 
 RNG_SEED = 5
 CAPS = [
@@ -73,6 +78,22 @@ def test_a_search_box_holding_a_pole_spans_every_longitude() -> None:
     [(west, south, east, north)] = search_boxes(0.0, 89.5, 200_000)
     assert (west, east, north) == (-180.0, 180.0, 90.0)
     assert south == pytest.approx(89.5 - np.degrees(200_000 / EARTH_RADIUS_M), abs=1e-5)
+
+
+def test_the_lower_48_bounds_are_the_tenth_degree_box_of_the_shipped_states() -> None:
+    states = read_states(PROJECT_DIR / "data")
+    west, south, east, north = states[~states["code"].isin(LOWER_48_EXCLUDED)].total_bounds
+    assert (
+        np.floor(west * 10) / 10,
+        np.floor(south * 10) / 10,
+        np.ceil(east * 10) / 10,
+        np.ceil(north * 10) / 10,
+    ) == LOWER_48_BOUNDS
+
+
+def test_views_are_clipped_to_the_lower_48() -> None:
+    assert within_lower_48((-180.0, 10.0, -60.0, 72.0)) == LOWER_48_BOUNDS
+    assert within_lower_48((-90.0, 35.0, -80.0, 40.0)) == (-90.0, 35.0, -80.0, 40.0)
 
 
 @pytest.fixture
