@@ -14,11 +14,12 @@ from scipy.optimize import linear_sum_assignment
 
 from geo.analysis.cube import region_names
 from geo.errors import AccessDenied, AlignmentError
+from geo.places.geodesy import METRIC_CRS
 from geo.store.boundaries import load_regions
 from geo.store.db import Database
 from geo.store.shipped_data import read_zips
 from territories.align import Alignment, align_territories
-from territories.graph import METRIC_CRS, unit_centroids, unit_graph
+from territories.graph import unit_centroids, unit_graph
 from territories.metrics import alignment_report
 from territories.model import PLANNERS_ONLY, load_book, may_plan
 

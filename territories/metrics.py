@@ -17,7 +17,7 @@ import shapely
 from scipy import sparse
 from scipy.sparse.csgraph import connected_components
 
-from territories.graph import METRIC_CRS
+from geo.places.geodesy import METRIC_CRS
 
 KPI_COLUMNS = [
     "accounts",

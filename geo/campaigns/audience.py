@@ -2,15 +2,19 @@
 
 The accounts the geography matches, minus those each filter removes, minus those without
 marketing consent or on the suppression list, minus those placed too coarsely, gives the
-final audience. Only the final audience is ever exported.
+final audience. Only the final audience is ever exported. A trade-area target reads the
+branches in the same transaction; the nearest branch of each account is the one the cube's
+``trade_area`` dimension uses (:func:`geo.analysis.tradeareas.nearest_branch_keys`).
 """
 
 from __future__ import annotations
 
+import geopandas as gpd
 import pandas as pd
 import psycopg2.extensions
 from psycopg2 import sql
 
+from geo.analysis.tradeareas import nearest_branch_keys
 from geo.campaigns.filters import FILTER_LISTS, Filters
 from geo.campaigns.queries import (
     MEMBER_SELECT,
@@ -21,7 +25,7 @@ from geo.campaigns.queries import (
     target_condition,
 )
 from geo.campaigns.target import REGION_KEYS, Part
-from geo.store.db import Database, copy_out
+from geo.store.db import Database, copy_frame, copy_out
 
 
 def filter_choices(db: Database, *, user: str) -> dict[str, list[str]]:
@@ -97,7 +101,7 @@ def stage_audience(cur: psycopg2.extensions.cursor, parts: list[Part], filters: 
     DataFrame
         The waterfall, as :func:`waterfall` gives it.
     """
-    where, params = target_condition(parts)
+    where, params = target_condition(parts, branches=_prepare_trade_areas(cur, parts))
     stages = filter_stages(filters)
     staged, staged_params = staged_query(where, params, stages)
     cur.execute(
@@ -143,14 +147,61 @@ def waterfall(db: Database, parts: list[Part], filters: Filters, *, user: str) -
         ``stage, count, removed``: "Matched the geography", one row per filter that is set,
         "No marketing consent or suppressed", "Geocode too coarse", "Final audience".
     """
-    where, params = target_condition(parts)
     stages = filter_stages(filters)
-    staged, query_params = staged_query(where, params, stages)
-    query = sql.SQL("SELECT {} FROM ({} OFFSET 0) a").format(stage_counts(len(stages)), staged)
     with db.transaction(user=user) as cur:
+        where, params = target_condition(parts, branches=_prepare_trade_areas(cur, parts))
+        staged, query_params = staged_query(where, params, stages)
+        query = sql.SQL("SELECT {} FROM ({} OFFSET 0) a").format(stage_counts(len(stages)), staged)
         cur.execute(query, query_params)
         counts = list(cur.fetchone())
     return _waterfall_frame([label for label, _condition, _params in stages], counts)
+
+
+def _prepare_trade_areas(
+    cur: psycopg2.extensions.cursor, parts: list[Part]
+) -> dict[int, tuple[float, float]]:
+    """Read the branches a target's trade areas need, and stage each account's nearest branch.
+
+    For a nearest-branch part, every placed account's nearest branch on the sphere is
+    computed by :func:`geo.analysis.tradeareas.nearest_branch_keys` (as for the cube) and
+    staged in ``pg_temp.nearest_branches`` until the transaction ends.
+
+    Returns
+    -------
+    dict
+        ``branch_id`` → (lon, lat); empty when the target has no trade area.
+    """
+    trade_areas = [part for part in parts if part.kind == "trade_area"]
+    if not trade_areas:
+        return {}
+    cur.execute("SELECT branch_id, ST_X(geom), ST_Y(geom) FROM branches ORDER BY branch_id")
+    rows = cur.fetchall()
+    if any(part.radius_m is None for part in trade_areas):
+        _stage_nearest_branches(cur, pd.DataFrame(rows, columns=["branch_id", "lon", "lat"]))
+    return {branch: (lon, lat) for branch, lon, lat in rows}
+
+
+def _stage_nearest_branches(cur: psycopg2.extensions.cursor, branches: pd.DataFrame) -> None:
+    """Stage ``pg_temp.nearest_branches``: each placed account and the nearest of ``branches``."""
+    accounts = copy_out(
+        cur,
+        "SELECT account_id, ST_X(geom) AS lon, ST_Y(geom) AS lat FROM accounts WHERE geom IS NOT NULL",
+        types={"account_id": "int64", "lon": "float64", "lat": "float64"},
+    )
+    points = gpd.GeoDataFrame(
+        branches[["branch_id"]],
+        geometry=gpd.points_from_xy(branches["lon"], branches["lat"]),
+        crs="EPSG:4326",
+    )
+    keys = nearest_branch_keys(accounts["lon"].to_numpy(), accounts["lat"].to_numpy(), points)
+    nearest = pd.DataFrame({"account_id": accounts["account_id"].to_numpy(), "branch_id": keys.to_numpy()})
+    cur.execute(
+        "DROP TABLE IF EXISTS pg_temp.nearest_branches;"
+        " CREATE TEMP TABLE nearest_branches (account_id bigint PRIMARY KEY, branch_id integer NOT NULL)"
+        " ON COMMIT DROP"
+    )
+    copy_frame(cur, "nearest_branches", nearest.dropna())
+    cur.execute("ANALYZE pg_temp.nearest_branches")
 
 
 def _waterfall_frame(labels: list[str], counts: list[int]) -> pd.DataFrame:

@@ -44,13 +44,22 @@ MEMBER_TYPES = {
 }
 
 
-def target_condition(parts: list[Part]) -> tuple[sql.Composable, list]:
+def target_condition(
+    parts: list[Part], *, branches: dict[int, tuple[float, float]] | None = None
+) -> tuple[sql.Composable, list]:
     """Build the SQL condition (on alias ``a``) an account meets when the target holds it.
+
+    A ring trade area is the radius search of :func:`geo.places.geodesy.within_radius_sql`
+    around each chosen branch of ``branches``; a nearest-branch trade area reads
+    ``pg_temp.nearest_branches``, which :func:`geo.campaigns.audience.stage_audience` and
+    :func:`geo.campaigns.audience.waterfall` fill in the same transaction.
 
     Parameters
     ----------
     parts
         The target, combined left to right.
+    branches
+        ``branch_id`` → (lon, lat) of the branches, for ring trade areas.
 
     Returns
     -------
@@ -60,9 +69,10 @@ def target_condition(parts: list[Part]) -> tuple[sql.Composable, list]:
     if not parts:
         msg = "The target is empty: draw a shape, give a circle or pick regions."
         raise CampaignError(msg)
-    condition, params = _part_condition(parts[0])
+    places = branches or {}
+    condition, params = _part_condition(parts[0], places)
     for part in parts[1:]:
-        piece, piece_params = _part_condition(part)
+        piece, piece_params = _part_condition(part, places)
         glue = {"union": "({}) OR ({})", "intersection": "({}) AND ({})", "difference": "({}) AND NOT ({})"}
         condition = sql.SQL(glue[part.operation]).format(condition, piece)
         params = [*params, *piece_params]
@@ -194,7 +204,7 @@ def staged_query(
     return query, query_params
 
 
-def _part_condition(part: Part) -> tuple[sql.Composable, list]:
+def _part_condition(part: Part, branches: dict[int, tuple[float, float]]) -> tuple[sql.Composable, list]:
     if part.kind == "circle":
         condition, params = within_radius_sql("a.geom", part.lon, part.lat, part.radius_m)
         return sql.SQL(condition), params
@@ -209,19 +219,22 @@ def _part_condition(part: Part) -> tuple[sql.Composable, list]:
     if part.kind == "territory":
         return sql.SQL("a.territory_id = ANY(%s)"), [[int(c) for c in part.codes]]
     if part.kind == "trade_area" and part.radius_m is not None:
+        rings = [
+            within_radius_sql("a.geom", *branches[int(c)], part.radius_m)
+            for c in part.codes
+            if int(c) in branches
+        ]
+        if not rings:
+            return sql.SQL("false"), []
         return (
-            sql.SQL(
-                "EXISTS (SELECT 1 FROM branches b WHERE b.branch_id = ANY(%s)"
-                " AND ST_DWithin(a.geom::geography, b.geom::geography, %s, false))"
-            ),
-            [[int(c) for c in part.codes], part.radius_m],
+            sql.SQL(" OR ".join(f"({ring})" for ring, _params in rings)),
+            [value for _ring, params in rings for value in params],
         )
     if part.kind == "trade_area":
         return (
             sql.SQL(
-                "(SELECT b.branch_id FROM branches b"
-                " ORDER BY ST_Distance(a.geom::geography, b.geom::geography, false), b.branch_id"
-                " LIMIT 1) = ANY(%s)"
+                "EXISTS (SELECT 1 FROM pg_temp.nearest_branches n"
+                " WHERE n.account_id = a.account_id AND n.branch_id = ANY(%s))"
             ),
             [[int(c) for c in part.codes]],
         )

@@ -19,7 +19,7 @@ from folium.plugins import Draw
 from pandas.api.types import is_numeric_dtype
 
 from geo.maps.escaping import js_string, template_literal
-from geo.places.geodesy import LOWER_48_BOUNDS, METRIC_CRS
+from geo.places.geodesy import LOWER_48_BOUNDS, METRIC_CRS, within_lower_48
 
 ASSET_BASE_URL = "/app/static/vendor"
 LEAFLET_JS = [("leaflet", f"{ASSET_BASE_URL}/leaflet/leaflet.js")]
@@ -565,7 +565,7 @@ def category_map(
     colours = dict(zip(outlines[category], distinct_colors(outlines.geometry), strict=True))
     kept = list(dict.fromkeys([*tooltip, "key"]))
     minx, miny, maxx, maxy = outlines.total_bounds if len(outlines) else LOWER_48_BOUNDS
-    view = (max(minx, -125.0), max(miny, 24.0), min(maxx, -66.0), min(maxy, 50.0))
+    view = within_lower_48((minx, miny, maxx, maxy))
     shown = gpd.GeoDataFrame(
         units[kept].copy(), geometry=display_geometry(units.geometry, view), crs=units.crs
     )

@@ -1,10 +1,12 @@
-"""Geodesy in one place: the metric CRS, distances on the sphere, circles on the ground, search boxes.
+"""Geodesy in one place: the metric CRS, distances on the sphere, circles on the ground, search boxes, bounds.
 
 Distances are measured on the sphere of the mean Earth radius (haversine) or in the
 equal-area metric CRS, never in degrees.
 """
 
 from __future__ import annotations
+
+import itertools
 
 import geopandas as gpd
 import numpy as np
@@ -18,8 +20,13 @@ METRIC_CRS = "EPSG:5070"
 """NAD83 / Conus Albers: an equal-area CRS in metres for areas, buffers and nearest-feature searches."""
 CIRCLE_QUAD_SEGMENTS = 64
 """Segments per quarter of a circle drawn on the ground."""
+SEARCH_BOX_MARGIN = 1e-6
+"""Relative widening of a search box's angular radius, so that rounding never leaves a point out."""
 LOWER_48_BOUNDS = (-124.8, 24.5, -66.9, 49.4)
-"""Default view (minx, miny, maxx, maxy): the contiguous US."""
+"""Default view (minx, miny, maxx, maxy): the contiguous US, and the widest view of a territory map.
+
+The smallest box of tenths of a degree holding the shipped lower-48 states (-124.73 … -66.98,
+24.51 … 49.38)."""
 
 
 def haversine_m(lon1: np.ndarray, lat1: np.ndarray, lon2: np.ndarray, lat2: np.ndarray) -> np.ndarray:
@@ -40,25 +47,39 @@ def haversine_m(lon1: np.ndarray, lat1: np.ndarray, lon2: np.ndarray, lat2: np.n
     return 2 * EARTH_RADIUS_M * np.arcsin(np.sqrt(np.clip(a, 0, 1)))
 
 
-def search_box_degrees(radius_m: float, lat: float) -> float:
-    """Half-width in degrees of a box certain to hold every point within ``radius_m`` of latitude ``lat``.
+def search_boxes(lon: float, lat: float, radius_m: float) -> list[tuple[float, float, float, float]]:
+    """Boxes (minx, miny, maxx, maxy) in degrees that together hold every point within ``radius_m``.
 
-    Used as the ``geom && ST_Expand(point, degrees)`` prefilter that lets the GiST index work
-    before an exact distance on the sphere.
+    The bounds of the spherical cap, exact (Matuschek, "Finding points within a distance of
+    a latitude/longitude using bounding coordinates", 2011): latitude ±δ, longitude
+    ±asin(sin δ / cos φ) for an angular radius δ around latitude φ; every longitude when
+    the cap holds a pole. A cap crossing the antimeridian gives one box on each side.
 
     Parameters
     ----------
+    lon, lat
+        Centre in degrees (longitude in [-180, 180]).
     radius_m
-        Search radius in metres.
-    lat
-        Latitude of the centre in degrees.
+        Radius in metres on the sphere of :data:`EARTH_RADIUS_M`.
 
     Returns
     -------
-    float
-        Degrees (longitude degrees shrink towards the poles, so the box widens with latitude).
+    list of tuple
+        One box, or two when the cap crosses the antimeridian.
     """
-    return float(radius_m / 111_000.0 / max(np.cos(np.radians(min(abs(lat), 85.0))), 0.05))
+    delta = max(float(radius_m), 0.0) / EARTH_RADIUS_M * (1 + SEARCH_BOX_MARGIN)
+    phi = np.radians(float(lat))
+    south = float(np.degrees(max(phi - delta, -np.pi / 2)))
+    north = float(np.degrees(min(phi + delta, np.pi / 2)))
+    if phi + delta >= np.pi / 2 or phi - delta <= -np.pi / 2:
+        return [(-180.0, south, 180.0, north)]
+    reach = float(np.degrees(np.arcsin(min(np.sin(delta) / np.cos(phi), 1.0))))
+    west, east = float(lon) - reach, float(lon) + reach
+    if west < -180:
+        return [(-180.0, south, east, north), (west + 360, south, 180.0, north)]
+    if east > 180:
+        return [(west, south, 180.0, north), (-180.0, south, east - 360, north)]
+    return [(west, south, east, north)]
 
 
 def distance_matrix(accounts: gpd.GeoDataFrame, branches: gpd.GeoDataFrame) -> np.ndarray:
@@ -107,9 +128,10 @@ def geodesic_circle(lon: float, lat: float, radius_m: float) -> shapely.Polygon:
 def within_radius_sql(column: str, lon: float, lat: float, radius_m: float) -> tuple[str, list]:
     """The one radius search: an SQL condition true for points within ``radius_m`` metres on the sphere.
 
-    A bounding box (``column && ST_Expand(centre, degrees)``, from :func:`search_box_degrees`
-    with a 1 % margin) lets the GiST index pick the candidates; the exact distance is then
-    measured on ``geography`` over the sphere, like :func:`haversine_m`.
+    The boxes of :func:`search_boxes` (``column && ST_MakeEnvelope(…)``) let the GiST index
+    pick the candidates, inside a KNN ``<->`` scan too; the exact distance is then measured on
+    ``geography`` over the sphere, like :func:`haversine_m`. A bare
+    ``ST_DWithin(column::geography, …)`` cannot use the index.
 
     Parameters
     ----------
@@ -125,10 +147,28 @@ def within_radius_sql(column: str, lon: float, lat: float, radius_m: float) -> t
     tuple
         The condition with ``%s`` placeholders, and its parameters in order.
     """
-    centre = "ST_SetSRID(ST_MakePoint(%s, %s), 4326)"
+    boxes = search_boxes(lon, lat, radius_m)
+    prefilter = " OR ".join(f"{column} && ST_MakeEnvelope(%s, %s, %s, %s, 4326)" for _box in boxes)
     condition = (
-        f"{column} && ST_Expand({centre}, %s)"
-        f" AND ST_DWithin({column}::geography, {centre}::geography, %s, false)"
+        f"({prefilter}) AND ST_DWithin({column}::geography,"
+        " ST_SetSRID(ST_MakePoint(%s, %s), 4326)::geography, %s, false)"
     )
-    degrees = search_box_degrees(radius_m, lat) * 1.01
-    return condition, [lon, lat, degrees, lon, lat, float(radius_m)]
+    return condition, [*itertools.chain.from_iterable(boxes), float(lon), float(lat), float(radius_m)]
+
+
+def within_lower_48(bounds: tuple[float, float, float, float]) -> tuple[float, float, float, float]:
+    """Clip a view (minx, miny, maxx, maxy) to :data:`LOWER_48_BOUNDS`.
+
+    Parameters
+    ----------
+    bounds
+        Degrees.
+
+    Returns
+    -------
+    tuple
+        The view, no wider than the lower 48.
+    """
+    minx, miny, maxx, maxy = bounds
+    west, south, east, north = LOWER_48_BOUNDS
+    return (max(minx, west), max(miny, south), min(maxx, east), min(maxy, north))

@@ -28,7 +28,7 @@ from geo.analysis.tradeareas import (
     threshold_rings,
     voronoi,
 )
-from geo.places.geodesy import distance_matrix, geodesic_circle, haversine_m
+from geo.places.geodesy import distance_matrix, haversine_m
 
 RNG_SEED = 11
 
@@ -53,13 +53,6 @@ def scattered() -> gpd.GeoDataFrame:
     return frame
 
 
-def test_haversine_known_distances() -> None:
-    assert haversine_m(0, 0, 1, 0) == pytest.approx(111_195, rel=1e-4)
-    assert haversine_m(-87.63, 41.88, -87.63, 41.88) == 0
-    # Chicago → New York, about 1,145 km on the sphere.
-    assert haversine_m(-87.6298, 41.8781, -74.0060, 40.7128) == pytest.approx(1_144_000, rel=0.01)
-
-
 def test_ring_holds_exactly_the_accounts_within_its_radius(branches, scattered) -> None:
     areas = rings(branches, [10_000, 25_000])
     members = ring_members(scattered, branches, areas)
@@ -75,12 +68,6 @@ def test_ring_holds_exactly_the_accounts_within_its_radius(branches, scattered) 
         assert drawn == expected & set(scattered.index[clear]), (
             "the drawn ring and the measured ring disagree"
         )
-
-
-def test_geodesic_circle_radius_is_metres_on_the_ground() -> None:
-    circle = geodesic_circle(-87.63, 41.88, 50_000)
-    vertices = np.asarray(circle.exterior.coords)
-    assert haversine_m(-87.63, 41.88, vertices[:, 0], vertices[:, 1]) == pytest.approx(50_000, rel=0.005)
 
 
 def test_customer_derived_ring_holds_the_share(branches, scattered) -> None:

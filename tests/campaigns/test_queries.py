@@ -18,33 +18,34 @@ from geo.campaigns.filters import Filters
 from geo.campaigns.queries import filter_stages, stage_counts, staged_query, target_condition
 from geo.campaigns.target import Part, circle_part, polygon_part, region_part, territory_part, trade_area_part
 from geo.errors import CampaignError
+from geo.places.geodesy import EARTH_RADIUS_M
 
 NOW = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
 SQUARE = "POLYGON ((-88 41, -87 41, -87 42, -88 42, -88 41))"
 CIRCLE = (
-    "a.geom && ST_Expand(ST_SetSRID(ST_MakePoint(%s, %s), 4326), %s)"
+    "(a.geom && ST_MakeEnvelope(%s, %s, %s, %s, 4326))"
     " AND ST_DWithin(a.geom::geography, ST_SetSRID(ST_MakePoint(%s, %s), 4326)::geography, %s, false)"
 )
-"""A circle: the index-served bounding box, then the exact distance on the sphere."""
+"""A circle: the index-served search box, then the exact distance on the sphere."""
 
 
 def _circle(lon: float, lat: float, radius_m: float) -> list:
-    """A circle's parameters: the box's half-width is the radius in degrees over cos(lat), plus 1 %."""
-    degrees = radius_m / 111_000.0 / math.cos(math.radians(lat)) * 1.01
-    return [lon, lat, pytest.approx(degrees), lon, lat, radius_m]
+    """A circle's parameters: the box of the spherical cap (latitude ± δ, longitude ± asin(sin δ / cos φ))."""
+    delta = radius_m / EARTH_RADIUS_M
+    reach = math.degrees(math.asin(math.sin(delta) / math.cos(math.radians(lat))))
+    box = [lon - reach, lat - math.degrees(delta), lon + reach, lat + math.degrees(delta)]
+    return [*(pytest.approx(value, abs=1e-6) for value in box), lon, lat, radius_m]
 
 
 DENSIFIED = "ST_Segmentize(ST_GeomFromText(%s, 4326)::geography, %s)::geometry"
 POLYGON = f"a.geom && {DENSIFIED} AND ST_Intersects(a.geom, {DENSIFIED})"
-RING = (
-    "EXISTS (SELECT 1 FROM branches b WHERE b.branch_id = ANY(%s)"
-    " AND ST_DWithin(a.geom::geography, b.geom::geography, %s, false))"
-)
 NEAREST = (
-    "(SELECT b.branch_id FROM branches b"
-    " ORDER BY ST_Distance(a.geom::geography, b.geom::geography, false), b.branch_id"
-    " LIMIT 1) = ANY(%s)"
+    "EXISTS (SELECT 1 FROM pg_temp.nearest_branches n"
+    " WHERE n.account_id = a.account_id AND n.branch_id = ANY(%s))"
 )
+"""A nearest-branch trade area: membership in the nearest branches staged for the transaction."""
+BRANCHES = {1: (-87.63, 41.88), 2: (-87.9, 42.05)}
+"""``branch_id`` → (lon, lat) of the branches a ring target is drawn around."""
 CONSENT = (
     "No marketing consent or suppressed",
     "a.marketing_consent AND gcrm_identifier_hash(a.external_id)"
@@ -90,7 +91,12 @@ def _text(composable: sql.Composable) -> str:
         ([region_part("county", ["17031"])], '(a."county_fips" = ANY(%s))', [["17031"]]),
         ([region_part("zip", [" 60614 ", "2134"])], '(a."zip" = ANY(%s))', [["02134", "60614"]]),
         ([territory_part([7, 3])], "(a.territory_id = ANY(%s))", [[7, 3]]),
-        ([trade_area_part([2, 1], radius_km=5)], f"({RING})", [[2, 1], 5_000]),
+        (
+            [trade_area_part([2, 1], radius_km=5)],
+            f"(({CIRCLE}) OR ({CIRCLE}))",
+            [*_circle(-87.9, 42.05, 5_000.0), *_circle(-87.63, 41.88, 5_000.0)],
+        ),
+        ([trade_area_part([3], radius_km=5)], "(false)", []),
         ([trade_area_part([4])], f"({NEAREST})", [[4]]),
         (
             [region_part("state", ["17"]), region_part("zip", ["94103"])],
@@ -119,7 +125,7 @@ def _text(composable: sql.Composable) -> str:
     ],
 )
 def test_target_condition(parts: list[Part], expected_sql: str, expected_params: list) -> None:
-    condition, params = target_condition(parts)
+    condition, params = target_condition(parts, branches=BRANCHES)
     assert _text(condition) == expected_sql
     assert params == expected_params
     assert expected_sql.count("%s") == len(params)
@@ -289,4 +295,4 @@ def test_the_waterfall_of_a_real_target_has_one_parameter_per_placeholder() -> N
     where, params = target_condition(parts)
     with clock.pinned(NOW):
         query, query_params = staged_query(where, params, filter_stages(filters))
-    assert _text(query).count("%s") == len(query_params) == 14
+    assert _text(query).count("%s") == len(query_params) == 15
