@@ -17,7 +17,7 @@ from geo.campaigns.filters import Filters
 from geo.campaigns.queries import CONTACTABLE, MEMBER_SELECT, MEMBER_TYPES
 from geo.campaigns.target import REGION_KEYS, Part, target_shape
 from geo.errors import CampaignError
-from geo.store.db import Database, copy_out
+from geo.store.db import Database, copy_out, fetch_frame
 
 
 def members_geojson(members: pd.DataFrame) -> str:
@@ -180,8 +180,7 @@ def campaign_contacts(db: Database, name: str, *, user: str) -> pd.DataFrame:
             " WHERE m.campaign_id = %s AND " + CONTACTABLE + " ORDER BY a.account_id, c.contact_id",
             (campaign,),
         )
-        columns = [d.name for d in cur.description]
-        return pd.DataFrame(cur.fetchall(), columns=columns)
+        return fetch_frame(cur)
 
 
 def record_responses(db: Database, name: str, responses: pd.DataFrame, *, user: str) -> dict[str, int]:

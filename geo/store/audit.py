@@ -12,7 +12,7 @@ import json
 import pandas as pd
 import psycopg2.extensions
 
-from geo.store.db import Database
+from geo.store.db import Database, fetch_frame
 
 AUDITED_ACTIONS = (
     "login",
@@ -80,5 +80,4 @@ def audit_entries(
             " ORDER BY occurred_at DESC, audit_id DESC LIMIT %(limit)s",
             {"action": action, "limit": limit},
         )
-        columns = [d.name for d in cur.description]
-        return pd.DataFrame(cur.fetchall(), columns=columns)
+        return fetch_frame(cur)

@@ -212,6 +212,22 @@ def copy_frame(cur: psycopg2.extensions.cursor, table: str, frame: pd.DataFrame)
         )
 
 
+def fetch_frame(cur: psycopg2.extensions.cursor) -> pd.DataFrame:
+    """The rows of the query ``cur`` last ran, named as the query names its columns.
+
+    Parameters
+    ----------
+    cur
+        A cursor that has just executed a SELECT.
+
+    Returns
+    -------
+    DataFrame
+        One row per fetched row; no rows still has the query's columns.
+    """
+    return pd.DataFrame(cur.fetchall(), columns=[column.name for column in cur.description])
+
+
 def copy_out(
     cur: psycopg2.extensions.cursor, query: psycopg2.sql.Composable | str, *, types: dict
 ) -> pd.DataFrame:

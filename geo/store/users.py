@@ -28,7 +28,7 @@ import psycopg2.extensions
 
 from geo.errors import UserError
 from geo.store.audit import record
-from geo.store.db import Database
+from geo.store.db import Database, fetch_frame
 
 ROLES = ("admin", "manager", "marketer", "rep")
 BCRYPT_COST = 10
@@ -240,8 +240,7 @@ def list_users(db: Database, *, user: str) -> pd.DataFrame:
             " u.territory_code AS territory, u.disabled, u.last_login_at"
             " FROM app_users u LEFT JOIN reps r USING (rep_id) ORDER BY u.username"
         )
-        columns = [d.name for d in cur.description]
-        return pd.DataFrame(cur.fetchall(), columns=columns)
+        return fetch_frame(cur)
 
 
 def user_scope(db: Database, *, user: str) -> tuple:
