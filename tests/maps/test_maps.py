@@ -11,18 +11,10 @@ import pytest
 import shapely
 from shapely.geometry import box
 
-from geo.maps.builders import (
-    NO_DATA_COLOR,
-    PALETTE,
-    Legend,
-    add_spots,
-    choropleth_map,
-    class_colors,
-    classify,
-    clicked_key,
-    legend_entries,
-    selection_map,
-)
+from geo.maps.classification import NO_DATA_COLOR, PALETTE, class_colors, classify, legend_entries
+from geo.maps.clicks import clicked_key, clicked_point
+from geo.maps.controls import Legend
+from geo.maps.region_maps import add_spots, choropleth_map, selection_map
 
 
 @pytest.mark.parametrize(
@@ -126,6 +118,21 @@ CLICKABLE = gpd.GeoDataFrame(
 )
 def test_clicked_key_from_recorded_st_folium_returns(returned, expected) -> None:
     assert clicked_key(returned, CLICKABLE) == expected
+
+
+@pytest.mark.parametrize(
+    ("returned", "expected"),
+    [
+        (None, None),
+        ({"last_clicked": None}, None),
+        ({"last_clicked": {"lat": None, "lng": -87.6}}, None),
+        ({"last_clicked": {"lat": 41.88, "lng": -87.63}}, (-87.63, 41.88)),
+        ({"last_object_clicked": {"lat": 41.88, "lng": -87.63}}, None),
+    ],
+)
+def test_clicked_point_from_recorded_st_folium_returns(returned, expected) -> None:
+    point = clicked_point(returned)
+    assert (None if point is None else (point.x, point.y)) == expected
 
 
 def test_points_are_drawn_as_circles() -> None:
