@@ -7,6 +7,7 @@ import mapclassify
 import numpy as np
 import pandas as pd
 import shapely
+from libpysal.weights import W
 
 PALETTE = ("#ffffcc", "#c7e9b4", "#7fcdbb", "#41b6c4", "#2c7fb8", "#253494", "#081d58")
 """ColorBrewer YlGnBu, light (low) to dark (high)."""
@@ -122,7 +123,13 @@ def legend_entries(bins: np.ndarray, colors: list[str], values: pd.Series) -> li
 
 
 def distinct_colors(areas: gpd.GeoSeries) -> list[str]:
-    """Colour areas so that touching ones differ (greedy graph colouring, largest first).
+    """Colour areas so that touching ones differ: mapclassify's greedy colouring, largest first.
+
+    Areas are neighbours when they intersect (share an edge or a corner, or overlap);
+    ``mapclassify.greedy`` with networkx's ``largest_first`` strategy colours the most
+    connected areas first, each with the lowest colour no neighbour has. Deterministic:
+    ties are taken in the order of ``areas``. Neighbours come from an STRtree rather than
+    greedy's own ``sw="queen"``, which needs shared vertices (a T-junction would not count).
 
     Parameters
     ----------
@@ -135,17 +142,19 @@ def distinct_colors(areas: gpd.GeoSeries) -> list[str]:
         A colour of :data:`CATEGORY_PALETTE` per area, in the order of ``areas``.
     """
     geometry = areas.to_numpy()
-    tree = shapely.STRtree(geometry)
-    left, right = tree.query(geometry, predicate="intersects")
-    touching: dict[int, set[int]] = {i: set() for i in range(len(geometry))}
-    for a, b in zip(left, right, strict=True):
+    if not len(geometry):
+        return []
+    left, right = shapely.STRtree(geometry).query(geometry, predicate="intersects")
+    neighbours: dict[int, list[int]] = {i: [] for i in range(len(geometry))}
+    for a, b in zip(left.tolist(), right.tolist(), strict=True):
         if a != b:
-            touching[int(a)].add(int(b))
-    chosen: dict[int, int] = {}
-    for area in sorted(touching, key=lambda i: (-len(touching[i]), i)):
-        used = {chosen[n] for n in touching[area] if n in chosen}
-        chosen[area] = next(c for c in range(len(CATEGORY_PALETTE) + len(geometry)) if c not in used)
-    return [CATEGORY_PALETTE[chosen[i] % len(CATEGORY_PALETTE)] for i in range(len(geometry))]
+            neighbours[a].append(b)
+    codes = mapclassify.greedy(
+        gpd.GeoDataFrame(geometry=geometry),
+        strategy="largest_first",
+        sw=W(neighbours, silence_warnings=True),
+    )
+    return [CATEGORY_PALETTE[code % len(CATEGORY_PALETTE)] for code in codes]
 
 
 def _number(value: float) -> str:

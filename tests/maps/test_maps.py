@@ -11,10 +11,20 @@ import pytest
 import shapely
 from shapely.geometry import box
 
-from geo.maps.classification import NO_DATA_COLOR, PALETTE, class_colors, classify, legend_entries
+from geo.config import PROJECT_DIR
+from geo.maps.classification import (
+    CATEGORY_PALETTE,
+    NO_DATA_COLOR,
+    PALETTE,
+    class_colors,
+    classify,
+    distinct_colors,
+    legend_entries,
+)
 from geo.maps.clicks import clicked_key, clicked_point
 from geo.maps.controls import Legend
 from geo.maps.region_maps import add_spots, choropleth_map, selection_map
+from geo.store.shipped_data import read_counties
 
 
 @pytest.mark.parametrize(
@@ -188,3 +198,37 @@ def test_selection_map_fits_its_regions_however_many_there_are() -> None:
     )
     html = selection_map(many, set()).get_root().render()
     assert re.search(r"fitBounds\(\s*\[\[30\.0, -100\.0\], \[30\.1, -94\.0\]\]", html)
+
+
+def _touching_pairs(areas: gpd.GeoSeries) -> list[tuple[int, int]]:
+    geometry = areas.to_numpy()
+    left, right = shapely.STRtree(geometry).query(geometry, predicate="intersects")
+    return [(int(a), int(b)) for a, b in zip(left, right, strict=True) if a < b]
+
+
+def test_distinct_colors_colour_the_most_connected_first_and_neighbours_apart() -> None:
+    grid = gpd.GeoSeries([box(x, y, x + 1, y + 1) for y in range(3) for x in range(3)])
+    colours = distinct_colors(grid)
+    # The centre touches all 8, the edge cells 5, the corners 3 (corners count as touching).
+    assert [CATEGORY_PALETTE.index(c) for c in colours] == [3, 1, 3, 2, 0, 2, 3, 1, 3]
+    assert all(colours[a] != colours[b] for a, b in _touching_pairs(grid))
+    assert distinct_colors(grid) == colours
+
+
+def test_distinct_colors_see_neighbours_that_share_no_vertex() -> None:
+    """A box resting on a longer one (a T-junction) touches it, though they share no vertex."""
+    areas = gpd.GeoSeries([box(0, 0, 3, 1), box(1, 1, 2, 2), box(5, 5, 6, 6)])
+    assert [CATEGORY_PALETTE.index(c) for c in distinct_colors(areas)] == [0, 1, 0]
+    assert distinct_colors(gpd.GeoSeries([], dtype="geometry")) == []
+
+
+@pytest.fixture(scope="module")
+def illinois() -> gpd.GeoSeries:
+    counties = read_counties(PROJECT_DIR / "data")
+    return counties.loc[counties["state_code"] == "17", "geometry"].reset_index(drop=True)
+
+
+def test_distinct_colors_keep_touching_counties_apart(illinois: gpd.GeoSeries) -> None:
+    colours = distinct_colors(illinois)
+    pairs = _touching_pairs(illinois)
+    assert len(pairs) > len(illinois) and all(colours[a] != colours[b] for a, b in pairs)
