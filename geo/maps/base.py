@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import folium
 import geopandas as gpd
+import numpy as np
 import shapely
 from folium.plugins import Draw
 from pandas.api.types import is_numeric_dtype
@@ -21,21 +22,42 @@ DISPLAY_TOLERANCE_DEG = 0.005
 """Finest simplification of polygons for display (never used for measurement)."""
 VIEW_PIXELS = 1_200
 """A map is about this many pixels wide: detail finer than one pixel of the first view is dropped."""
+COVERAGE_TOLERANCE_SCALE = 2.5
+"""Visvalingam–Whyatt tolerance of :func:`display_geometry`, in display tolerances (about pixels).
+
+Its tolerance is the square root of the smallest triangle a vertex keeps, so at one pixel it
+keeps far more vertices than Douglas–Peucker at one pixel: the lower-48 GeoJSON would be 50 %
+(states) and 40 % (counties) larger. At 2.5 the counties send 1 % more, the states 29 % less.
+At a state's view the vertices where neighbours meet, which a coverage keeps, cost 7 % (median)
+whatever the scale.
+"""
+_POLYGONAL = [shapely.GeometryType.POLYGON.value, shapely.GeometryType.MULTIPOLYGON.value]
 
 
 def display_geometry(
     geometry: gpd.GeoSeries, bounds: tuple[float, float, float, float] | None = None
 ) -> gpd.GeoSeries:
-    """Simplify shapes for drawing at the scale of the first view, on a coarser coordinate grid.
+    """Simplify shapes for drawing at the scale of the first view, as a coverage, on a coarser grid.
 
-    The tolerance is about one pixel of the view (at least :data:`DISPLAY_TOLERANCE_DEG`), and
-    coordinates snap to a tenth of it, which keeps the GeoJSON sent to the browser small (the
-    states at national scale: 576 KB → 108 KB). Drawing only; measurements use the originals.
+    The polygons are simplified together (``shapely.coverage_simplify``, Visvalingam–Whyatt):
+    an edge two neighbours share is simplified once, so neighbours still meet with no gap and
+    no overlap (each polygon simplified alone opened 0.025 deg² of gaps and 0.037 deg² of
+    overlaps between the Illinois counties at 0.02°). The display tolerance is about one pixel
+    of the view (at least :data:`DISPLAY_TOLERANCE_DEG`); the simplification uses
+    :data:`COVERAGE_TOLERANCE_SCALE` times it and coordinates snap to a tenth of it, which keeps
+    the GeoJSON sent to the browser small (every county at national scale: 3.18 MB → 1.37 MB).
+    Snapping rounds each vertex alone, so shared vertices stay shared (reducing the precision
+    of each polygon alone opened 0.002 deg² of gaps between the counties at national scale);
+    the few polygons it leaves invalid are repaired from their own lines. Points are only
+    snapped to the grid. Drawing only; measurements use the originals.
 
     Parameters
     ----------
     geometry
-        Shapes in EPSG:4326.
+        Shapes in EPSG:4326. The polygons should form a coverage (no overlaps, shared edges
+        with the same vertices), as the shipped states and most states' counties do; where
+        neighbours' edges do not match (a few counties of California, Louisiana, Virginia and
+        Puerto Rico), small overlaps may remain there.
     bounds
         (minx, miny, maxx, maxy) of the first view; the lower 48 when None.
 
@@ -46,10 +68,20 @@ def display_geometry(
     """
     minx, miny, maxx, maxy = bounds or LOWER_48_BOUNDS
     tolerance = max(DISPLAY_TOLERANCE_DEG, max(maxx - minx, maxy - miny) / VIEW_PIXELS)
-    simplified = geometry.simplify(tolerance, preserve_topology=True)
-    return gpd.GeoSeries(
-        shapely.set_precision(simplified.to_numpy(), tolerance / 10), index=geometry.index, crs=geometry.crs
-    )
+    shapes = geometry.to_numpy().copy()
+    polygonal = np.isin(shapely.get_type_id(shapes), _POLYGONAL)
+    shapes[polygonal] = shapely.coverage_simplify(shapes[polygonal], COVERAGE_TOLERANCE_SCALE * tolerance)
+    snapped = shapely.set_precision(shapes, tolerance / 10, mode="pointwise")
+    broken = polygonal & ~shapely.is_valid(snapped)
+    snapped[broken] = [
+        _polygonal_parts(shape) for shape in shapely.make_valid(snapped[broken], method="linework")
+    ]
+    return gpd.GeoSeries(snapped, index=geometry.index, crs=geometry.crs)
+
+
+def _polygonal_parts(shape: shapely.Geometry) -> shapely.Geometry:
+    parts = shapely.get_parts(shape)
+    return shapely.union_all(parts[np.isin(shapely.get_type_id(parts), _POLYGONAL)])
 
 
 def text_tooltip(text: str) -> folium.Tooltip:
