@@ -22,8 +22,10 @@ from geo.campaigns.target import OPERATIONS, drawn_parts, picked_parts, typed_co
 from geo.errors import GcrmError
 from geo.field.accounts import branches
 from geo.ingest.geocode import PRECISION_RANK
-from geo.maps.builders import choropleth_map, clicked_key, draw_map, selection_map
+from geo.maps.base import draw_map
+from geo.maps.clicks import clicked_key
 from geo.maps.escaping import markdown_text
+from geo.maps.region_maps import choropleth_map, selection_map
 from geo.places.geodesy import LOWER_48_BOUNDS
 from geo.privacy.exports import csv_text
 from pages._shared.caches import book_choices, cached_regions, connections

@@ -22,8 +22,8 @@ from geo.ingest.files import RawTable, check_upload_size, read_table
 from geo.ingest.geocode import load_gazetteer, normalise_state
 from geo.ingest.importer import KINDS, ImportSummary, detect_mapping, doubled_fields, field_labels, run_import
 from geo.ingest.street_geocoder import street_geocoder
-from geo.maps.builders import choropleth_map
 from geo.maps.escaping import markdown_text
+from geo.maps.region_maps import choropleth_map
 from geo.privacy.exports import csv_text
 from pages._shared.caches import cached_regions, connections
 from pages._shared.downloads import audited_download

@@ -9,7 +9,10 @@ from geo.errors import GcrmError
 from geo.field.nearby import account_history, log_visit, nearest_accounts, position_from_text
 from geo.field.routes import plan_route, route_gpx
 from geo.ingest.geocode import load_gazetteer
-from geo.maps.builders import LocateControl, accounts_map, add_basemap, base_map
+from geo.maps.base import add_basemap, base_map
+from geo.maps.clicks import clicked_point
+from geo.maps.controls import LocateControl
+from geo.maps.point_maps import accounts_map
 from geo.places.geodesy import LOWER_48_BOUNDS
 from geo.privacy.exports import csv_text
 from pages._shared.caches import book_choices, cached_regions, connections
@@ -113,9 +116,9 @@ def _states_map():
 
 
 def _move_to_click(returned: dict | None) -> None:
-    clicked = (returned or {}).get("last_clicked")
-    if clicked and clicked.get("lat") is not None:
-        position = (float(clicked["lng"]), float(clicked["lat"]), "from the map: a click or your location")
+    clicked = clicked_point(returned)
+    if clicked is not None:
+        position = (clicked.x, clicked.y, "from the map: a click or your location")
         if st.session_state.get("position", (None, None))[:2] != position[:2]:
             st.session_state["position"] = position
             st.rerun()

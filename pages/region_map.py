@@ -17,8 +17,10 @@ from geo.analysis.hotspots import hot_spots
 from geo.config import load_settings
 from geo.errors import GcrmError
 from geo.field.accounts import accounts_in_zip, data_version
-from geo.maps.builders import SCHEMES, add_spots, choropleth_map, clicked_key
+from geo.maps.classification import SCHEMES
+from geo.maps.clicks import clicked_key
 from geo.maps.escaping import markdown_text
+from geo.maps.region_maps import add_spots, choropleth_map
 from geo.privacy.exports import csv_text
 from geo.privacy.safe_locations import suppress_small_cells
 from pages._shared.caches import cached_facts, cached_regions, connections

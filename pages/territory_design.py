@@ -7,8 +7,9 @@ from streamlit_folium import st_folium
 from geo.config import load_settings
 from geo.errors import GcrmError
 from geo.field.accounts import data_version
-from geo.maps.builders import category_map, clicked_key
+from geo.maps.clicks import clicked_key
 from geo.maps.escaping import markdown_text
+from geo.maps.region_maps import category_map
 from pages._shared.caches import BOOK_TABLES, cached_book, cached_units, connections
 from pages._shared.errors import guarded, show_error
 from pages._shared.labels import KPI_LABELS

@@ -7,8 +7,10 @@ from streamlit_folium import st_folium
 
 from geo.errors import GcrmError
 from geo.field.accounts import data_version
-from geo.maps.builders import SCHEMES, choropleth_map, clicked_key
+from geo.maps.classification import SCHEMES
+from geo.maps.clicks import clicked_key
 from geo.maps.escaping import markdown_text
+from geo.maps.region_maps import choropleth_map
 from geo.privacy.exports import csv_text
 from pages._shared.caches import BOOK_TABLES, cached_book, cached_units, connections
 from pages._shared.errors import show_error

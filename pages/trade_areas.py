@@ -18,8 +18,9 @@ from geo.analysis.tradeareas import (
 )
 from geo.errors import GcrmError
 from geo.field.accounts import accounts_near, branches
-from geo.maps.builders import choropleth_map, trade_area_map
 from geo.maps.escaping import markdown_text
+from geo.maps.point_maps import trade_area_map
+from geo.maps.region_maps import choropleth_map
 from pages._shared.caches import cached_regions, connections
 from pages._shared.errors import show_error
 from pages._shared.navigation import opened_through_app

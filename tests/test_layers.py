@@ -211,8 +211,8 @@ def test_pages_hold_no_sql() -> None:
         ("geo.places.regions", "import territories.plan", "imports territories.plan (territories)"),
         (
             "geo.ingest.demo",
-            "def later():\n    from geo.maps import builders",
-            "imports geo.maps.builders (analysis)",
+            "def later():\n    from geo.maps import region_maps",
+            "imports geo.maps.region_maps (analysis)",
         ),
         ("geo.field.nearby", "from ..cli import command", "imports geo.cli.command (cli)"),
         ("territories.plan", "from pages._shared import caches", "imports pages._shared.caches (entries)"),

@@ -28,7 +28,13 @@ from territories.book_alignment import county_units, unit_shapes
 from territories.model import load_book
 
 _log = logging.getLogger(__name__)
-WARM_MODULES = ("geo.analysis.cube_answers", "geo.analysis.hotspots", "geo.maps.builders", "territories.plan")
+WARM_MODULES = (
+    "geo.analysis.cube_answers",
+    "geo.analysis.hotspots",
+    "geo.maps.region_maps",
+    "geo.maps.point_maps",
+    "territories.plan",
+)
 """Slow first imports of the pages (esda, libpysal, folium …), done at start instead of on a first visit.
 
 Not ``streamlit_folium``: importing it declares its component, which must happen in a script run.

@@ -2,18 +2,28 @@
 
 from __future__ import annotations
 
+import difflib
+import string
+
+import numpy as np
 import pandas as pd
 import pytest
 
 from geo.config import PROJECT_DIR
 from geo.ingest.geocode import (
+    FUZZY_CUTOFF,
     Gazetteer,
+    closest_place_name,
     geocode_addresses,
     load_gazetteer,
     normalise_city,
     normalise_state,
     normalise_zip,
 )
+from geo.store.shipped_data import read_cities
+
+MISSPELT_PLACES = 2_000
+MISSPELT_SEED = 15
 
 
 @pytest.fixture(scope="module")
@@ -104,6 +114,63 @@ def test_misspelt_city_fuzzy_matched_and_noted(gazetteer: Gazetteer) -> None:
     assert row["precision"] == "city"
     assert row["note"] == "city 'Sprngfield' matched to Springfield"
     assert row["lat"] == pytest.approx(39.80, abs=0.05)
+
+
+def _misspelt(name: str, rng: np.random.Generator) -> str:
+    """One or two typing slips: a letter dropped, added, replaced, or two swapped."""
+    chars = list(name)
+    for _slip in range(rng.integers(1, 3)):
+        at = int(rng.integers(len(chars)))
+        kind = rng.integers(4)
+        if kind == 0 and len(chars) > 1:
+            del chars[at]
+        elif kind == 1:
+            chars.insert(at, rng.choice(list(string.ascii_lowercase)))
+        elif kind == 2:
+            chars[at] = rng.choice(list(string.ascii_lowercase))
+        elif len(chars) > 1:
+            at = min(at, len(chars) - 2)
+            chars[at], chars[at + 1] = chars[at + 1], chars[at]
+    return "".join(chars)
+
+
+def test_fuzzy_city_matches_are_difflibs_on_misspelt_shipped_places(gazetteer: Gazetteer) -> None:
+    cities = read_cities(PROJECT_DIR / "data")
+    rng = np.random.default_rng(MISSPELT_SEED)
+    picked = cities.iloc[rng.choice(len(cities), size=MISSPELT_PLACES, replace=False)]
+    typed = [_misspelt(name, rng) for name in normalise_city(picked["name"])]
+    names_by_state: dict[str, list[str]] = {}
+    for key in gazetteer.places.index:
+        name, state = key.rsplit("|", 1)
+        names_by_state.setdefault(state, []).append(name)
+    expected = [
+        (difflib.get_close_matches(city, names_by_state[state], n=1, cutoff=FUZZY_CUTOFF) or [None])[0]
+        for city, state in zip(typed, picked["state"], strict=True)
+    ]
+    found = [
+        closest_place_name(city, names_by_state[state])
+        for city, state in zip(typed, picked["state"], strict=True)
+    ]
+    assert [
+        (city, want, got) for city, want, got in zip(typed, expected, found, strict=True) if want != got
+    ] == []
+    assert 800 < sum(match is not None for match in expected) < MISSPELT_PLACES
+
+
+@pytest.mark.parametrize(
+    ("city", "state", "expected"),
+    [
+        ("riamond", "IL", "raymond"),  # ties diamond: difflib takes the greatest name
+        ("clfiton", "NJ", "clinton"),  # ties clifton
+        ("haanhan", "SC", None),  # rapidfuzz's ratio 0.86 for hanahan, difflib's 0.43
+        ("windnerere", "FL", None),  # windermere: rapidfuzz 0.90, difflib 0.70
+    ],
+)
+def test_fuzzy_city_matches_keep_difflibs_scores_and_ties(
+    gazetteer: Gazetteer, city: str, state: str, expected: str | None
+) -> None:
+    in_state = gazetteer.places.index[gazetteer.places["state"].to_numpy() == state]
+    assert closest_place_name(city, [key.rsplit("|", 1)[0] for key in in_state]) == expected
 
 
 def test_unknown_city_falls_back_to_the_state(gazetteer: Gazetteer) -> None:

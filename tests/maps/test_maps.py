@@ -11,18 +11,22 @@ import pytest
 import shapely
 from shapely.geometry import box
 
-from geo.maps.builders import (
+from geo.config import PROJECT_DIR
+from geo.maps.base import DISPLAY_TOLERANCE_DEG, VIEW_PIXELS, display_geometry
+from geo.maps.classification import (
+    CATEGORY_PALETTE,
     NO_DATA_COLOR,
     PALETTE,
-    Legend,
-    add_spots,
-    choropleth_map,
     class_colors,
     classify,
-    clicked_key,
+    distinct_colors,
     legend_entries,
-    selection_map,
 )
+from geo.maps.clicks import clicked_key, clicked_point
+from geo.maps.controls import Legend
+from geo.maps.region_maps import add_spots, choropleth_map, selection_map
+from geo.places.geodesy import LOWER_48_BOUNDS
+from geo.store.shipped_data import read_counties, read_states
 
 
 @pytest.mark.parametrize(
@@ -128,6 +132,21 @@ def test_clicked_key_from_recorded_st_folium_returns(returned, expected) -> None
     assert clicked_key(returned, CLICKABLE) == expected
 
 
+@pytest.mark.parametrize(
+    ("returned", "expected"),
+    [
+        (None, None),
+        ({"last_clicked": None}, None),
+        ({"last_clicked": {"lat": None, "lng": -87.6}}, None),
+        ({"last_clicked": {"lat": 41.88, "lng": -87.63}}, (-87.63, 41.88)),
+        ({"last_object_clicked": {"lat": 41.88, "lng": -87.63}}, None),
+    ],
+)
+def test_clicked_point_from_recorded_st_folium_returns(returned, expected) -> None:
+    point = clicked_point(returned)
+    assert (None if point is None else (point.x, point.y)) == expected
+
+
 def test_points_are_drawn_as_circles() -> None:
     zips = gpd.GeoDataFrame(
         {"key": ["60601", "60602"], "name": ["A", "B"], "accounts": [1, 5]},
@@ -181,3 +200,85 @@ def test_selection_map_fits_its_regions_however_many_there_are() -> None:
     )
     html = selection_map(many, set()).get_root().render()
     assert re.search(r"fitBounds\(\s*\[\[30\.0, -100\.0\], \[30\.1, -94\.0\]\]", html)
+
+
+def _touching_pairs(areas: gpd.GeoSeries) -> list[tuple[int, int]]:
+    geometry = areas.to_numpy()
+    left, right = shapely.STRtree(geometry).query(geometry, predicate="intersects")
+    return [(int(a), int(b)) for a, b in zip(left, right, strict=True) if a < b]
+
+
+def test_distinct_colors_colour_the_most_connected_first_and_neighbours_apart() -> None:
+    grid = gpd.GeoSeries([box(x, y, x + 1, y + 1) for y in range(3) for x in range(3)])
+    colours = distinct_colors(grid)
+    # The centre touches all 8, the edge cells 5, the corners 3 (corners count as touching).
+    assert [CATEGORY_PALETTE.index(c) for c in colours] == [3, 1, 3, 2, 0, 2, 3, 1, 3]
+    assert all(colours[a] != colours[b] for a, b in _touching_pairs(grid))
+    assert distinct_colors(grid) == colours
+
+
+def test_distinct_colors_see_neighbours_that_share_no_vertex() -> None:
+    """A box resting on a longer one (a T-junction) touches it, though they share no vertex."""
+    areas = gpd.GeoSeries([box(0, 0, 3, 1), box(1, 1, 2, 2), box(5, 5, 6, 6)])
+    assert [CATEGORY_PALETTE.index(c) for c in distinct_colors(areas)] == [0, 1, 0]
+    assert distinct_colors(gpd.GeoSeries([], dtype="geometry")) == []
+
+
+@pytest.fixture(scope="module")
+def illinois() -> gpd.GeoSeries:
+    counties = read_counties(PROJECT_DIR / "data")
+    return counties.loc[counties["state_code"] == "17", "geometry"].reset_index(drop=True)
+
+
+def test_distinct_colors_keep_touching_counties_apart(illinois: gpd.GeoSeries) -> None:
+    colours = distinct_colors(illinois)
+    pairs = _touching_pairs(illinois)
+    assert len(pairs) > len(illinois) and all(colours[a] != colours[b] for a, b in pairs)
+
+
+def _gaps_and_overlaps(shapes: gpd.GeoSeries, neighbours: list[tuple[int, int]]) -> tuple[float, float]:
+    """Holes in the union of the shapes (deg²), and the area neighbours share (deg²)."""
+    union = shapely.union_all(shapes.to_numpy())
+    gaps = sum(shapely.Polygon(ring).area for part in shapely.get_parts(union) for ring in part.interiors)
+    left, right = np.array(neighbours).T
+    shared = shapely.intersection(shapes.to_numpy()[left], shapes.to_numpy()[right])
+    return gaps, float(shapely.area(shared).sum())
+
+
+@pytest.mark.parametrize("view", ["illinois", "lower 48"])
+def test_display_geometry_keeps_neighbouring_counties_meeting(illinois: gpd.GeoSeries, view: str) -> None:
+    """Counties simplified one by one opened gaps and overlaps between neighbours; as a coverage, none."""
+    bounds = tuple(illinois.total_bounds) if view == "illinois" else LOWER_48_BOUNDS
+    neighbours = _touching_pairs(illinois)
+    assert _gaps_and_overlaps(illinois, neighbours) == (0, 0)
+    shown = display_geometry(illinois, bounds)
+    assert (
+        shapely.get_num_coordinates(shown.to_numpy()).sum()
+        < shapely.get_num_coordinates(illinois.to_numpy()).sum()
+    )
+    assert shown.is_valid.all()
+    gaps, overlaps = _gaps_and_overlaps(shown, neighbours)
+    assert gaps < 1e-9 and overlaps < 1e-9
+
+
+@pytest.mark.parametrize("read", [read_states, read_counties], ids=["states", "counties"])
+def test_display_geometry_sends_about_what_simplifying_one_by_one_sent(read) -> None:
+    """Keeping every vertex where neighbours meet costs at most 10 % more GeoJSON at the lower-48 view."""
+    shapes = read(PROJECT_DIR / "data").geometry
+    minx, miny, maxx, maxy = LOWER_48_BOUNDS
+    tolerance = max(DISPLAY_TOLERANCE_DEG, max(maxx - minx, maxy - miny) / VIEW_PIXELS)
+    one_by_one = shapely.set_precision(
+        shapes.simplify(tolerance, preserve_topology=True).to_numpy(), tolerance / 10
+    )
+    shown = display_geometry(shapes, LOWER_48_BOUNDS)
+    assert len(shown.to_json()) <= 1.1 * len(gpd.GeoSeries(one_by_one, crs=shapes.crs).to_json())
+
+
+def test_display_geometry_opens_no_gap_between_the_counties_of_the_lower_48() -> None:
+    """Snapping each polygon alone to the grid opened gaps where counties meet; snapping each vertex, none."""
+    counties = read_counties(PROJECT_DIR / "data").geometry.reset_index(drop=True)
+    mismatched = ~shapely.is_empty(shapely.coverage_invalid_edges(counties.to_numpy()))
+    neighbours = [(a, b) for a, b in _touching_pairs(counties) if not (mismatched[a] or mismatched[b])]
+    assert max(_gaps_and_overlaps(counties, neighbours)) < 1e-9
+    gaps, overlaps = _gaps_and_overlaps(display_geometry(counties, LOWER_48_BOUNDS), neighbours)
+    assert gaps < 1e-9 and overlaps < 1e-9

@@ -12,7 +12,7 @@ from support.users import ADMIN
 
 from geo.analysis.cube import CUBE_MEASURES
 from geo.config import PROJECT_DIR, Settings
-from geo.maps.builders import SCHEMES
+from geo.maps.classification import SCHEMES
 
 APP = str(PROJECT_DIR / "app.py")
 MAP_PAGE = "pages/region_map.py"

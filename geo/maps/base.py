@@ -1,0 +1,221 @@
+"""The base every map builder shares: an empty map served by the app, its view, light shapes, tooltips.
+
+Maps load Leaflet from the app (:mod:`geo.maps.assets`), never from a CDN; offline, region
+polygons are the basemap. Text reaches folium's tooltips only through
+:func:`geo.maps.escaping.template_literal`.
+"""
+
+from __future__ import annotations
+
+import folium
+import geopandas as gpd
+import numpy as np
+import shapely
+from folium.plugins import Draw
+from pandas.api.types import is_numeric_dtype
+
+from geo.maps.assets import DRAW_CSS, DRAW_JS, LEAFLET_CSS, LEAFLET_JS
+from geo.maps.escaping import template_literal
+from geo.places.geodesy import LOWER_48_BOUNDS
+
+DISPLAY_TOLERANCE_DEG = 0.005
+"""Finest simplification of polygons for display (never used for measurement)."""
+VIEW_PIXELS = 1_200
+"""A map is about this many pixels wide: detail finer than one pixel of the first view is dropped."""
+COVERAGE_TOLERANCE_SCALE = 2.5
+"""Visvalingam–Whyatt tolerance of :func:`display_geometry`, in display tolerances (about pixels).
+
+Its tolerance is the square root of the smallest triangle a vertex keeps, so at one pixel it
+keeps far more vertices than Douglas–Peucker at one pixel: the lower-48 GeoJSON would be 50 %
+(states) and 40 % (counties) larger. At 2.5 the counties send 1 % more, the states 29 % less.
+At a state's view the vertices where neighbours meet, which a coverage keeps, cost 7 % (median)
+whatever the scale.
+"""
+_POLYGONAL = [shapely.GeometryType.POLYGON.value, shapely.GeometryType.MULTIPOLYGON.value]
+
+
+def display_geometry(
+    geometry: gpd.GeoSeries, bounds: tuple[float, float, float, float] | None = None
+) -> gpd.GeoSeries:
+    """Simplify shapes for drawing at the scale of the first view, as a coverage, on a coarser grid.
+
+    The polygons are simplified together (``shapely.coverage_simplify``, Visvalingam–Whyatt):
+    an edge two neighbours share is simplified once, so neighbours still meet with no gap and
+    no overlap (each polygon simplified alone opened 0.025 deg² of gaps and 0.037 deg² of
+    overlaps between the Illinois counties at 0.02°). The display tolerance is about one pixel
+    of the view (at least :data:`DISPLAY_TOLERANCE_DEG`); the simplification uses
+    :data:`COVERAGE_TOLERANCE_SCALE` times it and coordinates snap to a tenth of it, which keeps
+    the GeoJSON sent to the browser small (every county at national scale: 3.18 MB → 1.37 MB).
+    Snapping rounds each vertex alone, so shared vertices stay shared (reducing the precision
+    of each polygon alone opened 0.002 deg² of gaps between the counties at national scale);
+    the few polygons it leaves invalid are repaired from their own lines. Points are only
+    snapped to the grid. Drawing only; measurements use the originals.
+
+    Parameters
+    ----------
+    geometry
+        Shapes in EPSG:4326. The polygons should form a coverage (no overlaps, shared edges
+        with the same vertices), as the shipped states and most states' counties do; where
+        neighbours' edges do not match (a few counties of California, Louisiana, Virginia and
+        Puerto Rico), small overlaps may remain there.
+    bounds
+        (minx, miny, maxx, maxy) of the first view; the lower 48 when None.
+
+    Returns
+    -------
+    GeoSeries
+        Simplified shapes, aligned with ``geometry``.
+    """
+    minx, miny, maxx, maxy = bounds or LOWER_48_BOUNDS
+    tolerance = max(DISPLAY_TOLERANCE_DEG, max(maxx - minx, maxy - miny) / VIEW_PIXELS)
+    shapes = geometry.to_numpy().copy()
+    polygonal = np.isin(shapely.get_type_id(shapes), _POLYGONAL)
+    shapes[polygonal] = shapely.coverage_simplify(shapes[polygonal], COVERAGE_TOLERANCE_SCALE * tolerance)
+    snapped = shapely.set_precision(shapes, tolerance / 10, mode="pointwise")
+    broken = polygonal & ~shapely.is_valid(snapped)
+    snapped[broken] = [
+        _polygonal_parts(shape) for shape in shapely.make_valid(snapped[broken], method="linework")
+    ]
+    return gpd.GeoSeries(snapped, index=geometry.index, crs=geometry.crs)
+
+
+def _polygonal_parts(shape: shapely.Geometry) -> shapely.Geometry:
+    parts = shapely.get_parts(shape)
+    return shapely.union_all(parts[np.isin(shapely.get_type_id(parts), _POLYGONAL)])
+
+
+def text_tooltip(text: str) -> folium.Tooltip:
+    """A tooltip showing ``text`` as typed: folium pastes it into a JavaScript template literal.
+
+    Parameters
+    ----------
+    text
+        Plain text, possibly from the book (never HTML).
+
+    Returns
+    -------
+    folium.Tooltip
+        Bind it with ``tooltip=`` on a marker or shape.
+    """
+    return folium.Tooltip(template_literal(text))
+
+
+def shape_details(
+    shown: gpd.GeoDataFrame, fields: dict[str, str], *, labels: bool = True
+) -> tuple[gpd.GeoDataFrame, folium.GeoJsonTooltip]:
+    """Escape the text properties of shapes (the tooltip shows them as HTML) and build their tooltip.
+
+    Parameters
+    ----------
+    shown
+        The shapes to draw with their properties.
+    fields
+        Column → label shown when hovering a shape.
+    labels
+        Whether the tooltip shows the labels.
+
+    Returns
+    -------
+    tuple
+        The shapes with every text property escaped, and the tooltip to bind to their layer.
+    """
+    text = [c for c in shown.columns if c != shown.geometry.name and not is_numeric_dtype(shown[c])]
+    escaped = shown.assign(
+        **{c: shown[c].map(lambda v: template_literal(v) if isinstance(v, str) else v) for c in text}
+    )
+    details = folium.GeoJsonTooltip(
+        fields=list(fields),
+        aliases=[template_literal(f"{label}:") for label in fields.values()],
+        labels=labels,
+        localize=True,
+    )
+    return escaped, details
+
+
+def base_map(bounds: tuple[float, float, float, float] = LOWER_48_BOUNDS) -> folium.Map:
+    """Create an empty map with no tiles that loads Leaflet from the app's static files.
+
+    Parameters
+    ----------
+    bounds
+        (minx, miny, maxx, maxy) in degrees that the first view fits.
+
+    Returns
+    -------
+    folium.Map
+        A map whose only assets are the vendored Leaflet script and style.
+    """
+    fmap = folium.Map(tiles=None, control_scale=True, zoom_snap=0.25)
+    fmap.default_js = LEAFLET_JS
+    fmap.default_css = LEAFLET_CSS
+    minx, miny, maxx, maxy = bounds
+    fmap.fit_bounds([[miny, minx], [maxy, maxx]])
+    return fmap
+
+
+def add_basemap(
+    fmap: folium.Map, regions: gpd.GeoDataFrame, bounds: tuple[float, float, float, float]
+) -> None:
+    """Draw region outlines under everything else: offline, the regions are the basemap.
+
+    Parameters
+    ----------
+    fmap
+        The map.
+    regions
+        Polygons (states, counties) in EPSG:4326; only those touching ``bounds`` are drawn.
+    bounds
+        (minx, miny, maxx, maxy) of the view.
+    """
+    minx, miny, maxx, maxy = bounds
+    shown = regions.cx[minx:maxx, miny:maxy]
+    outlines = gpd.GeoDataFrame(geometry=display_geometry(shown.geometry, bounds).to_numpy(), crs=regions.crs)
+    folium.GeoJson(
+        outlines.to_json(drop_id=True),
+        name="Regions",
+        style_function=lambda _feature: {
+            "fillColor": "#f2f0eb",
+            "fillOpacity": 1,
+            "color": "#b8b2a7",
+            "weight": 0.7,
+        },
+        interactive=False,
+    ).add_to(fmap)
+
+
+def draw_map(
+    bounds: tuple[float, float, float, float] = LOWER_48_BOUNDS, *, basemap: gpd.GeoDataFrame | None = None
+) -> folium.Map:
+    """A map with a draw control for polygons, rectangles and circles (vendored Leaflet.draw).
+
+    Parameters
+    ----------
+    bounds
+        (minx, miny, maxx, maxy) of the first view.
+    basemap
+        Region polygons drawn underneath (e.g. the states), so there is something to draw on.
+
+    Returns
+    -------
+    folium.Map
+        Read the drawings back with ``st_folium(..., returned_objects=["all_drawings"])``.
+    """
+    fmap = base_map(bounds)
+    if basemap is not None:
+        add_basemap(fmap, basemap, bounds)
+    draw = Draw(
+        export=False,
+        draw_options={
+            "polyline": False,
+            "marker": False,
+            "circlemarker": False,
+            "polygon": {"allowIntersection": False, "showArea": True},
+            "rectangle": True,
+            "circle": True,
+        },
+        edit_options={"edit": True, "remove": True},
+    )
+    draw.default_js = DRAW_JS
+    draw.default_css = DRAW_CSS
+    draw.add_to(fmap)
+    return fmap

@@ -1,0 +1,73 @@
+"""Interpret what ``st_folium`` returns: pure functions, tested with recorded dicts.
+
+Under ``AppTest``, ``st_folium`` returns only its defaults, so pages hand its returned dict
+to these functions rather than reading it themselves.
+"""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import shapely
+
+from geo.places.geodesy import METRIC_CRS
+
+CLICK_RADIUS_M = 3_000
+"""How far from a circle (a ZIP) a click still selects it."""
+
+
+def clicked_point(returned: dict | None, *, kind: str = "last_clicked") -> shapely.Point | None:
+    """Read the clicked position from what ``st_folium`` returned.
+
+    Parameters
+    ----------
+    returned
+        The dict ``st_folium(..., returned_objects=[kind])`` gives back.
+    kind
+        ``last_clicked`` (anywhere on the map, or a located position) or
+        ``last_object_clicked`` (a drawn shape); either is ``{"lat": …, "lng": …}``.
+
+    Returns
+    -------
+    shapely.Point or None
+        The position (lon, lat), None before the first click.
+    """
+    point = (returned or {}).get(kind) or {}
+    if point.get("lat") is None or point.get("lng") is None:
+        return None
+    return shapely.Point(float(point["lng"]), float(point["lat"]))
+
+
+def clicked_key(returned: dict | None, regions: gpd.GeoDataFrame, *, field: str = "key") -> str | None:
+    """Find which drawn region a user clicked, from what ``st_folium`` returned.
+
+    Parameters
+    ----------
+    returned
+        The dict ``st_folium(..., returned_objects=["last_object_clicked"])`` gives back;
+        its ``last_object_clicked`` is the clicked point as ``{"lat": …, "lng": …}``.
+    regions
+        The regions drawn (EPSG:4326) with the ``field`` column; polygons are hit
+        when they contain the point, circles (points) when within ``CLICK_RADIUS_M``.
+    field
+        The column holding the region key.
+
+    Returns
+    -------
+    str or None
+        The clicked region's key, None when the click hit no region.
+    """
+    clicked = clicked_point(returned, kind="last_object_clicked")
+    if clicked is None or regions.empty:
+        return None
+    polygons = regions[regions.geom_type != "Point"]
+    hit = polygons[polygons.contains(clicked)]
+    if len(hit):
+        return str(hit.iloc[0][field])
+    circles = regions[regions.geom_type == "Point"]
+    if circles.empty:
+        return None
+    metric = circles.to_crs(METRIC_CRS)
+    where = gpd.GeoSeries([clicked], crs=regions.crs).to_crs(METRIC_CRS).iloc[0]
+    distances = metric.distance(where)
+    nearest = distances.idxmin()
+    return str(circles.loc[nearest, field]) if distances[nearest] <= CLICK_RADIUS_M else None

@@ -1,0 +1,141 @@
+"""Folium maps of points: accounts around a rep (with a route), and a branch's trade areas."""
+
+from __future__ import annotations
+
+import folium
+import geopandas as gpd
+import pandas as pd
+import shapely
+
+from geo.maps.assets import map_template
+from geo.maps.base import add_basemap, base_map, text_tooltip
+from geo.maps.controls import Legend, LocateControl
+
+STATUS_COLORS = {"customer": "#1a9850", "prospect": "#fdae61", "churned": "#d73027"}
+
+
+def accounts_map(
+    position: tuple[float, float],
+    accounts: pd.DataFrame,
+    *,
+    route: pd.DataFrame | None = None,
+    basemap: gpd.GeoDataFrame | None = None,
+) -> folium.Map:
+    """Accounts around a position, coloured by status, with an optional route through them.
+
+    Parameters
+    ----------
+    position
+        (lon, lat) of the rep.
+    accounts
+        ``lon, lat, name, status`` and ``distance_m``.
+    route
+        Stops in visiting order (``lon, lat, sequence``), drawn as a numbered line from the position.
+    basemap
+        Region polygons drawn underneath (e.g. the counties).
+
+    Returns
+    -------
+    folium.Map
+        The map.
+    """
+    lons = [position[0], *accounts["lon"]]
+    lats = [position[1], *accounts["lat"]]
+    pad = 0.01
+    bounds = (min(lons) - pad, min(lats) - pad, max(lons) + pad, max(lats) + pad)
+    fmap = base_map(bounds)
+    if basemap is not None:
+        add_basemap(fmap, basemap, bounds)
+    if route is not None and len(route):
+        path = [[position[1], position[0]], *[[r.lat, r.lon] for r in route.itertuples(index=False)]]
+        folium.PolyLine(path, color="#253494", weight=3, opacity=0.8).add_to(fmap)
+        for stop in route.itertuples(index=False):
+            folium.Marker(
+                [stop.lat, stop.lon],
+                icon=folium.DivIcon(
+                    html=map_template("route_stop.html").format(sequence=stop.sequence),
+                    icon_size=(0, 0),
+                    icon_anchor=(-6, 14),
+                ),
+                interactive=False,
+            ).add_to(fmap)
+    for row in accounts.itertuples(index=False):
+        folium.CircleMarker(
+            [row.lat, row.lon],
+            radius=6,
+            weight=1,
+            color="#333333",
+            fill=True,
+            fill_opacity=0.9,
+            fill_color=STATUS_COLORS.get(row.status, "#777777"),
+            tooltip=text_tooltip(f"{row.name} ({row.status}, {row.distance_m / 1000:,.1f} km)"),
+        ).add_to(fmap)
+    folium.CircleMarker(
+        [position[1], position[0]],
+        radius=9,
+        color="#000000",
+        weight=3,
+        fill=True,
+        fill_color="#ffffff",
+        fill_opacity=1,
+        tooltip=text_tooltip("You are here"),
+    ).add_to(fmap)
+    fmap.add_child(Legend("Accounts", [(c, s.title()) for s, c in STATUS_COLORS.items()]))
+    fmap.add_child(LocateControl())
+    return fmap
+
+
+def trade_area_map(
+    areas: gpd.GeoDataFrame, accounts: gpd.GeoDataFrame, branch: shapely.Point, branch_name: str
+) -> folium.Map:
+    """A branch's trade areas with the accounts inside them, coloured by status.
+
+    Parameters
+    ----------
+    areas
+        The branch's trade areas (EPSG:4326), whose extent the view fits.
+    accounts
+        Points with ``name`` and ``status``: keep them to a few thousand.
+    branch
+        The branch's position.
+    branch_name
+        Shown when hovering the branch.
+
+    Returns
+    -------
+    folium.Map
+        The map.
+    """
+    fmap = base_map(tuple(areas.total_bounds))
+    folium.GeoJson(
+        areas[["geometry"]].to_json(drop_id=True),
+        style_function=lambda _feature: {
+            "color": "#253494",
+            "weight": 2,
+            "fillColor": "#41b6c4",
+            "fillOpacity": 0.12,
+        },
+        interactive=False,
+    ).add_to(fmap)
+    for row in accounts.itertuples():
+        folium.CircleMarker(
+            [row.geometry.y, row.geometry.x],
+            radius=3,
+            weight=0,
+            fill=True,
+            fill_opacity=0.8,
+            fill_color=STATUS_COLORS.get(row.status, "#777777"),
+            tooltip=text_tooltip(f"{row.name} ({row.status})"),
+        ).add_to(fmap)
+    folium.CircleMarker(
+        [branch.y, branch.x],
+        radius=8,
+        color="#000000",
+        weight=2,
+        fill=True,
+        fill_color="#ffffff",
+        fill_opacity=1,
+        tooltip=text_tooltip(branch_name),
+    ).add_to(fmap)
+    fmap.add_child(Legend("Accounts", [(c, s.title()) for s, c in STATUS_COLORS.items()]))
+    return fmap
