@@ -25,7 +25,8 @@ from geo.store.bootstrap import Connections, prepare_database
 from geo.store.db import create_database, drop_database
 from geo.store.users import register_operator
 
-TEMPLATE_DB = "gcrm_test_template"
+TEMPLATE_DB = f"gcrm_test_template_{os.getpid()}"
+"""Per process: the suite runs on two workers (pytest-xdist), which may share one server."""
 DEMO_ACCOUNTS = 3_000
 DEMO_SEED = 7
 _database_numbers = itertools.count(1)
@@ -61,14 +62,15 @@ def server_url(state_home: Path) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def template_url(server_url: str, state_home: Path) -> str:
+def template_url(server_url: str, state_home: Path) -> Iterator[str]:
     """A database migrated and loaded with boundaries, copied for each test."""
     url = create_database(server_url, TEMPLATE_DB)
     connections = prepare_database(_settings(url, state_home))
     for name in TEST_ADMINS:
         register_operator(connections.owner, name)
     connections.close()
-    return url
+    yield url
+    drop_database(server_url, TEMPLATE_DB)
 
 
 def _settings(url: str, home: Path) -> Settings:

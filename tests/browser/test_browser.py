@@ -451,10 +451,10 @@ def test_a_session_survives_reload_new_tab_and_link_until_signed_out_in_one_tab(
 
     page.reload()
     signed_in.wait_for(timeout=DRAW_TIMEOUT_MS)
-    page.get_by_role("heading", name="Overview").wait_for(timeout=DRAW_TIMEOUT_MS)
+    page.get_by_role("heading", name="Overview", exact=True).wait_for(timeout=DRAW_TIMEOUT_MS)
     second = context.new_page()
     second.goto(f"{app_url}/campaigns")
-    second.get_by_role("heading", name="Campaigns").wait_for(timeout=DRAW_TIMEOUT_MS)
+    second.get_by_role("heading", name="Campaigns", exact=True).wait_for(timeout=DRAW_TIMEOUT_MS)
     assert second.get_by_text("Signed in as Mira Marketer").count() == 1
     assert second.get_by_label("User name").count() == 0
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from dataclasses import replace
@@ -13,7 +14,7 @@ from geo.store.bootstrap import Connections, prepare_database
 from geo.store.db import SYSTEM_USER, create_database, drop_database
 
 BOOK_TABLES = ("accounts", "contacts", "interactions", "orders", "reps", "territories", "app_users")
-RESTORED_DB = "gcrm_test_restored"
+RESTORED_DB = f"gcrm_test_restored_{os.getpid()}"
 
 
 def _book(connections: Connections) -> dict:
