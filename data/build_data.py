@@ -9,10 +9,15 @@ directory and writes:
 - ``counties.parquet`` code (5-digit FIPS), name, state_code, geometry (MultiPolygon)
 - ``zips.parquet``     zip, place, state, county_fips, geometry (Point)
 - ``cities.parquet``   geonameid, name, state, population, geometry (Point)
+
+``python data/build_data.py --demographics us_county_demographics.csv`` writes only
+``county_facts.parquet`` (code, fact, value, vintage: one row per county and published
+fact) from the county table described in ``data/README.md``, which no registry ships.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import subprocess
 import sys
@@ -32,8 +37,47 @@ OUT_DIR = Path(__file__).resolve().parent
 CRS = "EPSG:4326"
 
 
+COUNTY_FACT_COLUMNS = {
+    "population_2019": ("population", "2019"),
+    "households_2019": ("households", "2019"),
+    "persons_per_household_2019": ("persons_per_household", "2019"),
+    "median_household_income_2019": ("median_household_income", "2019"),
+    "per_capita_income_2019": ("per_capita_income", "2019"),
+    "median_age_2019": ("median_age", "2019"),
+    "pct_age_65_plus_2019": ("pct_age_65_plus", "2019"),
+    "housing_units_2010": ("housing_units", "2010"),
+    "pct_owner_occupied_2010": ("pct_owner_occupied", "2010"),
+    "pct_housing_multi_unit_2010": ("pct_housing_multi_unit", "2010"),
+    "median_home_value_2010": ("median_home_value", "2010"),
+    "land_area_sq_mi_2010": ("land_area_sq_mi", "2010"),
+    "persons_per_sq_mi_2010": ("persons_per_sq_mi", "2010"),
+    "mean_commute_minutes_2017": ("mean_commute_minutes", "2017"),
+    "business_establishments_2009": ("establishments", "2009"),
+    "jobs_at_workplace_2009": ("jobs", "2009"),
+    "firms_2007": ("firms", "2007"),
+    "retail_sales_k_usd_2007": ("retail_sales_k_usd", "2007"),
+    "pct_unemployed_2019": ("pct_unemployed", "2019"),
+    "pct_bachelors_2019": ("pct_bachelors", "2019"),
+    "metro_2013": ("metro", "2013"),
+}
+"""Column of the county table → (fact of ``geo/store/migrations``' catalogue, vintage)."""
+
+
+COUNTIES_NOT_SHIPPED = ("51610",)
+"""Counties the shipped boundaries leave out (Falls Church city, VA: empty at 1:10m), so their facts too."""
+
+
 def main() -> None:
-    """Fetch the pinned packages and write the four GeoParquet files."""
+    """Write the four GeoParquet files, or with ``--demographics`` the county facts."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--demographics", type=Path, help="the county table (us_county_demographics.csv)")
+    demographics = parser.parse_args().demographics
+    if demographics is not None:
+        facts = county_facts(demographics)
+        path = OUT_DIR / "county_facts.parquet"
+        facts.to_parquet(path, index=False, compression="zstd")
+        print(f"{path.name}: {len(facts)} rows, {facts['code'].nunique()} counties")
+        return
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         atlas = _npm_unpack(US_ATLAS, work)
@@ -57,6 +101,29 @@ def main() -> None:
 
 
 _TERRITORY_ABBREV = {"60": "AS", "66": "GU", "69": "MP", "72": "PR", "78": "VI"}
+
+
+def county_facts(path: Path) -> pd.DataFrame:
+    """The county table as long rows: one per county and published fact.
+
+    Parameters
+    ----------
+    path
+        The CSV keyed by 5-digit ``fips``, with the columns of :data:`COUNTY_FACT_COLUMNS`.
+
+    Returns
+    -------
+    DataFrame
+        ``code, fact, value, vintage``; empty cells (values the source does not publish) are left out.
+    """
+    table = pd.read_csv(path, dtype={"fips": str})
+    table = table[~table["fips"].str.zfill(5).isin(COUNTIES_NOT_SHIPPED)]
+    wide = table.set_index(table["fips"].str.zfill(5).rename("code"))[list(COUNTY_FACT_COLUMNS)]
+    long = wide.rename_axis(columns="column").stack().rename("value").reset_index().dropna(subset=["value"])
+    long["fact"] = long["column"].map(lambda column: COUNTY_FACT_COLUMNS[column][0])
+    long["vintage"] = long["column"].map(lambda column: COUNTY_FACT_COLUMNS[column][1])
+    long = long.astype({"value": "float64"})
+    return long[["code", "fact", "value", "vintage"]].sort_values(["code", "fact"], ignore_index=True)
 
 
 def _npm_unpack(spec: str, work: Path) -> Path:

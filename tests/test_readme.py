@@ -31,6 +31,7 @@ CUSTOMERS = (
     "C1003,Lakeside Foods,Enterprise,233 S Wacker Dr,Chicago,IL,60606\n"
 )
 CONTACTS = "Contact ID,Customer ID,First Name,Last Name,Email\nP1,C1003,Ada,Lovelace,ada@example.com\n"
+COUNTY_FACTS = "FIPS,Population 2023,Households 2023\n17031,5087072,2034000\n17043,930514,\n"
 VISITS = "Visit ID,Customer ID,Type,Date,Duration\nV1,C1002,visit,2025-03-04,30\n"
 AREA = {
     "type": "Feature",
@@ -75,6 +76,7 @@ def _inputs(folder: Path) -> None:
     (folder / "customers.csv").write_text(CUSTOMERS)
     (folder / "contacts.csv").write_text(CONTACTS)
     (folder / "visits.csv").write_text(VISITS)
+    (folder / "county_facts_2023.csv").write_text(COUNTY_FACTS)
     (folder / "area.geojson").write_text(json.dumps(AREA))
     orders = pd.DataFrame(
         {

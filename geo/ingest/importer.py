@@ -492,8 +492,19 @@ def _reasons(index: pd.Index) -> pd.Series:
     return pd.Series("", index=index, dtype=object)
 
 
-def _note(reasons: pd.Series, mask: pd.Series, reason: pd.Series | str) -> None:
-    mask = mask & reasons.eq("")
+def note_reason(reasons: pd.Series, mask: pd.Series, reason: pd.Series | str) -> None:
+    """Record ``reason`` for the rows of ``mask`` that have no reason yet (the first problem wins).
+
+    Parameters
+    ----------
+    reasons
+        One reason per row, ``""`` for a good row so far; changed in place.
+    mask
+        Rows with the problem (missing values count as without it).
+    reason
+        The text, or one text per row.
+    """
+    mask = mask.fillna(False).astype(bool) & reasons.eq("")
     reasons[mask] = reason[mask] if isinstance(reason, pd.Series) else reason
 
 
@@ -529,7 +540,7 @@ def _external_id(
     """Take the file's ID column, or derive a stable key from ``parts`` when the file has none."""
     if "external_id" in fields:
         rows["external_id"] = _text(fields, "external_id")
-        _note(reasons, rows["external_id"].eq(""), f"missing {label} ID")
+        note_reason(reasons, rows["external_id"].eq(""), f"missing {label} ID")
     else:
         rows["external_id"] = _derived_key("AUTO", parts)
 
@@ -539,7 +550,7 @@ def _consent(fields: pd.DataFrame, rows: pd.DataFrame, reasons: pd.Series) -> No
     if "marketing_consent" in fields:
         typed = _text(fields, "marketing_consent")
         consent = _flags(typed)
-        _note(reasons, consent.isna(), "marketing consent '" + typed + "' is not yes or no")
+        note_reason(reasons, consent.isna(), "marketing consent '" + typed + "' is not yes or no")
         rows["marketing_consent"] = consent
 
 
@@ -593,13 +604,13 @@ def _prepare_accounts(fields: pd.DataFrame, lines: np.ndarray) -> tuple[pd.DataF
             rows[column] = _text(fields, column)
     address = [_text(fields, c) for c in ("name", "street", "city", "state", "postal_code")]
     _external_id(fields, rows, reasons, "account", address)
-    _note(reasons, rows["name"].eq(""), "missing name")
+    note_reason(reasons, rows["name"].eq(""), "missing name")
     if "country" in rows:
         rows["country"] = rows["country"].where(rows["country"].ne(""), "US")
     if "status" in fields:
         typed = _text(fields, "status")
         status = _words(typed, STATUS_WORDS)
-        _note(
+        note_reason(
             reasons,
             typed.ne("") & status.isna(),
             "status '" + typed + "' is not customer, prospect or churned",
@@ -608,7 +619,7 @@ def _prepare_accounts(fields: pd.DataFrame, lines: np.ndarray) -> tuple[pd.DataF
     if "annual_revenue" in fields:
         typed = _text(fields, "annual_revenue")
         revenue = _money(typed)
-        _note(reasons, typed.ne("") & revenue.isna(), "annual revenue '" + typed + "' is not a number")
+        note_reason(reasons, typed.ne("") & revenue.isna(), "annual revenue '" + typed + "' is not a number")
         rows["annual_revenue"] = revenue.round(2).astype(object).where(revenue.notna(), None)
     _consent(fields, rows, reasons)
     _refuse_null_island(fields, reasons)
@@ -620,7 +631,7 @@ def _refuse_null_island(fields: pd.DataFrame, reasons: pd.Series) -> None:
     if "latitude" not in fields or "longitude" not in fields:
         return
     lat_typed, lon_typed = _text(fields, "latitude"), _text(fields, "longitude")
-    _note(
+    note_reason(
         reasons,
         at_null_island(parse_degrees(lat_typed), parse_degrees(lon_typed)),
         "coordinates " + lat_typed + ", " + lon_typed + " are null island (0°, 0°), a placeholder for a"
@@ -636,21 +647,21 @@ def _prepare_orders(fields: pd.DataFrame, lines: np.ndarray) -> tuple[pd.DataFra
             "account_external_id": _text(fields, "account_external_id"),
         }
     )
-    _note(reasons, rows["external_id"].eq(""), "missing order ID")
-    _note(reasons, rows["account_external_id"].eq(""), "missing account ID")
+    note_reason(reasons, rows["external_id"].eq(""), "missing order ID")
+    note_reason(reasons, rows["account_external_id"].eq(""), "missing account ID")
     typed = _text(fields, "order_date")
     dates = _dates(typed)
-    _note(reasons, dates.isna(), "order date '" + typed + "' is not a date")
+    note_reason(reasons, dates.isna(), "order date '" + typed + "' is not a date")
     rows["order_date"] = dates.dt.strftime("%Y-%m-%d")
     typed = _text(fields, "amount")
     amount = _money(typed)
-    _note(reasons, amount.isna(), "amount '" + typed + "' is not a number")
-    _note(reasons, amount < 0, "amount " + typed + " is negative")
+    note_reason(reasons, amount.isna(), "amount '" + typed + "' is not a number")
+    note_reason(reasons, amount < 0, "amount " + typed + " is negative")
     rows["amount"] = amount.round(2)
     if "stage" in fields:
         typed = _text(fields, "stage")
         stage = _words(typed, STAGE_WORDS)
-        _note(reasons, typed.ne("") & stage.isna(), "stage '" + typed + "' is not won, open or lost")
+        note_reason(reasons, typed.ne("") & stage.isna(), "stage '" + typed + "' is not won, open or lost")
         rows["stage"] = stage.fillna("won")
     if "product" in fields:
         rows["product"] = _text(fields, "product")
@@ -663,15 +674,15 @@ def _prepare_contacts(fields: pd.DataFrame, lines: np.ndarray) -> tuple[pd.DataF
     for column in ("first_name", "last_name", "title", "email", "phone"):
         if column in fields:
             rows[column] = _text(fields, column)
-    _note(reasons, rows["account_external_id"].eq(""), "missing account ID")
+    note_reason(reasons, rows["account_external_id"].eq(""), "missing account ID")
     email = _text(fields, "email")
-    _note(
+    note_reason(
         reasons,
         email.ne("") & ~email.str.contains(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", regex=True),
         "email '" + email + "' is not an address",
     )
     named = _text(fields, "first_name").ne("") | _text(fields, "last_name").ne("") | email.ne("")
-    _note(reasons, ~named, "a contact needs a name or an email")
+    note_reason(reasons, ~named, "a contact needs a name or an email")
     parts = [rows["account_external_id"], email, _text(fields, "first_name"), _text(fields, "last_name")]
     _external_id(fields, rows, reasons, "contact", parts)
     _consent(fields, rows, reasons)
@@ -681,19 +692,19 @@ def _prepare_contacts(fields: pd.DataFrame, lines: np.ndarray) -> tuple[pd.DataF
 def _prepare_interactions(fields: pd.DataFrame, lines: np.ndarray) -> tuple[pd.DataFrame, pd.DataFrame, int]:
     reasons = _reasons(fields.index)
     rows = pd.DataFrame({"account_external_id": _text(fields, "account_external_id")}, index=fields.index)
-    _note(reasons, rows["account_external_id"].eq(""), "missing account ID")
+    note_reason(reasons, rows["account_external_id"].eq(""), "missing account ID")
     typed = _text(fields, "kind")
     kind = _words(typed, KIND_WORDS)
-    _note(reasons, kind.isna(), "type '" + typed + "' is not visit, call, email or meeting")
+    note_reason(reasons, kind.isna(), "type '" + typed + "' is not visit, call, email or meeting")
     rows["kind"] = kind
     when_typed = _text(fields, "occurred_at")
     when = _dates(when_typed)
-    _note(reasons, when.isna(), "date '" + when_typed + "' is not a date")
+    note_reason(reasons, when.isna(), "date '" + when_typed + "' is not a date")
     rows["occurred_at"] = when.dt.strftime("%Y-%m-%d %H:%M:%S")
     if "duration_min" in fields:
         typed = _text(fields, "duration_min")
         minutes = pd.to_numeric(typed, errors="coerce")
-        _note(
+        note_reason(
             reasons,
             typed.ne("") & (minutes.isna() | (minutes < 0)),
             "duration '" + typed + "' is not minutes",

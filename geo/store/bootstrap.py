@@ -11,6 +11,8 @@ from geo.errors import UnsafeAppRole
 from geo.store import server
 from geo.store.boundaries import boundaries_loaded, read_boundaries, store_regions
 from geo.store.db import SYSTEM_USER, Database, migrate, role_dsn, set_app_password
+from geo.store.region_facts import SHIPPED_SOURCE, facts_loaded, store_county_facts
+from geo.store.shipped_data import read_county_facts
 from geo.store.users import register_operator
 
 OWNER_POOL_CONNECTIONS = 2
@@ -54,7 +56,7 @@ def owner_url(settings: Settings) -> str:
 
 
 def prepare_database(settings: Settings, *, operator: str | None = None) -> Connections:
-    """Start what is needed, apply pending migrations, load missing boundaries, enable the app role.
+    """Start what is needed, apply pending migrations, load missing boundaries and facts, enable the app role.
 
     Refuses (:class:`geo.errors.UnsafeAppRole`) when the app role could see past
     row-level security.
@@ -79,6 +81,9 @@ def prepare_database(settings: Settings, *, operator: str | None = None) -> Conn
     set_app_password(owner, password)
     if not boundaries_loaded(owner):
         store_regions(owner, read_boundaries(settings.data_dir))
+    if not facts_loaded(owner):
+        facts = read_county_facts(settings.data_dir)
+        store_county_facts(owner, facts, source=SHIPPED_SOURCE, user=SYSTEM_USER)
     if operator is not None:
         register_operator(owner, operator)
     app = Database(role_dsn(url, role=APP_ROLE, password=password), role_per_user=True)

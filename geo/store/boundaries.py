@@ -105,14 +105,16 @@ def load_regions(db: Database, level: str, *, user: str) -> gpd.GeoDataFrame:
     -------
     GeoDataFrame
         Columns ``code, name, abbrev, parent_code, parent_name, population, geometry`` ordered
-        by code; ``population`` is the stored population, else the user's potential, else NaN.
+        by code; ``population`` is the population fact (``region_facts``), else the stored
+        population, else the user's potential, else NaN.
     """
     with db.transaction(user=user) as cur:
         cur.execute(
             "SELECT r.code, r.name, r.abbrev, r.parent_code, p.name,"
-            " coalesce(r.population, r.potential), ST_AsBinary(r.geom)"
+            " coalesce(f.value, r.population, r.potential), ST_AsBinary(r.geom)"
             " FROM regions r LEFT JOIN regions p"
             " ON p.level = r.parent_level AND p.code = r.parent_code"
+            " LEFT JOIN region_facts f ON f.level = r.level AND f.code = r.code AND f.fact = 'population'"
             " WHERE r.level = %s ORDER BY r.code",
             (level,),
         )

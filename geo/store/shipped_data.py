@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import geopandas as gpd
+import pandas as pd
 
 from geo.errors import DataFileError
 
@@ -73,8 +74,31 @@ def read_cities(data_dir: Path) -> gpd.GeoDataFrame:
     return _read(data_dir / "cities.parquet")
 
 
+def read_county_facts(data_dir: Path) -> pd.DataFrame:
+    """Read the county market facts: ``code, fact, value, vintage``, one row per published value.
+
+    Parameters
+    ----------
+    data_dir
+        The shipped data directory.
+
+    Returns
+    -------
+    DataFrame
+        Population, households, housing, income, age, jobs, businesses … per county
+        (data/README.md names the sources and vintages).
+    """
+    path = data_dir / "county_facts.parquet"
+    _require(path)
+    return pd.read_parquet(path)
+
+
 def _read(path: Path) -> gpd.GeoDataFrame:
+    _require(path)
+    return gpd.read_parquet(path)
+
+
+def _require(path: Path) -> None:
     if not path.exists():
         msg = f"Shipped data file {path} is missing; restore it from the repository (data/README.md)."
         raise DataFileError(msg)
-    return gpd.read_parquet(path)
