@@ -19,7 +19,7 @@ from geo.cli.duplicates import duplicates_app
 from geo.cli.field import nearest_command
 from geo.cli.ingest import geocode_command, import_command
 from geo.cli.privacy import erase_command, export_app, suppress_command
-from geo.cli.regions import regions_app
+from geo.cli.regions import facts_app, regions_app
 from geo.cli.users import users_app
 from territories.cli import territories_app
 
@@ -35,6 +35,7 @@ app.command("cube")(cube_command)
 app.add_typer(db_app, name="db")
 app.add_typer(accounts_app, name="accounts")
 app.add_typer(duplicates_app, name="duplicates")
+regions_app.add_typer(facts_app, name="facts", no_args_is_help=True)
 app.add_typer(regions_app, name="regions")
 app.add_typer(campaign_app, name="campaign")
 app.add_typer(users_app, name="users")

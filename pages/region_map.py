@@ -5,6 +5,7 @@ from streamlit_folium import st_folium
 
 from geo.analysis.cube import (
     CUBE_MEASURES,
+    MARKET_MEASURES,
     Facts,
     complete_members,
     drill_down,
@@ -12,7 +13,7 @@ from geo.analysis.cube import (
     region_names,
     state_level_only,
 )
-from geo.analysis.cube_answers import answer_cube
+from geo.analysis.cube_answers import MARKET_LEVELS, answer_cube
 from geo.analysis.hotspots import hot_spots
 from geo.config import load_settings
 from geo.errors import GcrmError
@@ -83,6 +84,8 @@ def render() -> None:
         st.info("No accounts match these filters.")
         _state_level_note(state_level)
         return
+    if measure in MARKET_MEASURES and level not in MARKET_LEVELS:
+        st.info(f"{CUBE_MEASURES[measure]} is known by state and county; pick one of those levels to map it.")
     map_column, table_column = st.columns([3, 2])
     with map_column:
         _map(table, level, measure, scheme, focus)

@@ -53,8 +53,28 @@ CUBE_MEASURES = {
     "revenue_share": "Share of revenue (%)",
     "account_share": "Share of accounts (%)",
     "penetration": "Customers per 10,000 people",
+    "penetration_households": "Customers per 1,000 households",
+    "penetration_establishments": "Customers per 100 establishments",
+    "revenue_per_household": "Revenue per household",
+    "market_index": "Customer share ÷ population share (100 = par)",
+    "population": "Population",
+    "households": "Households",
+    "jobs": "Jobs located here (daytime workers)",
+    "establishments": "Business establishments",
 }
-"""Measure → label. Counts describe accounts now; revenue and orders fall in the period."""
+"""Measure → label. Counts describe accounts now; revenue and orders fall in the period; the
+market figures (population … establishments) are the regions' facts, whatever the filters."""
+MARKET = ("population", "households", "jobs", "establishments")
+"""Market figures per member (:mod:`geo.store.region_facts`), additive like the base figures."""
+MARKET_MEASURES = (
+    *MARKET,
+    "penetration",
+    "penetration_households",
+    "penetration_establishments",
+    "revenue_per_household",
+    "market_index",
+)
+"""Measures that need the market figures: unknown (NaN) where the members have none."""
 TIME_GRAINS = {"year": "Y", "quarter": "Q", "month": "M"}
 
 
@@ -265,37 +285,45 @@ def base_figures(
     )
 
 
-def derive_measures(base: pd.DataFrame, *, population: pd.Series | None = None) -> pd.DataFrame:
-    """Add the ratio measures to base figures.
+def derive_measures(base: pd.DataFrame, *, market: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Add the ratio measures and the market figures to base figures.
 
     Parameters
     ----------
     base
         :data:`BASE` columns per member.
-    population
-        People per member (same keys), for penetration; NaN where unknown.
+    market
+        :data:`MARKET` columns per member (same keys; missing columns or members are unknown).
 
     Returns
     -------
     DataFrame
         Every measure of :data:`CUBE_MEASURES`; ratios are NaN where undefined
-        (no orders, no customers, no previous revenue, unknown population).
+        (no orders, no customers, no previous revenue, an unknown market figure).
     """
     figures = {name: base[name].to_numpy(dtype=float) for name in BASE}
-    people = (
-        population.reindex(base.index).to_numpy(dtype=float)
-        if population is not None
-        else np.full(len(base), np.nan)
-    )
+    known = market.reindex(index=base.index, columns=list(MARKET)) if market is not None else None
+    people = {
+        name: known[name].to_numpy(dtype=float) if known is not None else np.full(len(base), np.nan)
+        for name in MARKET
+    }
+    customers = figures["customers"]
+    population_share = _ratio(people["population"], np.full(len(base), np.nansum(people["population"])))
+    customer_share = _ratio(customers, np.full(len(base), customers.sum()))
     derived = {
-        "churn_rate": 100.0 * _ratio(figures["churned"], figures["customers"] + figures["churned"]),
+        "churn_rate": 100.0 * _ratio(figures["churned"], customers + figures["churned"]),
         "avg_order_value": _ratio(figures["revenue"], figures["orders"]),
-        "revenue_per_customer": _ratio(figures["revenue"], figures["customers"]),
+        "revenue_per_customer": _ratio(figures["revenue"], customers),
         "growth": 100.0
         * _ratio(figures["revenue"] - figures["revenue_previous"], figures["revenue_previous"]),
         "revenue_share": 100.0 * _ratio(figures["revenue"], np.full(len(base), figures["revenue"].sum())),
         "account_share": 100.0 * _ratio(figures["accounts"], np.full(len(base), figures["accounts"].sum())),
-        "penetration": 10_000.0 * _ratio(figures["customers"], people),
+        "penetration": 10_000.0 * _ratio(customers, people["population"]),
+        "penetration_households": 1_000.0 * _ratio(customers, people["households"]),
+        "penetration_establishments": 100.0 * _ratio(customers, people["establishments"]),
+        "revenue_per_household": _ratio(figures["revenue"], people["households"]),
+        "market_index": 100.0 * _ratio(customer_share, population_share),
+        **people,
     }
     out = base.copy()
     for name, values in derived.items():
@@ -317,7 +345,7 @@ def cube(
     measures: list[str],
     where: dict[str, list[str]] | None = None,
     period: Period | None = None,
-    population: pd.Series | None = None,
+    market: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Answer one cube query: ``measures`` per member of ``by``, sliced by ``where``, in ``period``.
 
@@ -335,8 +363,8 @@ def cube(
         Dimension → allowed keys.
     period
         Period of the order measures.
-    population
-        People per member, for penetration.
+    market
+        :data:`MARKET` figures per member, for the market measures.
 
     Returns
     -------
@@ -345,7 +373,7 @@ def cube(
     """
     check_measures(measures)
     base = base_figures(facts, by=by, where=where, period=period)
-    return select_measures(base, measures, population=population)
+    return select_measures(base, measures, market=market)
 
 
 def check_measures(measures: list[str]) -> None:
@@ -368,7 +396,7 @@ def check_measures(measures: list[str]) -> None:
 
 
 def select_measures(
-    base: pd.DataFrame, measures: list[str], *, population: pd.Series | None = None
+    base: pd.DataFrame, measures: list[str], *, market: pd.DataFrame | None = None
 ) -> pd.DataFrame:
     """Derive the ratios from base figures and keep ``measures``, ordered by key.
 
@@ -378,15 +406,15 @@ def select_measures(
         :data:`BASE` columns per member, as :func:`base_figures` returns them.
     measures
         Measures to keep, known ones (see :func:`check_measures`).
-    population
-        People per member, for penetration.
+    market
+        :data:`MARKET` figures per member, for the market measures.
 
     Returns
     -------
     DataFrame
         Indexed by key, one column per measure, ordered by key.
     """
-    result = derive_measures(base, population=population)[measures]
+    result = derive_measures(base, market=market)[measures]
     return result if result.index.is_monotonic_increasing else result.sort_index()
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -9,16 +10,35 @@ import geopandas as gpd
 import pandas as pd
 import shapely
 
-from geo.analysis.cube import Facts, Period, cube, cube_table, label_members
+from geo.analysis.cube import (
+    MARKET,
+    Facts,
+    Period,
+    cube,
+    cube_table,
+    dimension_keys,
+    label_members,
+    region_names,
+)
+from geo.analysis.market import check_denominator, opportunity, white_space
 from geo.analysis.tradeareas import voronoi
 from geo.choices import match_choices, spellings_of, state_spellings
-from geo.field.accounts import branches, load_facts, rep_names
+from geo.clock import today
+from geo.errors import CubeQueryError
+from geo.field.accounts import branches, load_facts, rep_names, visited_since
 from geo.store.boundaries import load_regions
 from geo.store.db import Database
+from geo.store.region_facts import read_facts
 from geo.store.shipped_data import read_zips
 
 if TYPE_CHECKING:
     from distributed import Client
+
+RECENT_VISIT_DAYS = 90
+"""A region with a visit in this many days is being worked: not white space."""
+WHITE_SPACE_LIMIT = 25
+MARKET_LEVELS = ("state", "county")
+"""Dimensions whose members have market figures (the levels of ``region_facts``)."""
 
 
 def answer_cube(
@@ -68,8 +88,8 @@ def answer_cube(
     facts = facts if facts is not None else load_facts(db, user=user)
     if regions is None and by in ("state", "county"):
         regions = load_regions(db, by, user=user)
-    population = regions.set_index("code")["population"] if regions is not None else None
-    query = {"by": by, "measures": measures, "where": where, "period": period, "population": population}
+    market = read_facts(db, by, user=user, facts=list(MARKET)) if by in MARKET_LEVELS else None
+    query = {"by": by, "measures": measures, "where": where, "period": period, "market": market}
     if client is None:
         result = cube(facts, **query)
     else:
@@ -93,6 +113,60 @@ def answer_cube(
         shapes=shapes,
     )
     return cube_table(result, members)
+
+
+def white_space_regions(
+    db: Database,
+    *,
+    level: str,
+    denominator: str,
+    user: str,
+    days: int = RECENT_VISIT_DAYS,
+    limit: int = WHITE_SPACE_LIMIT,
+) -> pd.DataFrame:
+    """Rank the regions where the book could be and is not (see :mod:`geo.analysis.market`).
+
+    Parameters
+    ----------
+    db
+        The database.
+    level
+        ``state`` or ``county``.
+    denominator
+        The market figure penetration is measured against (:data:`geo.analysis.market.DENOMINATORS`).
+    user
+        The acting user (the book they see).
+    days
+        A region with an account visited in this many days before today is not white space.
+    limit
+        Regions to return.
+
+    Returns
+    -------
+    DataFrame
+        :data:`geo.analysis.market.WHITE_SPACE_COLUMNS`, best opportunity first.
+    """
+    denominator = check_denominator(denominator)
+    if level not in MARKET_LEVELS:
+        msg = f"White space is ranked by {' or '.join(MARKET_LEVELS)}, not {level!r}."
+        raise CubeQueryError(msg)
+    facts = load_facts(db, user=user)
+    customers = cube(facts, by=level, measures=["customers"])["customers"]
+    market = read_facts(db, level, user=user, facts=[denominator, "metro"])
+    visited_ids = visited_since(db, today() - timedelta(days=days), user=user)
+    accounts = facts.accounts
+    visited = dimension_keys(accounts[accounts["account_id"].isin(visited_ids)], level).value_counts()
+    regions = market.assign(
+        customers=customers.reindex(market.index).fillna(0.0),
+        market=market[denominator],
+        visited=visited.reindex(market.index).fillna(0).astype(int),
+    )
+    groups = regions["metro"] if level == "county" else None
+    regions = regions.join(opportunity(regions["customers"], regions["market"], groups))
+    labelled = load_regions(db, level, user=user)
+    names = pd.Series(region_names(labelled, level).to_numpy(), index=labelled["code"])
+    regions = regions.assign(key=regions.index, name=names.reindex(regions.index).to_numpy())
+    return white_space(regions, limit=limit)
 
 
 def match_where(

@@ -52,7 +52,7 @@ def distributed_cube(
     client: Client,
     where: dict[str, list[str]] | None = None,
     period: Period | None = None,
-    population: pd.Series | None = None,
+    market: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Answer one cube query on a Dask cluster: what :func:`geo.analysis.cube.cube` returns.
 
@@ -70,8 +70,8 @@ def distributed_cube(
         Dimension → allowed keys.
     period
         Period of the order measures.
-    population
-        People per member, for penetration.
+    market
+        Market figures per member (see :data:`geo.analysis.cube.MARKET`).
 
     Returns
     -------
@@ -80,7 +80,7 @@ def distributed_cube(
     """
     check_measures(measures)
     base = distributed_base_figures(facts, by=by, where=where, period=period, client=client)
-    return select_measures(base, measures, population=population)
+    return select_measures(base, measures, market=market)
 
 
 def distributed_base_figures(

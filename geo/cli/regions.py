@@ -7,6 +7,8 @@ from typing import Annotated
 
 import typer
 
+from geo.analysis.cube_answers import RECENT_VISIT_DAYS, WHITE_SPACE_LIMIT, white_space_regions
+from geo.analysis.market import DEFAULT_DENOMINATOR, DENOMINATORS
 from geo.cli.command import dask_client, report_errors, with_app_database
 from geo.cli.ingest import REJECTS_SHOWN
 from geo.config import cli_user, load_settings
@@ -21,7 +23,6 @@ regions_app = typer.Typer(
     help="Region keys of the accounts, and facts about the regions.", no_args_is_help=True
 )
 facts_app = typer.Typer(help="Facts about each region's market: people, households, jobs, businesses.")
-regions_app.add_typer(facts_app, name="facts", no_args_is_help=True)
 
 
 @regions_app.command("assign")
@@ -79,5 +80,27 @@ def facts_list() -> None:
         counties = read_facts(db, "county", user=cli_user()).notna().sum()
         catalogue["counties"] = catalogue["fact"].map(counties).fillna(0).astype(int)
         return csv_text(catalogue).rstrip("\n")
+
+    typer.echo(with_app_database(run))
+
+
+@regions_app.command("white-space")
+def regions_white_space(
+    level: Annotated[str, typer.Option(help="state or county.")] = "county",
+    per: Annotated[
+        str, typer.Option(help=f"Penetration measured per: {', '.join(DENOMINATORS)}.")
+    ] = DEFAULT_DENOMINATOR,
+    days: Annotated[int, typer.Option(min=1, help="A visit in this many days makes a region worked.")] = (
+        RECENT_VISIT_DAYS
+    ),
+    limit: Annotated[int, typer.Option(min=1, help="Regions to list.")] = WHITE_SPACE_LIMIT,
+) -> None:
+    """Rank regions by opportunity (expected minus actual customers) with no recent visit, as CSV."""
+
+    def run(db: Database) -> str:
+        ranked = white_space_regions(
+            db, level=level.lower(), denominator=per, user=cli_user(), days=days, limit=limit
+        )
+        return csv_text(ranked.round({"expected": 1, "opportunity": 1})).rstrip("\n")
 
     typer.echo(with_app_database(run))

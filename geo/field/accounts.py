@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import geopandas as gpd
 import numpy as np
 import pandas as pd
@@ -390,6 +392,32 @@ def data_version(db: Database, *, user: str, tables: tuple[str, ...] = FACT_TABL
             (list(tables),),
         )
         return tuple(cur.fetchall())
+
+
+def visited_since(db: Database, since: date, *, user: str) -> set[int]:
+    """The accounts the user sees that had a visit on or after ``since``.
+
+    Parameters
+    ----------
+    db
+        The database.
+    since
+        First day that counts.
+    user
+        The acting user.
+
+    Returns
+    -------
+    set of int
+        Account ids.
+    """
+    with db.transaction(user=user) as cur:
+        cur.execute(
+            "SELECT v.account_id FROM account_last_visits v JOIN accounts a USING (account_id)"
+            " WHERE v.last_visit_at >= %s",
+            (since,),
+        )
+        return {account_id for (account_id,) in cur.fetchall()}
 
 
 def rep_names(db: Database, *, user: str) -> pd.Series:

@@ -90,13 +90,20 @@ def test_parse_period_refuses(text: str) -> None:
 
 
 def test_every_measure_by_state_in_a_quarter(facts: Facts) -> None:
-    population = pd.Series({"17": 20_000.0, "06": np.nan})
+    market = pd.DataFrame(
+        {
+            "population": [20_000.0, np.nan],
+            "households": [8_000.0, np.nan],
+            "establishments": [400.0, np.nan],
+        },
+        index=["17", "06"],
+    )
     result = cube(
         facts,
         by="state",
         measures=list(CUBE_MEASURES),
         period=parse_period("2025Q1"),
-        population=population,
+        market=market,
     )
     il, ca = result.loc["17"], result.loc["06"]
     assert (il["accounts"], il["customers"], il["prospects"], il["churned"]) == (2, 1, 0, 1)
@@ -110,6 +117,13 @@ def test_every_measure_by_state_in_a_quarter(facts: Facts) -> None:
     assert il["revenue_share"] == 100.0 and ca["revenue_share"] == 0.0
     assert il["account_share"] == 50.0
     assert il["penetration"] == 0.5 and np.isnan(ca["penetration"])
+    # By hand: 1 customer in 20,000 people, 8,000 households and 400 establishments; half the
+    # customers against all the known population.
+    assert il["penetration_households"] == 0.125 and il["penetration_establishments"] == 0.25
+    assert il["revenue_per_household"] == 190.0 / 8_000 and il["market_index"] == 50.0
+    assert (il["population"], il["households"], il["establishments"]) == (20_000.0, 8_000.0, 400.0)
+    assert np.isnan(il["jobs"])  # not given: unknown, never 0
+    assert all(np.isnan(ca[m]) for m in ("penetration_households", "revenue_per_household", "market_index"))
     assert list(result.index) == ["06", "17"]
 
 

@@ -14,7 +14,7 @@ GROUPS = {
     "db": ["start", "stop", "status", "url"],
     "accounts": ["export"],
     "duplicates": ["list", "merge"],
-    "regions": ["assign"],
+    "regions": ["assign", "white-space", "facts"],
     "campaign": ["audience", "save", "export", "list"],
     "users": ["add", "list", "disable", "enable"],
     "export": ["locations"],
@@ -36,6 +36,7 @@ def test_gcrm_lists_every_command_and_group_in_order() -> None:
     root = typer.main.get_command(app)
     assert list(root.commands) == [*COMMANDS, *GROUPS]
     assert {name: list(root.commands[name].commands) for name in GROUPS} == GROUPS
+    assert list(root.commands["regions"].commands["facts"].commands) == ["import", "list"]
 
 
 def test_only_gcrm_py_adds_groups_to_the_root_command() -> None:

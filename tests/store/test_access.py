@@ -45,12 +45,13 @@ SHARED = (
     "trade_areas",
     "geocode_cache",
     "suppression_list",
+    "region_facts",
 )
 """Reference tables every signed-in user reads whole."""
 BOOK = ("interactions", "orders", "campaign_members", "campaign_responses", "account_last_visits")
 """Tables whose rows belong to an account."""
-PUBLIC = ("regions", "data_versions")
-"""Readable without a user (boundaries and change counters)."""
+PUBLIC = ("regions", "data_versions", "fact_catalogue")
+"""Readable without a user (boundaries, change counters, what each region fact means)."""
 DENIED = ("app_users", "schema_migrations", "app_sessions", "sign_in_failures")
 """Whole rows the app role may not read at all (password hashes; migration bookkeeping; sessions)."""
 USERS = ("admin", "manager", "marketer", "rep", "disabled_rep", "nobody")
