@@ -9,9 +9,12 @@ algebra on accounts and never loses precision (:mod:`geo.campaigns.queries` buil
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 
+import numpy as np
+import pandas as pd
 import shapely
 
 from geo.choices import match_choices
@@ -19,6 +22,11 @@ from geo.errors import CampaignError, GcrmError
 from geo.places.shapes import circle, target_geometry, validate_polygons
 
 OPERATIONS = ("union", "intersection", "difference")
+COMPARISONS = {">=": np.greater_equal, "<=": np.less_equal, ">": np.greater, "<": np.less, "=": np.equal}
+"""How a market condition compares a county's fact with its value."""
+_CONDITION = re.compile(
+    r"^\s*(?P<fact>[A-Za-z][A-Za-z0-9_ ]*?)\s*(?P<op>>=|<=|>|<|=)\s*(?P<value>[-+]?[\d.,]+)\s*$"
+)
 REGION_KEYS = {"state": "state_fips", "county": "county_fips", "zip": "zip"}
 
 
@@ -116,6 +124,50 @@ def region_part(level: str, codes: list[str], *, operation: str = "union") -> Pa
         msg = f"Region codes for {level} are {width}-digit numbers, got {', '.join(codes) or 'none'}."
         raise CampaignError(msg)
     return Part("region", _operation(operation), level=level, codes=cleaned)
+
+
+def market_part(county_facts: pd.DataFrame, conditions: list[str], *, operation: str = "union") -> Part:
+    """The counties whose market meets every condition (``median_household_income>=75000``, ``metro=1``).
+
+    Parameters
+    ----------
+    county_facts
+        One row per county code, one column per fact (:func:`geo.store.region_facts.read_facts`).
+    conditions
+        ``FACT OP VALUE`` with OP one of ``>= <= > < =``; facts match without regard to case.
+        A county without a value for a fact meets no condition on it.
+    operation
+        How it combines with the parts before it.
+
+    Returns
+    -------
+    Part
+        A county part.
+
+    Raises
+    ------
+    CampaignError
+        For a condition that does not parse, an unknown fact (the message lists them), or
+        conditions no county meets.
+    """
+    facts = {name.lower(): name for name in county_facts.columns}
+    meets = np.ones(len(county_facts), dtype=bool)
+    for condition in conditions:
+        match = _CONDITION.match(condition)
+        if match is None:
+            msg = f"Cannot read the market condition {condition!r}; write FACT>=VALUE (or <=, >, <, =)."
+            raise CampaignError(msg)
+        fact = facts.get(match["fact"].strip().lower().replace(" ", "_"))
+        if fact is None:
+            msg = f"Unknown fact {match['fact'].strip()!r}; facts are: {', '.join(county_facts.columns)}."
+            raise CampaignError(msg)
+        value = float(match["value"].replace(",", ""))
+        values = county_facts[fact].to_numpy(dtype=float)
+        meets &= ~np.isnan(values) & COMPARISONS[match["op"]](np.nan_to_num(values), value)
+    if not conditions or not meets.any():
+        msg = f"No county meets {' and '.join(conditions) or 'no condition'}; loosen the conditions."
+        raise CampaignError(msg)
+    return region_part("county", list(county_facts.index[meets]), operation=operation)
 
 
 def trade_area_part(

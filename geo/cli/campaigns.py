@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
 
@@ -18,7 +19,7 @@ from geo.campaigns.storage import (
     members_geojson,
     save_campaign,
 )
-from geo.campaigns.target import Part, circle_text_part, polygon_part, regions_text_part
+from geo.campaigns.target import Part, circle_text_part, market_part, polygon_part, regions_text_part
 from geo.choices import state_spellings
 from geo.cli.command import check_format, with_app_database
 from geo.config import cli_user
@@ -27,6 +28,7 @@ from geo.places.shapes import MAX_GEOJSON_BYTES, target_geometry
 from geo.privacy.exports import csv_text, record_export
 from geo.store.boundaries import load_regions
 from geo.store.db import Database
+from geo.store.region_facts import read_facts
 
 campaign_app = typer.Typer(help="Geo campaigns: audiences, saved campaigns, exports.", no_args_is_help=True)
 CircleOption = Annotated[str | None, typer.Option("--circle", help="LAT,LON,KM: a circle on the ground.")]
@@ -34,6 +36,14 @@ GeojsonOption = Annotated[Path | None, typer.Option("--geojson", help="A GeoJSON
 RegionsOption = Annotated[
     str | None,
     typer.Option("--regions", help="LEVEL:CODE[,CODE…], e.g. county:17031 or state:IL,Wisconsin."),
+]
+CountiesWhereOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--counties-where",
+        help="FACT>=VALUE on the counties' market (repeatable, all hold; e.g. median_household_income>=75000,"
+        " metro=1; `gcrm regions facts list` names the facts); narrows the other parts, or is the target.",
+    ),
 ]
 WhereOption = Annotated[
     list[str] | None, typer.Option("--where", help="FIELD=VALUE filter (repeatable; values in any case).")
@@ -48,6 +58,7 @@ def target_parts(
     regions: str | None,
     *,
     states: dict[str, str] | None = None,
+    market: Part | None = None,
 ) -> list[Part]:
     """Read the target options of the campaign commands (all given parts are united).
 
@@ -62,6 +73,9 @@ def target_parts(
     states
         Spelling → FIPS code (:func:`geo.choices.state_spellings`), so ``state:`` takes postal
         codes and names too; None accepts FIPS codes only.
+    market
+        Counties by their market (:func:`geo.campaigns.target.market_part`): intersected with
+        the other parts, or the whole target without them.
 
     Returns
     -------
@@ -83,20 +97,30 @@ def target_parts(
         parts.append(polygon_part(target_geometry(text)))
     if regions:
         parts.append(regions_text_part(regions, states=states))
+    if market is not None:
+        parts.append(replace(market, operation="intersection") if parts else market)
     if not parts:
-        msg = "Give a target: --circle, --geojson or --regions."
+        msg = "Give a target: --circle, --geojson, --regions or --counties-where."
         raise CampaignError(msg)
     return parts
 
 
 def _audience_definition(
-    db: Database, circle: str | None, geojson: Path | None, regions: str | None, where: list[str] | None
+    db: Database,
+    circle: str | None,
+    geojson: Path | None,
+    regions: str | None,
+    where: list[str] | None,
+    counties_where: list[str] | None,
 ) -> tuple[list[Part], Filters]:
     """The target and the filters of a campaign command, typed values matched against the book."""
     filters = parse_filters(where or [])
     by_state = (regions or "").partition(":")[0].strip() == "state"
     states = state_spellings(load_regions(db, "state", user=cli_user())) if by_state else None
-    parts = target_parts(circle, geojson, regions, states=states)
+    market = (
+        market_part(read_facts(db, "county", user=cli_user()), counties_where) if counties_where else None
+    )
+    parts = target_parts(circle, geojson, regions, states=states, market=market)
     return parts, match_filters(filters, filter_choices(db, user=cli_user()))
 
 
@@ -112,6 +136,7 @@ def audience_command(
     circle: CircleOption = None,
     geojson: GeojsonOption = None,
     regions: RegionsOption = None,
+    counties_where: CountiesWhereOption = None,
     where: WhereOption = None,
     count: Annotated[bool, typer.Option("--count", help="Print the waterfall as stage,count lines.")] = False,
     output_format: FormatOption = "csv",
@@ -120,7 +145,7 @@ def audience_command(
     check_format(output_format)
 
     def run(db: Database) -> tuple[pd.DataFrame, pd.DataFrame]:
-        parts, filters = _audience_definition(db, circle, geojson, regions, where)
+        parts, filters = _audience_definition(db, circle, geojson, regions, where, counties_where)
         counts, members = audience(db, parts, filters, user=cli_user())
         if not count:
             record_export(
@@ -141,13 +166,14 @@ def save_command(
     circle: CircleOption = None,
     geojson: GeojsonOption = None,
     regions: RegionsOption = None,
+    counties_where: CountiesWhereOption = None,
     where: WhereOption = None,
     cost: Annotated[float, typer.Option("--cost-per-member", min=0.0, help="For ROI.")] = 0.0,
 ) -> None:
     """Save a campaign with a snapshot of its audience."""
 
     def run(db: Database) -> tuple[int, int]:
-        parts, filters = _audience_definition(db, circle, geojson, regions, where)
+        parts, filters = _audience_definition(db, circle, geojson, regions, where, counties_where)
         return save_campaign(db, name, parts, filters, user=cli_user(), cost_per_member=cost)
 
     campaign, members = with_app_database(run)
