@@ -87,3 +87,7 @@ class AlignmentError(GcrmError, ValueError):
 
 class TerritoryError(GcrmError, ValueError):
     """A territory change breaks a rule (locked unit or territory, unknown unit or territory)."""
+
+
+class EstimateError(GcrmError, ValueError):
+    """Small-area estimates cannot be made as asked (a figure that is no count, a bad H3 resolution)."""
