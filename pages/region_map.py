@@ -13,7 +13,7 @@ from geo.analysis.cube import (
     region_names,
     state_level_only,
 )
-from geo.analysis.cube_answers import MARKET_LEVELS, answer_cube
+from geo.analysis.cube_answers import ESTIMATED_LEVELS, MARKET_LEVELS, answer_cube
 from geo.analysis.hotspots import hot_spots
 from geo.config import load_settings
 from geo.errors import GcrmError
@@ -85,7 +85,13 @@ def render() -> None:
         _state_level_note(state_level)
         return
     if measure in MARKET_MEASURES and level not in MARKET_LEVELS:
-        st.info(f"{CUBE_MEASURES[measure]} is known by state and county; pick one of those levels to map it.")
+        known = ", ".join(LEVELS[known_level] for known_level in MARKET_LEVELS)
+        st.info(f"{CUBE_MEASURES[measure]} is known by {known}; pick one of those levels to map it.")
+    elif measure in MARKET_MEASURES and level in ESTIMATED_LEVELS:
+        st.caption(
+            f"{CUBE_MEASURES[measure]} by {LEVELS[level]}: an estimate, apportioned from each county"
+            " by the population of its places and by area."
+        )
     map_column, table_column = st.columns([3, 2])
     with map_column:
         _map(table, level, measure, scheme, focus)

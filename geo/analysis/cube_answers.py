@@ -25,11 +25,12 @@ from geo.analysis.tradeareas import voronoi
 from geo.choices import match_choices, spellings_of, state_spellings
 from geo.clock import today
 from geo.errors import CubeQueryError
-from geo.field.accounts import branches, load_facts, rep_names, visited_since
+from geo.field.accounts import branches, data_version, load_facts, rep_names, visited_since
+from geo.places.estimates import zip_estimates
 from geo.store.boundaries import load_regions
 from geo.store.db import Database
 from geo.store.region_facts import read_facts
-from geo.store.shipped_data import read_zips
+from geo.store.shipped_data import read_cities, read_counties, read_zips
 
 if TYPE_CHECKING:
     from distributed import Client
@@ -37,8 +38,12 @@ if TYPE_CHECKING:
 RECENT_VISIT_DAYS = 90
 """A region with a visit in this many days is being worked: not white space."""
 WHITE_SPACE_LIMIT = 25
-MARKET_LEVELS = ("state", "county")
-"""Dimensions whose members have market figures (the levels of ``region_facts``)."""
+MARKET_LEVELS = ("state", "county", "zip")
+"""Dimensions whose members have market figures: the levels of ``region_facts``, and ZIPs by estimate."""
+ESTIMATED_LEVELS = ("zip",)
+"""Levels whose market figures are apportioned from their counties (:mod:`geo.places.estimates`)."""
+_ZIP_MARKETS: dict[tuple, pd.DataFrame] = {}
+"""ZIP estimates by (data directory, facts version): computed once per process and version."""
 
 
 def answer_cube(
@@ -88,7 +93,7 @@ def answer_cube(
     facts = facts if facts is not None else load_facts(db, user=user)
     if regions is None and by in ("state", "county"):
         regions = load_regions(db, by, user=user)
-    market = read_facts(db, by, user=user, facts=list(MARKET)) if by in MARKET_LEVELS else None
+    market = market_figures(db, data_dir, by, user=user) if by in MARKET_LEVELS else None
     query = {"by": by, "measures": measures, "where": where, "period": period, "market": market}
     if client is None:
         result = cube(facts, **query)
@@ -113,6 +118,38 @@ def answer_cube(
         shapes=shapes,
     )
     return cube_table(result, members)
+
+
+def market_figures(db: Database, data_dir: Path, level: str, *, user: str) -> pd.DataFrame:
+    """The market figures of every member of one level: facts for states and counties, estimates for ZIPs.
+
+    Parameters
+    ----------
+    db
+        The database.
+    data_dir
+        The shipped data directory (counties, ZIPs and places for the estimates).
+    level
+        One of :data:`MARKET_LEVELS`.
+    user
+        The acting user.
+
+    Returns
+    -------
+    DataFrame
+        :data:`geo.analysis.cube.MARKET` columns by member key.
+    """
+    if level not in ESTIMATED_LEVELS:
+        return read_facts(db, level, user=user, facts=list(MARKET))
+    key = (str(data_dir), data_version(db, user=user, tables=("region_facts",)))
+    if key not in _ZIP_MARKETS:
+        counties = read_facts(db, "county", user=user, facts=list(MARKET))
+        estimates = zip_estimates(
+            counties, read_counties(data_dir), read_zips(data_dir), read_cities(data_dir)
+        )
+        _ZIP_MARKETS.clear()
+        _ZIP_MARKETS[key] = estimates
+    return _ZIP_MARKETS[key]
 
 
 def white_space_regions(
@@ -147,8 +184,8 @@ def white_space_regions(
         :data:`geo.analysis.market.WHITE_SPACE_COLUMNS`, best opportunity first.
     """
     denominator = check_denominator(denominator)
-    if level not in MARKET_LEVELS:
-        msg = f"White space is ranked by {' or '.join(MARKET_LEVELS)}, not {level!r}."
+    if level not in ("state", "county"):
+        msg = f"White space is ranked by state or county, not {level!r}."
         raise CubeQueryError(msg)
     facts = load_facts(db, user=user)
     customers = cube(facts, by=level, measures=["customers"])["customers"]

@@ -9,8 +9,8 @@ import geopandas as gpd
 import pandas as pd
 import typer
 
-from geo.analysis.cube import DIMENSIONS, parse_period, state_level_only
-from geo.analysis.cube_answers import answer_cube, match_where
+from geo.analysis.cube import DIMENSIONS, MARKET_MEASURES, parse_period, state_level_only
+from geo.analysis.cube_answers import ESTIMATED_LEVELS, MARKET_LEVELS, answer_cube, match_where
 from geo.choices import parse_where
 from geo.cli.command import check_format, dask_client, report_errors, with_app_database
 from geo.config import cli_user, load_settings
@@ -77,6 +77,13 @@ def cube_command(
     table = table.round(CUBE_DECIMALS)
     if left_out:
         typer.echo(f"placed at state level only: {left_out} (counted by state, not by {by})", err=True)
+    market = [m for m in measures if m in MARKET_MEASURES]
+    if market and by in ESTIMATED_LEVELS:
+        typer.echo(f"note: {', '.join(market)} by {by} are estimates apportioned from the counties", err=True)
+    elif market and by not in MARKET_LEVELS:
+        typer.echo(
+            f"note: {', '.join(market)} are unknown by {by} (known by {', '.join(MARKET_LEVELS)})", err=True
+        )
     if output_format == "csv":
         sys.stdout.write(csv_text(pd.DataFrame(table.drop(columns="geometry"))))
     else:

@@ -8,7 +8,7 @@ import pytest
 from typer.testing import CliRunner
 
 from gcrm import app
-from geo.analysis.cube_answers import answer_cube, white_space_regions
+from geo.analysis.cube_answers import answer_cube, market_figures, white_space_regions
 from geo.analysis.market import check_denominator, opportunity, white_space
 from geo.config import Settings
 from geo.errors import CubeQueryError
@@ -95,3 +95,31 @@ def test_the_cubes_market_measures_roll_up_like_the_book(demo_settings: Settings
         assert (states.loc[known, fact] == summed.loc[known, fact]).all(), fact
     by_hand = 1_000 * states["customers"] / states["households"]
     assert np.allclose(states["penetration_households"], by_hand, equal_nan=True)
+
+
+def test_zip_market_figures_are_estimates_that_add_up_to_the_counties(demo_settings: Settings) -> None:
+    connections = prepare_database(demo_settings)
+    try:
+        zips = market_figures(connections.app, demo_settings.data_dir, "zip", user="t")
+        counties = read_facts(connections.app, "county", user="t", facts=["population", "households"])
+        table = answer_cube(
+            connections.app, demo_settings.data_dir, by="zip", measures=["customers", "population"], user="t"
+        )
+    finally:
+        connections.close()
+    for fact in ("population", "households"):
+        assert zips[fact].sum() == pytest.approx(counties[fact].sum(), rel=1e-9)
+    table = table.set_index("key")
+    assert table["population"].notna().mean() > 0.95
+    shown = table["population"].dropna()
+    assert (shown == zips.loc[shown.index, "population"]).all()
+
+
+def test_the_cube_command_says_where_market_figures_are_estimates(demo_settings: Settings, environment):
+    environment(demo_settings)
+    runner = CliRunner()
+    by_zip = runner.invoke(app, ["cube", "--by", "zip", "--measure", "customers,population"])
+    by_segment = runner.invoke(app, ["cube", "--by", "segment", "--measure", "households"])
+    assert by_zip.exit_code == by_segment.exit_code == 0, by_zip.output + by_segment.output
+    assert "note: population by zip are estimates apportioned from the counties" in by_zip.stderr
+    assert "note: households are unknown by segment (known by state, county, zip)" in by_segment.stderr
