@@ -115,7 +115,9 @@ def test_zip_market_figures_are_estimates_that_add_up_to_the_counties(demo_setti
     assert (shown == zips.loc[shown.index, "population"]).all()
 
 
-def test_the_cube_command_says_where_market_figures_are_estimates(demo_settings: Settings, environment):
+def test_the_cube_command_says_where_market_figures_are_estimates(
+    demo_settings: Settings, environment
+) -> None:
     environment(demo_settings)
     runner = CliRunner()
     by_zip = runner.invoke(app, ["cube", "--by", "zip", "--measure", "customers,population"])
