@@ -13,8 +13,9 @@ from geo.analysis.cube import (
     region_names,
     state_level_only,
 )
-from geo.analysis.cube_answers import ESTIMATED_LEVELS, MARKET_LEVELS, answer_cube
+from geo.analysis.cube_answers import answer_cube
 from geo.analysis.hotspots import hot_spots
+from geo.analysis.market_answers import ESTIMATED_LEVELS, MARKET_LEVELS
 from geo.config import load_settings
 from geo.errors import GcrmError
 from geo.field.accounts import accounts_in_zip, data_version

@@ -5,6 +5,7 @@ import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
 
+from geo.analysis.market_answers import AREA_MARKET, area_market
 from geo.analysis.tradeareas import (
     area_figures,
     customer_derived,
@@ -16,6 +17,7 @@ from geo.analysis.tradeareas import (
     threshold_rings,
     voronoi,
 )
+from geo.config import load_settings
 from geo.errors import GcrmError
 from geo.field.accounts import accounts_near, branches
 from geo.maps.escaping import markdown_text
@@ -105,7 +107,9 @@ def render() -> None:
         )
         st.caption(
             "Distances on the sphere; accounts within "
-            f"{SEARCH_RADIUS_M[method] / 1000:,.0f} km of the branch."
+            f"{SEARCH_RADIUS_M[method] / 1000:,.0f} km of the branch. Population, households, jobs,"
+            " establishments and income are estimates from the counties each area covers"
+            " (apportioned by the population of their places and by area)."
         )
 
 
@@ -181,6 +185,8 @@ def _figures(members: pd.DataFrame, accounts, areas, branch_id: int) -> pd.DataF
     figures = area_figures(members, pd.DataFrame(accounts.drop(columns="geometry")))
     own = areas[areas["branch_id"] == branch_id]
     figures = figures.reindex(own.index).fillna(0)
+    market = area_market(connections().app, load_settings().data_dir, own.geometry, user=current_user())
+    figures = figures.join(market.rename(columns=AREA_MARKET).round(0))
     if "radius_m" in own:
         name = (own["radius_m"] / 1000).map(lambda km: f"within {km:,.1f} km")
     else:

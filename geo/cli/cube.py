@@ -10,7 +10,8 @@ import pandas as pd
 import typer
 
 from geo.analysis.cube import DIMENSIONS, MARKET_MEASURES, parse_period, state_level_only
-from geo.analysis.cube_answers import ESTIMATED_LEVELS, MARKET_LEVELS, answer_cube, match_where
+from geo.analysis.cube_answers import answer_cube, match_where
+from geo.analysis.market_answers import ESTIMATED_LEVELS, MARKET_LEVELS
 from geo.choices import parse_where
 from geo.cli.command import check_format, dask_client, report_errors, with_app_database
 from geo.config import cli_user, load_settings

@@ -7,8 +7,8 @@ from typing import Annotated
 
 import typer
 
-from geo.analysis.cube_answers import RECENT_VISIT_DAYS, WHITE_SPACE_LIMIT, white_space_regions
 from geo.analysis.market import DEFAULT_DENOMINATOR, DENOMINATORS
+from geo.analysis.market_answers import RECENT_VISIT_DAYS, WHITE_SPACE_LIMIT, white_space_regions
 from geo.cli.command import dask_client, report_errors, with_app_database
 from geo.cli.ingest import REJECTS_SHOWN
 from geo.config import cli_user, load_settings

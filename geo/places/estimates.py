@@ -181,6 +181,68 @@ def h3_estimates(
     return estimates.sort_index()
 
 
+def area_estimates(
+    county_figures: pd.DataFrame,
+    counties: gpd.GeoDataFrame,
+    places: gpd.GeoDataFrame,
+    areas: gpd.GeoSeries,
+    *,
+    population: str = POPULATION_COLUMN,
+) -> pd.DataFrame:
+    """Estimate county figures inside areas that may overlap (trade areas, drawn shapes).
+
+    Each area takes from every county it meets the share the method gives the piece
+    county × area, measured against the county's whole place population and area, so an
+    area holding a county whole gets all of it and overlapping areas each get their own part.
+
+    Parameters
+    ----------
+    county_figures
+        Extensive counts indexed by 5-digit county FIPS code, one column each; NaN where unknown.
+    counties
+        County polygons (``code``, ``geometry``, EPSG:4326), as ``read_counties``.
+    places
+        Populated places (``population``, Point ``geometry``, EPSG:4326), as ``read_cities``.
+    areas
+        Polygons in EPSG:4326 (an empty or missing one gets NaN).
+    population
+        The column of ``county_figures`` holding each county's residents.
+
+    Returns
+    -------
+    DataFrame
+        The columns of ``county_figures`` as floats, indexed like ``areas``: 0 for an area
+        that meets no county, NaN where a county it meets lacks the figure.
+    """
+    drawn = areas[areas.notna() & ~areas.is_empty]
+    areas_m = drawn.to_crs(METRIC_CRS).to_numpy()
+    counties_m = counties.geometry.to_crs(METRIC_CRS)
+    county, area = shapely.STRtree(areas_m).query(counties_m.to_numpy(), predicate="intersects")
+    overlap = shapely.area(shapely.intersection(counties_m.to_numpy()[county], areas_m[area]))
+    pieces = pd.DataFrame({"county": county, "zone": area, "area": overlap})
+    places_m = places.geometry.to_crs(METRIC_CRS).to_numpy()
+    place, place_area = shapely.STRtree(areas_m).query(places_m, predicate="within")
+    everywhere = _keyed_places(places, counties, pd.Series(0, index=places.index))
+    keyed = pd.DataFrame(
+        {
+            "county": everywhere["county"].reindex(places.index[place]).to_numpy(),
+            "zone": place_area,
+            "population": everywhere["population"].reindex(places.index[place]).to_numpy(),
+        }
+    ).dropna()
+    keyed = keyed.astype({"county": int})
+    totals = (
+        np.bincount(everywhere["county"], weights=everywhere["population"], minlength=len(counties)),
+        shapely.area(counties_m.to_numpy()),
+    )
+    zone_values = _apportion(county_figures, counties, counties_m, pieces, keyed, population, totals=totals)
+    columns = list(county_figures.columns)
+    out = pd.DataFrame(0.0, index=areas.index, columns=columns)
+    out.loc[drawn.index[zone_values.index.to_numpy(dtype=int)], columns] = zone_values.to_numpy()
+    out.loc[~areas.index.isin(drawn.index), columns] = np.nan
+    return out
+
+
 def _voronoi_pieces(counties_m: gpd.GeoSeries, sites: np.ndarray) -> pd.DataFrame:
     """County × Voronoi cell pieces: ``county`` (position), ``zone`` (site position), ``area``."""
     bounds = np.vstack([counties_m.total_bounds, shapely.total_bounds(sites)])
@@ -245,21 +307,32 @@ def _apportion(
     pieces: pd.DataFrame,
     places: pd.DataFrame,
     population: str,
+    *,
+    totals: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> pd.DataFrame:
-    """Share each county's figures among its pieces and sum them by zone (tobler), NaN kept."""
+    """Share each county's figures among its pieces and sum them by zone (tobler), NaN kept.
+
+    ``totals`` (place population and area of each county) are needed when the zones overlap;
+    for zones that partition the counties they are the sums over the pieces.
+    """
     figures = _figures(county_figures, counties)
     pieces = pieces[pieces["area"] > 0].reset_index(drop=True)
     people = figures[population] if population in figures else pd.Series(np.nan, index=figures.index)
-    shares = _shares(pieces, places, people.to_numpy())
+    shares = _shares(pieces, places, people.to_numpy(), totals=totals)
     zone, zones = pd.factorize(pieces["zone"].to_numpy())
     table = csr_matrix((shares, (pieces["county"], zone)), shape=(len(counties), len(zones)))
     source = gpd.GeoDataFrame(figures.fillna(0.0), geometry=counties_m.to_numpy(), crs=METRIC_CRS)
     # Given the table, tobler reads no target geometry: the zones' outlines are not built.
     target = gpd.GeoDataFrame(geometry=np.full(len(zones), None), crs=METRIC_CRS)
     columns = list(figures.columns)
-    values = area_interpolate(source, target, extensive_variables=columns, table=table)[columns].to_numpy(
-        copy=True
-    )
+    if totals is None:
+        values = area_interpolate(source, target, extensive_variables=columns, table=table)[columns].to_numpy(
+            copy=True
+        )
+    else:
+        # tobler rescales each county's shares to sum to one, which only zones that partition
+        # the county do; overlapping zones each take their own share, the plain product.
+        values = np.asarray(table.T @ figures.fillna(0.0).to_numpy())
     reach = csr_matrix((np.ones(len(pieces)), (pieces["county"], zone)), shape=table.shape)
     unknown = reach.T @ figures.isna().to_numpy(dtype=float)
     values[unknown > 0] = np.nan
@@ -280,15 +353,25 @@ def _figures(county_figures: pd.DataFrame, counties: gpd.GeoDataFrame) -> pd.Dat
     return county_figures.reindex(counties["code"].to_numpy()).astype(float).reset_index(drop=True)
 
 
-def _shares(pieces: pd.DataFrame, places: pd.DataFrame, people: np.ndarray) -> np.ndarray:
-    """Each piece's share of its county (the method of the module docstring); sums to 1 by county."""
+def _shares(
+    pieces: pd.DataFrame,
+    places: pd.DataFrame,
+    people: np.ndarray,
+    *,
+    totals: tuple[np.ndarray, np.ndarray] | None = None,
+) -> np.ndarray:
+    """Each piece's share of its county (the method of the module docstring); sums to 1 by county
+    when the zones partition it."""
     in_pieces = places.groupby(["county", "zone"])["population"].sum().rename("q")
     q = pieces.join(in_pieces, on=["county", "zone"])["q"].fillna(0.0).to_numpy()
     county = pieces["county"].to_numpy()
     n = len(people)
     a = pieces["area"].to_numpy()
-    placed = np.bincount(county, weights=q, minlength=n)
-    land = np.bincount(county, weights=a, minlength=n)
+    if totals is None:
+        placed = np.bincount(county, weights=q, minlength=n)
+        land = np.bincount(county, weights=a, minlength=n)
+    else:
+        placed, land = totals
     known = np.nan_to_num(people) > 0
     s = np.where(known, np.minimum(1.0, placed / np.where(known, people, 1.0)), 1.0)
     s = np.where(placed > 0, s, 0.0)

@@ -8,8 +8,9 @@ import pytest
 from typer.testing import CliRunner
 
 from gcrm import app
-from geo.analysis.cube_answers import answer_cube, market_figures, white_space_regions
+from geo.analysis.cube_answers import answer_cube
 from geo.analysis.market import check_denominator, opportunity, white_space
+from geo.analysis.market_answers import market_figures, white_space_regions
 from geo.config import Settings
 from geo.errors import CubeQueryError
 from geo.store.bootstrap import prepare_database

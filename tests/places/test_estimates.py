@@ -8,14 +8,14 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pytest
-from shapely.geometry import Point
+from shapely.geometry import Point, box
+from support.grids import CELL_DEG, box_grid
 
 from geo.config import PROJECT_DIR
 from geo.errors import EstimateError
-from geo.places.estimates import h3_estimates, zip_estimates
+from geo.places.estimates import area_estimates, h3_estimates, zip_estimates
 from geo.places.regions import h3_cells
-from geo.store.shipped_data import read_cities, read_counties, read_zips
-from tests.support.grids import CELL_DEG, box_grid
+from geo.store.shipped_data import read_cities, read_counties, read_county_facts, read_zips
 
 DATA_DIR = PROJECT_DIR / "data"
 WEST, SOUTH = -100.0, 35.0
@@ -200,3 +200,41 @@ def test_a_nan_figure_stays_nan_on_shipped_data(shipped) -> None:
     assert reached.any()
     assert estimates.loc[reached, "jobs"].isna().all()
     assert estimates.loc[~reached, "jobs"].notna().all()
+
+
+def test_overlapping_areas_each_take_their_own_share(counties, places) -> None:
+    # A: s = 1/2. The west half of A holds West (300 of the 400 placed people) and half its land:
+    # ½·¾ + ½·½ = 0.625 of A. All of A takes A whole, B's west half takes half of B (no places).
+    figures = _figures({"population": 800.0, "jobs": 80.0}, {"population": 1000.0, "jobs": np.nan})
+    half = CELL_DEG / 2
+    areas = gpd.GeoSeries(
+        [
+            box(WEST, SOUTH, WEST + half, SOUTH + CELL_DEG),
+            box(WEST, SOUTH, WEST + CELL_DEG, SOUTH + CELL_DEG),
+            box(WEST + CELL_DEG, SOUTH, WEST + CELL_DEG + half, SOUTH + CELL_DEG),
+            box(WEST - 10, SOUTH, WEST - 9, SOUTH + 1),
+            None,
+        ],
+        crs="EPSG:4326",
+    )
+    estimates = area_estimates(figures, counties, places, areas)
+    # Boxes in degrees are not exact halves in the equal-area CRS (straight projected edges): 1e-4.
+    assert estimates.loc[0, "population"] == pytest.approx(500.0, rel=1e-4)
+    assert estimates.loc[1, "population"] == pytest.approx(800.0, rel=1e-9)
+    assert estimates.loc[0, "jobs"] == pytest.approx(50.0, rel=1e-4)
+    assert estimates.loc[2, "population"] == pytest.approx(500.0, rel=1e-4) and np.isnan(
+        estimates.loc[2, "jobs"]
+    )
+    assert estimates.loc[3].tolist() == [0.0, 0.0]  # meets no county
+    assert estimates.loc[4].isna().all()  # no shape
+    alone = area_estimates(figures, counties, places, areas.iloc[[0]])
+    assert alone.loc[0, "population"] == estimates.loc[0, "population"]  # not rescaled by the others
+
+
+def test_a_county_as_an_area_takes_about_the_county_whole() -> None:
+    counties = read_counties(DATA_DIR)
+    figures = read_county_facts(DATA_DIR).pivot(index="code", columns="fact", values="value")[["population"]]
+    kent = counties[counties["code"] == "10001"].geometry.reset_index(drop=True)
+    estimates = area_estimates(figures, counties, read_cities(DATA_DIR), kent)
+    # Plus the slivers of its neighbours the simplified outlines overlap by.
+    assert estimates.loc[0, "population"] == pytest.approx(figures.loc["10001", "population"], rel=1e-3)

@@ -1,0 +1,152 @@
+"""The market around the book from the database: figures per member, per trade area, and white space."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+
+from geo.analysis.cube import MARKET, cube, dimension_keys, region_names
+from geo.analysis.market import check_denominator, opportunity, white_space
+from geo.clock import today
+from geo.errors import CubeQueryError
+from geo.field.accounts import data_version, load_facts, visited_since
+from geo.places.estimates import area_estimates, zip_estimates
+from geo.store.boundaries import load_regions
+from geo.store.db import Database
+from geo.store.region_facts import read_facts
+from geo.store.shipped_data import read_cities, read_counties, read_zips
+
+RECENT_VISIT_DAYS = 90
+"""A region with a visit in this many days is being worked: not white space."""
+WHITE_SPACE_LIMIT = 25
+MARKET_LEVELS = ("state", "county", "zip")
+"""Dimensions whose members have market figures: the levels of ``region_facts``, and ZIPs by estimate."""
+ESTIMATED_LEVELS = ("zip",)
+"""Levels whose market figures are apportioned from their counties (:mod:`geo.places.estimates`)."""
+_ZIP_MARKETS: dict[tuple, pd.DataFrame] = {}
+"""ZIP estimates by (data directory, facts version): computed once per process and version."""
+AREA_MARKET = {
+    "population": "Population",
+    "households": "Households",
+    "jobs": "Jobs located here",
+    "establishments": "Business establishments",
+    "income_per_person": "Income per person ($)",
+}
+"""What a trade area's market figures are (estimates from its counties), with their labels."""
+
+
+def market_figures(db: Database, data_dir: Path, level: str, *, user: str) -> pd.DataFrame:
+    """The market figures of every member of one level: facts for states and counties, estimates for ZIPs.
+
+    Parameters
+    ----------
+    db
+        The database.
+    data_dir
+        The shipped data directory (counties, ZIPs and places for the estimates).
+    level
+        One of :data:`MARKET_LEVELS`.
+    user
+        The acting user.
+
+    Returns
+    -------
+    DataFrame
+        :data:`geo.analysis.cube.MARKET` columns by member key.
+    """
+    if level not in ESTIMATED_LEVELS:
+        return read_facts(db, level, user=user, facts=list(MARKET))
+    key = (str(data_dir), data_version(db, user=user, tables=("region_facts",)))
+    if key not in _ZIP_MARKETS:
+        counties = read_facts(db, "county", user=user, facts=list(MARKET))
+        estimates = zip_estimates(
+            counties, read_counties(data_dir), read_zips(data_dir), read_cities(data_dir)
+        )
+        _ZIP_MARKETS.clear()
+        _ZIP_MARKETS[key] = estimates
+    return _ZIP_MARKETS[key]
+
+
+def white_space_regions(
+    db: Database,
+    *,
+    level: str,
+    denominator: str,
+    user: str,
+    days: int = RECENT_VISIT_DAYS,
+    limit: int = WHITE_SPACE_LIMIT,
+) -> pd.DataFrame:
+    """Rank the regions where the book could be and is not (see :mod:`geo.analysis.market`).
+
+    Parameters
+    ----------
+    db
+        The database.
+    level
+        ``state`` or ``county``.
+    denominator
+        The market figure penetration is measured against (:data:`geo.analysis.market.DENOMINATORS`).
+    user
+        The acting user (the book they see).
+    days
+        A region with an account visited in this many days before today is not white space.
+    limit
+        Regions to return.
+
+    Returns
+    -------
+    DataFrame
+        :data:`geo.analysis.market.WHITE_SPACE_COLUMNS`, best opportunity first.
+    """
+    denominator = check_denominator(denominator)
+    if level not in ("state", "county"):
+        msg = f"White space is ranked by state or county, not {level!r}."
+        raise CubeQueryError(msg)
+    facts = load_facts(db, user=user)
+    customers = cube(facts, by=level, measures=["customers"])["customers"]
+    market = read_facts(db, level, user=user, facts=[denominator, "metro"])
+    visited_ids = visited_since(db, today() - timedelta(days=days), user=user)
+    accounts = facts.accounts
+    visited = dimension_keys(accounts[accounts["account_id"].isin(visited_ids)], level).value_counts()
+    regions = market.assign(
+        customers=customers.reindex(market.index).fillna(0.0),
+        market=market[denominator],
+        visited=visited.reindex(market.index).fillna(0).astype(int),
+    )
+    groups = regions["metro"] if level == "county" else None
+    regions = regions.join(opportunity(regions["customers"], regions["market"], groups))
+    labelled = load_regions(db, level, user=user)
+    names = pd.Series(region_names(labelled, level).to_numpy(), index=labelled["code"])
+    regions = regions.assign(key=regions.index, name=names.reindex(regions.index).to_numpy())
+    return white_space(regions, limit=limit)
+
+
+def area_market(db: Database, data_dir: Path, areas: gpd.GeoSeries, *, user: str) -> pd.DataFrame:
+    """Estimate the market inside areas (trade areas, drawn shapes) from the county facts.
+
+    Parameters
+    ----------
+    db
+        The database.
+    data_dir
+        The shipped data directory (counties and places).
+    areas
+        Polygons in EPSG:4326; they may overlap.
+    user
+        The acting user.
+
+    Returns
+    -------
+    DataFrame
+        :data:`AREA_MARKET` columns, indexed like ``areas``; income per person is the areas'
+        estimated income (income per person times residents, by county) over their residents.
+    """
+    counties = read_facts(db, "county", user=user, facts=[*MARKET, "per_capita_income"])
+    counties["income"] = counties.pop("per_capita_income") * counties["population"]
+    estimates = area_estimates(counties, read_counties(data_dir), read_cities(data_dir), areas)
+    people = estimates["population"].where(estimates["population"] > 0)
+    estimates["income_per_person"] = estimates.pop("income") / people
+    return estimates[list(AREA_MARKET)]
