@@ -88,6 +88,7 @@ def render() -> None:
         st.info("This branch has no trade area with these settings (too few accounts nearby).")
         return
     figures = _figures(members, accounts, areas, branch_id)
+    market = _market(areas, branch_id, figures["Area"])
     map_column, table_column = st.columns([3, 2])
     with map_column:
         st_folium(
@@ -107,9 +108,17 @@ def render() -> None:
         )
         st.caption(
             "Distances on the sphere; accounts within "
-            f"{SEARCH_RADIUS_M[method] / 1000:,.0f} km of the branch. Population, households, jobs,"
-            " establishments and income are estimates from the counties each area covers"
-            " (apportioned by the population of their places and by area)."
+            f"{SEARCH_RADIUS_M[method] / 1000:,.0f} km of the branch."
+        )
+        st.markdown("**The market in each area**")
+        st.dataframe(
+            market,
+            width="stretch",
+            column_config={c: st.column_config.NumberColumn(format="localized") for c in market.columns},
+        )
+        st.caption(
+            "Estimates from the counties each area covers, apportioned by the population of their"
+            " places and by area."
         )
 
 
@@ -185,14 +194,19 @@ def _figures(members: pd.DataFrame, accounts, areas, branch_id: int) -> pd.DataF
     figures = area_figures(members, pd.DataFrame(accounts.drop(columns="geometry")))
     own = areas[areas["branch_id"] == branch_id]
     figures = figures.reindex(own.index).fillna(0)
-    market = area_market(connections().app, load_settings().data_dir, own.geometry, user=current_user())
-    figures = figures.join(market.rename(columns=AREA_MARKET).round(0))
     if "radius_m" in own:
         name = (own["radius_m"] / 1000).map(lambda km: f"within {km:,.1f} km")
     else:
         name = pd.Series("nearest to this branch", index=own.index)
     table = pd.DataFrame({"Area": name}).join(figures.rename(columns=FIGURE_LABELS).round(1))
     return table.reset_index(drop=True)
+
+
+def _market(areas, branch_id: int, names: pd.Series) -> pd.DataFrame:
+    own = areas[areas["branch_id"] == branch_id]
+    market = area_market(connections().app, load_settings().data_dir, own.geometry, user=current_user())
+    table = market.rename(columns=AREA_MARKET).round(0).reset_index(drop=True)
+    return table.set_axis(names.to_numpy()).T
 
 
 def _map(areas, branch, accounts, members, branch_id):

@@ -158,4 +158,7 @@ def distinct_colors(areas: gpd.GeoSeries) -> list[str]:
 
 
 def _number(value: float) -> str:
-    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.1f}"
+    if float(value).is_integer():
+        return f"{value:,.0f}"
+    # Rates below one (customers per 1,000 households) keep two significant digits, not "0.0".
+    return f"{value:.2g}" if abs(value) < 1 else f"{value:,.1f}"

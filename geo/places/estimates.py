@@ -12,9 +12,13 @@ in the equal-area :data:`~geo.places.geodesy.METRIC_CRS`. The share of piece *p*
     w_p = s_c \\frac{q_p}{Q_c} + (1 - s_c) \\frac{a_p}{A_c},
     \\qquad s_c = \\min\\left(1, \\frac{Q_c}{P_c}\\right)
 
-with :math:`q_p` the population of the shipped populated places inside the piece,
-:math:`Q_c` that of all the county's places, :math:`a_p` and :math:`A_c` the areas of the
-piece and of the county, and :math:`P_c` the county's own population figure. This is a
+with :math:`q_p` the people of the shipped populated places inside the piece,
+:math:`Q_c` those of all the county's places, :math:`a_p` and :math:`A_c` the areas of the
+piece and of the county, and :math:`P_c` the county's own population figure. A place ships
+as a point with its population; its people are spread evenly over a disc around the point
+whose area holds them at :data:`PLACE_DENSITY_PER_KM2` (a city of a million covers 500 km²),
+so a small zone near a city's centre point does not take the whole city; the part of a disc
+outside its county is left out of both :math:`q_p` and :math:`Q_c`. This is a
 two-class dasymetric mapping (Eicher and Brewer 2001; Mennis 2003) with the places as the
 ancillary data: the people who live in the places are put where the places are, the rest are
 spread evenly over the county's land, as plain areal weighting does (Goodchild and Lam 1980).
@@ -65,6 +69,8 @@ Knaap, E., et al. tobler: areal interpolation in Python (PySAL), https://pysal.o
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import geopandas as gpd
 import h3ronpy
 import numpy as np
@@ -78,12 +84,52 @@ from tobler.area_weighted import area_interpolate
 
 from geo.errors import EstimateError
 from geo.places.geodesy import METRIC_CRS
-from geo.places.regions import h3_cells, region_keys
+from geo.places.regions import region_keys
 
 POPULATION_COLUMN = "population"
 """The county figure the place populations are measured against (the :math:`P_c` of the method)."""
+PLACE_DENSITY_PER_KM2 = 2_000.0
+"""People per km² a populated place's residents are spread at (a disc around its point)."""
+DISC_QUAD_SEGMENTS = 8
+"""Segments per quarter circle of a place's disc."""
 H3_ESTIMATE_RESOLUTIONS = range(5, 10)
 """H3 resolutions estimates are made at (r9 cells, about 0.1 km², over one state at most)."""
+
+
+@dataclass(frozen=True)
+class PlaceLayer:
+    """The populated places as discs of people, and the people of each county's discs.
+
+    Attributes
+    ----------
+    discs
+        ``county`` (position in the counties), ``population``, ``geometry`` (metric CRS).
+    placed
+        People of the discs inside each county (the :math:`Q_c` of the method), by position.
+    """
+
+    discs: pd.DataFrame
+    placed: np.ndarray
+
+
+def place_layer(places: gpd.GeoDataFrame, counties: gpd.GeoDataFrame) -> PlaceLayer:
+    """Build the places' discs once, to reuse across estimates over the same counties.
+
+    Parameters
+    ----------
+    places
+        Populated places (``population``, Point ``geometry``, EPSG:4326), as ``read_cities``.
+    counties
+        County polygons (``code``, ``geometry``, EPSG:4326), as ``read_counties``.
+
+    Returns
+    -------
+    PlaceLayer
+        Each place spread over a disc at :data:`PLACE_DENSITY_PER_KM2`, and each county's share of them.
+    """
+    discs = _place_discs(places, counties)
+    counties_m = counties.geometry.to_crs(METRIC_CRS).to_numpy()
+    return PlaceLayer(discs=discs, placed=_disc_people(counties_m, np.arange(len(counties)), discs))
 
 
 def zip_estimates(
@@ -121,11 +167,9 @@ def zip_estimates(
     site_points = shapely.from_wkb(sites)
     counties_m = counties.geometry.to_crs(METRIC_CRS)
     pieces = _voronoi_pieces(counties_m, site_points)
-    places_m = places.geometry.to_crs(METRIC_CRS).to_numpy()
-    nearest = shapely.STRtree(site_points).query_nearest(places_m, all_matches=False)
-    place_zones = pd.Series(nearest[1], index=places.index[nearest[0]])
-    keyed = _keyed_places(places, counties, place_zones)
-    by_site = _apportion(county_figures, counties, counties_m, pieces, keyed, population)
+    by_site = _apportion(
+        county_figures, counties, counties_m, pieces, place_layer(places, counties), population
+    )
     sharing = np.bincount(site_of_zip, minlength=len(sites))
     met = np.isin(site_of_zip, by_site.index)
     per_zip = by_site.reindex(site_of_zip[met]).to_numpy() / sharing[site_of_zip[met], None]
@@ -170,12 +214,9 @@ def h3_estimates(
         raise EstimateError(msg)
     counties_m = counties.geometry.to_crs(METRIC_CRS)
     pieces = _h3_pieces(counties, counties_m, resolution)
-    hex_cells = h3_cells(places.geometry, resolution).dropna()
-    place_cells = pd.Series(
-        _numpy(h3ronpy.cells_parse(pa.array(hex_cells.to_numpy(), pa.string()))), index=hex_cells.index
+    estimates = _apportion(
+        county_figures, counties, counties_m, pieces, place_layer(places, counties), population
     )
-    keyed = _keyed_places(places, counties, place_cells)
-    estimates = _apportion(county_figures, counties, counties_m, pieces, keyed, population)
     cells = pa.array(estimates.index.to_numpy(), pa.uint64())
     estimates.index = pd.Index(_numpy(h3ronpy.cells_to_string(cells)), name="cell")
     return estimates.sort_index()
@@ -188,6 +229,7 @@ def area_estimates(
     areas: gpd.GeoSeries,
     *,
     population: str = POPULATION_COLUMN,
+    layer: PlaceLayer | None = None,
 ) -> pd.DataFrame:
     """Estimate county figures inside areas that may overlap (trade areas, drawn shapes).
 
@@ -207,6 +249,8 @@ def area_estimates(
         Polygons in EPSG:4326 (an empty or missing one gets NaN).
     population
         The column of ``county_figures`` holding each county's residents.
+    layer
+        :func:`place_layer` of ``places`` and ``counties``, when the caller keeps one.
 
     Returns
     -------
@@ -218,24 +262,19 @@ def area_estimates(
     areas_m = drawn.to_crs(METRIC_CRS).to_numpy()
     counties_m = counties.geometry.to_crs(METRIC_CRS)
     county, area = shapely.STRtree(areas_m).query(counties_m.to_numpy(), predicate="intersects")
-    overlap = shapely.area(shapely.intersection(counties_m.to_numpy()[county], areas_m[area]))
-    pieces = pd.DataFrame({"county": county, "zone": area, "area": overlap})
-    places_m = places.geometry.to_crs(METRIC_CRS).to_numpy()
-    place, place_area = shapely.STRtree(areas_m).query(places_m, predicate="within")
-    everywhere = _keyed_places(places, counties, pd.Series(0, index=places.index))
-    keyed = pd.DataFrame(
-        {
-            "county": everywhere["county"].reindex(places.index[place]).to_numpy(),
-            "zone": place_area,
-            "population": everywhere["population"].reindex(places.index[place]).to_numpy(),
-        }
-    ).dropna()
-    keyed = keyed.astype({"county": int})
-    totals = (
-        np.bincount(everywhere["county"], weights=everywhere["population"], minlength=len(counties)),
-        shapely.area(counties_m.to_numpy()),
+    overlap = shapely.intersection(counties_m.to_numpy()[county], areas_m[area])
+    pieces = pd.DataFrame(
+        {"county": county, "zone": area, "area": shapely.area(overlap), "geometry": overlap}
     )
-    zone_values = _apportion(county_figures, counties, counties_m, pieces, keyed, population, totals=totals)
+    zone_values = _apportion(
+        county_figures,
+        counties,
+        counties_m,
+        pieces,
+        layer or place_layer(places, counties),
+        population,
+        overlapping=True,
+    )
     columns = list(county_figures.columns)
     out = pd.DataFrame(0.0, index=areas.index, columns=columns)
     out.loc[drawn.index[zone_values.index.to_numpy(dtype=int)], columns] = zone_values.to_numpy()
@@ -244,18 +283,18 @@ def area_estimates(
 
 
 def _voronoi_pieces(counties_m: gpd.GeoSeries, sites: np.ndarray) -> pd.DataFrame:
-    """County × Voronoi cell pieces: ``county`` (position), ``zone`` (site position), ``area``."""
+    """County × Voronoi cell pieces: ``county`` (position), ``zone`` (site), ``area``, ``geometry``."""
     bounds = np.vstack([counties_m.total_bounds, shapely.total_bounds(sites)])
     extent = shapely.box(*bounds[:, :2].min(axis=0), *bounds[:, 2:].max(axis=0))
     diagram = shapely.voronoi_polygons(shapely.multipoints(sites), extend_to=extent, ordered=True)
     cells = shapely.get_parts(diagram)
     county, zone = shapely.STRtree(cells).query(counties_m.to_numpy(), predicate="intersects")
-    area = shapely.area(shapely.intersection(counties_m.to_numpy()[county], cells[zone]))
-    return pd.DataFrame({"county": county, "zone": zone, "area": area})
+    piece = shapely.intersection(counties_m.to_numpy()[county], cells[zone])
+    return pd.DataFrame({"county": county, "zone": zone, "area": shapely.area(piece), "geometry": piece})
 
 
 def _h3_pieces(counties: gpd.GeoDataFrame, counties_m: gpd.GeoSeries, resolution: int) -> pd.DataFrame:
-    """County × H3 cell pieces: ``county`` (position), ``zone`` (uint64 cell), ``area``."""
+    """County × H3 cell pieces: ``county`` (position), ``zone`` (uint64 cell), ``area``, ``geometry``."""
     wkb = pa.array(shapely.to_wkb(counties.geometry.to_numpy()))
     covering = _cells_by_county(wkb, resolution, h3_vector.ContainmentMode.Covers)
     inside = _cells_by_county(wkb, resolution, h3_vector.ContainmentMode.ContainsBoundary)
@@ -263,13 +302,21 @@ def _h3_pieces(counties: gpd.GeoDataFrame, counties_m: gpd.GeoSeries, resolution
     crossing = pieces["inside"].isna().to_numpy()
     cells = pa.array(pieces["cell"].to_numpy(), pa.uint64())
     area = _numpy(h3ronpy.cells_area_m2(cells)).copy()
-    hexagons = gpd.GeoSeries.from_wkb(
-        _numpy(h3_vector.cells_to_wkb_polygons(cells.filter(pa.array(crossing)))), crs=counties.crs
-    ).to_crs(METRIC_CRS)
+    geometry = (
+        gpd.GeoSeries.from_wkb(_numpy(h3_vector.cells_to_wkb_polygons(cells)), crs=counties.crs)
+        .to_crs(METRIC_CRS)
+        .to_numpy()
+    )
     outlines = counties_m.to_numpy()[pieces["county"].to_numpy()[crossing]]
-    area[crossing] = shapely.area(shapely.intersection(outlines, hexagons.to_numpy()))
+    geometry[crossing] = shapely.intersection(outlines, geometry[crossing])
+    area[crossing] = shapely.area(geometry[crossing])
     return pd.DataFrame(
-        {"county": pieces["county"].to_numpy(), "zone": pieces["cell"].to_numpy(), "area": area}
+        {
+            "county": pieces["county"].to_numpy(),
+            "zone": pieces["cell"].to_numpy(),
+            "area": area,
+            "geometry": geometry,
+        }
     )
 
 
@@ -286,18 +333,36 @@ def _numpy(array: object) -> np.ndarray:
     return pa.array(array).to_numpy(zero_copy_only=False)
 
 
-def _keyed_places(places: gpd.GeoDataFrame, counties: gpd.GeoDataFrame, zones: pd.Series) -> pd.DataFrame:
-    """Each place's ``county`` (position in ``counties``), ``zone`` and ``population``."""
+def _place_discs(places: gpd.GeoDataFrame, counties: gpd.GeoDataFrame) -> pd.DataFrame:
+    """Each populated place as a disc of its people at :data:`PLACE_DENSITY_PER_KM2`, with its county.
+
+    Returns ``county`` (position in ``counties``), ``population`` and ``geometry`` (the disc
+    in the metric CRS), for the places inside a county and with people.
+    """
     codes = region_keys(places.geometry, counties)["county_fips"]
     position = pd.Series(np.arange(len(counties)), index=counties["code"].to_numpy())
-    keyed = pd.DataFrame(
+    people = places["population"].fillna(0).astype(float)
+    keep = codes.map(position).notna().to_numpy() & (people.to_numpy() > 0)
+    radius_m = np.sqrt(people.to_numpy()[keep] / PLACE_DENSITY_PER_KM2 / np.pi) * 1_000.0
+    centres = places.geometry.to_crs(METRIC_CRS).to_numpy()[keep]
+    return pd.DataFrame(
         {
-            "county": codes.map(position),
-            "zone": zones.reindex(places.index),
-            "population": places["population"].fillna(0).astype(float),
+            "county": codes.map(position).to_numpy()[keep].astype(int),
+            "population": people.to_numpy()[keep],
+            "geometry": shapely.buffer(centres, radius_m, quad_segs=DISC_QUAD_SEGMENTS),
         }
-    ).dropna(subset=["county", "zone"])
-    return keyed.astype({"county": int})
+    )
+
+
+def _disc_people(pieces: np.ndarray, piece_county: np.ndarray, discs: pd.DataFrame) -> np.ndarray:
+    """People of each piece: every disc of its county shares its people by the area it overlaps."""
+    disc_geometry = discs["geometry"].to_numpy()
+    piece, disc = shapely.STRtree(disc_geometry).query(pieces, predicate="intersects")
+    same = piece_county[piece] == discs["county"].to_numpy()[disc]
+    piece, disc = piece[same], disc[same]
+    overlap = shapely.area(shapely.intersection(pieces[piece], disc_geometry[disc]))
+    people = discs["population"].to_numpy()[disc] * overlap / shapely.area(disc_geometry[disc])
+    return np.bincount(piece, weights=people, minlength=len(pieces))
 
 
 def _apportion(
@@ -305,35 +370,38 @@ def _apportion(
     counties: gpd.GeoDataFrame,
     counties_m: gpd.GeoSeries,
     pieces: pd.DataFrame,
-    places: pd.DataFrame,
+    layer: PlaceLayer,
     population: str,
     *,
-    totals: tuple[np.ndarray, np.ndarray] | None = None,
+    overlapping: bool = False,
 ) -> pd.DataFrame:
-    """Share each county's figures among its pieces and sum them by zone (tobler), NaN kept.
+    """Share each county's figures among its pieces and sum them by zone, NaN kept.
 
-    ``totals`` (place population and area of each county) are needed when the zones overlap;
-    for zones that partition the counties they are the sums over the pieces.
+    Zones that partition the counties go through tobler; ``overlapping`` zones (which tobler's
+    rescaling to one per county would shrink) through the plain product of shares and figures.
     """
     figures = _figures(county_figures, counties)
     pieces = pieces[pieces["area"] > 0].reset_index(drop=True)
     people = figures[population] if population in figures else pd.Series(np.nan, index=figures.index)
-    shares = _shares(pieces, places, people.to_numpy(), totals=totals)
+    county = pieces["county"].to_numpy()
+    placed = layer.placed
+    q = _disc_people(pieces["geometry"].to_numpy(), county, layer.discs)
+    shares = _shares(
+        county, q, pieces["area"].to_numpy(), people.to_numpy(), placed, shapely.area(counties_m.to_numpy())
+    )
     zone, zones = pd.factorize(pieces["zone"].to_numpy())
-    table = csr_matrix((shares, (pieces["county"], zone)), shape=(len(counties), len(zones)))
-    source = gpd.GeoDataFrame(figures.fillna(0.0), geometry=counties_m.to_numpy(), crs=METRIC_CRS)
-    # Given the table, tobler reads no target geometry: the zones' outlines are not built.
-    target = gpd.GeoDataFrame(geometry=np.full(len(zones), None), crs=METRIC_CRS)
+    table = csr_matrix((shares, (county, zone)), shape=(len(counties), len(zones)))
     columns = list(figures.columns)
-    if totals is None:
+    if overlapping:
+        values = np.asarray(table.T @ figures.fillna(0.0).to_numpy())
+    else:
+        source = gpd.GeoDataFrame(figures.fillna(0.0), geometry=counties_m.to_numpy(), crs=METRIC_CRS)
+        # Given the table, tobler reads no target geometry: the zones' outlines are not built.
+        target = gpd.GeoDataFrame(geometry=np.full(len(zones), None), crs=METRIC_CRS)
         values = area_interpolate(source, target, extensive_variables=columns, table=table)[columns].to_numpy(
             copy=True
         )
-    else:
-        # tobler rescales each county's shares to sum to one, which only zones that partition
-        # the county do; overlapping zones each take their own share, the plain product.
-        values = np.asarray(table.T @ figures.fillna(0.0).to_numpy())
-    reach = csr_matrix((np.ones(len(pieces)), (pieces["county"], zone)), shape=table.shape)
+    reach = csr_matrix((np.ones(len(pieces)), (county, zone)), shape=table.shape)
     unknown = reach.T @ figures.isna().to_numpy(dtype=float)
     values[unknown > 0] = np.nan
     return pd.DataFrame(values, index=zones, columns=columns)
@@ -354,24 +422,13 @@ def _figures(county_figures: pd.DataFrame, counties: gpd.GeoDataFrame) -> pd.Dat
 
 
 def _shares(
-    pieces: pd.DataFrame,
-    places: pd.DataFrame,
-    people: np.ndarray,
-    *,
-    totals: tuple[np.ndarray, np.ndarray] | None = None,
+    county: np.ndarray, q: np.ndarray, a: np.ndarray, people: np.ndarray, placed: np.ndarray, land: np.ndarray
 ) -> np.ndarray:
-    """Each piece's share of its county (the method of the module docstring); sums to 1 by county
-    when the zones partition it."""
-    in_pieces = places.groupby(["county", "zone"])["population"].sum().rename("q")
-    q = pieces.join(in_pieces, on=["county", "zone"])["q"].fillna(0.0).to_numpy()
-    county = pieces["county"].to_numpy()
-    n = len(people)
-    a = pieces["area"].to_numpy()
-    if totals is None:
-        placed = np.bincount(county, weights=q, minlength=n)
-        land = np.bincount(county, weights=a, minlength=n)
-    else:
-        placed, land = totals
+    """Each piece's share of its county (the method of the module docstring).
+
+    ``q`` and ``a`` are the pieces' place people and areas, ``placed`` and ``land`` the
+    counties'; the shares of a county's pieces sum to one when they partition it.
+    """
     known = np.nan_to_num(people) > 0
     s = np.where(known, np.minimum(1.0, placed / np.where(known, people, 1.0)), 1.0)
     s = np.where(placed > 0, s, 0.0)

@@ -62,6 +62,12 @@ def test_legend_entries_label_ranges_and_no_data() -> None:
     assert entries == [("#a", "2 – 10"), ("#b", "10 – 25.5"), (NO_DATA_COLOR, "no data")]
 
 
+def test_legend_entries_of_rates_below_one_keep_their_digits() -> None:
+    """Regression: customers per 1,000 households read "0 – 0.0" and "0.0 – 0.0"."""
+    entries = legend_entries(np.array([0.0123, 0.025]), ["#a", "#b"], pd.Series([0.004, 0.0123, 0.025]))
+    assert entries == [("#a", "0.004 – 0.012"), ("#b", "0.012 – 0.025")]
+
+
 def _regions() -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(
         {

@@ -13,7 +13,8 @@ from support.grids import CELL_DEG, box_grid
 
 from geo.config import PROJECT_DIR
 from geo.errors import EstimateError
-from geo.places.estimates import area_estimates, h3_estimates, zip_estimates
+from geo.places.estimates import PLACE_DENSITY_PER_KM2, area_estimates, h3_estimates, zip_estimates
+from geo.places.geodesy import geodesic_circle
 from geo.places.regions import h3_cells
 from geo.store.shipped_data import read_cities, read_counties, read_county_facts, read_zips
 
@@ -238,3 +239,15 @@ def test_a_county_as_an_area_takes_about_the_county_whole() -> None:
     estimates = area_estimates(figures, counties, read_cities(DATA_DIR), kent)
     # Plus the slivers of its neighbours the simplified outlines overlap by.
     assert estimates.loc[0, "population"] == pytest.approx(figures.loc["10001", "population"], rel=1e-3)
+
+
+def test_a_citys_people_spread_over_a_disc_so_a_small_ring_takes_its_part(counties) -> None:
+    """Regression: with places as points, a ring around a city's point took the whole city."""
+    centre = (WEST + CELL_DEG / 2, MIDDLE)
+    city = _points([("City", *centre)], "name").assign(population=[100_000])
+    figures = _figures({"population": 100_000.0}, {"population": 0.0})
+    rings = gpd.GeoSeries([geodesic_circle(*centre, r) for r in (2_000.0, 5_000.0)], crs="EPSG:4326")
+    estimates = area_estimates(figures, counties, city, rings)
+    disc_km2 = 100_000 / PLACE_DENSITY_PER_KM2  # 50 km², a radius of 4 km: inside county A
+    assert estimates.loc[0, "population"] == pytest.approx(100_000 * np.pi * 2**2 / disc_km2, rel=0.02)
+    assert estimates.loc[1, "population"] == pytest.approx(100_000, rel=1e-6)
