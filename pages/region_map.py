@@ -15,7 +15,14 @@ from geo.analysis.cube import (
 )
 from geo.analysis.cube_answers import answer_cube
 from geo.analysis.hotspots import hot_spots
-from geo.analysis.market_answers import ESTIMATED_LEVELS, MARKET_LEVELS
+from geo.analysis.market import DENOMINATORS
+from geo.analysis.market_answers import (
+    ESTIMATED_LEVELS,
+    MARKET_LEVELS,
+    RECENT_VISIT_DAYS,
+    WHITE_SPACE_LIMIT,
+    white_space_regions,
+)
 from geo.config import load_settings
 from geo.errors import GcrmError
 from geo.field.accounts import accounts_in_zip, data_version
@@ -44,6 +51,17 @@ LEVELS = {
 LEVEL_PLURALS = {"state": "states", "county": "counties", "zip": "ZIPs"}
 # Above this many regions the map asks for a narrower view (Folium slows past a few thousand).
 MAX_FEATURES = 4_000
+WHITE_SPACE_LEVELS = ("state", "county")
+WHITE_SPACE_ROWS = 4_000
+"""Regions ranked before a drilled state keeps its own (every county fits)."""
+WHITE_SPACE_LABELS = {
+    "name": "Region",
+    "market": "Market",
+    "customers": "Customers",
+    "expected": "Expected customers",
+    "opportunity": "Opportunity",
+    "visited": "Visited lately",
+}
 ALL_TIME = "All time"
 FILTERS = {"segment": "Segment", "industry": "Industry", "status": "Status"}
 
@@ -99,6 +117,44 @@ def render() -> None:
     with table_column:
         _table(table, level, measure)
         _state_level_note(state_level)
+    if level in WHITE_SPACE_LEVELS and st.toggle(
+        "Show white space (where the book could be and is not)", key="white"
+    ):
+        _white_space(level, focus)
+
+
+def _white_space(level: str, focus: list) -> None:
+    denominator = st.selectbox(
+        "Penetration measured per", list(DENOMINATORS), format_func=str.capitalize, key="white-per"
+    )
+    try:
+        ranked = white_space_regions(
+            connections().app,
+            level=level,
+            denominator=denominator,
+            user=current_user(),
+            limit=WHITE_SPACE_ROWS,
+        )
+    except GcrmError as exc:
+        show_error(exc)
+        return
+    states = [key for drilled, key, _name in focus if drilled == "state"]
+    if states:
+        ranked = ranked[ranked["key"].str.startswith(states[-1])]
+    st.dataframe(
+        ranked.drop(columns="key").head(WHITE_SPACE_LIMIT).rename(columns=WHITE_SPACE_LABELS).round(1),
+        hide_index=True,
+        width="stretch",
+        column_config={
+            label: st.column_config.NumberColumn(format="localized")
+            for label in list(WHITE_SPACE_LABELS.values())[1:]
+        },
+    )
+    st.caption(
+        f"Expected customers: the region's {DENOMINATORS[denominator]} times the book's penetration in"
+        " comparable regions (metropolitan counties with metropolitan ones); white space has more"
+        f" expected than actual customers and no account visited in the last {RECENT_VISIT_DAYS} days."
+    )
 
 
 def _state_level_note(accounts: int) -> None:

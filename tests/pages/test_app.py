@@ -207,6 +207,19 @@ def test_map_page_hot_spots_overlay(demo_app) -> None:
     )
 
 
+def test_map_page_white_space_ranks_unvisited_regions_by_opportunity(demo_app) -> None:
+    at = _run(MAP_PAGE)
+    at.selectbox(key="level").set_value("county").run()
+    at.toggle(key="white").set_value(True).run()
+    at.selectbox(key="white-per").set_value("households").run()
+    _no_failure(at)
+    ranked = next(d.value for d in at.dataframe if "Expected customers" in d.value.columns)
+    assert 0 < len(ranked) <= 25
+    assert ranked["Opportunity"].is_monotonic_decreasing and (ranked["Opportunity"] > 0).all()
+    assert (ranked["Visited lately"] == 0).all()
+    assert any(c.value.startswith("Expected customers: the region's households") for c in at.caption)
+
+
 TRADE_PAGE = "pages/trade_areas.py"
 
 
