@@ -4,6 +4,7 @@ import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
 
+from geo.analysis.cube import CUBE_MEASURES, MARKET
 from geo.config import load_settings
 from geo.errors import GcrmError
 from geo.field.accounts import data_version
@@ -40,7 +41,12 @@ from territories.model import (
 from territories.plan import gaps, outlines, overlaps, plan_accounts, plan_diff, preview
 from territories.starter import starter_plan
 
-MEASURE_LABELS = {"accounts": "Accounts", "revenue": "Revenue", "workload": "Workload (visit + travel time)"}
+MEASURE_LABELS = {
+    "accounts": "Accounts",
+    "revenue": "Revenue",
+    "workload": "Workload (visit + travel time)",
+    **{measure: CUBE_MEASURES[measure] for measure in MARKET},
+}
 READ_ONLY = (
     "You can read the territory plans here but not change them. A plan is aligned and published "
     "on the whole book, and you see only the accounts of the part you manage (the figures on this "

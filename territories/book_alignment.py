@@ -12,7 +12,8 @@ import pandas as pd
 import shapely
 from scipy.optimize import linear_sum_assignment
 
-from geo.analysis.cube import region_names
+from geo.analysis.cube import MARKET, region_names
+from geo.analysis.market_answers import unit_market
 from geo.errors import AccessDenied, AlignmentError
 from geo.places.geodesy import METRIC_CRS
 from geo.store.boundaries import load_regions
@@ -23,7 +24,8 @@ from territories.graph import unit_centroids, unit_graph
 from territories.metrics import alignment_report
 from territories.model import PLANNERS_ONLY, load_book, may_plan
 
-BALANCE_MEASURES = ("accounts", "revenue", "workload")
+BALANCE_MEASURES = ("accounts", "revenue", "workload", *MARKET)
+"""What an alignment may balance: the book's figures, and the market's (the units' potential)."""
 TRAVEL_SPEED_KMH = 50.0
 """Average driving speed of the travel estimate in the workload measure."""
 LOWER_48_EXCLUDED = ("02", "15", "60", "66", "69", "72", "78")
@@ -333,6 +335,10 @@ def propose_alignment(
         msg = f"--balance {','.join(measures)}: choose from {', '.join(BALANCE_MEASURES)}."
         raise AlignmentError(msg)
     units = load_units(db, data_dir, level, user=user, states=states)
+    market = [m for m in measures if m in MARKET]
+    if market:
+        figures = unit_market(db, data_dir, level, user=user, states=states)
+        units[market] = figures.reindex(units["code"].to_numpy(), columns=market).fillna(0.0).to_numpy()
     graph = unit_graph(units)
     weights = _combined(units, measures)
     position = pd.Series(np.arange(len(units)), index=units["code"])

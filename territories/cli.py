@@ -49,7 +49,12 @@ def align_command(
         int | None, typer.Option("--k", min=1, help="Number of territories; default: as many as exist.")
     ] = None,
     balance: Annotated[
-        str, typer.Option("--balance", help="accounts, revenue and/or workload.")
+        str,
+        typer.Option(
+            "--balance",
+            help="accounts, revenue, workload, population, households, jobs and/or establishments"
+            " (the market of each unit: county facts, ZIP and H3 estimates).",
+        ),
     ] = "accounts",
     tolerance: Annotated[float, typer.Option("--tolerance", min=0.0, max=1.0)] = 0.05,
     seed: Annotated[int, typer.Option("--seed")] = 0,

@@ -13,7 +13,7 @@ from geo.analysis.market import check_denominator, opportunity, white_space
 from geo.clock import today
 from geo.errors import CubeQueryError
 from geo.field.accounts import data_version, load_facts, visited_since
-from geo.places.estimates import PlaceLayer, area_estimates, place_layer, zip_estimates
+from geo.places.estimates import PlaceLayer, area_estimates, h3_estimates, place_layer, zip_estimates
 from geo.store.boundaries import load_regions
 from geo.store.db import Database
 from geo.store.region_facts import read_facts
@@ -124,6 +124,40 @@ def white_space_regions(
     names = pd.Series(region_names(labelled, level).to_numpy(), index=labelled["code"])
     regions = regions.assign(key=regions.index, name=names.reindex(regions.index).to_numpy())
     return white_space(regions, limit=limit)
+
+
+def unit_market(
+    db: Database, data_dir: Path, level: str, *, user: str, states: list[str] | None = None
+) -> pd.DataFrame:
+    """Market figures of territory units: counties' facts, ZIP and H3 estimates.
+
+    Parameters
+    ----------
+    db
+        The database.
+    data_dir
+        The shipped data directory.
+    level
+        ``county``, ``zip`` or ``h3_R`` (R 5–9).
+    user
+        The acting user.
+    states
+        State FIPS codes of the study area; H3 cells are estimated from those states'
+        counties only (None: every county, which takes a minute at resolution 7).
+
+    Returns
+    -------
+    DataFrame
+        :data:`geo.analysis.cube.MARKET` columns by unit code.
+    """
+    if level in ("county", "zip"):
+        return market_figures(db, data_dir, level, user=user)
+    counties = read_counties(data_dir)
+    if states is not None:
+        counties = counties[counties["code"].str[:2].isin(states)].reset_index(drop=True)
+    facts = read_facts(db, "county", user=user, facts=list(MARKET))
+    resolution = int(level.removeprefix("h3_"))
+    return h3_estimates(facts, counties, read_cities(data_dir), resolution=resolution)
 
 
 def area_market(db: Database, data_dir: Path, areas: gpd.GeoSeries, *, user: str) -> pd.DataFrame:
