@@ -194,6 +194,28 @@ def test_clicking_a_state_drills_into_its_counties(app_url: str, browser) -> Non
     page.close()
 
 
+def test_a_market_measure_maps_by_county_and_trade_areas_show_their_market(app_url: str, browser) -> None:
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    _sign_in(page, app_url, "region_map")
+    for label, option in (("Measure", "Customers per 1,000 households"), ("Level", "County")):
+        page.locator('[data-testid="stStatusWidget"]').wait_for(state="hidden", timeout=DRAW_TIMEOUT_MS)
+        page.get_by_label(label, exact=True).click()
+        page.get_by_role("option", name=option, exact=True).click()
+    deadline = time.monotonic() + DRAW_TIMEOUT_MS / 1000
+    while _leaflet_paths(page) < 1_000 and time.monotonic() < deadline:
+        page.wait_for_timeout(500)
+    assert _leaflet_paths(page) >= 1_000, "the county map of a market measure did not draw"
+    legends = [
+        f.locator(".gcrm-legend").all_inner_texts() for f in page.frames if f.locator(".gcrm-legend").count()
+    ]
+    assert any("Customers per 1,000 households" in text for texts in legends for text in texts), legends
+    page.goto(f"{app_url}/trade_areas")
+    page.get_by_text("The market in each area").wait_for(timeout=DRAW_TIMEOUT_MS)
+    assert page.get_by_text("Estimates from the counties each area covers").count() == 1
+    assert page.locator('[data-testid="stException"]').count() == 0
+    page.close()
+
+
 def test_first_visit_of_the_map_page_stays_under_its_weight_budget(app_url: str, browser) -> None:
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     page = context.new_page()
