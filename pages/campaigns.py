@@ -18,7 +18,7 @@ from geo.campaigns.storage import (
     response_by_region,
     save_campaign,
 )
-from geo.campaigns.target import OPERATIONS, drawn_parts, picked_parts, typed_codes
+from geo.campaigns.target import COMPARISONS, OPERATIONS, drawn_parts, market_part, picked_parts, typed_codes
 from geo.errors import GcrmError
 from geo.field.accounts import branches
 from geo.ingest.geocode import PRECISION_RANK
@@ -28,7 +28,14 @@ from geo.maps.escaping import markdown_text
 from geo.maps.region_maps import choropleth_map, selection_map
 from geo.places.geodesy import LOWER_48_BOUNDS
 from geo.privacy.exports import csv_text
-from pages._shared.caches import book_choices, cached_regions, connections
+from pages._shared.caches import (
+    book_choices,
+    cached_county_facts,
+    cached_fact_labels,
+    cached_regions,
+    connections,
+    county_facts_version,
+)
 from pages._shared.downloads import audited_download
 from pages._shared.errors import show_error
 from pages._shared.navigation import opened_through_app
@@ -56,6 +63,7 @@ def render() -> None:
         for problem in problems:
             st.warning(problem)
         parts += _region_parts(bool(parts))
+        parts += _market_parts(bool(parts))
     filters = _filters()
     with audience_column:
         if not parts:
@@ -128,6 +136,28 @@ def _region_parts(has_shapes: bool) -> list:
     except GcrmError as exc:
         show_error(exc)
     return parts
+
+
+def _market_parts(has_parts: bool) -> list:
+    with st.expander("Counties by their market"):
+        narrow = st.toggle("Only counties whose market meets these conditions", key="market")
+        labels = cached_fact_labels()
+        row = st.columns([3, 1, 2])
+        fact = row[0].selectbox(
+            "Fact", list(labels), format_func=labels.get, key="market-fact", disabled=not narrow
+        )
+        comparison = row[1].selectbox("Is", list(COMPARISONS), key="market-comparison", disabled=not narrow)
+        value = row[2].number_input("Value", value=0.0, key="market-value", disabled=not narrow)
+        metro = st.checkbox("Metropolitan counties only", key="market-metro", disabled=not narrow)
+    if not narrow:
+        return []
+    conditions = [f"{fact}{comparison}{value}", *(["metro=1"] if metro else [])]
+    try:
+        facts = cached_county_facts(county_facts_version())
+        return [market_part(facts, conditions, operation="intersection" if has_parts else "union")]
+    except GcrmError as exc:
+        show_error(exc)
+        return []
 
 
 def _pick_on_map(states: pd.DataFrame, labels: dict[str, str]) -> None:

@@ -22,6 +22,7 @@ from geo.field.accounts import data_version, load_facts
 from geo.store.bootstrap import Connections, prepare_database
 from geo.store.boundaries import load_regions
 from geo.store.db import SYSTEM_USER
+from geo.store.region_facts import fact_catalogue, read_facts
 from geo.store.users import ALL_ROWS
 from pages._shared.user import current_scope, current_user
 from territories.book_alignment import county_units, unit_shapes
@@ -68,6 +69,35 @@ def cached_regions(level: str) -> gpd.GeoDataFrame:
         As :func:`geo.store.boundaries.load_regions` returns.
     """
     return load_regions(connections().app, level, user=SYSTEM_USER)
+
+
+@st.cache_data(max_entries=2, show_spinner=False)
+def cached_county_facts(version: tuple) -> pd.DataFrame:
+    """The counties' market facts, the same for every user: one column per fact, by county code.
+
+    Parameters
+    ----------
+    version
+        The ``region_facts`` change counter (the cache key), from :func:`county_facts_version`.
+
+    Returns
+    -------
+    DataFrame
+        As :func:`geo.store.region_facts.read_facts` returns for the county level.
+    """
+    return read_facts(connections().app, "county", user=SYSTEM_USER)
+
+
+def county_facts_version() -> tuple:
+    """The change counter of ``region_facts``, to key :func:`cached_county_facts` on."""
+    return data_version(connections().app, user=SYSTEM_USER, tables=("region_facts",))
+
+
+@st.cache_data(show_spinner=False)
+def cached_fact_labels() -> dict[str, str]:
+    """Fact → its label, from the fact catalogue (migrations define it)."""
+    catalogue = fact_catalogue(connections().app, user=SYSTEM_USER)
+    return dict(zip(catalogue["fact"], catalogue["label"], strict=True))
 
 
 BOOK_TABLES = ("accounts", "orders", "interactions")

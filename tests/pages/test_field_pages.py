@@ -8,6 +8,9 @@ from streamlit.testing.v1 import AppTest
 from support.users import ADMIN
 
 from geo.config import PROJECT_DIR, Settings
+from geo.field.accounts import load_facts
+from geo.store.bootstrap import prepare_database
+from geo.store.region_facts import read_facts
 
 APP = str(PROJECT_DIR / "app.py")
 CAMPAIGNS = "pages/campaigns.py"
@@ -49,6 +52,30 @@ def test_campaign_from_regions_shows_a_waterfall_that_adds_up(demo_app) -> None:
     assert next(m for m in at.metric if m.label == "Final audience").value == f"{final:,}"
     by_state = next(d.value for d in at.dataframe if "audience" in d.value.columns)
     assert by_state["audience"].sum() == final and len(by_state) == 2
+
+
+def test_campaign_narrowed_to_counties_by_their_market(demo_settings: Settings, demo_app) -> None:
+    connections = prepare_database(demo_settings)
+    try:
+        counties = read_facts(connections.app, "county", user="t")
+        accounts = load_facts(connections.app, user="t").accounts
+    finally:
+        connections.close()
+    rich = counties.index[(counties["median_household_income"] >= 70_000) & (counties["metro"] == 1)]
+    in_california = accounts["county_fips"].isin(rich) & accounts["state_fips"].eq("06")
+    at = _run(CAMPAIGNS)
+    at.multiselect(key="states").set_value(["06"]).run()
+    at.toggle(key="market").set_value(True).run()
+    at.selectbox(key="market-fact").set_value("median_household_income").run()
+    at.selectbox(key="market-comparison").set_value(">=").run()
+    at.number_input(key="market-value").set_value(70_000.0).run()
+    at.checkbox(key="market-metro").check().run()
+    _no_failure(at)
+    waterfall = next(d.value for d in at.dataframe if "Stage" in d.value.columns)
+    matched = waterfall.loc[waterfall["Stage"] == "Matched the geography", "Accounts"].item()
+    assert matched == int(in_california.sum()) > 0
+    at.number_input(key="market-value").set_value(10_000_000.0).run()
+    assert any("No county meets" in e.value for e in at.error)
 
 
 def test_nearby_page_lists_the_nearest_from_a_typed_zip(demo_app) -> None:
