@@ -52,8 +52,8 @@ LEVEL_PLURALS = {"state": "states", "county": "counties", "zip": "ZIPs"}
 # Above this many regions the map asks for a narrower view (Folium slows past a few thousand).
 MAX_FEATURES = 4_000
 WHITE_SPACE_LEVELS = ("state", "county")
+# Regions ranked before a drilled state keeps its own (every county fits).
 WHITE_SPACE_ROWS = 4_000
-"""Regions ranked before a drilled state keeps its own (every county fits)."""
 WHITE_SPACE_LABELS = {
     "name": "Region",
     "market": "Market",
