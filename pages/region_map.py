@@ -86,7 +86,7 @@ def render() -> None:
             connections().app,
             load_settings().data_dir,
             by=level,
-            measures=list(CUBE_MEASURES),
+            measures=_measures_to_answer(level, measure),
             user=user,
             where=where,
             period=period,
@@ -121,6 +121,13 @@ def render() -> None:
         "Show white space (where the book could be and is not)", key="white"
     ):
         _white_space(level, focus)
+
+
+def _measures_to_answer(level: str, measure: str) -> list[str]:
+    """Every measure for the table; the market's only where it is cheap or asked for (ZIPs are estimated)."""
+    if level in ESTIMATED_LEVELS and measure not in MARKET_MEASURES:
+        return [m for m in CUBE_MEASURES if m not in MARKET_MEASURES]
+    return list(CUBE_MEASURES)
 
 
 def _white_space(level: str, focus: list) -> None:
@@ -258,7 +265,7 @@ def _map(table, level: str, measure: str, scheme: str, focus: list) -> None:
 def _table(table, level: str, measure: str) -> None:
     plural = LEVEL_PLURALS.get(level, "regions")
     st.markdown(f"**{len(table):,} {plural} by {CUBE_MEASURES[measure].lower()}**")
-    ordered = ["key", "name", measure, *[m for m in CUBE_MEASURES if m != measure]]
+    ordered = ["key", "name", measure, *[m for m in CUBE_MEASURES if m != measure and m in table]]
     shown = table[ordered].sort_values(measure, ascending=False)
     labels = {"name": LEVELS.get(level, "Region"), **CUBE_MEASURES}
     st.dataframe(

@@ -10,6 +10,7 @@ import pandas as pd
 import shapely
 
 from geo.analysis.cube import (
+    MARKET_MEASURES,
     Facts,
     Period,
     cube,
@@ -75,7 +76,8 @@ def answer_cube(
     facts = facts if facts is not None else load_facts(db, user=user)
     if regions is None and by in ("state", "county"):
         regions = load_regions(db, by, user=user)
-    market = market_figures(db, data_dir, by, user=user) if by in MARKET_LEVELS else None
+    wants_market = by in MARKET_LEVELS and any(m in MARKET_MEASURES for m in measures)
+    market = market_figures(db, data_dir, by, user=user) if wants_market else None
     query = {"by": by, "measures": measures, "where": where, "period": period, "market": market}
     if client is None:
         result = cube(facts, **query)
