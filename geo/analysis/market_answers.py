@@ -95,6 +95,9 @@ def white_space_regions(
         The acting user (the book they see).
     days
         A region with an account visited in this many days before today is not white space.
+
+    Regions are ranked within the states the user's accounts are in, and the penetration
+    that sets the expectation is the user's book's in those states.
     limit
         Regions to return.
 
@@ -110,6 +113,10 @@ def white_space_regions(
     facts = load_facts(db, user=user)
     customers = cube(facts, by=level, measures=["customers"])["customers"]
     market = read_facts(db, level, user=user, facts=[denominator, "metro"])
+    # The user's book sets the footprint: a rep or a regional manager is compared, and offered
+    # white space, within the states their accounts are in (an admin's book spans them all).
+    footprint = set(facts.accounts["state_fips"].dropna())
+    market = market[market.index.str[:2].isin(footprint)]
     visited_ids = visited_since(db, today() - timedelta(days=days), user=user)
     accounts = facts.accounts
     visited = dimension_keys(accounts[accounts["account_id"].isin(visited_ids)], level).value_counts()

@@ -13,8 +13,10 @@ from geo.analysis.market import check_denominator, opportunity, white_space
 from geo.analysis.market_answers import market_figures, white_space_regions
 from geo.config import Settings
 from geo.errors import CubeQueryError
+from geo.field.accounts import load_facts
 from geo.store.bootstrap import prepare_database
 from geo.store.region_facts import read_facts
+from geo.store.users import add_user
 
 
 def test_opportunity_by_hand_within_comparison_groups() -> None:
@@ -126,3 +128,16 @@ def test_the_cube_command_says_where_market_figures_are_estimates(
     assert by_zip.exit_code == by_segment.exit_code == 0, by_zip.output + by_segment.output
     assert "note: population by zip are estimates apportioned from the counties" in by_zip.stderr
     assert "note: households are unknown by segment (known by state, county, zip)" in by_segment.stderr
+
+
+def test_a_reps_white_space_lies_in_the_states_of_their_accounts(planned) -> None:
+    _settings, connections = planned
+    with connections.owner.transaction(user="t") as cur:
+        cur.execute("SELECT external_id FROM reps ORDER BY rep_id LIMIT 1")
+        rep = cur.fetchone()[0]
+    add_user(connections.owner, "rico", role="rep", password="rico-password-1", actor="t", rep=rep)
+    ranked = white_space_regions(connections.app, level="county", denominator="households", user="rico")
+    states = set(load_facts(connections.app, user="rico").accounts["state_fips"].dropna())
+    everyone = white_space_regions(connections.app, level="county", denominator="households", user="t")
+    assert len(ranked) > 0 and set(ranked["key"].str[:2]) <= states
+    assert len(states) < 30 and not set(everyone["key"].str[:2]) <= states
