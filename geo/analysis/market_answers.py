@@ -26,8 +26,10 @@ MARKET_LEVELS = ("state", "county", "zip")
 """Dimensions whose members have market figures: the levels of ``region_facts``, and ZIPs by estimate."""
 ESTIMATED_LEVELS = ("zip",)
 """Levels whose market figures are apportioned from their counties (:mod:`geo.places.estimates`)."""
-_ZIP_MARKETS: dict[tuple, pd.DataFrame] = {}
-"""ZIP estimates by (data directory, facts version): computed once per process and version."""
+_MARKETS: dict[tuple, pd.DataFrame] = {}
+"""Market figures by (database, data directory, level, facts version): read or estimated once."""
+MARKET_CACHE_ENTRIES = 8
+"""Entries kept: a process serves one database, a few levels and the last versions."""
 _PLACE_LAYERS: dict[str, PlaceLayer] = {}
 """The places' discs per data directory: built once per process (1.3 s)."""
 AREA_MARKET = {
@@ -59,17 +61,19 @@ def market_figures(db: Database, data_dir: Path, level: str, *, user: str) -> pd
     DataFrame
         :data:`geo.analysis.cube.MARKET` columns by member key.
     """
-    if level not in ESTIMATED_LEVELS:
-        return read_facts(db, level, user=user, facts=list(MARKET))
-    key = (str(data_dir), data_version(db, user=user, tables=("region_facts",)))
-    if key not in _ZIP_MARKETS:
-        counties = read_facts(db, "county", user=user, facts=list(MARKET))
-        estimates = zip_estimates(
-            counties, read_counties(data_dir), read_zips(data_dir), read_cities(data_dir)
-        )
-        _ZIP_MARKETS.clear()
-        _ZIP_MARKETS[key] = estimates
-    return _ZIP_MARKETS[key]
+    key = (db.dsn, str(data_dir), level, data_version(db, user=user, tables=("region_facts",)))
+    if key not in _MARKETS:
+        if level in ESTIMATED_LEVELS:
+            counties = read_facts(db, "county", user=user, facts=list(MARKET))
+            figures = zip_estimates(
+                counties, read_counties(data_dir), read_zips(data_dir), read_cities(data_dir)
+            )
+        else:
+            figures = read_facts(db, level, user=user, facts=list(MARKET))
+        if len(_MARKETS) >= MARKET_CACHE_ENTRIES:
+            _MARKETS.pop(next(iter(_MARKETS)))
+        _MARKETS[key] = figures
+    return _MARKETS[key]
 
 
 def white_space_regions(
