@@ -423,7 +423,7 @@ def run_import(
     report(0.05, "validating rows")
     fields = table.frame[list(mapping)].rename(columns=mapping)
     rows, rejects, repeats = _PREPARERS[kind](fields, table.lines)
-    rejects = pd.concat([_problems(table), _raw(rejects, table)], ignore_index=True)
+    rejects = pd.concat([unreadable_rejects(table), with_raw_rows(rejects, table)], ignore_index=True)
     if kind == "accounts":
         report(0.25, f"placing {len(rows):,} accounts on the map")
         rows = _placed(rows, data_dir, street_geocoder, present=set(mapping.values()))
@@ -438,7 +438,7 @@ def run_import(
             imported = sql.SQL("SELECT a.account_id FROM accounts a JOIN import_stage s USING (external_id)")
             assign_territories(cur, accounts=imported)
         suppressed = keep_imported_suppressed(cur, kind)
-        rejects = pd.concat([rejects, _raw(orphans, table)], ignore_index=True).sort_values(
+        rejects = pd.concat([rejects, with_raw_rows(orphans, table)], ignore_index=True).sort_values(
             "line", ignore_index=True
         )
         summary = ImportSummary(
@@ -469,13 +469,39 @@ def _no_rejects() -> pd.DataFrame:
     return pd.DataFrame({"line": pd.Series(dtype="int64"), "reason": pd.Series(dtype=object)})
 
 
-def _problems(table: RawTable) -> pd.DataFrame:
+def unreadable_rejects(table: RawTable) -> pd.DataFrame:
+    """The records the reader could not read, as rejects: ``line, reason, raw`` (no row to show).
+
+    Parameters
+    ----------
+    table
+        The file as read.
+
+    Returns
+    -------
+    DataFrame
+        One reject per problem of ``table``.
+    """
     frame = pd.DataFrame(table.problems, columns=["line", "reason"]).astype({"line": "int64"})
     frame["raw"] = None
     return frame
 
 
-def _raw(rejects: pd.DataFrame, table: RawTable) -> pd.DataFrame:
+def with_raw_rows(rejects: pd.DataFrame, table: RawTable) -> pd.DataFrame:
+    """Add to rejects the row each came from, as JSON, so the user sees what was refused.
+
+    Parameters
+    ----------
+    rejects
+        ``line, reason`` of rows of ``table``.
+    table
+        The file as read.
+
+    Returns
+    -------
+    DataFrame
+        ``rejects`` with ``raw``.
+    """
     position = pd.Series(np.arange(len(table.lines)), index=table.lines)
     rows = table.frame.iloc[position.loc[rejects["line"].to_numpy()].to_numpy()]
     raw = [json.dumps(record, ensure_ascii=False) for record in rows.to_dict(orient="records")]

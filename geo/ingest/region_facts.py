@@ -10,7 +10,6 @@ other rows load, in one transaction with the states recomputed from their counti
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 
@@ -19,7 +18,7 @@ import pandas as pd
 
 from geo.errors import AccessDenied, InvalidChoice, MappingError
 from geo.ingest.files import RawTable
-from geo.ingest.importer import normalise_header, note_reason
+from geo.ingest.importer import normalise_header, note_reason, unreadable_rejects, with_raw_rows
 from geo.store.db import Database
 from geo.store.region_facts import FACT_COLUMNS, read_catalogue, write_facts
 
@@ -164,10 +163,9 @@ def parse_facts(
     wide = pd.DataFrame(values, index=frame.index)[good].set_index(codes[good].rename("code"))
     long = wide.rename_axis(columns="fact").stack().rename("value").reset_index().dropna(subset=["value"])
     long["vintage"] = long["fact"].map(vintages)
-    rejects = pd.DataFrame({"line": table.lines[~good.to_numpy()], "reason": reasons[~good].to_numpy()})
-    rejects["raw"] = [json.dumps(r, ensure_ascii=False) for r in frame[~good].to_dict(orient="records")]
-    problems = pd.DataFrame(table.problems, columns=["line", "reason"]).assign(raw=None)
-    rejects = pd.concat([problems, rejects], ignore_index=True).astype({"line": "int64"}).sort_values("line")
+    refused = pd.DataFrame({"line": table.lines[~good.to_numpy()], "reason": reasons[~good].to_numpy()})
+    rejects = pd.concat([unreadable_rejects(table), with_raw_rows(refused, table)], ignore_index=True)
+    rejects = rejects.astype({"line": "int64"}).sort_values("line")
     return long[FACT_COLUMNS], rejects.reset_index(drop=True), vintages
 
 
