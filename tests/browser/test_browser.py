@@ -118,14 +118,31 @@ def _sign_in(
 
 def _leaflet_paths(page: Page) -> int:
     """Count drawn polygons and markers in every frame (a frame replaced meanwhile counts 0)."""
-    total = 0
+    return sum(_count(frame, "path.leaflet-interactive") for frame in page.frames)
+
+
+def _evaluate(page: Page, script: str) -> list:
+    """The items ``script`` returns in every frame, concatenated (a frame replaced meanwhile adds none)."""
+    items: list = []
     for frame in page.frames:
         try:
-            total += frame.locator("path.leaflet-interactive").count()
+            items += frame.evaluate(script)
         except PlaywrightError as exc:
             if "detached" not in str(exc):
                 raise
-    return total
+    return items
+
+
+def _texts(page: Page, selector: str) -> list[str]:
+    """The inner texts of ``selector`` in every frame (a frame replaced by a rerun meanwhile has none)."""
+    texts: list[str] = []
+    for frame in page.frames:
+        try:
+            texts += frame.locator(selector).all_inner_texts()
+        except PlaywrightError as exc:
+            if "detached" not in str(exc):
+                raise
+    return texts
 
 
 def test_map_page_draws_state_polygons_with_legend_and_no_cdn(app_url: str, browser) -> None:
@@ -153,7 +170,7 @@ def test_map_page_draws_state_polygons_with_legend_and_no_cdn(app_url: str, brow
     while _leaflet_paths(page) < 50 and time.monotonic() < deadline:
         page.wait_for_timeout(500)
     drawn = _leaflet_paths(page)
-    legends = sum(frame.locator(".gcrm-legend").count() for frame in page.frames)
+    legends = sum(_count(frame, ".gcrm-legend") for frame in page.frames)
     assert drawn >= 50, f"only {drawn} region polygons drawn"
     assert legends == 1
     assert page.locator('[data-testid="stException"]').count() == 0
@@ -176,7 +193,7 @@ def test_clicking_a_state_drills_into_its_counties(app_url: str, browser) -> Non
     for _attempt in range(CLICK_ATTEMPTS):
         # The component may still be settling after its first render: click again until it drills.
         page.wait_for_timeout(2_000)
-        frame = next(f for f in page.frames if f.locator("path.leaflet-interactive").count() >= 50)
+        frame = next(f for f in page.frames if _count(f, "path.leaflet-interactive") >= 50)
         container = frame.locator(".leaflet-container")
         box = container.bounding_box()
         container.click(
@@ -205,10 +222,14 @@ def test_a_market_measure_maps_by_county_and_trade_areas_show_their_market(app_u
     while _leaflet_paths(page) < 1_000 and time.monotonic() < deadline:
         page.wait_for_timeout(500)
     assert _leaflet_paths(page) >= 1_000, "the county map of a market measure did not draw"
-    legends = [
-        f.locator(".gcrm-legend").all_inner_texts() for f in page.frames if f.locator(".gcrm-legend").count()
-    ]
-    assert any("Customers per 1,000 households" in text for texts in legends for text in texts), legends
+    # The component may rerun after its first draw and replace its frame: read the legend until it settles.
+    legends = _texts(page, ".gcrm-legend")
+    while (
+        not any("Customers per 1,000 households" in text for text in legends) and time.monotonic() < deadline
+    ):
+        page.wait_for_timeout(500)
+        legends = _texts(page, ".gcrm-legend")
+    assert any("Customers per 1,000 households" in text for text in legends), legends
     page.goto(f"{app_url}/trade_areas")
     page.get_by_text("The market in each area").wait_for(timeout=DRAW_TIMEOUT_MS)
     assert page.get_by_text("Estimates from the counties each area covers").count() == 1
@@ -257,14 +278,13 @@ def test_territory_design_draws_units_coloured_by_territory_with_labels(
     while _leaflet_paths(page) < 1_000 and time.monotonic() < deadline:
         page.wait_for_timeout(500)
     assert _leaflet_paths(page) >= 1_000, "the county units were not drawn"
-    fills = set()
-    labels = 0
-    for frame in page.frames:
-        script = (
-            "Array.from(document.querySelectorAll('path.leaflet-interactive'), p => p.getAttribute('fill'))"
+    fills = set(
+        _evaluate(
+            page,
+            "Array.from(document.querySelectorAll('path.leaflet-interactive'), p => p.getAttribute('fill'))",
         )
-        fills |= set(frame.evaluate(script))
-        labels += frame.locator(".gcrm-label").count()
+    )
+    labels = sum(_count(frame, ".gcrm-label") for frame in page.frames)
     assert len(fills - {None}) >= 3, fills
     with psycopg2.connect(demo_settings.database_url) as conn, conn.cursor() as cur:
         cur.execute("SELECT count(*) FROM territories WHERE kind = 'territory'")
@@ -301,9 +321,9 @@ def test_campaigns_page_offers_the_draw_tools_without_a_cdn(app_url: str, browse
     while tools < 3 and time.monotonic() < deadline:
         page.wait_for_timeout(500)
         tools = sum(
-            frame.locator(
-                ".leaflet-draw-draw-polygon, .leaflet-draw-draw-rectangle, .leaflet-draw-draw-circle"
-            ).count()
+            _count(
+                frame, ".leaflet-draw-draw-polygon, .leaflet-draw-draw-rectangle, .leaflet-draw-draw-circle"
+            )
             for frame in page.frames
         )
     assert tools == 3, "the polygon, rectangle and circle tools are not on the map"
@@ -362,7 +382,7 @@ def test_a_rep_signed_in_sees_only_their_accounts_nearby_and_on_the_map(
     markers: list = []
     while len(markers) < 5 and time.monotonic() < deadline:
         page.wait_for_timeout(500)
-        markers = [m for frame in page.frames for m in frame.evaluate(MARKERS_SCRIPT)]
+        markers = _evaluate(page, MARKERS_SCRIPT)
     shown = {(round(x, 5), round(y, 5)) for x, y in markers}
     assert len(shown) >= 5, "the rep's accounts were not drawn"
     assert shown <= mine, f"{len(shown - mine)} accounts of other reps on the map"
@@ -403,9 +423,7 @@ def test_the_nearby_page_uses_the_browsers_location(app_url: str, browser) -> No
     button = None
     while button is None and time.monotonic() < deadline:
         page.wait_for_timeout(500)
-        button = next(
-            (f.locator(".gcrm-locate") for f in page.frames if f.locator(".gcrm-locate").count()), None
-        )
+        button = next((f.locator(".gcrm-locate") for f in page.frames if _count(f, ".gcrm-locate")), None)
     assert button is not None, "no location button on the map"
     button.click()
     page.get_by_text("nearest accounts").first.wait_for(timeout=DRAW_TIMEOUT_MS)
@@ -442,9 +460,12 @@ def test_a_marketer_picks_a_state_by_clicking_on_the_map(app_url: str, browser) 
 
 
 def _count(frame, selector: str) -> int:
+    """Count ``selector`` in one frame; a frame replaced by a rerun meanwhile counts 0."""
     try:
         return frame.locator(selector).count()
-    except PlaywrightError:
+    except PlaywrightError as exc:
+        if "detached" not in str(exc):
+            raise
         return 0
 
 
