@@ -5,11 +5,14 @@ configured database (load the dataset first, e.g. ``gcrm demo --accounts 1000000
 opens the page three times, signs in (as the demo admin unless told otherwise)
 and prints, per visit, the seconds from submitting the sign-in form until the region
 polygons are drawn and the bytes received (HTTP bodies as transferred, plus websocket
-payloads, sign-in page included).
+payloads, sign-in page included). With ``--measure``, each visit then picks that measure
+(its label, e.g. "Customers per 1,000 households") and prints the seconds and bytes until
+the map is drawn again with its legend.
 
 Usage::
 
     .venv/bin/python benchmarks/manager_page.py [--visits 3] [--settle 0] [--user U --password P]
+        [--measure LABEL]
 
 Playwright drives the machine's Chromium; it comes with the dev and benchmark extras.
 """
@@ -25,6 +28,7 @@ import time
 import urllib.request
 from pathlib import Path
 
+from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import sync_playwright
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
@@ -41,6 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--user", default="admin")
     parser.add_argument("--password", default="admin-demo")
+    parser.add_argument("--measure", help="A measure's label to pick after the first map.")
     return parser
 
 
@@ -63,8 +68,15 @@ def main() -> None:
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=shutil.which("chromium"), args=CHROMIUM_ARGS)
             for visit in range(1, args.visits + 1):
-                seconds, received = _visit(browser, f"{url}/region_map", args.user, args.password)
-                print(f"visit {visit}: first map in {seconds:.2f} s, {received / 1e6:.2f} MB received")
+                timings = _visit(browser, f"{url}/region_map", args.user, args.password, args.measure)
+                print(
+                    f"visit {visit}: first map in {timings[0]:.2f} s, {timings[1] / 1e6:.2f} MB received"
+                    + (
+                        f"; {args.measure} in {timings[2]:.2f} s, {timings[3] / 1e6:.2f} MB"
+                        if args.measure
+                        else ""
+                    )
+                )
             browser.close()
     finally:
         server.terminate()
@@ -83,7 +95,7 @@ def _wait_for(url: str) -> None:
     raise RuntimeError(msg)
 
 
-def _visit(browser, url: str, user: str, password: str) -> tuple[float, int]:
+def _visit(browser, url: str, user: str, password: str, measure: str | None) -> tuple[float, int, float, int]:
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     received: list[int] = []
     page.on("requestfinished", lambda request: received.append(request.sizes()["responseBodySize"]))
@@ -93,15 +105,56 @@ def _visit(browser, url: str, user: str, password: str) -> tuple[float, int]:
     page.get_by_role("textbox", name="Password").fill(password)
     started = time.perf_counter()
     page.get_by_role("button", name="Sign in").click()
-    while sum(frame.locator("path.leaflet-interactive").count() for frame in page.frames) < 50:
+    _wait_until(page, started, lambda: _count(page, "path.leaflet-interactive") >= 50)
+    seconds = time.perf_counter() - started
+    page.wait_for_timeout(2_000)
+    first_bytes = sum(received)
+    measure_seconds = 0.0
+    if measure:
+        page.locator('[data-testid="stStatusWidget"]').wait_for(state="hidden", timeout=DRAW_TIMEOUT_S * 1000)
+        page.get_by_label("Measure", exact=True).click()
+        measure_started = time.perf_counter()
+        page.get_by_role("option", name=measure, exact=True).click()
+        _wait_until(
+            page,
+            measure_started,
+            lambda: (
+                any(measure in text for text in _texts(page, ".gcrm-legend"))
+                and _count(page, "path.leaflet-interactive") >= 50
+            ),
+        )
+        measure_seconds = time.perf_counter() - measure_started
+        page.wait_for_timeout(2_000)
+    page.close()
+    return seconds, first_bytes, measure_seconds, sum(received) - first_bytes
+
+
+def _wait_until(page, started: float, drawn) -> None:
+    while not drawn():
         if time.perf_counter() - started > DRAW_TIMEOUT_S:
             msg = f"no map drawn within {DRAW_TIMEOUT_S} s"
             raise RuntimeError(msg)
         page.wait_for_timeout(50)
-    seconds = time.perf_counter() - started
-    page.wait_for_timeout(2_000)
-    page.close()
-    return seconds, sum(received)
+
+
+def _count(page, selector: str) -> int:
+    total = 0
+    for frame in page.frames:
+        try:
+            total += frame.locator(selector).count()
+        except PlaywrightError:
+            continue
+    return total
+
+
+def _texts(page, selector: str) -> list[str]:
+    texts: list[str] = []
+    for frame in page.frames:
+        try:
+            texts += frame.locator(selector).all_inner_texts()
+        except PlaywrightError:
+            continue
+    return texts
 
 
 if __name__ == "__main__":

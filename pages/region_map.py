@@ -120,7 +120,7 @@ def render() -> None:
     if level in WHITE_SPACE_LEVELS and st.toggle(
         "Show white space (where the book could be and is not)", key="white"
     ):
-        _white_space(level, focus)
+        _white_space(facts, level, focus)
 
 
 def _measures_to_answer(level: str, measure: str) -> list[str]:
@@ -130,7 +130,7 @@ def _measures_to_answer(level: str, measure: str) -> list[str]:
     return list(CUBE_MEASURES)
 
 
-def _white_space(level: str, focus: list) -> None:
+def _white_space(facts: Facts, level: str, focus: list) -> None:
     denominator = st.selectbox(
         "Penetration measured per", list(DENOMINATORS), format_func=str.capitalize, key="white-per"
     )
@@ -141,6 +141,7 @@ def _white_space(level: str, focus: list) -> None:
             denominator=denominator,
             user=current_user(),
             limit=WHITE_SPACE_ROWS,
+            facts=facts,
         )
     except GcrmError as exc:
         show_error(exc)

@@ -137,7 +137,12 @@ def test_a_reps_white_space_lies_in_the_states_of_their_accounts(planned) -> Non
         rep = cur.fetchone()[0]
     add_user(connections.owner, "rico", role="rep", password="rico-password-1", actor="t", rep=rep)
     ranked = white_space_regions(connections.app, level="county", denominator="households", user="rico")
-    states = set(load_facts(connections.app, user="rico").accounts["state_fips"].dropna())
+    book = load_facts(connections.app, user="rico")
+    states = set(book.accounts["state_fips"].dropna())
     everyone = white_space_regions(connections.app, level="county", denominator="households", user="t")
     assert len(ranked) > 0 and set(ranked["key"].str[:2]) <= states
+    held = white_space_regions(
+        connections.app, level="county", denominator="households", user="rico", facts=book
+    )
+    pd.testing.assert_frame_equal(held, ranked)
     assert len(states) < 30 and not set(everyone["key"].str[:2]) <= states
