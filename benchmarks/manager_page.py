@@ -12,7 +12,7 @@ the map is drawn again with its legend.
 Usage::
 
     .venv/bin/python benchmarks/manager_page.py [--visits 3] [--settle 0] [--user U --password P]
-        [--measure LABEL]
+    .venv/bin/python benchmarks/manager_page.py --measure LABEL
 
 Playwright drives the machine's Chromium; it comes with the dev and benchmark extras.
 """

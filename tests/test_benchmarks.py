@@ -24,6 +24,7 @@ OPTION = re.compile(r"(--[a-z][a-z0-9-]*)(?:[ =]([^\s\[\]]+))?")
 def _module(path: Path) -> ModuleType:
     spec = importlib.util.spec_from_file_location(f"benchmark_{path.stem}", path)
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
     spec.loader.exec_module(module)
     return module
 
@@ -102,4 +103,5 @@ def test_the_checks_see_the_benchmarks_and_what_they_import() -> None:
         "--settle": "0",
         "--user": "U",
         "--password": "P",
+        "--measure": "LABEL",
     }
