@@ -16,7 +16,7 @@ from psycopg2 import sql
 
 from geo.ingest.placement import STATE_LEVEL
 from geo.places.regions import level_keys
-from geo.store.db import copy_frame, copy_out
+from geo.store.db import allow_long_statements, copy_frame, copy_out
 
 UNIT_KEY_TYPES = {
     "account_id": "int64",
@@ -48,6 +48,8 @@ def assign_territories(
     int
         Accounts whose territory changed.
     """
+    if accounts is None:
+        allow_long_statements(cur)  # every account is rewritten: about 2 min at 1M accounts
     if version is None:
         cur.execute("SELECT version_id FROM territory_versions WHERE status = 'active'")
         row = cur.fetchone()

@@ -36,6 +36,8 @@ POOL_MAX_CONNECTIONS = 8
 POOL_IDLE_CONNECTIONS = 2
 """Connections kept open between transactions (psycopg2's pool closes returned ones beyond this)."""
 SYSTEM_USER = "system"
+BOOK_WRITE_TIMEOUT = "30min"
+"""Statement timeout of a verb that rewrites the whole book (the app role's is 60 s, migration 002)."""
 """User name recorded for work done by gcrm itself (migrations, demo data)."""
 CONNECTION_ERRORS = (psycopg2.OperationalError, psycopg2.InterfaceError)
 """What a connection raises when the server is gone; such a connection is discarded, never reused."""
@@ -170,6 +172,22 @@ def connect(dsn: str) -> psycopg2.extensions.connection:
         return psycopg2.connect(dsn, connect_timeout=CONNECT_TIMEOUT_S)
     except psycopg2.OperationalError as exc:
         raise DatabaseUnavailable(_unavailable_message(dsn, exc)) from exc
+
+
+def allow_long_statements(cur: psycopg2.extensions.cursor, timeout: str = BOOK_WRITE_TIMEOUT) -> None:
+    """Lift the app role's statement timeout for the rest of the caller's transaction.
+
+    For the verbs that rewrite the whole book (publishing a plan routes every account), whose
+    statements outlast the timeout that guards the app's interactive queries.
+
+    Parameters
+    ----------
+    cur
+        A cursor inside the caller's transaction.
+    timeout
+        The timeout until the transaction ends, as PostgreSQL reads it (``"30min"``).
+    """
+    cur.execute("SELECT set_config('statement_timeout', %s, true)", (timeout,))
 
 
 def copy_frame(cur: psycopg2.extensions.cursor, table: str, frame: pd.DataFrame) -> None:
