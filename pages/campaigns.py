@@ -1,6 +1,7 @@
 """Geo campaigns: draw a target, filter, see the explained audience live, save, export, track responses."""
 
 import hashlib
+from functools import partial
 
 import pandas as pd
 import streamlit as st
@@ -222,11 +223,11 @@ def _save_and_export(parts: list, filters: Filters, members: pd.DataFrame) -> No
     left, right = st.columns(2)
     shown = members.drop(columns=["account_id"])
     rows = {"kind": "audience", "target": "audience", "rows": len(members)}
-    audited_download(left, "Audience CSV", csv_text(shown), "audience.csv", "text/csv", **rows)
+    audited_download(left, "Audience CSV", partial(csv_text, shown), "audience.csv", "text/csv", **rows)
     audited_download(
         right,
         "Audience GeoJSON",
-        members_geojson(members),
+        partial(members_geojson, members),
         "audience.geojson",
         "application/geo+json",
         **rows,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from geo.privacy.exports import export_refusal, record_export
 from pages._shared.caches import connections
 from pages._shared.errors import guarded
@@ -9,7 +11,15 @@ from pages._shared.user import current_user, signed_in
 
 
 def audited_download(
-    container, label: str, data: str, file_name: str, mime: str, *, kind: str, target: str, rows: int
+    container,
+    label: str,
+    data: str | Callable[[], str],
+    file_name: str,
+    mime: str,
+    *,
+    kind: str,
+    target: str,
+    rows: int,
 ) -> None:
     """Offer a download of personal data to the roles that may export it; clicking it is audited.
 
@@ -20,7 +30,8 @@ def audited_download(
     container
         Where the button goes (``st`` or a column).
     label, data, file_name, mime
-        As :func:`streamlit.download_button` takes them.
+        As :func:`streamlit.download_button` takes them: ``data`` may be a function that
+        makes the file when it is clicked (Streamlit runs it then), so a rerun does not.
     kind
         A key of :data:`geo.privacy.exports.PERSONAL_EXPORTS`.
     target
