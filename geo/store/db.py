@@ -172,6 +172,55 @@ def connect(dsn: str) -> psycopg2.extensions.connection:
         raise DatabaseUnavailable(_unavailable_message(dsn, exc)) from exc
 
 
+@contextmanager
+def advisory_lock(dsn: str, key: int) -> Iterator[None]:
+    """Hold a session-level advisory lock on the database of ``dsn`` while the block runs.
+
+    Processes running such blocks on the same database take turns. The lock belongs to a
+    connection of its own, so a process that dies releases it.
+
+    Parameters
+    ----------
+    dsn
+        libpq URL or key/value string.
+    key
+        The lock's number (``pg_advisory_lock``).
+
+    Yields
+    ------
+    None
+        Once the lock is held.
+    """
+    conn = connect(dsn)
+    try:
+        conn.autocommit = True
+        with conn.cursor() as cur:
+            cur.execute("SELECT pg_advisory_lock(%s)", (key,))
+        yield
+    finally:
+        conn.close()
+
+
+def can_log_in(dsn: str) -> bool:
+    """Tell whether ``dsn`` opens a connection (its role may log in with its password).
+
+    Parameters
+    ----------
+    dsn
+        libpq URL or key/value string.
+
+    Returns
+    -------
+    bool
+        False when the server refuses the connection or cannot be reached.
+    """
+    try:
+        psycopg2.connect(dsn, connect_timeout=CONNECT_TIMEOUT_S).close()
+    except psycopg2.OperationalError:
+        return False
+    return True
+
+
 def copy_frame(cur: psycopg2.extensions.cursor, table: str, frame: pd.DataFrame) -> None:
     """Bulk-load ``frame`` into ``table`` with ``COPY … FROM STDIN`` (CSV).
 
