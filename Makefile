@@ -1,10 +1,12 @@
-# gcrm: `make run` serves the app with demo data, `make test` runs the whole suite.
+# gcrm: `make run` serves the app with demo data (`WORKERS=N`: N processes on the ports
+# PORT…PORT+N-1), `make test` runs the whole suite.
 # Both first run the idempotent set-up (system packages, .venv, the project).
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8501
 HOST ?= 127.0.0.1
+WORKERS ?= 1
 
 .PHONY: setup system run test lint
 
@@ -22,8 +24,7 @@ $(VENV)/.installed: pyproject.toml
 run: setup
 	@$(BIN)/gcrm demo --if-empty
 	@$(BIN)/gcrm territories seed
-	@echo "gcrm: open http://$(HOST):$(PORT) and sign in (demo: admin / admin-demo; README lists the other roles)"
-	@$(BIN)/uvicorn serve:app --host $(HOST) --port $(PORT) --log-level warning --no-access-log
+	@bash scripts/serve.sh $(BIN) $(HOST) $(PORT) $(WORKERS)
 
 test: SYSTEM_FLAGS = --browser
 test: setup

@@ -4,18 +4,29 @@ from __future__ import annotations
 
 import os
 import secrets
+import tempfile
 from dataclasses import dataclass
 
 from geo.config import APP_ROLE, Settings
 from geo.errors import UnsafeAppRole
 from geo.store import server
 from geo.store.boundaries import boundaries_loaded, read_boundaries, store_regions
-from geo.store.db import SYSTEM_USER, Database, migrate, role_dsn, set_app_password
+from geo.store.db import (
+    SYSTEM_USER,
+    Database,
+    advisory_lock,
+    can_log_in,
+    migrate,
+    role_dsn,
+    set_app_password,
+)
 from geo.store.region_facts import SHIPPED_SOURCE, facts_loaded, store_county_facts
 from geo.store.shipped_data import read_county_facts
 from geo.store.users import register_operator
 
 OWNER_POOL_CONNECTIONS = 2
+PREPARATION_LOCK_KEY = 7_346_212
+"""Advisory lock that makes processes preparing one database at once take turns."""
 
 
 @dataclass(frozen=True)
@@ -59,7 +70,8 @@ def prepare_database(settings: Settings, *, operator: str | None = None) -> Conn
     """Start what is needed, apply pending migrations, load missing boundaries and facts, enable the app role.
 
     Refuses (:class:`geo.errors.UnsafeAppRole`) when the app role could see past
-    row-level security.
+    row-level security. Processes preparing one database at once take turns, so several
+    app processes may start together.
 
     Parameters
     ----------
@@ -75,18 +87,24 @@ def prepare_database(settings: Settings, *, operator: str | None = None) -> Conn
         Pools for the owner and for the app role.
     """
     url = owner_url(settings)
-    owner = Database(url, max_connections=OWNER_POOL_CONNECTIONS)
-    migrate(owner)
     password = app_password(settings)
-    set_app_password(owner, password)
-    if not boundaries_loaded(owner):
-        store_regions(owner, read_boundaries(settings.data_dir))
-    if not facts_loaded(owner):
-        facts = read_county_facts(settings.data_dir)
-        store_county_facts(owner, facts, source=SHIPPED_SOURCE, user=SYSTEM_USER)
-    if operator is not None:
-        register_operator(owner, operator)
-    app = Database(role_dsn(url, role=APP_ROLE, password=password), role_per_user=True)
+    app_dsn = role_dsn(url, role=APP_ROLE, password=password)
+    owner = Database(url, max_connections=OWNER_POOL_CONNECTIONS)
+    # Several app processes may start at once: one prepares, the others then find it done.
+    with advisory_lock(url, PREPARATION_LOCK_KEY):
+        migrate(owner)
+        # The role belongs to the server, shared by its databases: altered only when needed,
+        # as concurrent ALTER ROLEs fail ("tuple concurrently updated").
+        if not can_log_in(app_dsn):
+            set_app_password(owner, password)
+        if not boundaries_loaded(owner):
+            store_regions(owner, read_boundaries(settings.data_dir))
+        if not facts_loaded(owner):
+            facts = read_county_facts(settings.data_dir)
+            store_county_facts(owner, facts, source=SHIPPED_SOURCE, user=SYSTEM_USER)
+        if operator is not None:
+            register_operator(owner, operator)
+    app = Database(app_dsn, role_per_user=True)
     check_app_role(app)
     return Connections(owner=owner, app=app)
 
@@ -147,7 +165,15 @@ def app_password(settings: Settings) -> str:
         return path.read_text().strip()
     settings.home.mkdir(parents=True, exist_ok=True)
     password = secrets.token_urlsafe(24)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(password)
+    # Written whole, then linked into place: of processes starting at once, the first link
+    # wins and the others read its password (never a file still being written).
+    fd, written = tempfile.mkstemp(dir=settings.home, prefix=".app_password.")
+    try:
+        with os.fdopen(fd, "w") as handle:
+            handle.write(password)
+        os.link(written, path)
+    except FileExistsError:
+        return path.read_text().strip()
+    finally:
+        os.unlink(written)
     return password

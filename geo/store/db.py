@@ -36,9 +36,9 @@ POOL_MAX_CONNECTIONS = 8
 POOL_IDLE_CONNECTIONS = 2
 """Connections kept open between transactions (psycopg2's pool closes returned ones beyond this)."""
 SYSTEM_USER = "system"
+"""User name recorded for work done by gcrm itself (migrations, demo data)."""
 BOOK_WRITE_TIMEOUT = "30min"
 """Statement timeout of a verb that rewrites the whole book (the app role's is 60 s, migration 002)."""
-"""User name recorded for work done by gcrm itself (migrations, demo data)."""
 CONNECTION_ERRORS = (psycopg2.OperationalError, psycopg2.InterfaceError)
 """What a connection raises when the server is gone; such a connection is discarded, never reused."""
 _MIGRATION_LOCK_KEY = 7_346_211
@@ -188,6 +188,55 @@ def allow_long_statements(cur: psycopg2.extensions.cursor, timeout: str = BOOK_W
         The timeout until the transaction ends, as PostgreSQL reads it (``"30min"``).
     """
     cur.execute("SELECT set_config('statement_timeout', %s, true)", (timeout,))
+
+
+@contextmanager
+def advisory_lock(dsn: str, key: int) -> Iterator[None]:
+    """Hold a session-level advisory lock on the database of ``dsn`` while the block runs.
+
+    Processes running such blocks on the same database take turns. The lock belongs to a
+    connection of its own, so a process that dies releases it.
+
+    Parameters
+    ----------
+    dsn
+        libpq URL or key/value string.
+    key
+        The lock's number (``pg_advisory_lock``).
+
+    Yields
+    ------
+    None
+        Once the lock is held.
+    """
+    conn = connect(dsn)
+    try:
+        conn.autocommit = True
+        with conn.cursor() as cur:
+            cur.execute("SELECT pg_advisory_lock(%s)", (key,))
+        yield
+    finally:
+        conn.close()
+
+
+def can_log_in(dsn: str) -> bool:
+    """Tell whether ``dsn`` opens a connection (its role may log in with its password).
+
+    Parameters
+    ----------
+    dsn
+        libpq URL or key/value string.
+
+    Returns
+    -------
+    bool
+        False when the server refuses the connection or cannot be reached.
+    """
+    try:
+        psycopg2.connect(dsn, connect_timeout=CONNECT_TIMEOUT_S).close()
+    except psycopg2.OperationalError:
+        return False
+    return True
 
 
 def copy_frame(cur: psycopg2.extensions.cursor, table: str, frame: pd.DataFrame) -> None:

@@ -4,6 +4,7 @@ Layout of the state directory (``GCRM_HOME``, default ``.gcrm/``)::
 
     pgdata/        the cluster (owned by the ``postgres`` user when run as root)
     server.json    port, socket directory and superuser password
+    server.lock    held while a process creates or starts the cluster
     postgres.log   the server's log
 
 The cluster listens on ``127.0.0.1`` (password auth) and on a unix socket that
@@ -13,6 +14,7 @@ server command runs as the ``postgres`` system user.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
@@ -23,6 +25,8 @@ import socket
 import stat
 import subprocess
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -66,7 +70,8 @@ class ServerStatus:
 def start(home: Path) -> str:
     """Start the private cluster under ``home``, creating it first if needed.
 
-    Idempotent: a running cluster is left as it is.
+    Idempotent: a running cluster is left as it is. Processes starting it at once take
+    turns (a lock file in ``home``): one creates and starts the cluster, the others find it running.
 
     Parameters
     ----------
@@ -78,11 +83,12 @@ def start(home: Path) -> str:
     str
         The owner (superuser) URL of the ``gcrm`` database.
     """
-    config = _init_cluster(home)
-    if not _is_running(home):
-        config = _ensure_free_port(home, config)
-        _start_postmaster(home, config)
-    _create_database(config)
+    with _start_lock(home):
+        config = _init_cluster(home)
+        if not _is_running(home):
+            config = _ensure_free_port(home, config)
+            _start_postmaster(home, config)
+        _create_database(config)
     return _url(config, DATABASE)
 
 
@@ -172,6 +178,14 @@ def postgres_bin_dir() -> Path:
         return Path(found).resolve().parent
     msg = "PostgreSQL server binaries (initdb, pg_ctl) not found; run `make setup` to install them."
     raise ServerError(msg)
+
+
+@contextmanager
+def _start_lock(home: Path) -> Iterator[None]:
+    home.mkdir(parents=True, exist_ok=True)
+    with (home / "server.lock").open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
 
 
 def _data_dir(home: Path) -> Path:

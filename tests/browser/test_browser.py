@@ -2,14 +2,9 @@
 
 from __future__ import annotations
 
-import os
 import shutil
-import socket
-import subprocess
-import sys
 import tempfile
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -20,8 +15,9 @@ import pytest
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Page, sync_playwright
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
+from support.served import served_apps
 
-from geo.config import PROJECT_DIR, Settings
+from geo.config import Settings
 from geo.places.geodesy import haversine_m
 from geo.privacy.sessions import LOCK_MINUTES, MAX_FAILURES, SESSION_COOKIE
 
@@ -35,64 +31,15 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-START_TIMEOUT_S = 60
 DRAW_TIMEOUT_MS = 60_000
 CLICK_ATTEMPTS = 3
 PAGE_BUDGET_BYTES = 5_000_000
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def app_url(demo_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    port = _free_port()
-    log = tmp_path_factory.mktemp("server") / "server.log"
-    env = {
-        **os.environ,
-        "DATABASE_URL": demo_settings.database_url,
-        "GCRM_HOME": str(demo_settings.home),
-        "GCRM_DATA_DIR": str(demo_settings.data_dir),
-        "GCRM_APP_PASSWORD": demo_settings.app_password,
-    }
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "serve:app",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--timeout-graceful-shutdown",
-            "5",
-        ],
-        cwd=PROJECT_DIR,
-        env=env,
-        # A file, not a pipe: nobody reads a pipe while the tests run, and a full one blocks the server.
-        stdout=log.open("wb"),
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while True:
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-                if response.status == 200:
-                    break
-        except OSError:
-            if time.monotonic() > deadline or process.poll() is not None:
-                process.kill()
-                output = log.read_text(errors="replace")
-                pytest.fail(f"streamlit did not start:\n{output}")
-            time.sleep(0.5)
-    yield url
-    process.terminate()
-    process.wait(timeout=30)
+    with served_apps(demo_settings, tmp_path_factory.mktemp("server")) as (url,):
+        yield url
 
 
 @pytest.fixture(scope="module")

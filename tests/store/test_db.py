@@ -3,16 +3,23 @@
 from __future__ import annotations
 
 import socket
+import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from dataclasses import replace
+from pathlib import Path
 
 import psycopg2
 import pytest
 
 from geo.config import APP_ROLE, Settings
 from geo.errors import DatabaseUnavailable
-from geo.store.bootstrap import Connections, prepare_database
-from geo.store.db import Database, migrate, role_dsn
+from geo.store.bootstrap import Connections, app_password, prepare_database
+from geo.store.db import Database, advisory_lock, migrate, role_dsn
+
+PROCESSES = 4
+"""App processes started at once in the tests of concurrent preparation."""
 
 
 @contextmanager
@@ -39,6 +46,52 @@ def test_prepare_database_twice_is_idempotent(settings: Settings) -> None:
             cur.execute("SELECT count(*) FROM regions")
             assert cur.fetchone()[0] == 56 + 3230
         conns.close()
+
+
+def test_processes_preparing_one_database_at_once_all_succeed(settings: Settings) -> None:
+    def prepare(_: int) -> int:
+        conns = prepare_database(settings)
+        try:
+            with conns.app.transaction(user="t") as cur:
+                cur.execute("SELECT count(*) FROM regions WHERE level = 'state'")
+                return cur.fetchone()[0]
+        finally:
+            conns.close()
+
+    with ThreadPoolExecutor(PROCESSES) as pool:
+        assert list(pool.map(prepare, range(PROCESSES))) == [56] * PROCESSES
+
+
+def test_an_advisory_lock_makes_its_holders_take_turns(settings: Settings) -> None:
+    order: list[str] = []
+
+    def second() -> None:
+        with advisory_lock(settings.database_url, 1):
+            order.append("second")
+
+    with advisory_lock(settings.database_url, 1):
+        waiting = threading.Thread(target=second)
+        waiting.start()
+        waiting.join(timeout=0.5)
+        assert waiting.is_alive(), "the second holder did not wait"
+        order.append("first")
+    waiting.join(timeout=10)
+    assert order == ["first", "second"]
+
+
+def test_processes_generating_the_app_password_at_once_agree(settings: Settings, tmp_path: Path) -> None:
+    generated = replace(settings, home=tmp_path / "home", app_password=None)
+    start = threading.Barrier(PROCESSES)
+
+    def generate(_: int) -> str:
+        start.wait()
+        return app_password(generated)
+
+    with ThreadPoolExecutor(PROCESSES) as pool:
+        passwords = set(pool.map(generate, range(PROCESSES)))
+    assert len(passwords) == 1
+    assert [p.name for p in generated.home.iterdir()] == ["app_password"]
+    assert (generated.home / "app_password").read_text() == passwords.pop()
 
 
 def test_accounts_geometry_is_indexed_point_4326(connections: Connections) -> None:
