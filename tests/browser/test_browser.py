@@ -43,6 +43,17 @@ def app_url(demo_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -
 
 
 @pytest.fixture(scope="module")
+def second_app_url(demo_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A second process on the database of ``app_url``, as ``make run WORKERS=2`` serves it.
+
+    Each process has its own port, as a proxy that keeps a browser on one process reaches
+    it; cookies ignore the port, so the browser sends its one session cookie to both.
+    """
+    with served_apps(demo_settings, tmp_path_factory.mktemp("second-server")) as (url,):
+        yield url
+
+
+@pytest.fixture(scope="module")
 def browser():
     executable = shutil.which("chromium")
     assert executable, "Debian's chromium is missing: `make test` installs it"
@@ -491,3 +502,34 @@ def test_after_five_wrong_passwords_the_form_says_the_user_is_throttled(
     page.get_by_text(locked).wait_for(timeout=DRAW_TIMEOUT_MS)
     assert page.locator('[data-testid="stSidebarNav"]').count() == 0, "the right password got through"
     page.close()
+
+
+def test_signed_in_through_one_process_a_browser_is_signed_in_on_the_other(
+    app_url: str, second_app_url: str, browser
+) -> None:
+    first, second = app_url, second_app_url
+    context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+    page = context.new_page()
+    _sign_in(page, first, "", user="marketer", password="marketer-demo")
+    _wait_for(lambda: _session_cookie(context) is not None, "the session cookie")
+
+    other = context.new_page()
+    other.goto(f"{second}/region_map")
+    other.get_by_role("button", name="Download CSV").wait_for(timeout=DRAW_TIMEOUT_MS)
+    assert other.get_by_text("Signed in as Mira Marketer").count() == 1
+    _wait_for(lambda: _leaflet_paths(other) >= 50, "the map drawn by the second process")
+    # The download's file is kept by the process that drew the page, and fetched from it.
+    with other.expect_download(timeout=DRAW_TIMEOUT_MS) as download:
+        other.get_by_role("button", name="Download CSV").click()
+    assert download.value.url.startswith(f"{second}/media/"), download.value.url
+    by_state = pd.read_csv(download.value.path())
+    assert len(by_state) >= 1 and by_state["accounts"].sum() > 0
+
+    # Signing out there ends the session in the first process's tab too.
+    other.get_by_role("button", name="Sign out").click()
+    other.get_by_label("User name").wait_for(timeout=DRAW_TIMEOUT_MS)
+    page.locator('[data-testid="stSidebarNav"]').get_by_text("Sales by region").click()
+    page.get_by_text("Your session has ended; sign in again.").wait_for(timeout=DRAW_TIMEOUT_MS)
+    assert page.locator('[data-testid="stException"]').count() == 0
+    assert other.locator('[data-testid="stException"]').count() == 0
+    context.close()
