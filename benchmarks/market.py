@@ -1,7 +1,7 @@
 """Benchmark: what the market costs the cube, the trade areas and the map page.
 
 Prints, in one run on a scratch database ``gcrm_bench_market`` (dropped at the end), on a
-demo book of ``--accounts``:
+demo book of ``--accounts`` (or, with ``--existing``, on the configured database's book):
 
 - one cube query per level with the book's measures, and the same query with the market
   measures added, warm (median of ``--repeats``), and their ratio;
@@ -12,6 +12,7 @@ demo book of ``--accounts``:
 Usage::
 
     .venv/bin/python benchmarks/market.py [--accounts 1000000] [--seed 7] [--repeats 5]
+    .venv/bin/python benchmarks/market.py --existing [--repeats 5]
 """
 
 from __future__ import annotations
@@ -46,6 +47,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--accounts", type=int, default=1_000_000)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument(
+        "--existing",
+        action="store_true",
+        help="Time the configured database's book instead of a scratch one.",
+    )
     return parser
 
 
@@ -53,6 +59,10 @@ def main() -> None:
     """Run the benchmark and print its figures."""
     args = build_parser().parse_args()
     settings = load_settings()
+    if args.existing:
+        connections = prepare_database(settings, operator=USER)
+        _measure(connections, settings, args.repeats)
+        return
     server = owner_url(settings)
     bench = replace(settings, database_url=create_database(server, BENCH_DB))
     try:
@@ -60,27 +70,32 @@ def main() -> None:
         started = time.perf_counter()
         load_demo_book(connections.owner, settings.data_dir, accounts=args.accounts, seed=args.seed)
         print(f"demo book: {args.accounts:,} accounts loaded in {time.perf_counter() - started:.1f} s")
-        facts = load_facts(connections.app, user=USER)
-        for level in LEVELS:
-            _compare(connections.app, settings, facts, level, args.repeats)
-        areas = rings(branches(connections.app, user=USER), RING_RADII_M)
-        first = _seconds(lambda: area_market(connections.app, settings.data_dir, areas.geometry, user=USER))
-        warm = _median(
-            args.repeats, lambda: area_market(connections.app, settings.data_dir, areas.geometry, user=USER)
-        )
-        print(f"market of {len(areas)} rings of all branches: first {first:.2f} s, warm {warm:.2f} s")
-        ranked = _seconds(
-            lambda: white_space_regions(connections.app, level="county", denominator="households", user=USER)
-        )
-        held = _seconds(
-            lambda: white_space_regions(
-                connections.app, level="county", denominator="households", user=USER, facts=facts
-            )
-        )
-        print(f"white space of all counties: {ranked:.2f} s reading the book, {held:.2f} s held (the page)")
-        connections.close()
+        _measure(connections, settings, args.repeats)
     finally:
         drop_database(server, BENCH_DB)
+
+
+def _measure(connections, settings, repeats: int) -> None:
+    facts = load_facts(connections.app, user=USER)
+    print(f"book: {len(facts.accounts):,} accounts")
+    for level in LEVELS:
+        _compare(connections.app, settings, facts, level, repeats)
+    areas = rings(branches(connections.app, user=USER), RING_RADII_M)
+    first = _seconds(lambda: area_market(connections.app, settings.data_dir, areas.geometry, user=USER))
+    warm = _median(
+        repeats, lambda: area_market(connections.app, settings.data_dir, areas.geometry, user=USER)
+    )
+    print(f"market of {len(areas)} rings of all branches: first {first:.2f} s, warm {warm:.2f} s")
+    ranked = _seconds(
+        lambda: white_space_regions(connections.app, level="county", denominator="households", user=USER)
+    )
+    held = _seconds(
+        lambda: white_space_regions(
+            connections.app, level="county", denominator="households", user=USER, facts=facts
+        )
+    )
+    print(f"white space of all counties: {ranked:.2f} s reading the book, {held:.2f} s held (the page)")
+    connections.close()
 
 
 def _compare(db, settings, facts, level: str, repeats: int) -> None:

@@ -122,7 +122,7 @@ def white_space_regions(
     market = read_facts(db, level, user=user, facts=[denominator, "metro"])
     # The user's book sets the footprint: a rep or a regional manager is compared, and offered
     # white space, within the states their accounts are in (an admin's book spans them all).
-    footprint = set(facts.accounts["state_fips"].dropna())
+    footprint = facts.accounts["state_fips"].dropna().unique()
     market = market[market.index.str[:2].isin(footprint)]
     visited_ids = visited_since(db, today() - timedelta(days=days), user=user)
     accounts = facts.accounts
