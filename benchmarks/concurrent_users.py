@@ -49,12 +49,12 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--disable-b
 USERS = [(name, role, password) for name, role, password, _display in DEMO_USERS]
 """The demo users (name, role, password), one of each role: sessions take them in turn."""
 PAGES = {
-    "Sales by region": ("region_map", "path.leaflet-interactive", 48),
-    "Campaigns": ("campaigns", ".leaflet-draw-draw-polygon", 1),
-    "Nearby accounts": ("nearby", ".leaflet-overlay-pane path", 26),
-    "Nearby: 25 nearest": ("nearby", "path.leaflet-interactive", 26),
+    "Sales by region": ("path.leaflet-interactive", 48),
+    "Campaigns": (".leaflet-draw-draw-polygon", 1),
+    "Nearby accounts": (".leaflet-overlay-pane path", 26),
+    "Nearby: 25 nearest": ("path.leaflet-interactive", 26),
 }
-"""Timed step → (page it belongs to, what its drawn map shows, how many of them)."""
+"""Timed step → (what its drawn map shows, how many of them)."""
 SAMPLE_S = 0.5
 
 
@@ -181,7 +181,7 @@ async def _session(
 
 async def _timed(page: Page, step: str, started: float, figures: Figures) -> None:
     """Wait until the step's map is drawn and record the seconds since ``started``."""
-    _page_name, selector, at_least = PAGES[step]
+    selector, at_least = PAGES[step]
     while await _count(page, selector) < at_least:
         if time.perf_counter() - started > DRAW_TIMEOUT_S:
             msg = f"{step}: no map drawn within {DRAW_TIMEOUT_S} s"

@@ -138,23 +138,22 @@ def _wait_until(page, started: float, drawn) -> None:
 
 
 def _count(page, selector: str) -> int:
-    total = 0
-    for frame in page.frames:
-        try:
-            total += frame.locator(selector).count()
-        except PlaywrightError:
-            continue
-    return total
+    return sum(_gathered(page, lambda frame: [frame.locator(selector).count()]))
 
 
 def _texts(page, selector: str) -> list[str]:
-    texts: list[str] = []
+    return _gathered(page, lambda frame: frame.locator(selector).all_inner_texts())
+
+
+def _gathered(page, read) -> list:
+    """The lists ``read(frame)`` returns for every frame, concatenated; skips a frame a rerun replaced."""
+    items: list = []
     for frame in page.frames:
         try:
-            texts += frame.locator(selector).all_inner_texts()
+            items += read(frame)
         except PlaywrightError:
             continue
-    return texts
+    return items
 
 
 if __name__ == "__main__":

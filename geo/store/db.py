@@ -233,8 +233,8 @@ def can_log_in(dsn: str) -> bool:
         False when the server refuses the connection or cannot be reached.
     """
     try:
-        psycopg2.connect(dsn, connect_timeout=CONNECT_TIMEOUT_S).close()
-    except psycopg2.OperationalError:
+        connect(dsn).close()
+    except DatabaseUnavailable:
         return False
     return True
 

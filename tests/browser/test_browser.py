@@ -81,26 +81,24 @@ def _leaflet_paths(page: Page) -> int:
 
 def _evaluate(page: Page, script: str) -> list:
     """The items ``script`` returns in every frame, concatenated (a frame replaced meanwhile adds none)."""
-    items: list = []
-    for frame in page.frames:
-        try:
-            items += frame.evaluate(script)
-        except PlaywrightError as exc:
-            if "detached" not in str(exc):
-                raise
-    return items
+    return _gathered(page, lambda frame: frame.evaluate(script))
 
 
 def _texts(page: Page, selector: str) -> list[str]:
     """The inner texts of ``selector`` in every frame (a frame replaced by a rerun meanwhile has none)."""
-    texts: list[str] = []
+    return _gathered(page, lambda frame: frame.locator(selector).all_inner_texts())
+
+
+def _gathered(page: Page, read) -> list:
+    """The lists ``read(frame)`` returns for every frame, concatenated; skips a frame a rerun replaced."""
+    items: list = []
     for frame in page.frames:
         try:
-            texts += frame.locator(selector).all_inner_texts()
+            items += read(frame)
         except PlaywrightError as exc:
             if "detached" not in str(exc):
                 raise
-    return texts
+    return items
 
 
 def test_map_page_draws_state_polygons_with_legend_and_no_cdn(app_url: str, browser) -> None:
