@@ -358,6 +358,7 @@ def test_a_rep_signed_in_sees_only_their_accounts_nearby_and_on_the_map(
     # Sales by region counts the rep's accounts only.
     page.locator('[data-testid="stSidebarNav"]').get_by_text("Sales by region").click()
     page.get_by_role("button", name="Download CSV").wait_for(timeout=DRAW_TIMEOUT_MS)
+    _idle(page)
     with page.expect_download(timeout=DRAW_TIMEOUT_MS) as download:
         page.get_by_role("button", name="Download CSV").click()
     by_state = pd.read_csv(download.value.path())
@@ -423,6 +424,22 @@ def _count(frame, selector: str) -> int:
         if "detached" not in str(exc):
             raise
         return 0
+
+
+def _idle(page: Page, *, quiet_s: float = 1.0) -> None:
+    """Wait until no script runs and none has for ``quiet_s``: a map's first draw reruns the page.
+
+    A download button's file is made from what the run that drew it registered; a click sent
+    while a rerun replaces the button asks for a file that is gone, and nothing downloads.
+    """
+    status = page.locator('[data-testid="stStatusWidget"]')
+    deadline = time.monotonic() + DRAW_TIMEOUT_MS / 1000
+    quiet_since = time.monotonic()
+    while time.monotonic() - quiet_since < quiet_s:
+        assert time.monotonic() < deadline, "the page kept rerunning"
+        if status.count():
+            quiet_since = time.monotonic()
+        page.wait_for_timeout(100)
 
 
 def _session_cookie(context) -> dict | None:
@@ -516,6 +533,7 @@ def test_signed_in_through_one_process_a_browser_is_signed_in_on_the_other(
     other.get_by_role("button", name="Download CSV").wait_for(timeout=DRAW_TIMEOUT_MS)
     assert other.get_by_text("Signed in as Mira Marketer").count() == 1
     _wait_for(lambda: _leaflet_paths(other) >= 50, "the map drawn by the second process")
+    _idle(other)
     # The download's file is kept by the process that drew the page, and fetched from it.
     with other.expect_download(timeout=DRAW_TIMEOUT_MS) as download:
         other.get_by_role("button", name="Download CSV").click()
