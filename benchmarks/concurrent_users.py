@@ -10,8 +10,8 @@ user's own accounts, then the page remembers them), each page its navigation off
 the sidebar as a person would. Prints, per
 count and page, p50, p95 and max seconds until its map is drawn (from the sign-in or the
 click), errors (a map not drawn within 120 s, an exception on the page; each with a screenshot in
-the temporary directory), and the server's
-peak RSS and CPU seconds over the run (all its processes).
+the temporary directory), the server's peak RSS (all its processes), and the CPU seconds the
+server, the browsers and the database used over the run's wall seconds.
 
 Usage::
 
@@ -208,37 +208,72 @@ async def _count(page: Page, selector: str) -> int:
 
 
 class _Sampler:
-    """Peak RSS and CPU seconds of a process and its children while the block runs."""
+    """Peak RSS and CPU seconds of the server (a process and its children) while the block runs.
+
+    Also the CPU seconds of the browsers (this script's other children), of the database
+    (processes named ``postgres``) and the wall seconds, to tell where the machine's cores went.
+    """
 
     def __init__(self, pid: int) -> None:
         self._root = psutil.Process(pid)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._seen: dict[int, psutil.Process] = {}
+        self._last: dict[int, tuple[str, float]] = {}
+        self._start: dict[int, float] = {}
+        self._started = 0.0
         self.peak_rss = 0
-        self.cpu_seconds = 0.0
-        self._cpu_start = 0.0
+        self.cpu_seconds: dict[str, float] = {}
+        self.wall_seconds = 0.0
 
     def __enter__(self) -> _Sampler:
-        self._cpu_start = self._cpu()
+        self._started = time.perf_counter()
+        self._start = {pid: cpu for pid, (_group, cpu) in self._read().items()}
         self._thread.start()
         return self
 
     def __exit__(self, *_exc: object) -> None:
         self._stop.set()
         self._thread.join()
-        self.cpu_seconds = self._cpu() - self._cpu_start
+        self._read()
+        self.wall_seconds = time.perf_counter() - self._started
+        totals = dict.fromkeys(("server", "browsers", "database"), 0.0)
+        for pid, (group, cpu) in self._last.items():
+            totals[group] += cpu - self._start.get(pid, 0.0)
+        self.cpu_seconds = totals
 
-    def _processes(self) -> list[psutil.Process]:
+    def _server(self) -> list[psutil.Process]:
         return [self._root, *self._root.children(recursive=True)]
 
-    def _cpu(self) -> float:
-        times = [process.cpu_times() for process in self._processes()]
-        return sum(t.user + t.system for t in times)
+    def _groups(self) -> dict[str, list[psutil.Process]]:
+        server = self._server()
+        server_pids = {process.pid for process in server}
+        me = psutil.Process()
+        browsers = [p for p in me.children(recursive=True) if p.pid not in server_pids]
+        database = [p for p in psutil.process_iter(["name"]) if p.info["name"] == "postgres"]
+        return {"server": server, "browsers": browsers, "database": database}
+
+    def _read(self) -> dict[int, tuple[str, float]]:
+        """CPU seconds of every process seen so far; an exited one keeps its last reading."""
+        for group, processes in self._groups().items():
+            for process in processes:
+                try:
+                    times = process.cpu_times()
+                except psutil.Error:
+                    continue
+                self._last[process.pid] = (group, times.user + times.system)
+        return dict(self._last)
 
     def _sample(self) -> None:
         while not self._stop.wait(SAMPLE_S):
-            rss = sum(process.memory_info().rss for process in self._processes())
+            rss = 0
+            for process in self._server():
+                try:
+                    rss += process.memory_info().rss
+                except psutil.Error:
+                    continue
             self.peak_rss = max(self.peak_rss, rss)
+            self._read()
 
 
 def _report(count: int, figures: Figures, usage: _Sampler) -> None:
@@ -252,7 +287,12 @@ def _report(count: int, figures: Figures, usage: _Sampler) -> None:
             )
     print(
         f"  errors: {len(figures.errors)}{' (' + '; '.join(figures.errors) + ')' if figures.errors else ''}"
-        f"  |  server: peak RSS {usage.peak_rss / 2**20:,.0f} MiB, CPU {usage.cpu_seconds:.1f} s"
+        f"  |  server: peak RSS {usage.peak_rss / 2**20:,.0f} MiB"
+    )
+    cpu = usage.cpu_seconds
+    print(
+        f"  CPU over {usage.wall_seconds:.0f} s on {psutil.cpu_count()} cores: server {cpu['server']:.1f} s,"
+        f" browsers {cpu['browsers']:.1f} s, database {cpu['database']:.1f} s"
     )
 
 

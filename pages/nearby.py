@@ -24,12 +24,6 @@ from pages._shared.user import current_user
 OUTCOMES = ("Met the buyer", "Left material", "Order taken", "No one available", "Follow-up booked")
 
 
-@st.cache_resource(show_spinner=False)
-def cached_gazetteer():
-    """The offline gazetteer, shared read-only by every session."""
-    return load_gazetteer(load_settings().data_dir)
-
-
 def render() -> None:
     """Find the accounts around the rep, plan a route through some of them and log visits."""
     st.title("Nearby accounts")
@@ -43,7 +37,7 @@ def render() -> None:
     open_orders = row[1].checkbox("With open orders", key="open_orders")
     if typed.strip() and typed != st.session_state.get("typed_applied"):
         try:
-            lon, lat, how = position_from_text(typed, cached_gazetteer())
+            lon, lat, how = position_from_text(typed, load_gazetteer(load_settings().data_dir))
         except GcrmError as exc:
             show_error(exc)
             return

@@ -11,11 +11,9 @@ from geo.analysis.cube import (
     Facts,
     complete_members,
     drill_down,
-    parse_period,
     region_names,
     state_level_only,
 )
-from geo.analysis.cube_answers import answer_cube
 from geo.analysis.hotspots import hot_spots
 from geo.analysis.market import DENOMINATORS
 from geo.analysis.market_answers import (
@@ -34,7 +32,7 @@ from geo.maps.escaping import markdown_text
 from geo.maps.region_maps import add_spots, choropleth_map
 from geo.privacy.exports import csv_text
 from geo.privacy.safe_locations import suppress_small_cells
-from pages._shared.caches import cached_facts, cached_regions, connections
+from pages._shared.caches import answer_version, cached_answer, cached_facts, cached_regions, connections
 from pages._shared.downloads import audited_download
 from pages._shared.errors import show_error
 from pages._shared.navigation import opened_through_app
@@ -84,16 +82,15 @@ def render() -> None:
         _accounts_table(focus[-1][1])
         return
     try:
-        table = answer_cube(
-            connections().app,
-            load_settings().data_dir,
-            by=level,
-            measures=_measures_to_answer(level, measure),
-            user=user,
-            where=where,
-            period=period,
-            facts=facts,
-            regions=cached_regions(level) if level in ("state", "county") else None,
+        table = cached_answer(
+            current_scope(),
+            answer_version(),
+            level,
+            tuple(_measures_to_answer(level, measure)),
+            tuple(sorted((field, tuple(sorted(keys))) for field, keys in where.items())),
+            period,
+            user,
+            facts,
         )
     except GcrmError as exc:
         show_error(exc)
@@ -205,7 +202,7 @@ def _controls(facts: Facts, focus: list) -> tuple:
             where[field] = picked
     for drilled_level, key, _name in focus:
         where[drilled_level] = [key]
-    period = parse_period(chosen) if chosen != ALL_TIME else None
+    period = chosen if chosen != ALL_TIME else None
     return level, measure, scheme, where, period
 
 

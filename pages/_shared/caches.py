@@ -1,7 +1,9 @@
-"""What pages cache: the database pools, boundaries, facts, units and filter choices.
+"""What pages cache: the database pools, boundaries, facts, cube answers, units and filter choices.
 
 Shared caches are keyed by the user's scope of visible rows and the data version, so
-users who see the same rows share one copy.
+users who see the same rows share one copy. Caches of large frames are resources (one
+object shared read-only, never mutated): a data cache unpickles a copy on every hit, which
+cost a county map 0.1 s of geometry parsing per rerun.
 """
 
 from __future__ import annotations
@@ -14,11 +16,13 @@ import geopandas as gpd
 import pandas as pd
 import streamlit as st
 
-from geo.analysis.cube import CUBE_MEASURES, Facts, cube
+from geo.analysis.cube import CUBE_MEASURES, Facts, cube, parse_period
+from geo.analysis.cube_answers import answer_cube
 from geo.campaigns.audience import filter_choices
 from geo.config import load_settings
 from geo.errors import GcrmError
-from geo.field.accounts import data_version, load_facts
+from geo.field.accounts import FACT_TABLES, data_version, load_facts
+from geo.ingest.geocode import load_gazetteer
 from geo.store.bootstrap import Connections, prepare_database
 from geo.store.boundaries import load_regions
 from geo.store.db import SYSTEM_USER
@@ -54,9 +58,9 @@ def connections() -> Connections:
     return prepare_database(load_settings())
 
 
-@st.cache_data(show_spinner="Loading boundaries …")
+@st.cache_resource(show_spinner="Loading boundaries …")
 def cached_regions(level: str) -> gpd.GeoDataFrame:
-    """Region polygons of one level: the same for every user, so cached for all sessions.
+    """Region polygons of one level: the same for every user, so shared by all sessions; read only.
 
     Parameters
     ----------
@@ -98,6 +102,68 @@ def cached_fact_labels() -> dict[str, str]:
     """Fact → its label, from the fact catalogue (migrations define it)."""
     catalogue = fact_catalogue(connections().app, user=SYSTEM_USER)
     return dict(zip(catalogue["fact"], catalogue["label"], strict=True))
+
+
+ANSWER_TABLES = (*FACT_TABLES, "region_facts", "territory_units")
+"""Tables a cube answer on the map is built from (its cache key): facts, market figures, units."""
+
+
+def answer_version() -> tuple:
+    """The change counters of :data:`ANSWER_TABLES`, to key :func:`cached_answer` on."""
+    return data_version(connections().app, user=current_user(), tables=ANSWER_TABLES)
+
+
+@st.cache_resource(max_entries=64, show_spinner="Adding up …")
+def cached_answer(
+    scope: tuple,
+    version: tuple,
+    level: str,
+    measures: tuple[str, ...],
+    where: tuple[tuple[str, tuple[str, ...]], ...],
+    period: str | None,
+    _user: str,
+    _facts: Facts,
+) -> gpd.GeoDataFrame:
+    """One cube answer with its members' names and shapes, shared by every session of a scope; read only.
+
+    What Sales by region draws for a (scope, level, measures, filters, period, data version) is
+    computed once: the managers of one region, or every admin, share it.
+
+    Parameters
+    ----------
+    scope
+        The acting user's scope of visible rows (a cache key).
+    version
+        :func:`answer_version` (a cache key).
+    level
+        The dimension to group by.
+    measures
+        The measures.
+    where
+        Dimension → allowed keys, as sorted pairs (a cache key).
+    period
+        The period as the user picked it (``2025``, ``2025Q1``, ``2025-03``), or None for all time.
+    _user
+        The acting user, who reads what the answer needs (not part of the key).
+    _facts
+        The facts of ``scope`` at ``version`` (not part of the key: the key already fixes them).
+
+    Returns
+    -------
+    GeoDataFrame
+        As :func:`geo.analysis.cube_answers.answer_cube` returns.
+    """
+    return answer_cube(
+        connections().app,
+        load_settings().data_dir,
+        by=level,
+        measures=list(measures),
+        user=_user,
+        where={field: list(keys) for field, keys in where} or None,
+        period=parse_period(period) if period else None,
+        facts=_facts,
+        regions=cached_regions(level) if level in ("state", "county") else None,
+    )
 
 
 BOOK_TABLES = ("accounts", "orders", "interactions")
@@ -177,7 +243,7 @@ def book_choices() -> dict[str, list[str]]:
 
 
 def warm_caches() -> None:
-    """Load what the first visitor of the sales page would wait for: pool, boundaries, facts.
+    """Load what the first visitors would wait for: pool, boundaries, gazetteer, facts.
 
     Run once in a background thread when the server starts (``serve.py``); a database that
     is down only leaves the caches cold, with a warning in the server log.
@@ -190,6 +256,7 @@ def warm_caches() -> None:
     try:
         db = connections().app
         cached_regions("state")
+        load_gazetteer(load_settings().data_dir)
         facts = cached_facts(ALL_ROWS, data_version(db, user=SYSTEM_USER), SYSTEM_USER)
         cube(facts, by="state", measures=list(CUBE_MEASURES))
         facts.periods  # noqa: B018 — computed once and kept by the facts

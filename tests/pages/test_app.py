@@ -288,3 +288,42 @@ def test_no_page_script_shows_a_stray_string() -> None:
         and isinstance(node.value.value, str)
     ]
     assert stray == []
+
+
+def test_sessions_of_one_scope_share_a_cube_answer_until_the_book_changes(
+    settings: Settings, connections, environment, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two sessions that see the same rows compute the map's answer once; a write makes a new one."""
+    from geo.ingest.whole_book import load_demo_book
+    from geo.store.db import SYSTEM_USER
+    from pages._shared import caches
+
+    load_demo_book(connections.owner, settings.data_dir, accounts=300, seed=3)
+    environment(settings)
+    answered = []
+    real_answer = caches.answer_cube
+
+    def counted_answer(*args, **kwargs):
+        answered.append(kwargs["by"])
+        return real_answer(*args, **kwargs)
+
+    monkeypatch.setattr(caches, "answer_cube", counted_answer)
+    first = _run(MAP_PAGE)
+    _no_failure(first)
+    second = AppTest.from_file(APP, default_timeout=120)
+    second.session_state["gcrm_user"] = ADMIN
+    second.run()
+    second.switch_page(MAP_PAGE).run()
+    _no_failure(second)
+    assert answered == ["state"], "the second session computed the answer again"
+    assert _table(second)["Customers"].sum() == _table(first)["Customers"].sum()
+
+    with connections.owner.transaction(user=SYSTEM_USER) as cur:
+        cur.execute(
+            "UPDATE accounts SET status = 'churned'"
+            " WHERE account_id = (SELECT min(account_id) FROM accounts WHERE status = 'customer')"
+        )
+    second.run()
+    _no_failure(second)
+    assert answered == ["state", "state"]
+    assert _table(second)["Customers"].sum() == _table(first)["Customers"].sum() - 1
