@@ -154,14 +154,13 @@ def _nearest_query(
         " reach AS (SELECT count(*) AS fetched, max(planar) AS degrees FROM candidates),"
         " best AS (SELECT * FROM candidates ORDER BY distance_m, account_id LIMIT %s)"
         " SELECT b.account_id, a.external_id, a.name, a.status, a.street, a.city,"
-        " coalesce((SELECT sum(o.amount) FROM orders o WHERE o.account_id = b.account_id"
-        " AND o.stage = 'won' AND o.order_date > %s::date - interval '12 months'"
-        " AND o.order_date <= %s), 0)::float,"
-        " (SELECT v.last_visit_at FROM account_last_visits v WHERE v.account_id = b.account_id),"
+        " coalesce(f.won_last_12_months, 0), f.last_visit_at,"
         " b.distance_m, ST_X(b.geom), ST_Y(b.geom), reach.fetched, reach.degrees"
-        " FROM best b JOIN accounts a USING (account_id), reach ORDER BY b.distance_m, b.account_id"
+        " FROM best b JOIN accounts a USING (account_id)"
+        " LEFT JOIN gcrm_account_figures(ARRAY(SELECT account_id FROM best), %s) f USING (account_id), reach"
+        " ORDER BY b.distance_m, b.account_id"
     )
-    params = [lon, lat, *condition_params, fetch, *condition_params, fetch, fetch, k, today, today]
+    params = [lon, lat, *condition_params, fetch, *condition_params, fetch, fetch, k, today]
     return query, params
 
 

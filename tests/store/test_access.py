@@ -413,6 +413,38 @@ def test_a_scoped_users_nearest_equal_a_brute_force_ranking_of_their_accounts(
     assert found["distance_m"].tolist() == pytest.approx([d for d, _a in expected], rel=1e-6)
 
 
+@pytest.mark.parametrize("user", USERS)
+def test_the_account_figures_function_gives_each_user_only_the_figures_of_accounts_they_see(
+    secured: Connections, user: str
+) -> None:
+    """``gcrm_account_figures`` bypasses the child tables' policies, so it must apply the accounts' own.
+
+    Asked for every account id, it returns the won revenue of the last 12 months and the last
+    visit of exactly the accounts the user may read, with the values the owner computes.
+    """
+    today = clock.today()
+    with secured.owner.transaction(user="t") as cur:
+        cur.execute("UPDATE orders SET stage = 'won', order_date = %s - 30 WHERE order_id %% 2 = 0", (today,))
+        cur.execute(
+            "SELECT a.account_id, coalesce((SELECT sum(o.amount) FROM orders o"
+            " WHERE o.account_id = a.account_id AND o.stage = 'won'"
+            " AND o.order_date > %s - interval '12 months' AND o.order_date <= %s), 0)::float,"
+            " (SELECT v.last_visit_at FROM account_last_visits v WHERE v.account_id = a.account_id)"
+            " FROM accounts a",
+            (today, today),
+        )
+        figures = {row[0]: (pytest.approx(row[1]), row[2]) for row in cur.fetchall()}
+        visible = {int(row.split(",")[0].lstrip("(")) for row in _expected(cur, "accounts", user)}
+    with secured.app.transaction(user=user) as cur:
+        cur.execute("SELECT * FROM gcrm_account_figures(%s, %s)", (sorted(figures), today))
+        found = {row[0]: (row[1], row[2]) for row in cur.fetchall()}
+    assert set(found) == visible
+    assert found == {account: figures[account] for account in visible}
+    if user in ("admin", "rep"):
+        assert any(won > 0 for won, _visit in found.values())
+        assert any(visit is not None for _won, visit in found.values())
+
+
 def test_the_app_role_has_a_statement_timeout(secured: Connections) -> None:
     with secured.app.transaction(user="admin") as cur:
         cur.execute("SHOW statement_timeout")
