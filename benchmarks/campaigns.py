@@ -12,7 +12,9 @@ Prints, on the configured database (``gcrm demo --accounts 1000000 --replace``):
 - nearest 25 as the demo rep (``rep``, row-level security scoped to their territories) and as an
   admin from 200 positions of the rep's own accounts: p50 and p95 of each and their ratio;
 - the waterfall count of a county-sized drawn polygon (the bounding box of Cook County, IL,
-  and of 20 other counties) with two filters (segment and status): p50 and p95;
+  and of 20 other counties) with two filters (segment and status): p50 and p95; then the same
+  for the demo manager (``manager``, scoped to a region) and an admin on the counties of that
+  region, and their ratio;
 - a route through 25 stops (nearest neighbour + 2-opt): time for 20 random sets.
 
 Usage::
@@ -40,6 +42,8 @@ from geo.store.bootstrap import prepare_database
 USER = "benchmark"
 REP = "rep"
 """The demo book's rep (see :data:`geo.store.users.DEMO_USERS`), timed against an admin."""
+MANAGER = "manager"
+"""The demo book's manager, whose audiences are timed against an admin's."""
 SEED = 5
 BUSY_COUNTIES = [
     "17031", "06073", "48201", "04013", "12086", "36047", "53033", "26163", "13121", "42101",
@@ -66,10 +70,11 @@ def main() -> None:
         )
         points = np.array(cur.fetchall())
         cur.execute(
-            "SELECT ST_AsText(ST_Envelope(geom)) FROM regions WHERE level = 'county' AND code = ANY(%s)",
+            "SELECT code, ST_AsText(ST_Envelope(geom)) FROM regions"
+            " WHERE level = 'county' AND code = ANY(%s)",
             (BUSY_COUNTIES,),
         )
-        counties = [shapely.from_wkt(wkt) for (wkt,) in cur.fetchall()]
+        counties = {code: shapely.from_wkt(wkt) for code, wkt in cur.fetchall()}
     print(f"book: {total:,} accounts")
     positions = points[rng.choice(len(points), 200, replace=False)]
     nearest = _nearest(db, positions)
@@ -166,22 +171,47 @@ def _rep_against_admin(db, rng: np.random.Generator) -> None:
     )
 
 
-def _audience(db, counties: list) -> None:
+def _audience(db, counties: dict) -> None:
+    shapes = list(counties.values())
+    p50, p95, sizes = _waterfall_timings(db, shapes, user=USER)
+    print(
+        f"audience waterfall, county-sized polygon + segment and status filters ({len(shapes)} counties,"
+        f" {min(sizes):,}–{max(sizes):,} accounts matched): p50 {p50:.1f} ms, p95 {p95:.1f} ms"
+    )
+    with db.transaction(user=MANAGER) as cur:
+        cur.execute(
+            "SELECT DISTINCT county_fips FROM accounts WHERE county_fips = ANY(%s) ORDER BY 1",
+            (list(counties),),
+        )
+        own = [counties[code] for (code,) in cur.fetchall()]
+    if not own:
+        print(f"audience waterfall as a manager: skipped, {MANAGER!r} sees none of the counties")
+        return
+    timings = {user: _waterfall_timings(db, own, user=user) for user in (MANAGER, USER)}
+    (man50, man95, man_sizes), (admin50, admin95, _sizes) = timings[MANAGER], timings[USER]
+    print(
+        f"audience waterfall on the {len(own)} counties of the manager's region"
+        f" ({min(man_sizes):,}–{max(man_sizes):,} of the manager's accounts matched):"
+        f" manager p50 {man50:.1f} ms, p95 {man95:.1f} ms"
+        f"  |  admin p50 {admin50:.1f} ms, p95 {admin95:.1f} ms"
+        f"  |  ratio manager / admin: p50 x{man50 / admin50:.2f}, p95 x{man95 / admin95:.2f}"
+    )
+
+
+def _waterfall_timings(db, shapes: list, *, user: str) -> tuple[float, float, list[int]]:
+    """p50 and p95 in ms of the waterfall of each of ``shapes`` (three passes after a warm-up), and sizes."""
     filters = Filters(segments=("SMB", "Mid-Market"), statuses=("customer", "prospect"))
-    for shape in counties[:3]:
-        waterfall(db, [polygon_part(shape)], filters, user=USER)
+    for shape in shapes[:3]:
+        waterfall(db, [polygon_part(shape)], filters, user=user)
     timings, sizes = [], []
     for _ in range(3):
-        for shape in counties:
+        for shape in shapes:
             started = time.perf_counter()
-            counts = waterfall(db, [polygon_part(shape)], filters, user=USER)
+            counts = waterfall(db, [polygon_part(shape)], filters, user=user)
             timings.append(1000 * (time.perf_counter() - started))
             sizes.append(int(counts["count"].iloc[0]))
     p50, p95 = np.percentile(timings, [50, 95])
-    print(
-        f"audience waterfall, county-sized polygon + segment and status filters ({len(counties)} counties,"
-        f" {min(sizes):,}–{max(sizes):,} accounts matched): p50 {p50:.1f} ms, p95 {p95:.1f} ms"
-    )
+    return float(p50), float(p95), sizes
 
 
 def _routes(points: np.ndarray, rng: np.random.Generator) -> None:
