@@ -14,6 +14,7 @@ from scipy.optimize import linear_sum_assignment
 
 from geo.analysis.cube import MARKET, region_names
 from geo.analysis.market_answers import unit_market
+from geo.analysis.tradeareas import nearest_cells
 from geo.errors import AccessDenied, AlignmentError
 from geo.places.geodesy import METRIC_CRS
 from geo.store.boundaries import load_regions
@@ -206,18 +207,9 @@ def nearest_land(
     GeoDataFrame
         ``code, name, geometry`` for the points whose cell touches the land.
     """
-    metric = points.to_crs(METRIC_CRS)
-    area = gpd.GeoSeries([land], crs="EPSG:4326").to_crs(METRIC_CRS).iloc[0]
-    cells = shapely.get_parts(shapely.voronoi_polygons(shapely.MultiPoint(list(metric)), extend_to=area))
-    owner = shapely.STRtree(cells).query(metric.to_numpy(), predicate="within")
-    geometry = np.empty(len(metric), dtype=object)
-    geometry[owner[0]] = cells[owner[1]]
-    clipped = np.empty(len(metric), dtype=object)
-    present = np.flatnonzero(pd.notna(geometry))
-    clipped[present] = shapely.intersection(geometry[present], area)
     frame = gpd.GeoDataFrame(
-        {"code": codes, "name": names}, geometry=gpd.GeoSeries(clipped, crs=METRIC_CRS)
-    ).to_crs("EPSG:4326")
+        {"code": codes, "name": names}, geometry=nearest_cells(points, land).to_numpy(), crs="EPSG:4326"
+    )
     return frame[~(frame.geometry.isna() | frame.geometry.is_empty)].reset_index(drop=True)
 
 

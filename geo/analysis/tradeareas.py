@@ -245,20 +245,39 @@ def voronoi(branches: gpd.GeoDataFrame, study_area: shapely.Geometry) -> gpd.Geo
     GeoDataFrame
         ``branch_id, method, geometry``.
     """
-    metric = branches.to_crs(METRIC_CRS)
-    area = gpd.GeoSeries([study_area], crs="EPSG:4326").to_crs(METRIC_CRS).iloc[0]
-    cells = shapely.get_parts(
-        shapely.voronoi_polygons(shapely.MultiPoint(list(metric.geometry)), extend_to=area)
-    )
-    tree = shapely.STRtree(cells)
-    owner = tree.query(metric.geometry.to_numpy(), predicate="within")
-    geometry = np.empty(len(branches), dtype=object)
-    geometry[owner[0]] = shapely.intersection(cells[owner[1]], area)
-    frame = gpd.GeoDataFrame(
+    return gpd.GeoDataFrame(
         {"branch_id": branches["branch_id"].to_numpy(), "method": "voronoi"},
-        geometry=gpd.GeoSeries(geometry, crs=METRIC_CRS),
+        geometry=nearest_cells(branches.geometry, study_area).to_numpy(),
+        crs="EPSG:4326",
     )
-    return frame.to_crs("EPSG:4326")
+
+
+def nearest_cells(points: gpd.GeoSeries, study_area: shapely.Geometry) -> gpd.GeoSeries:
+    """The part of ``study_area`` nearer to each point than to any other (Voronoi in a metric CRS, clipped).
+
+    The one nearest-point construction of the project: branches' trade areas and the units
+    of a book's alignment both use it.
+
+    Parameters
+    ----------
+    points
+        Points in EPSG:4326.
+    study_area
+        Polygon(s) in EPSG:4326.
+
+    Returns
+    -------
+    GeoSeries
+        One cell per point, in the order and index of ``points`` (EPSG:4326); empty where the
+        point's cell misses the area, missing where a point shares another's position.
+    """
+    metric = points.to_crs(METRIC_CRS)
+    area = gpd.GeoSeries([study_area], crs="EPSG:4326").to_crs(METRIC_CRS).iloc[0]
+    cells = shapely.get_parts(shapely.voronoi_polygons(shapely.MultiPoint(list(metric)), extend_to=area))
+    owner = shapely.STRtree(cells).query(metric.to_numpy(), predicate="within")
+    geometry = np.full(len(metric), None, dtype=object)
+    geometry[owner[0]] = shapely.intersection(cells[owner[1]], area)
+    return gpd.GeoSeries(geometry, index=points.index, crs=METRIC_CRS).to_crs("EPSG:4326")
 
 
 def huff_probabilities(distances_m: np.ndarray, attractiveness: np.ndarray, beta: float) -> np.ndarray:

@@ -18,7 +18,8 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-CRS = "EPSG:4326"
+from geo.store.db import STORAGE_CRS
+
 ORDER_HISTORY_YEARS = 3
 """Won orders fall in the three years before the as-of date, visits in the last of them."""
 OPEN_ORDER_SHARE = 0.25
@@ -316,7 +317,7 @@ def _accounts(
             "marketing_consent": rng.random(n) < CONSENT_SHARE,
         }
     )
-    return gpd.GeoDataFrame(frame, geometry=gpd.points_from_xy(lon, lat), crs=CRS)
+    return gpd.GeoDataFrame(frame, geometry=gpd.points_from_xy(lon, lat), crs=STORAGE_CRS)
 
 
 def _offset(rng: np.random.Generator, lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -388,7 +389,7 @@ def _branches(cities: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
             "state": largest["state"].to_numpy(),
         }
     )
-    return gpd.GeoDataFrame(frame, geometry=largest.geometry.to_numpy(), crs=CRS)
+    return gpd.GeoDataFrame(frame, geometry=largest.geometry.to_numpy(), crs=STORAGE_CRS)
 
 
 def _contacts(rng: np.random.Generator, accounts: gpd.GeoDataFrame) -> pd.DataFrame:

@@ -26,9 +26,9 @@ import numpy as np
 import pandas as pd
 from rapidfuzz import fuzz, process
 
+from geo.store.db import STORAGE_CRS
 from geo.store.shipped_data import read_cities, read_states, read_zips
 
-CRS = "EPSG:4326"
 FUZZY_CUTOFF = 0.85
 """Minimum difflib similarity for a misspelt city to match a gazetteer place."""
 SHORTLIST_SLACK = 1e-6
@@ -161,7 +161,7 @@ def build_gazetteer(zips: gpd.GeoDataFrame, cities: gpd.GeoDataFrame, states: gp
     codes = {name.lower(): abbrev for name, abbrev in zip(states["name"], states["abbrev"], strict=True)}
     codes.update({abbrev.lower(): abbrev for abbrev in states["abbrev"]})
     codes.update({"washington dc": "DC", "d c": "DC", "dc": "DC"})
-    polygons = gpd.GeoDataFrame({"abbrev": states["abbrev"]}, geometry=states.geometry, crs=CRS)
+    polygons = gpd.GeoDataFrame({"abbrev": states["abbrev"]}, geometry=states.geometry, crs=STORAGE_CRS)
     return Gazetteer(zip_table, places, state_table, codes, polygons)
 
 
@@ -402,7 +402,7 @@ def _state_of(lon: pd.Series, lat: pd.Series, gazetteer: Gazetteer) -> pd.Series
     if not present.any():
         return out
     points = gpd.GeoDataFrame(
-        geometry=gpd.points_from_xy(lon[present], lat[present]), index=lon.index[present], crs=CRS
+        geometry=gpd.points_from_xy(lon[present], lat[present]), index=lon.index[present], crs=STORAGE_CRS
     )
     joined = gpd.sjoin(points, gazetteer.state_polygons, predicate="within", how="inner")
     joined = joined[~joined.index.duplicated(keep="first")]

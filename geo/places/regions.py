@@ -14,7 +14,6 @@ from h3ronpy import vector as h3_vector
 from geo.places.geodesy import METRIC_CRS
 from geo.store.db import STORAGE_CRS
 
-CRS = STORAGE_CRS
 NEAREST_COUNTY_MAX_M = 25_000
 """A point just off a simplified coastline joins the nearest county within this distance."""
 H3_RESOLUTIONS = (5, 7, 9)
@@ -100,7 +99,7 @@ def h3_hexagon(cell: str) -> shapely.Polygon:
 
 
 def _county_of_points(points: gpd.GeoSeries, counties: gpd.GeoDataFrame) -> pd.Series:
-    frame = gpd.GeoDataFrame(geometry=points.reset_index(drop=True), crs=CRS)
+    frame = gpd.GeoDataFrame(geometry=points.reset_index(drop=True), crs=STORAGE_CRS)
     present = ~(frame.geometry.isna() | frame.geometry.is_empty)
     located = frame[present]
     inside = gpd.sjoin(located, counties[["code", "geometry"]], predicate="within", how="left")

@@ -21,6 +21,7 @@ from geo.analysis.tradeareas import (
     huff_probabilities,
     nearest_branch,
     nearest_branch_keys,
+    nearest_cells,
     polygon_members,
     ring_members,
     ring_radii_m,
@@ -109,6 +110,27 @@ def test_voronoi_cells_partition_the_study_area_by_nearest_branch(branches) -> N
     )
     assert cells.geometry.iloc[0].contains(shapely.Point(-87.4, 41.9))
     assert cells.geometry.iloc[1].contains(shapely.Point(-88.2, 41.9))
+
+
+def test_nearest_cells_keep_the_order_and_index_of_the_points_and_leave_out_what_misses_the_area() -> None:
+    """The one nearest-point construction (trade areas, alignment units): each point's cell, in order."""
+    area = box(-88.5, 41.5, -87.0, 42.3)
+    points = gpd.GeoSeries(
+        shapely.points([(-87.2, 41.9), (-88.3, 41.9), (-87.8, 42.2), (-60.0, 10.0)]),
+        index=["east", "west", "north", "far"],
+        crs="EPSG:4326",
+    )
+    cells = nearest_cells(points, area)
+    assert list(cells.index) == ["east", "west", "north", "far"]
+    assert cells.crs == "EPSG:4326"
+    for name in ("east", "west", "north"):
+        assert cells[name].contains(points[name])
+    assert cells["far"].is_empty
+    metric = cells.to_crs("EPSG:5070")
+    assert metric.area.sum() == pytest.approx(
+        gpd.GeoSeries([area], crs="EPSG:4326").to_crs("EPSG:5070").area[0]
+    )
+    assert not metric["east"].overlaps(metric["west"])
 
 
 def test_huff_probabilities_sum_to_one_and_decay_with_distance() -> None:
