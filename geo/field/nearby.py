@@ -19,7 +19,7 @@ from geo import clock
 from geo.errors import NearbyError
 from geo.ingest.geocode import Gazetteer, geocode_addresses
 from geo.places.geodesy import EARTH_RADIUS_M, within_radius_sql
-from geo.store.db import Database
+from geo.store.db import Database, execute_prepared
 
 DEFAULT_K = 25
 MAX_K = 500
@@ -30,7 +30,7 @@ KNN_FIRST_FETCH = 50
 _KNN = (
     "SELECT a.account_id, a.geom <-> here.p AS planar,"
     " ST_Distance(a.geom::geography, here.p::geography, false) AS distance_m, a.geom"
-    " FROM accounts a, here WHERE {where} ORDER BY a.geom <-> here.p LIMIT %s"
+    " FROM accounts a, here WHERE {where} ORDER BY a.geom <-> here.p LIMIT {fetch}"
 )
 """One planar KNN scan of the accounts that pass ``where``."""
 
@@ -123,8 +123,9 @@ def nearest_accounts(
     today = clock.today()
     with db.transaction(user=user) as cur:
         while True:
-            cur.execute(
-                *_nearest_query(lon, lat, conditions, condition_params, fetch=fetch, k=int(k), today=today)
+            execute_prepared(
+                cur,
+                *_nearest_query(lon, lat, conditions, condition_params, fetch=fetch, k=int(k), today=today),
             )
             rows = cur.fetchall()
             if _ranking_is_exact(rows, lat=lat, k=int(k), fetch=fetch):
@@ -143,16 +144,19 @@ def _nearest_query(
     territories in the (territory_id, geom) index and merge the candidates, instead of
     walking everyone's accounts nearest first and discarding other territories' (GiST
     cannot order a scan under ``territory_id = ANY (…)``). The policies apply to both.
+    ``fetch`` and ``k`` are written into the text, so that the plan of the prepared
+    statement (:func:`geo.store.db.execute_prepared`) is made for them.
     """
     where = " AND ".join(conditions)
+    fetch, k = int(fetch), int(k)
     query = (
         "WITH here AS NOT MATERIALIZED (SELECT ST_SetSRID(ST_MakePoint(%s, %s), 4326) AS p),"
-        " candidates AS ((" + _KNN.format(where=f"(SELECT gcrm_sees_all()) AND {where}") + ")"
+        " candidates AS ((" + _KNN.format(where=f"(SELECT gcrm_sees_all()) AND {where}", fetch=fetch) + ")"
         " UNION ALL (SELECT s.* FROM here, unnest(gcrm_territories()) AS t (territory_id),"
-        " LATERAL (" + _KNN.format(where=f"a.territory_id = t.territory_id AND {where}") + ") s"
-        " WHERE NOT (SELECT gcrm_sees_all()) ORDER BY s.planar LIMIT %s)),"
+        " LATERAL (" + _KNN.format(where=f"a.territory_id = t.territory_id AND {where}", fetch=fetch) + ") s"
+        f" WHERE NOT (SELECT gcrm_sees_all()) ORDER BY s.planar LIMIT {fetch})),"
         " reach AS (SELECT count(*) AS fetched, max(planar) AS degrees FROM candidates),"
-        " best AS (SELECT * FROM candidates ORDER BY distance_m, account_id LIMIT %s)"
+        f" best AS (SELECT * FROM candidates ORDER BY distance_m, account_id LIMIT {k})"
         " SELECT b.account_id, a.external_id, a.name, a.status, a.street, a.city,"
         " coalesce(f.won_last_12_months, 0), f.last_visit_at,"
         " b.distance_m, ST_X(b.geom), ST_Y(b.geom), reach.fetched, reach.degrees"
@@ -160,7 +164,7 @@ def _nearest_query(
         " LEFT JOIN gcrm_account_figures(ARRAY(SELECT account_id FROM best), %s) f USING (account_id), reach"
         " ORDER BY b.distance_m, b.account_id"
     )
-    params = [lon, lat, *condition_params, fetch, *condition_params, fetch, fetch, k, today]
+    params = [lon, lat, *condition_params, *condition_params, today]
     return query, params
 
 

@@ -16,7 +16,10 @@ ALTER ROLE gcrm_app SET work_mem = '32MB';
 -- and nothing for the others.
 CREATE FUNCTION gcrm_account_figures(ids bigint[], today date)
 RETURNS TABLE (account_id bigint, won_last_12_months float8, last_visit_at timestamptz)
-LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public, pg_temp AS $$
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = public, pg_temp AS $$
+BEGIN
+    -- PL/pgSQL keeps this plan for the session (an SQL function would plan it per call).
+    RETURN QUERY
     SELECT a.account_id,
            coalesce((SELECT sum(o.amount) FROM orders o
                      WHERE o.account_id = a.account_id AND o.stage = 'won'
@@ -24,7 +27,9 @@ LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public, pg_temp AS $$
            (SELECT v.last_visit_at FROM account_last_visits v WHERE v.account_id = a.account_id)
     FROM accounts a
     WHERE a.account_id = ANY (ids)
-      AND (session_user = current_user OR (SELECT gcrm_sees_all()) OR a.territory_id = ANY ((SELECT gcrm_territories())::integer[]))
+      AND (session_user = current_user OR (SELECT gcrm_sees_all())
+           OR a.territory_id = ANY ((SELECT gcrm_territories())::integer[]));
+END
 $$;
 REVOKE ALL ON FUNCTION gcrm_account_figures(bigint[], date) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION gcrm_account_figures(bigint[], date) TO gcrm_app, gcrm_admin, gcrm_marketer, gcrm_scoped;
