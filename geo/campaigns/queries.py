@@ -6,6 +6,7 @@ its parameters, in the order their placeholders appear in the text.
 
 from __future__ import annotations
 
+import shapely
 from psycopg2 import sql
 
 from geo import clock
@@ -13,11 +14,16 @@ from geo.campaigns.filters import Filters
 from geo.campaigns.target import REGION_KEYS, Part
 from geo.errors import CampaignError
 from geo.ingest.geocode import PRECISION_RANK
-from geo.places.geodesy import within_radius_sql
+from geo.places.geodesy import geodesic_circle, geodesic_segmentize, within_radius_sql
+from geo.places.regions import h3_cover
 
 GREAT_CIRCLE_STEP_M = 500.0
 """Polygon edges are cut into great-circle steps this long, so a planar test on the indexed
 ``geom`` follows the sphere (the chord of a 500 m arc strays from it by well under a millimetre)."""
+PREFILTER_RESOLUTION = 5
+"""H3 resolution of the key tested before a shape's geometry (stored as ``accounts.h3_r5``)."""
+PREFILTER_MAX_CELLS = 2_000
+"""Shapes needing more cells than this (about 500,000 km²) are tested on their geometry alone."""
 CONTACTABLE = (
     "a.marketing_consent AND gcrm_identifier_hash(a.external_id)"
     " NOT IN (SELECT s.identifier_hash FROM suppression_list s)"
@@ -207,12 +213,13 @@ def staged_query(
 def _part_condition(part: Part, branches: dict[int, tuple[float, float]]) -> tuple[sql.Composable, list]:
     if part.kind == "circle":
         condition, params = within_radius_sql("a.geom", part.lon, part.lat, part.radius_m)
-        return sql.SQL(condition), params
+        return _cells_first(condition, params, geodesic_circle(part.lon, part.lat, part.radius_m))
     if part.kind == "polygon":
         densified = "ST_Segmentize(ST_GeomFromText(%s, 4326)::geography, %s)::geometry"
-        return (
-            sql.SQL(f"a.geom && {densified} AND ST_Intersects(a.geom, {densified})"),
+        return _cells_first(
+            f"a.geom && {densified} AND ST_Intersects(a.geom, {densified})",
             [part.wkt, GREAT_CIRCLE_STEP_M, part.wkt, GREAT_CIRCLE_STEP_M],
+            geodesic_segmentize(shapely.from_wkt(part.wkt), GREAT_CIRCLE_STEP_M),
         )
     if part.kind == "region":
         return sql.SQL("a.{} = ANY(%s)").format(sql.Identifier(REGION_KEYS[part.level])), [list(part.codes)]
@@ -226,9 +233,12 @@ def _part_condition(part: Part, branches: dict[int, tuple[float, float]]) -> tup
         ]
         if not rings:
             return sql.SQL("false"), []
-        return (
-            sql.SQL(" OR ".join(f"({ring})" for ring, _params in rings)),
+        return _cells_first(
+            " OR ".join(f"({ring})" for ring, _params in rings),
             [value for _ring, params in rings for value in params],
+            shapely.union_all(
+                [geodesic_circle(*branches[int(c)], part.radius_m) for c in part.codes if int(c) in branches]
+            ),
         )
     if part.kind == "trade_area":
         return (
@@ -240,3 +250,22 @@ def _part_condition(part: Part, branches: dict[int, tuple[float, float]]) -> tup
         )
     msg = f"Unknown target part {part.kind!r}."
     raise CampaignError(msg)
+
+
+def _cells_first(condition: str, params: list, shape: shapely.Geometry) -> tuple[sql.Composable, list]:
+    """Precede a geometric condition with a test of the accounts' H3 cell that any index can serve.
+
+    Row-level security lets only leakproof conditions reach an index before its policy,
+    and PostGIS's geometry tests are not leakproof: for a territory-scoped user, a drawn
+    shape would read every account of their territories. Text equality is leakproof, so
+    ``h3_r5 = ANY(cells)`` (the cells ``shape`` may hold, :func:`geo.places.regions.h3_cover`,
+    or accounts without a cell) finds the candidates through ``accounts_h3_r5_idx``; the
+    geometric test then decides, so the answer is the same.
+    """
+    cells = h3_cover(shape, PREFILTER_RESOLUTION, max_cells=PREFILTER_MAX_CELLS)
+    if cells is None:
+        return sql.SQL(condition), params
+    return (
+        sql.SQL(f"(a.h3_r5 = ANY(%s) OR a.h3_r5 IS NULL) AND ({condition})"),
+        [cells, *params],
+    )

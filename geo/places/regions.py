@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import geopandas as gpd
 import h3
 import h3ronpy
@@ -80,6 +82,43 @@ def h3_cells(points: gpd.GeoSeries, resolution: int) -> pd.Series:
         codes = h3_vector.coordinates_to_cells(located.y.to_numpy(), located.x.to_numpy(), resolution)
         cells[present] = pa.array(h3ronpy.cells_to_string(codes)).to_numpy(zero_copy_only=False)
     return pd.Series(cells, index=points.index, dtype=object)
+
+
+def h3_cover(shape: shapely.Geometry, resolution: int, *, max_cells: int) -> list[str] | None:
+    """The H3 cells that may hold points of an area: those it touches, and their neighbours.
+
+    A superset of the cells of the points inside ``shape`` (whose straight edges are taken
+    in degrees: densify geodesic ones first, :func:`geo.places.geodesy.geodesic_segmentize`):
+    the cells whose outline intersects it, and around each its ring of neighbours, which
+    absorbs the difference between the cells' own great-circle edges and straight ones.
+
+    Parameters
+    ----------
+    shape
+        A Polygon or MultiPolygon in EPSG:4326.
+    resolution
+        H3 resolution.
+    max_cells
+        Give up (None) beyond this many cells: a key list that long filters nothing.
+
+    Returns
+    -------
+    list of str or None
+        Cell ids, sorted; None when there would be more than ``max_cells``.
+    """
+    touched = h3_vector.wkb_to_cells(
+        pa.array([shapely.to_wkb(shape)]),
+        resolution,
+        containment_mode=h3ronpy.ContainmentMode.IntersectsBoundary,
+    )
+    codes = pa.array(touched).flatten()
+    inside = shapely.get_coordinates(shapely.point_on_surface(shape))
+    seeds = set(pa.array(h3ronpy.cells_to_string(codes)).to_pylist())
+    seeds.add(h3.latlng_to_cell(float(inside[0, 1]), float(inside[0, 0]), resolution))
+    if len(seeds) > max_cells:
+        return None
+    cells = set(itertools.chain.from_iterable(h3.grid_disk(cell, 1) for cell in seeds))
+    return sorted(cells) if len(cells) <= max_cells else None
 
 
 def h3_hexagon(cell: str) -> shapely.Polygon:

@@ -113,6 +113,36 @@ def test_circle_and_ring_audiences_are_served_by_the_spatial_index(conns) -> Non
         assert "Seq Scan on accounts" not in plan, plan
 
 
+def test_a_managers_drawn_audience_is_found_through_the_cell_index_and_equals_a_brute_force_count(
+    planned: tuple[Settings, Connections],
+) -> None:
+    """Regression: under the scoped policy no geometry test reaches an index (PostGIS's are not
+    leakproof), so a manager's county-sized polygon read every account of their region (250,000
+    at 1M accounts, 4.4x an admin's time); the leakproof H3 key test now finds the candidates."""
+    _settings, planned_conns = planned
+    polygon = shapely.Polygon([(-123.0, 33.5), (-116.0, 33.5), (-116.0, 39.0), (-123.0, 39.0)])
+    with planned_conns.owner.transaction(user=USER) as cur:
+        cur.execute("SELECT set_config('gcrm.user', 'manager', true)")
+        cur.execute(
+            "SELECT account_id, ST_X(geom), ST_Y(geom) FROM accounts"
+            " WHERE geom IS NOT NULL AND territory_id = ANY(gcrm_territories())"
+        )
+        own = pd.DataFrame(cur.fetchall(), columns=["account_id", "lon", "lat"])
+    expected = _inside_on_sphere(own, polygon)
+    counts = waterfall(planned_conns.app, [polygon_part(polygon)], _everyone(), user="manager")
+    assert _matched(counts) == len(expected) > 0
+    downtown = shapely.box(-118.30, 34.00, -118.20, 34.10)
+    where, params = target_condition([polygon_part(downtown)])
+    with planned_conns.app.transaction(user="manager") as cur:
+        cur.execute("SET LOCAL enable_seqscan = off")
+        cur.execute(
+            sql.SQL("EXPLAIN SELECT count(*) FROM accounts a WHERE a.geom IS NOT NULL AND {}").format(where),
+            params,
+        )
+        plan = "\n".join(row[0] for row in cur.fetchall())
+    assert re.search(r"Index Scan on accounts_h3_r5_idx\s+.*\n\s+Index Cond: \(h3_r5 = ANY", plan), plan
+
+
 @pytest.mark.parametrize(
     "polygon",
     [

@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 from datetime import UTC, date, datetime
 
+import h3
 import pytest
 import shapely
 from psycopg2 import sql
@@ -22,15 +23,36 @@ from geo.places.geodesy import EARTH_RADIUS_M
 
 NOW = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
 SQUARE = "POLYGON ((-88 41, -87 41, -87 42, -88 42, -88 41))"
-CIRCLE = (
+CELLS = "(a.h3_r5 = ANY(%s) OR a.h3_r5 IS NULL) AND "
+"""The leakproof key test before a shape's geometry (row-level security lets it reach an index)."""
+RADIUS = (
     "(a.geom && ST_MakeEnvelope(%s, %s, %s, %s, 4326))"
     " AND ST_DWithin(a.geom::geography, ST_SetSRID(ST_MakePoint(%s, %s), 4326)::geography, %s, false)"
 )
-"""A circle: the index-served search box, then the exact distance on the sphere."""
+CIRCLE = f"{CELLS}({RADIUS})"
+"""A circle: its cells, the index-served search box, then the exact distance on the sphere."""
+
+
+class CellsAround:
+    """Equal to a sorted list of distinct H3 resolution-5 cells that holds the cells of ``points``."""
+
+    def __init__(self, *points: tuple[float, float]) -> None:
+        self.cells = {h3.latlng_to_cell(lat, lon, 5) for lon, lat in points}
+
+    def __eq__(self, other: object) -> bool:
+        return (
+            isinstance(other, list)
+            and other == sorted(set(other))
+            and all(h3.get_resolution(cell) == 5 for cell in other)
+            and self.cells <= set(other)
+        )
+
+    def __repr__(self) -> str:
+        return f"CellsAround({sorted(self.cells)})"
 
 
 def _circle(lon: float, lat: float, radius_m: float) -> list:
-    """A circle's parameters: the box of the spherical cap (latitude ± δ, longitude ± asin(sin δ / cos φ))."""
+    """A circle's radius parameters: the cap's box (latitude ± δ, longitude ± asin(sin δ / cos φ))."""
     delta = radius_m / EARTH_RADIUS_M
     reach = math.degrees(math.asin(math.sin(delta) / math.cos(math.radians(lat))))
     box = [lon - reach, lat - math.degrees(delta), lon + reach, lat + math.degrees(delta)]
@@ -38,7 +60,8 @@ def _circle(lon: float, lat: float, radius_m: float) -> list:
 
 
 DENSIFIED = "ST_Segmentize(ST_GeomFromText(%s, 4326)::geography, %s)::geometry"
-POLYGON = f"a.geom && {DENSIFIED} AND ST_Intersects(a.geom, {DENSIFIED})"
+POLYGON = f"{CELLS}(a.geom && {DENSIFIED} AND ST_Intersects(a.geom, {DENSIFIED}))"
+SQUARE_CORNERS = ((-88, 41), (-87, 41), (-87, 42), (-88, 42), (-87.5, 41.5))
 NEAREST = (
     "EXISTS (SELECT 1 FROM pg_temp.nearest_branches n"
     " WHERE n.account_id = a.account_id AND n.branch_id = ANY(%s))"
@@ -81,11 +104,15 @@ def _text(composable: sql.Composable) -> str:
 @pytest.mark.parametrize(
     ("parts", "expected_sql", "expected_params"),
     [
-        ([circle_part(41.88, -87.63, 25)], f"({CIRCLE})", _circle(-87.63, 41.88, 25_000.0)),
+        (
+            [circle_part(41.88, -87.63, 25)],
+            f"({CIRCLE})",
+            [CellsAround((-87.63, 41.88), (-87.63, 42.1)), *_circle(-87.63, 41.88, 25_000.0)],
+        ),
         (
             [Part("polygon", wkt=SQUARE)],
             f"({POLYGON})",
-            [SQUARE, 500.0, SQUARE, 500.0],
+            [CellsAround(*SQUARE_CORNERS), SQUARE, 500.0, SQUARE, 500.0],
         ),
         ([region_part("state", ["17", "6"])], '(a."state_fips" = ANY(%s))', [["06", "17"]]),
         ([region_part("county", ["17031"])], '(a."county_fips" = ANY(%s))', [["17031"]]),
@@ -93,8 +120,12 @@ def _text(composable: sql.Composable) -> str:
         ([territory_part([7, 3])], "(a.territory_id = ANY(%s))", [[7, 3]]),
         (
             [trade_area_part([2, 1], radius_km=5)],
-            f"(({CIRCLE}) OR ({CIRCLE}))",
-            [*_circle(-87.9, 42.05, 5_000.0), *_circle(-87.63, 41.88, 5_000.0)],
+            f"({CELLS}(({RADIUS}) OR ({RADIUS})))",
+            [
+                CellsAround((-87.9, 42.05), (-87.63, 41.88)),
+                *_circle(-87.9, 42.05, 5_000.0),
+                *_circle(-87.63, 41.88, 5_000.0),
+            ],
         ),
         ([trade_area_part([3], radius_km=5)], "(false)", []),
         ([trade_area_part([4])], f"({NEAREST})", [[4]]),
@@ -120,7 +151,7 @@ def _text(composable: sql.Composable) -> str:
                 territory_part([3], operation="difference"),
             ],
             f'((({CIRCLE}) OR (a."zip" = ANY(%s))) AND NOT (a.territory_id = ANY(%s)))',
-            [*_circle(-87.63, 41.88, 10_000.0), ["60614"], [3]],
+            [CellsAround((-87.63, 41.88)), *_circle(-87.63, 41.88, 10_000.0), ["60614"], [3]],
         ),
     ],
 )
@@ -135,7 +166,7 @@ def test_a_drawn_polygon_is_tested_on_its_great_circle_edges() -> None:
     part = polygon_part(shapely.from_wkt(SQUARE))
     condition, params = target_condition([part])
     assert _text(condition) == f"({POLYGON})"
-    assert params == [part.wkt, 500.0, part.wkt, 500.0]
+    assert params == [CellsAround(*SQUARE_CORNERS), part.wkt, 500.0, part.wkt, 500.0]
 
 
 @pytest.mark.parametrize(
@@ -295,4 +326,4 @@ def test_the_waterfall_of_a_real_target_has_one_parameter_per_placeholder() -> N
     where, params = target_condition(parts)
     with clock.pinned(NOW):
         query, query_params = staged_query(where, params, filter_stages(filters))
-    assert _text(query).count("%s") == len(query_params) == 15
+    assert _text(query).count("%s") == len(query_params) == 16

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import numpy as np
+import pyproj
 import pytest
+import shapely
 
 from geo.config import PROJECT_DIR
 from geo.places.geodesy import (
     EARTH_RADIUS_M,
     LOWER_48_BOUNDS,
     geodesic_circle,
+    geodesic_segmentize,
     haversine_m,
     search_boxes,
     within_lower_48,
@@ -148,3 +151,24 @@ def test_the_radius_search_is_served_by_the_spatial_index(
         cur.execute(f"EXPLAIN SELECT count(*) FROM points a WHERE {condition}", params)
         plan = "\n".join(row[0] for row in cur.fetchall())
     assert "points_geom_idx" in plan and "Seq Scan" not in plan, plan
+
+
+NORTHERN_STRIP = shapely.Polygon([(-120, 48.0), (-100, 48.0), (-100, 48.5), (-120, 48.5)])
+"""1,500 km along the 48th parallel: its geodesic edges bulge about 0.4° north of the parallels."""
+
+
+def test_geodesic_segmentize_follows_the_geodesic_of_each_edge() -> None:
+    geod = pyproj.Geod(ellps="WGS84")
+    with_hole = NORTHERN_STRIP.difference(shapely.box(-111, 48.1, -109, 48.4))
+    densified = geodesic_segmentize(with_hole, 500.0)
+    assert densified.geom_type == "Polygon" and len(densified.interiors) == 1
+    ring = np.asarray(densified.exterior.coords)
+    steps = geod.inv(ring[:-1, 0], ring[:-1, 1], ring[1:, 0], ring[1:, 1])[2]
+    assert steps.max() <= 500.0 + 1e-6
+    (middle,) = geod.npts(-120, 48.5, -100, 48.5, 1)
+    top = ring[(ring[:, 1] > 48.4) & np.isclose(ring[:, 0], middle[0], atol=0.01)]
+    assert middle[1] - 48.5 > 0.3
+    assert top[:, 1].max() == pytest.approx(middle[1], abs=0.001)
+    assert set(map(tuple, np.asarray(with_hole.exterior.coords))) <= set(map(tuple, ring))
+    two = shapely.MultiPolygon([NORTHERN_STRIP, shapely.box(-90, 30, -89, 31)])
+    assert geodesic_segmentize(two, 1_000.0).geom_type == "MultiPolygon"

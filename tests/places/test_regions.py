@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import geopandas as gpd
 import h3
+import numpy as np
 import pandas as pd
 import pytest
+import shapely
 from shapely.geometry import Point
 
 from geo.config import PROJECT_DIR
-from geo.places.regions import region_keys
+from geo.places.geodesy import geodesic_segmentize
+from geo.places.regions import h3_cover, region_keys
 from geo.store.bootstrap import Connections
 from geo.store.boundaries import load_regions, read_boundaries
 from geo.store.shipped_data import read_counties
@@ -80,3 +83,22 @@ def test_region_keys_of_no_points(counties: gpd.GeoDataFrame) -> None:
     assert keys.empty
     assert list(keys.columns) == ["state_fips", "county_fips", "h3_r5", "h3_r7", "h3_r9"]
     assert isinstance(keys, pd.DataFrame)
+
+
+def test_h3_cover_holds_the_cell_of_every_point_inside_a_geodesic_polygon() -> None:
+    """The prefilter of drawn campaign shapes must never lose an account the exact test keeps."""
+    strip = shapely.Polygon([(-120, 48.0), (-100, 48.0), (-100, 48.5), (-120, 48.5)])
+    densified = geodesic_segmentize(strip, 500.0)
+    rng = np.random.default_rng(5)
+    lon = rng.uniform(-120, -100, 20_000)
+    lat = rng.uniform(47.9, 49.1, 20_000)
+    inside = shapely.contains_xy(densified, lon, lat)
+    cells = {h3.latlng_to_cell(y, x, 5) for x, y in zip(lon[inside], lat[inside], strict=True)}
+    cover = h3_cover(densified, 5, max_cells=2_000)
+    assert cover == sorted(set(cover))
+    assert cells <= set(cover)
+    flat = h3_cover(strip, 5, max_cells=2_000)
+    assert not cells <= set(flat), "the straight-edged strip misses the geodesic's bulge: the check has teeth"
+    tiny = shapely.box(-87.6300, 41.8800, -87.6299, 41.8801)
+    assert h3.latlng_to_cell(41.88005, -87.62995, 5) in h3_cover(tiny, 5, max_cells=10)
+    assert h3_cover(densified, 5, max_cells=50) is None
