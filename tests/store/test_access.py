@@ -445,6 +445,26 @@ def test_the_account_figures_function_gives_each_user_only_the_figures_of_accoun
         assert any(visit is not None for _won, visit in found.values())
 
 
+def test_one_connection_switching_users_keeps_each_users_policies_in_its_prepared_nearest_search(
+    secured: Connections,
+) -> None:
+    """The nearest search is a prepared statement reused across the transactions of a pooled
+    connection; PostgreSQL must re-plan it for each role, so a rep never gets an admin's plan."""
+    lon, lat = -87.63, 41.88
+    with secured.owner.transaction(user="t") as cur:
+        visible = {user: _expected(cur, "accounts", user) for user in ("admin", "manager", "rep")}
+    ids = {user: {int(row.split(",")[0].lstrip("(")) for row in rows} for user, rows in visible.items()}
+    single = Database(secured.app.dsn, max_connections=1, role_per_user=True)
+    try:
+        for _round in range(7):
+            for user in ("admin", "rep", "manager", "rep"):
+                found = nearest_accounts(single, lon, lat, k=60, user=user)
+                assert set(found["account_id"]) <= ids[user], user
+                assert len(found) == min(60, len(ids[user]))
+    finally:
+        single.close()
+
+
 def test_the_app_role_has_a_statement_timeout(secured: Connections) -> None:
     with secured.app.transaction(user="admin") as cur:
         cur.execute("SHOW statement_timeout")

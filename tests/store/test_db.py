@@ -11,12 +11,13 @@ from dataclasses import replace
 from pathlib import Path
 
 import psycopg2
+import psycopg2.errors
 import pytest
 
 from geo.config import APP_ROLE, Settings
 from geo.errors import DatabaseUnavailable
 from geo.store.bootstrap import Connections, app_password, prepare_database
-from geo.store.db import Database, advisory_lock, migrate, role_dsn
+from geo.store.db import PREPARED_PER_CONNECTION, Database, advisory_lock, execute_prepared, migrate, role_dsn
 
 PROCESSES = 4
 """App processes started at once in the tests of concurrent preparation."""
@@ -157,6 +158,32 @@ def test_transactions_reuse_pooled_connections(connections: Connections) -> None
             cur.execute("SELECT pg_backend_pid()")
             backends.add(cur.fetchone()[0])
     assert len(backends) == 1, "every transaction opened a new connection"
+
+
+def test_a_prepared_statement_is_made_once_per_connection_and_outlives_a_rollback(
+    connections: Connections,
+) -> None:
+    single = Database(connections.owner.dsn, max_connections=1)
+    query = "SELECT %s::int * 2, '100%%' || %s::text"
+    try:
+        for value in (1, 2, 3):
+            with single.transaction(user="t") as cur:
+                execute_prepared(cur, query, [value, "x"])
+                assert cur.fetchone() == (2 * value, "100%x")
+        with pytest.raises(psycopg2.errors.DivisionByZero), single.transaction(user="t") as cur:
+            execute_prepared(cur, query, [4, "y"])
+            cur.execute("SELECT 1 / 0")
+        with single.transaction(user="t") as cur:
+            execute_prepared(cur, query, [5, "z"])
+            assert cur.fetchone() == (10, "100%z")
+            cur.execute("SELECT count(*) FROM pg_prepared_statements")
+            assert cur.fetchone()[0] == 1
+            for number in range(PREPARED_PER_CONNECTION + 1):
+                execute_prepared(cur, f"SELECT {number} + %s", [1])
+            cur.execute("SELECT count(*) FROM pg_prepared_statements")
+            assert 1 <= cur.fetchone()[0] <= PREPARED_PER_CONNECTION
+    finally:
+        single.close()
 
 
 def test_transaction_rolls_back_on_error(connections: Connections) -> None:
