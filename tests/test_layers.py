@@ -20,7 +20,7 @@ from geo.config import PROJECT_DIR
 ROOT = "geo"
 """The core's own package: only ``geo`` itself (its ``__init__``) is foundation, not what lies under it."""
 LAYERS = (
-    ("foundation", (ROOT, "geo.config", "geo.errors", "geo.clock", "geo.choices")),
+    ("foundation", (ROOT, "geo.config", "geo.errors", "geo.clock", "geo.choices", "geo.formatting")),
     ("store", ("geo.store",)),
     ("places", ("geo.places",)),
     ("privacy", ("geo.privacy",)),

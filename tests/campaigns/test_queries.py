@@ -7,6 +7,7 @@ names what goes in and the exact text and parameters that come out (or the error
 from __future__ import annotations
 
 import math
+import re
 from datetime import UTC, date, datetime
 
 import h3
@@ -16,7 +17,14 @@ from psycopg2 import sql
 
 from geo import clock
 from geo.campaigns.filters import Filters
-from geo.campaigns.queries import filter_stages, stage_counts, staged_query, target_condition
+from geo.campaigns.queries import (
+    MEMBER_SELECT,
+    STAGED_COLUMNS,
+    filter_stages,
+    stage_counts,
+    staged_query,
+    target_condition,
+)
 from geo.campaigns.target import Part, circle_part, polygon_part, region_part, territory_part, trade_area_part
 from geo.errors import CampaignError
 from geo.places.geodesy import EARTH_RADIUS_M
@@ -29,21 +37,22 @@ RADIUS = (
     "(a.geom && ST_MakeEnvelope(%s, %s, %s, %s, 4326))"
     " AND ST_DWithin(a.geom::geography, ST_SetSRID(ST_MakePoint(%s, %s), 4326)::geography, %s, false)"
 )
-CIRCLE = f"{CELLS}({RADIUS})"
-"""A circle: its cells, the index-served search box, then the exact distance on the sphere."""
+CIRCLE = f"{CELLS}(a.h3_r7 = ANY(%s) OR ({RADIUS}))"
+"""A circle: its cells, then (outside its interior cells) the search box and the exact distance."""
 
 
 class CellsAround:
-    """Equal to a sorted list of distinct H3 resolution-5 cells that holds the cells of ``points``."""
+    """Equal to a sorted list of distinct H3 cells of ``resolution`` that holds the cells of ``points``."""
 
-    def __init__(self, *points: tuple[float, float]) -> None:
-        self.cells = {h3.latlng_to_cell(lat, lon, 5) for lon, lat in points}
+    def __init__(self, *points: tuple[float, float], resolution: int = 5) -> None:
+        self.resolution = resolution
+        self.cells = {h3.latlng_to_cell(lat, lon, resolution) for lon, lat in points}
 
     def __eq__(self, other: object) -> bool:
         return (
             isinstance(other, list)
             and other == sorted(set(other))
-            and all(h3.get_resolution(cell) == 5 for cell in other)
+            and all(h3.get_resolution(cell) == self.resolution for cell in other)
             and self.cells <= set(other)
         )
 
@@ -60,7 +69,7 @@ def _circle(lon: float, lat: float, radius_m: float) -> list:
 
 
 DENSIFIED = "ST_Segmentize(ST_GeomFromText(%s, 4326)::geography, %s)::geometry"
-POLYGON = f"{CELLS}(a.geom && {DENSIFIED} AND ST_Intersects(a.geom, {DENSIFIED}))"
+POLYGON = f"{CELLS}(a.h3_r7 = ANY(%s) OR (a.geom && {DENSIFIED} AND ST_Intersects(a.geom, {DENSIFIED})))"
 SQUARE_CORNERS = ((-88, 41), (-87, 41), (-87, 42), (-88, 42), (-87.5, 41.5))
 NEAREST = (
     "EXISTS (SELECT 1 FROM pg_temp.nearest_branches n"
@@ -107,12 +116,23 @@ def _text(composable: sql.Composable) -> str:
         (
             [circle_part(41.88, -87.63, 25)],
             f"({CIRCLE})",
-            [CellsAround((-87.63, 41.88), (-87.63, 42.1)), *_circle(-87.63, 41.88, 25_000.0)],
+            [
+                CellsAround((-87.63, 41.88), (-87.63, 42.1)),
+                CellsAround((-87.63, 41.88), resolution=7),
+                *_circle(-87.63, 41.88, 25_000.0),
+            ],
         ),
         (
             [Part("polygon", wkt=SQUARE)],
             f"({POLYGON})",
-            [CellsAround(*SQUARE_CORNERS), SQUARE, 500.0, SQUARE, 500.0],
+            [
+                CellsAround(*SQUARE_CORNERS),
+                CellsAround((-87.5, 41.5), resolution=7),
+                SQUARE,
+                500.0,
+                SQUARE,
+                500.0,
+            ],
         ),
         ([region_part("state", ["17", "6"])], '(a."state_fips" = ANY(%s))', [["06", "17"]]),
         ([region_part("county", ["17031"])], '(a."county_fips" = ANY(%s))', [["17031"]]),
@@ -120,9 +140,10 @@ def _text(composable: sql.Composable) -> str:
         ([territory_part([7, 3])], "(a.territory_id = ANY(%s))", [[7, 3]]),
         (
             [trade_area_part([2, 1], radius_km=5)],
-            f"({CELLS}(({RADIUS}) OR ({RADIUS})))",
+            f"({CELLS}(a.h3_r7 = ANY(%s) OR (({RADIUS}) OR ({RADIUS}))))",
             [
                 CellsAround((-87.9, 42.05), (-87.63, 41.88)),
+                CellsAround((-87.9, 42.05), (-87.63, 41.88), resolution=7),
                 *_circle(-87.9, 42.05, 5_000.0),
                 *_circle(-87.63, 41.88, 5_000.0),
             ],
@@ -151,7 +172,13 @@ def _text(composable: sql.Composable) -> str:
                 territory_part([3], operation="difference"),
             ],
             f'((({CIRCLE}) OR (a."zip" = ANY(%s))) AND NOT (a.territory_id = ANY(%s)))',
-            [CellsAround((-87.63, 41.88)), *_circle(-87.63, 41.88, 10_000.0), ["60614"], [3]],
+            [
+                CellsAround((-87.63, 41.88)),
+                CellsAround((-87.63, 41.88), resolution=7),
+                *_circle(-87.63, 41.88, 10_000.0),
+                ["60614"],
+                [3],
+            ],
         ),
     ],
 )
@@ -166,7 +193,8 @@ def test_a_drawn_polygon_is_tested_on_its_great_circle_edges() -> None:
     part = polygon_part(shapely.from_wkt(SQUARE))
     condition, params = target_condition([part])
     assert _text(condition) == f"({POLYGON})"
-    assert params == [CellsAround(*SQUARE_CORNERS), part.wkt, 500.0, part.wkt, 500.0]
+    interior = CellsAround((-87.5, 41.5), resolution=7)
+    assert params == [CellsAround(*SQUARE_CORNERS), interior, part.wkt, 500.0, part.wkt, 500.0]
 
 
 @pytest.mark.parametrize(
@@ -283,7 +311,31 @@ def test_stage_counts(stages: int, expected: str) -> None:
     assert _text(stage_counts(stages)) == expected
 
 
-GEOGRAPHY = "SELECT a.*, true AS stage_0 FROM accounts a WHERE a.geom IS NOT NULL AND a.zip = ANY(%s)"
+GEOGRAPHY = (
+    'SELECT a."account_id", a."external_id", a."name", a."status", a."segment", a."industry",'
+    ' a."annual_revenue", a."state_fips", a."county_fips", a."zip", a."geom", a."marketing_consent",'
+    ' a."name_postal_hash", a."geocode_precision", true AS stage_0'
+    " FROM accounts a WHERE a.geom IS NOT NULL AND a.zip = ANY(%s)"
+)
+
+
+def test_the_stages_and_the_member_list_read_only_the_staged_columns() -> None:
+    """Only STAGED_COLUMNS travel through the stages: every account column a stage or the
+    member list names must be one of them (else the query fails on a missing column)."""
+    filters = Filters(
+        segments=("SMB",),
+        industries=("Retail",),
+        statuses=("customer",),
+        revenue_min=1.0,
+        last_order_after=date(2024, 1, 1),
+        last_order_before=date(2025, 1, 1),
+        no_visit_days=3,
+    )
+    with clock.pinned(NOW):
+        texts = [_text(condition) for _label, condition, _params in filter_stages(filters)]
+    named = set(re.findall(r"\ba\.\"?([a-z_0-9]+)", " ".join([*texts, MEMBER_SELECT])))
+    assert named <= set(STAGED_COLUMNS), named - set(STAGED_COLUMNS)
+    assert {"segment", "industry", "status", "annual_revenue", "marketing_consent", "external_id"} <= named
 
 
 @pytest.mark.parametrize(
@@ -326,4 +378,4 @@ def test_the_waterfall_of_a_real_target_has_one_parameter_per_placeholder() -> N
     where, params = target_condition(parts)
     with clock.pinned(NOW):
         query, query_params = staged_query(where, params, filter_stages(filters))
-    assert _text(query).count("%s") == len(query_params) == 16
+    assert _text(query).count("%s") == len(query_params) == 17

@@ -12,7 +12,7 @@ from shapely.geometry import Point
 
 from geo.config import PROJECT_DIR
 from geo.places.geodesy import geodesic_segmentize
-from geo.places.regions import h3_cover, region_keys
+from geo.places.regions import h3_cover, h3_interior, region_keys
 from geo.store.bootstrap import Connections
 from geo.store.boundaries import load_regions, read_boundaries
 from geo.store.shipped_data import read_counties
@@ -102,3 +102,20 @@ def test_h3_cover_holds_the_cell_of_every_point_inside_a_geodesic_polygon() -> N
     tiny = shapely.box(-87.6300, 41.8800, -87.6299, 41.8801)
     assert h3.latlng_to_cell(41.88005, -87.62995, 5) in h3_cover(tiny, 5, max_cells=10)
     assert h3_cover(densified, 5, max_cells=50) is None
+
+
+def test_every_point_of_an_interior_cell_lies_inside_the_geodesic_polygon() -> None:
+    """Accounts of interior cells skip the geometric test: no point of such a cell may lie outside."""
+    strip = geodesic_segmentize(
+        shapely.Polygon([(-120, 48.0), (-100, 48.0), (-100, 48.5), (-120, 48.5)]), 500.0
+    )
+    interior = set(h3_interior(strip, 7))
+    assert len(interior) > 1_000
+    rng = np.random.default_rng(8)
+    lon = rng.uniform(-120.2, -99.8, 200_000)
+    lat = rng.uniform(47.8, 49.2, 200_000)
+    cells = np.array([h3.latlng_to_cell(y, x, 7) for x, y in zip(lon, lat, strict=True)])
+    in_interior = np.isin(cells, list(interior))
+    assert in_interior.sum() > 10_000
+    assert shapely.contains_xy(strip, lon[in_interior], lat[in_interior]).all()
+    assert h3_interior(shapely.box(-87.6300, 41.8800, -87.6299, 41.8801), 7) == []

@@ -1,0 +1,260 @@
+"""How numbers, dates and names read on screen: one module for pages, legends, downloads and the CLI.
+
+Money carries its currency and thousands separators, counts are whole numbers, shares are
+percentages, moments are shown in the user's time zone, a missing value is a dash (never
+"None" or "nan"), column names are words, and keys that are numbers sort as numbers.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import re
+from collections.abc import Callable, Iterable
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import pandas as pd
+
+MISSING = "—"
+"""What a missing value reads as."""
+CURRENCY_SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥", "CAD": "CA$", "AUD": "A$"}
+"""Currency code → the symbol written before the amount; other codes are written as a prefix."""
+WORDS = {
+    "id": "ID",
+    "zip": "ZIP",
+    "fips": "FIPS",
+    "h3": "H3",
+    "km": "km",
+    "m": "m",
+    "kpi": "KPI",
+    "url": "URL",
+    "ids": "IDs",
+    "r5": "(resolution 5)",
+    "r7": "(resolution 7)",
+    "r9": "(resolution 9)",
+    "12m": "12 months",
+}
+"""Words of a column name that are written otherwise than capitalised."""
+
+
+def missing(value: object) -> bool:
+    """Whether ``value`` is absent: None, NaN, NaT or pandas' NA.
+
+    Parameters
+    ----------
+    value
+        Anything.
+
+    Returns
+    -------
+    bool
+        True for a missing value.
+    """
+    if value is None or value is pd.NA or value is pd.NaT:
+        return True
+    return isinstance(value, float | np.floating) and math.isnan(value)
+
+
+def money(value: object, currency: str = "USD", *, cents: bool = False) -> str:
+    """An amount with its currency and thousands separators: ``$2,984,359``.
+
+    Parameters
+    ----------
+    value
+        The amount.
+    currency
+        ISO 4217 code.
+    cents
+        Show two decimals.
+
+    Returns
+    -------
+    str
+        The amount, or :data:`MISSING`.
+    """
+    if missing(value):
+        return MISSING
+    amount = float(value)
+    digits = f"{abs(amount):,.2f}" if cents else f"{abs(round(amount)):,.0f}"
+    sign = "-" if amount < 0 and digits.strip("0.,") else ""
+    symbol = CURRENCY_SYMBOLS.get(currency.upper())
+    return f"{sign}{symbol}{digits}" if symbol else f"{sign}{currency.upper()} {digits}"
+
+
+def count(value: object) -> str:
+    """A count as a whole number with thousands separators: ``12,408``.
+
+    Parameters
+    ----------
+    value
+        The count (a float count is rounded).
+
+    Returns
+    -------
+    str
+        The count, or :data:`MISSING`.
+    """
+    if missing(value):
+        return MISSING
+    return f"{round(float(value)):,.0f}"
+
+
+def share(value: object, *, digits: int = 1) -> str:
+    """A fraction as a percentage: ``0.1234`` → ``12.3%``.
+
+    Parameters
+    ----------
+    value
+        The fraction (1 is 100 %).
+    digits
+        Decimals of the percentage.
+
+    Returns
+    -------
+    str
+        The percentage, or :data:`MISSING`.
+    """
+    if missing(value):
+        return MISSING
+    return f"{100 * float(value):,.{digits}f}%"
+
+
+def number(value: object) -> str:
+    """A measured quantity: whole when it is, else two significant digits below 1 and one decimal above.
+
+    Parameters
+    ----------
+    value
+        The quantity (a rate, a distance …).
+
+    Returns
+    -------
+    str
+        The number, or :data:`MISSING`.
+    """
+    if missing(value):
+        return MISSING
+    quantity = float(value)
+    if quantity.is_integer():
+        return f"{quantity:,.0f}"
+    return f"{quantity:.2g}" if abs(quantity) < 1 else f"{quantity:,.1f}"
+
+
+def moment(value: object, zone: str = "UTC") -> str:
+    """A date, or a moment in the user's time zone: ``2026-12-03 09:05``.
+
+    Parameters
+    ----------
+    value
+        A date, a datetime (naive ones are taken as UTC) or a pandas Timestamp.
+    zone
+        IANA time zone name of the reader.
+
+    Returns
+    -------
+    str
+        The local date and time to the minute, the date alone for a date, or :data:`MISSING`.
+    """
+    if missing(value):
+        return MISSING
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value.isoformat()
+    stamp = pd.Timestamp(value)
+    if stamp.tzinfo is None:
+        stamp = stamp.tz_localize("UTC")
+    return stamp.tz_convert(ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M")
+
+
+def column_label(name: str) -> str:
+    """A column name as words: ``annual_revenue`` → ``Annual revenue``, ``h3_r5`` → ``H3 (resolution 5)``.
+
+    Parameters
+    ----------
+    name
+        A snake_case column name.
+
+    Returns
+    -------
+    str
+        The label.
+    """
+    words = [WORDS.get(word.lower(), word.lower()) for word in re.split(r"[_\s]+", name.strip()) if word]
+    if not words:
+        return name
+    first = words[0]
+    words[0] = first if first != first.lower() else first[:1].upper() + first[1:]
+    return " ".join(words)
+
+
+def legend_ranges(
+    bins: Iterable[float], lowest: float, *, whole: bool, text: Callable[[object], str] = number
+) -> list[str]:
+    """Label the classes of a map legend as ranges that never overlap.
+
+    Parameters
+    ----------
+    bins
+        The upper bound of each class, ascending.
+    lowest
+        The smallest value classified.
+    whole
+        The values are whole numbers (counts, whole currency units): bounds are integers and
+        each class starts one above the previous top (``2 – 10``, ``11 – 19``); a class
+        holding no whole number is an error (see :func:`geo.maps.classification.classify`,
+        whose bounds are integral for whole data). Otherwise a
+        class runs from the previous top, exclusive (``over 0 – 0.06`` after a class ``0``).
+    text
+        Writes one bound (:func:`count`, :func:`money` …).
+
+    Returns
+    -------
+    list of str
+        One label per class, low to high.
+    """
+    labels: list[str] = []
+    lower = float(math.ceil(lowest)) if whole else float(lowest)
+    single_below = False
+    for upper in bins:
+        top = float(math.floor(upper)) if whole else float(upper)
+        if whole and top < lower:
+            msg = f"The class up to {upper} holds no whole number above {lower - 1:g}: give integral bounds."
+            raise ValueError(msg)
+        if lower >= top:
+            labels.append(text(top))
+            single_below = True
+        else:
+            start = f"over {text(lower)}" if single_below and not whole else text(lower)
+            labels.append(f"{start} – {text(top)}")
+            single_below = False
+        lower = top + 1 if whole else top
+    return labels
+
+
+def numeric_order(keys: Iterable[object]) -> list[object]:
+    """Sort keys as numbers when every one of them is a number (``2, 10`` before ``"10", "2"``).
+
+    Parameters
+    ----------
+    keys
+        Region codes, territory ids …
+
+    Returns
+    -------
+    list
+        The keys, numerically sorted when all are numeric (digits, or int/float), else as text.
+    """
+    values = list(keys)
+
+    def as_number(key: object) -> float | None:
+        if isinstance(key, numbers.Number) and not isinstance(key, bool):
+            return float(key)
+        if isinstance(key, str) and re.fullmatch(r"-?\d+(\.\d+)?", key.strip()):
+            return float(key)
+        return None
+
+    parsed = [as_number(key) for key in values]
+    if values and all(number_ is not None for number_ in parsed):
+        return [key for _number, key in sorted(zip(parsed, values, strict=True), key=lambda pair: pair[0])]
+    return sorted(values, key=str)
