@@ -23,24 +23,30 @@ from geo.cli.regions import facts_app, regions_app
 from geo.cli.users import users_app
 from territories.cli import territories_app
 
+DATA = "Set up and bring data in"
+FIELD = "Sales, territories and the field"
+MARKETING = "Campaigns"
+PRIVACY = "Users, privacy and exports"
+"""Help panels: ``gcrm --help`` lists the commands by job."""
+
 app = typer.Typer(help="gcrm: a self-hostable geographic CRM.", no_args_is_help=True)
-app.command("erase")(erase_command)
-app.command("suppress")(suppress_command)
-app.command("nearest")(nearest_command)
-app.command("migrate")(migrate_command)
-app.command("demo")(demo_command)
-app.command("import")(import_command)
-app.command("geocode")(geocode_command)
-app.command("cube")(cube_command)
-app.add_typer(db_app, name="db")
-app.add_typer(accounts_app, name="accounts")
-app.add_typer(duplicates_app, name="duplicates")
+app.add_typer(db_app, name="db", rich_help_panel=DATA)
+app.command("migrate", rich_help_panel=DATA)(migrate_command)
+app.command("demo", rich_help_panel=DATA)(demo_command)
+app.command("import", rich_help_panel=DATA)(import_command)
+app.command("geocode", rich_help_panel=DATA)(geocode_command)
+app.add_typer(accounts_app, name="accounts", rich_help_panel=DATA)
+app.add_typer(duplicates_app, name="duplicates", rich_help_panel=DATA)
 regions_app.add_typer(facts_app, name="facts", no_args_is_help=True)
-app.add_typer(regions_app, name="regions")
-app.add_typer(campaign_app, name="campaign")
-app.add_typer(users_app, name="users")
-app.add_typer(export_app, name="export")
-app.add_typer(territories_app, name="territories")
+app.add_typer(regions_app, name="regions", rich_help_panel=DATA)
+app.command("cube", rich_help_panel=FIELD)(cube_command)
+app.command("nearest", rich_help_panel=FIELD)(nearest_command)
+app.add_typer(territories_app, name="territories", rich_help_panel=FIELD)
+app.add_typer(campaign_app, name="campaign", rich_help_panel=MARKETING)
+app.add_typer(users_app, name="users", rich_help_panel=PRIVACY)
+app.command("erase", rich_help_panel=PRIVACY)(erase_command)
+app.command("suppress", rich_help_panel=PRIVACY)(suppress_command)
+app.add_typer(export_app, name="export", rich_help_panel=PRIVACY)
 
 if __name__ == "__main__":
     app(prog_name="gcrm")

@@ -260,6 +260,7 @@ def _breakdown(members: pd.DataFrame) -> None:
                 value_label="Audience",
                 tooltip={"name": "State", "audience": "Audience"},
                 bounds=tuple(table.total_bounds),
+                value_kind="count",
             ),
             height=380,
             use_container_width=True,
@@ -349,6 +350,7 @@ def _saved_campaigns() -> None:
             mapped,
             value="response_rate",
             value_label="Response rate (%)",
+            value_kind="percent",
             tooltip={
                 "name": "State",
                 "members": "Members",

@@ -245,6 +245,7 @@ def _quality_panel() -> None:
                 "state_level": "At state centre",
                 "low_precision": "Total",
             },
+            value_kind="count",
         )
         st_folium(fmap, height=420, use_container_width=True, returned_objects=[], key="quality-map")
         unknown = int(low.loc[codes.isna().to_numpy(), "accounts"].sum())

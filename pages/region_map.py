@@ -8,6 +8,7 @@ from streamlit_folium import st_folium
 from geo.analysis.cube import (
     CUBE_MEASURES,
     MARKET_MEASURES,
+    MEASURE_KINDS,
     Facts,
     complete_members,
     drill_down,
@@ -238,6 +239,7 @@ def _map(table, level: str, measure: str, scheme: str, focus: list) -> None:
         tooltip=tooltip,
         scheme=scheme,
         bounds=bounds,
+        value_kind=MEASURE_KINDS[measure],
     )
     polygons = level != "zip"
     if polygons and st.toggle("Show hot and cold spots (Getis-Ord Gi*)", key="spots"):

@@ -14,7 +14,7 @@ from geo.maps.region_maps import choropleth_map
 from geo.privacy.exports import csv_text
 from pages._shared.caches import BOOK_TABLES, cached_book, cached_units, connections
 from pages._shared.errors import show_error
-from pages._shared.labels import KPI_LABELS
+from pages._shared.labels import KPI_KINDS, KPI_LABELS
 from pages._shared.navigation import opened_through_app
 from pages._shared.user import current_scope, current_user
 from territories.metrics import balance_index, rep_kpis, territory_kpis
@@ -70,6 +70,7 @@ def render() -> None:
             value_label=KPI_LABELS[measure],
             tooltip={"code": "Territory", "name": "Name", "rep_name": "Rep", measure: KPI_LABELS[measure]},
             scheme=scheme,
+            value_kind=KPI_KINDS[measure],
         )
         returned = st_folium(
             fmap,

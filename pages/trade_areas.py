@@ -138,6 +138,7 @@ def _huff(accounts, all_branches, branch_id: int, label: str) -> None:
                 tooltip={"cell": "H3 cell", "accounts": "Accounts", "share": "Chance (%)"},
                 scheme="equal_interval",
                 bounds=tuple(cells.total_bounds),
+                value_kind="percent",
             ),
             height=560,
             use_container_width=True,

@@ -64,6 +64,29 @@ CUBE_MEASURES = {
 }
 """Measure → label. Counts describe accounts now; revenue and orders fall in the period; the
 market figures (population … establishments) are the regions' facts, whatever the filters."""
+MEASURE_KINDS = {
+    **dict.fromkeys(
+        (
+            "accounts",
+            "customers",
+            "prospects",
+            "churned",
+            "orders",
+            "population",
+            "households",
+            "jobs",
+            "establishments",
+        ),
+        "count",
+    ),
+    **dict.fromkeys(("revenue", "avg_order_value", "revenue_per_customer", "revenue_per_household"), "money"),
+    **dict.fromkeys(("churn_rate", "growth", "revenue_share", "account_share"), "percent"),
+    **dict.fromkeys(
+        ("penetration", "penetration_households", "penetration_establishments", "market_index"), "rate"
+    ),
+}
+"""Measure → how its values read (:mod:`geo.formatting`): whole counts, money, percentages (the
+values are already in percent), or rates."""
 MARKET = ("population", "households", "jobs", "establishments")
 """Market figures per member (:mod:`geo.store.region_facts`), additive like the base figures."""
 MARKET_MEASURES = (

@@ -9,13 +9,14 @@ import geopandas as gpd
 import pandas as pd
 import typer
 
-from geo.analysis.cube import DIMENSIONS, MARKET_MEASURES, parse_period, state_level_only
+from geo.analysis.cube import CUBE_MEASURES, DIMENSIONS, MARKET_MEASURES, parse_period, state_level_only
 from geo.analysis.cube_answers import answer_cube, match_where
 from geo.analysis.market_answers import ESTIMATED_LEVELS, MARKET_LEVELS
 from geo.choices import parse_where
 from geo.cli.command import check_format, dask_client, report_errors, with_app_database
 from geo.config import cli_user, load_settings
 from geo.field.accounts import load_facts
+from geo.formatting import numeric_order
 from geo.privacy.exports import csv_text
 from geo.store.db import Database
 
@@ -33,7 +34,9 @@ def cube_command(
             ),
         ),
     ],
-    measure: Annotated[str, typer.Option("--measure", help="Comma-separated measures.")] = "accounts",
+    measure: Annotated[
+        str, typer.Option("--measure", help=f"Comma-separated measures: {', '.join(CUBE_MEASURES)}.")
+    ] = "accounts",
     where: Annotated[
         list[str] | None,
         typer.Option(
@@ -76,6 +79,8 @@ def cube_command(
 
     table, left_out = with_app_database(run)
     table = table.round(CUBE_DECIMALS)
+    order = pd.Series(range(len(table)), index=table["key"].astype(str).to_numpy())
+    table = table.iloc[order.loc[numeric_order(order.index)].to_numpy()].reset_index(drop=True)
     if left_out:
         typer.echo(f"placed at state level only: {left_out} (counted by state, not by {by})", err=True)
     market = [m for m in measures if m in MARKET_MEASURES]

@@ -9,6 +9,8 @@ import pandas as pd
 import shapely
 from libpysal.weights import W
 
+from geo import formatting
+
 PALETTE = ("#ffffcc", "#c7e9b4", "#7fcdbb", "#41b6c4", "#2c7fb8", "#253494", "#081d58")
 """ColorBrewer YlGnBu, light (low) to dark (high)."""
 NO_DATA_COLOR = "#d9d9d9"
@@ -32,9 +34,17 @@ CATEGORY_PALETTE = (
     "#fdbf6f",
 )
 """Qualitative colours (ColorBrewer Dark2 and Paired) for categories such as territories."""
+LEGEND_TEXT = {
+    "count": formatting.count,
+    "money": formatting.money,
+    "percent": lambda value: f"{formatting.number(value)}%",
+}
+"""Legend bound writers by measure kind (other kinds: :func:`geo.formatting.number`)."""
 
 
-def classify(values: pd.Series, *, scheme: str, classes: int) -> tuple[np.ndarray, np.ndarray]:
+def classify(
+    values: pd.Series, *, scheme: str, classes: int, whole: bool | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Split values into classes with mapclassify.
 
     Parameters
@@ -45,6 +55,10 @@ def classify(values: pd.Series, *, scheme: str, classes: int) -> tuple[np.ndarra
         ``quantiles``, ``natural_breaks`` or ``equal_interval``.
     classes
         Wanted number of classes; fewer when there are fewer distinct values.
+    whole
+        The values read as whole numbers (counts, money): they are classified rounded, and
+        the class bounds are whole numbers too (a class that would hold no whole number
+        goes). Default: whether every value is a whole number.
 
     Returns
     -------
@@ -56,21 +70,27 @@ def classify(values: pd.Series, *, scheme: str, classes: int) -> tuple[np.ndarra
         raise ValueError(msg)
     present = values.notna().to_numpy()
     data = values[present].to_numpy(dtype=float)
+    if whole is None:
+        whole = bool(np.all(data == np.round(data)))
+    if whole:
+        data = np.round(data)
     labels = np.full(len(values), -1)
     distinct = len(np.unique(data))
     if distinct == 0:
         return np.array([]), labels
     if distinct <= classes:
         bins = np.unique(data)
-        labels[present] = np.searchsorted(bins, data)
-        return bins, labels
-    classifier = {
-        "quantiles": mapclassify.Quantiles,
-        "natural_breaks": mapclassify.NaturalBreaks,
-        "equal_interval": mapclassify.EqualInterval,
-    }[scheme](data, k=classes)
-    labels[present] = classifier.yb
-    return np.asarray(classifier.bins), labels
+    else:
+        classifier = {
+            "quantiles": mapclassify.Quantiles,
+            "natural_breaks": mapclassify.NaturalBreaks,
+            "equal_interval": mapclassify.EqualInterval,
+        }[scheme](data, k=classes)
+        bins = np.asarray(classifier.bins, dtype=float)
+        if whole:
+            bins = np.unique(np.floor(bins))
+    labels[present] = np.searchsorted(bins, data, side="left")
+    return bins, labels
 
 
 def class_colors(count: int) -> list[str]:
@@ -92,31 +112,39 @@ def class_colors(count: int) -> list[str]:
     return [PALETTE[i] for i in positions]
 
 
-def legend_entries(bins: np.ndarray, colors: list[str], values: pd.Series) -> list[tuple[str, str]]:
+def legend_entries(
+    bins: np.ndarray, colors: list[str], values: pd.Series, *, kind: str = "number"
+) -> list[tuple[str, str]]:
     """Label each class as a value range, plus a 'no data' entry when some are missing.
 
     Parameters
     ----------
     bins
-        Upper bound of each class, ascending.
+        Upper bound of each class, ascending (as :func:`classify` gives them).
     colors
         One colour per class.
     values
         The classified values (for the lowest bound and missing values).
+    kind
+        How the values read: ``count``, ``money`` (whole ranges that never overlap:
+        ``2 – 10``, ``11 – 19``), ``percent``, ``rate`` or ``number`` (see
+        :data:`geo.analysis.cube.MEASURE_KINDS`); a ``number`` of whole values reads as a count.
 
     Returns
     -------
     list of (colour, label)
         Legend rows, low to high.
     """
-    entries = []
-    present = values.dropna()
-    integers = bool(len(present)) and bool((present == present.round()).all())
-    lower = present.min() if len(present) else np.nan
-    for upper, color in zip(bins, colors, strict=True):
-        label = _number(upper) if lower >= upper else f"{_number(lower)} – {_number(upper)}"
-        entries.append((color, label))
-        lower = upper + 1 if integers else upper
+    present = values.dropna().to_numpy(dtype=float)
+    entries: list[tuple[str, str]] = []
+    if len(present):
+        whole = kind in ("count", "money") or (
+            kind == "number" and bool(np.all(present == np.round(present)))
+        )
+        lowest = float(np.round(present.min()) if whole else present.min())
+        text = LEGEND_TEXT.get(kind, formatting.count if whole else formatting.number)
+        labels = formatting.legend_ranges(bins, lowest, whole=whole, text=text)
+        entries = list(zip(colors, labels, strict=True))
     if values.isna().any():
         entries.append((NO_DATA_COLOR, "no data"))
     return entries
@@ -155,10 +183,3 @@ def distinct_colors(areas: gpd.GeoSeries) -> list[str]:
         sw=W(neighbours, silence_warnings=True),
     )
     return [CATEGORY_PALETTE[code % len(CATEGORY_PALETTE)] for code in codes]
-
-
-def _number(value: float) -> str:
-    if float(value).is_integer():
-        return f"{value:,.0f}"
-    # Rates below one (customers per 1,000 households) keep two significant digits, not "0.0".
-    return f"{value:.2g}" if abs(value) < 1 else f"{value:,.1f}"

@@ -71,6 +71,7 @@ def choropleth_map(
     scheme: str = "quantiles",
     classes: int = 5,
     bounds: tuple[float, float, float, float] | None = None,
+    value_kind: str = "number",
 ) -> folium.Map:
     """Draw regions coloured by ``value`` with a classified legend and tooltips.
 
@@ -91,13 +92,17 @@ def choropleth_map(
         Number of classes.
     bounds
         (minx, miny, maxx, maxy) to fit the view to; default the whole US.
+    value_kind
+        How the values read in the legend (``count``, ``money``, ``percent``, ``rate`` or
+        ``number``; see :data:`geo.analysis.cube.MEASURE_KINDS`).
 
     Returns
     -------
     folium.Map
         The map, ready for ``st_folium``.
     """
-    bins, labels = classify(regions[value], scheme=scheme, classes=classes)
+    whole = True if value_kind in ("count", "money") else None
+    bins, labels = classify(regions[value], scheme=scheme, classes=classes, whole=whole)
     colors = class_colors(len(bins))
     kept = list(dict.fromkeys([*tooltip, *(["key"] if "key" in regions else [])]))
     shown = gpd.GeoDataFrame(
@@ -115,7 +120,7 @@ def choropleth_map(
         highlight_function=lambda _feature: {"weight": 2.5, "color": "#222"},
         tooltip=details,
     ).add_to(fmap)
-    fmap.add_child(Legend(value_label, legend_entries(bins, colors, regions[value])))
+    fmap.add_child(Legend(value_label, legend_entries(bins, colors, regions[value], kind=value_kind)))
     return fmap
 
 

@@ -36,6 +36,8 @@ STORAGE_CRS = "EPSG:4326"
 CONNECT_TIMEOUT_S = 5
 POOL_MAX_CONNECTIONS = 8
 POOL_IDLE_CONNECTIONS = 2
+POOL_WAIT_S = 30
+"""How long a transaction waits for a free connection before it gives up with a message."""
 """Connections kept open between transactions (psycopg2's pool closes returned ones beyond this)."""
 SYSTEM_USER = "system"
 """User name recorded for work done by gcrm itself (migrations, demo data)."""
@@ -74,6 +76,7 @@ class Database:
         self._max_connections = max_connections
         self._pool: ThreadedConnectionPool | None = None
         self._lock = threading.Lock()
+        self._slots = threading.BoundedSemaphore(max_connections)
 
     @contextmanager
     def transaction(self, *, user: str) -> Iterator[psycopg2.extensions.cursor]:
@@ -140,6 +143,24 @@ class Database:
         raise DatabaseUnavailable(_lost_message(failure)) from failure
 
     def _get_connection(self) -> psycopg2.extensions.connection:
+        """Take a connection, waiting up to :data:`POOL_WAIT_S` while all of them are in use.
+
+        psycopg2's pool raises at once when every connection is out; sixteen people signing
+        in together would see a traceback. A semaphore of the pool's size makes them queue.
+        """
+        if not self._slots.acquire(timeout=POOL_WAIT_S):
+            msg = (
+                f"All {self._max_connections} database connections of this server were busy for"
+                f" {POOL_WAIT_S} s; try again in a moment."
+            )
+            raise DatabaseUnavailable(msg)
+        try:
+            return self._connection_from_pool()
+        except BaseException:
+            self._slots.release()
+            raise
+
+    def _connection_from_pool(self) -> psycopg2.extensions.connection:
         try:
             with self._lock:
                 if self._pool is None:
@@ -155,11 +176,14 @@ class Database:
             raise DatabaseUnavailable(_unavailable_message(self.dsn, exc)) from exc
 
     def _release(self, conn: psycopg2.extensions.connection, *, broken: bool) -> None:
-        with self._lock:
-            if self._pool is not None:
-                self._pool.putconn(conn, close=broken)
-            else:
-                conn.close()
+        try:
+            with self._lock:
+                if self._pool is not None:
+                    self._pool.putconn(conn, close=broken)
+                else:
+                    conn.close()
+        finally:
+            self._slots.release()
 
 
 def connect(dsn: str) -> psycopg2.extensions.connection:

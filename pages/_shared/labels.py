@@ -16,3 +16,10 @@ KPI_LABELS = {
     "penetration": "Customers per 10,000 people",
 }
 """KPI → label, for territory pages."""
+KPI_KINDS = {
+    **dict.fromkeys(("accounts", "customers", "visits", "population"), "count"),
+    **dict.fromkeys(("revenue", "revenue_previous", "pipeline", "quota"), "money"),
+    **dict.fromkeys(("growth", "quota_attainment"), "percent"),
+    "penetration": "rate",
+}
+"""KPI → how its values read (see :mod:`geo.formatting`)."""

@@ -143,3 +143,13 @@ def test_cli_cube_csv_and_geojson(demo_settings: Settings, environment) -> None:
     assert geojson.exit_code == 0 and '"Polygon"' in geojson.output
     bad = CliRunner().invoke(app, ["cube", "--by", "state", "--period", "2025Q9"])
     assert bad.exit_code == 1 and "is not a year" in bad.output
+
+
+def test_cube_by_territory_sorts_its_keys_as_numbers(planned, environment) -> None:
+    """Regression: territory ids came out as text ("10" before "2")."""
+    settings, _conns = planned
+    environment(settings)
+    result = CliRunner().invoke(app, ["cube", "--by", "territory"])
+    assert result.exit_code == 0, result.output
+    keys = pd.read_csv(StringIO(result.stdout))["key"].tolist()
+    assert len(keys) >= 10 and keys == sorted(keys)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 
 import typer.main
+from typer.testing import CliRunner
 
 from gcrm import app
 from geo.config import PROJECT_DIR
@@ -32,9 +33,35 @@ GROUPS = {
 }
 
 
-def test_gcrm_lists_every_command_and_group_in_order() -> None:
+PANELS = {
+    "Set up and bring data in": [
+        "db",
+        "migrate",
+        "demo",
+        "import",
+        "geocode",
+        "accounts",
+        "duplicates",
+        "regions",
+    ],
+    "Sales, territories and the field": ["cube", "nearest", "territories"],
+    "Campaigns": ["campaign"],
+    "Users, privacy and exports": ["users", "erase", "suppress", "export"],
+}
+"""``gcrm --help`` lists the commands by job."""
+
+
+def test_gcrm_lists_every_command_and_group_by_job() -> None:
     root = typer.main.get_command(app)
-    assert list(root.commands) == [*COMMANDS, *GROUPS]
+    assert sorted(root.commands) == sorted([*COMMANDS, *GROUPS])
+    panels: dict[str, list[str]] = {}
+    for name, command in root.commands.items():
+        panels.setdefault(command.rich_help_panel, []).append(name)
+    assert {panel: sorted(names) for panel, names in panels.items()} == {
+        panel: sorted(names) for panel, names in PANELS.items()
+    }
+    shown = CliRunner().invoke(app, ["--help"], terminal_width=120).output
+    assert all(panel in shown for panel in PANELS), shown
     assert {name: list(root.commands[name].commands) for name in GROUPS} == GROUPS
     assert list(root.commands["regions"].commands["facts"].commands) == ["import", "list"]
 

@@ -98,3 +98,19 @@ def test_nearest_prints_accounts_nearest_first(demo_settings: Settings, environm
     assert table["distance_m"].is_monotonic_increasing
     recomputed = haversine_m(table["lon"], table["lat"], -87.63, 41.88)
     assert (abs(recomputed - table["distance_m"]) < 1.0).all()
+
+
+def test_nearest_takes_a_place_as_the_page_does(demo_settings: Settings, environment) -> None:
+    environment(demo_settings)
+    by_place = _invoke(["nearest", "--place", "chicago, il", "-k", "5"])
+    assert by_place.exit_code == 0, by_place.output
+    assert "note: chicago, il placed at 41.8" in by_place.stderr
+    table = pd.read_csv(io.StringIO(by_place.stdout))
+    assert len(table) == 5 and table["distance_m"].is_monotonic_increasing
+    by_zip = _invoke(["nearest", "--place", "60601", "-k", "5"])
+    assert by_zip.exit_code == 0 and len(pd.read_csv(io.StringIO(by_zip.stdout))) == 5
+    unknown = _invoke(["nearest", "--place", "Atlantis, ZZ"])
+    assert unknown.exit_code == 1 and "Cannot place 'Atlantis, ZZ'" in unknown.stderr
+    for args in ([], ["--lat", "41.88"], ["--place", "60601", "--lat", "41.88", "--lon", "-87.63"]):
+        result = _invoke(["nearest", *args])
+        assert result.exit_code == 2 and "give --place" in result.stderr, (args, result.output)

@@ -32,7 +32,9 @@ from geo.store.shipped_data import read_counties, read_states
 @pytest.mark.parametrize(
     ("values", "scheme", "classes", "bins", "labels"),
     [
-        ([1, 2, 3, 4, 5, 6, 7, 8], "quantiles", 4, [2.75, 4.5, 6.25, 8], [0, 0, 1, 1, 2, 2, 3, 3]),
+        ([1, 2, 3, 4, 5, 6, 7, 8], "quantiles", 4, [2, 4, 6, 8], [0, 0, 1, 1, 2, 2, 3, 3]),
+        ([1.5, 2, 3, 4, 5, 6, 7, 8], "quantiles", 4, [2.75, 4.5, 6.25, 8], [0, 0, 1, 1, 2, 2, 3, 3]),
+        ([1, 2, 2, 2, 2, 3, 40, 50], "quantiles", 4, [2, 12, 50], [0, 0, 0, 0, 0, 1, 2, 2]),
         ([0, 0, 10, 10], "quantiles", 5, [0, 10], [0, 0, 1, 1]),
         ([1, np.nan, 3], "equal_interval", 2, [1, 3], [0, -1, 1]),
         ([1, 2, 3, 4, np.nan], "equal_interval", 3, [2, 3, 4], [0, 0, 1, 2, -1]),

@@ -14,6 +14,7 @@ import psycopg2
 import psycopg2.errors
 import pytest
 
+import geo.store.db as db_module
 from geo.config import APP_ROLE, Settings
 from geo.errors import DatabaseUnavailable
 from geo.store.bootstrap import Connections, app_password, prepare_database
@@ -182,6 +183,42 @@ def test_a_prepared_statement_is_made_once_per_connection_and_outlives_a_rollbac
                 execute_prepared(cur, f"SELECT {number} + %s", [1])
             cur.execute("SELECT count(*) FROM pg_prepared_statements")
             assert 1 <= cur.fetchone()[0] <= PREPARED_PER_CONNECTION
+    finally:
+        single.close()
+
+
+def test_more_transactions_than_connections_wait_for_one_instead_of_failing(connections: Connections) -> None:
+    """Regression: 16 people signing in at once met psycopg2's "connection pool exhausted" traceback."""
+    small = Database(connections.owner.dsn, max_connections=2)
+
+    def work(number: int) -> int:
+        with small.transaction(user="t") as cur:
+            cur.execute("SELECT pg_sleep(0.1), %s", (number,))
+            return cur.fetchone()[1]
+
+    try:
+        with ThreadPoolExecutor(8) as pool:
+            assert list(pool.map(work, range(8))) == list(range(8))
+    finally:
+        small.close()
+
+
+def test_a_transaction_that_gets_no_connection_in_time_gets_a_message(
+    connections: Connections, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(db_module, "POOL_WAIT_S", 0.2)
+    single = Database(connections.owner.dsn, max_connections=1)
+    try:
+        busy = "All 1 database connections of this server were busy"
+        with (
+            single.transaction(user="t"),
+            pytest.raises(DatabaseUnavailable, match=busy),
+            single.transaction(user="t"),
+        ):
+            pass
+        with single.transaction(user="t") as cur:
+            cur.execute("SELECT 1")
+            assert cur.fetchone() == (1,)
     finally:
         single.close()
 
