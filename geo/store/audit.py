@@ -26,6 +26,7 @@ AUDITED_ACTIONS = (
     "user.add",
     "user.disable",
     "user.enable",
+    "user.password",
 )
 """Actions gcrm records (the audit page offers them as a filter)."""
 AUDIT_PAGE_ROWS = 1_000

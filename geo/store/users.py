@@ -21,9 +21,12 @@ rep
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import pandas as pd
+import psycopg2.errorcodes
 import psycopg2.extensions
 
 from geo.errors import UserError
@@ -33,6 +36,8 @@ from geo.store.db import Database, fetch_frame
 ROLES = ("admin", "manager", "marketer", "rep")
 BCRYPT_COST = 10
 """Work factor of the password hashes (2^10 rounds: ~70 ms per check)."""
+USER_REFUSED = "GU001"
+"""SQLSTATE of gcrm_add_user's and gcrm_set_password's refusals (migration 018)."""
 MIN_PASSWORD_LENGTH = 8
 DEMO_USERS = (
     ("admin", "admin", "admin-demo", "Ada Admin"),
@@ -75,7 +80,7 @@ class SignedIn:
 
 
 def add_user(
-    owner: Database,
+    db: Database,
     username: str,
     *,
     role: str,
@@ -90,8 +95,9 @@ def add_user(
 
     Parameters
     ----------
-    owner
-        The database as its owner (the app role cannot write hashes).
+    db
+        The database as its owner (``gcrm users add``), or as the app role for an admin
+        (``gcrm_add_user`` writes the hash, which the app role cannot).
     username
         Unique sign-in name.
     role
@@ -100,7 +106,7 @@ def add_user(
         At least :data:`MIN_PASSWORD_LENGTH` characters; None for a user who signs in
         only through the identity provider (matched on ``email``).
     actor
-        Who creates the user (audit log).
+        Who creates the user (audit log); an admin when ``db`` is the app role.
     rep
         External id of the rep a ``rep`` user is.
     territory
@@ -109,15 +115,46 @@ def add_user(
         E-mail address the identity provider reports for this user.
     display_name
         Full name.
+
+    Raises
+    ------
+    UserError
+        A bad name, role, password, rep or territory, a name taken, or an actor who is not an admin.
     """
     _check_new_user(username, role, password, rep, territory)
-    with owner.transaction(user=actor) as cur:
+    with db.transaction(user=actor) as cur:
         if territory is not None:
             cur.execute("SELECT 1 FROM territories WHERE code = %s", (territory,))
             if cur.fetchone() is None:
                 msg = f"No territory, district or region with code {territory!r}."
                 raise UserError(msg)
         _insert_user(cur, username, role, password, rep, territory, email, display_name)
+
+
+def reset_password(db: Database, username: str, password: str, *, actor: str) -> None:
+    """Give a user a new password: their sessions end and their failed sign-ins are forgotten.
+
+    Parameters
+    ----------
+    db
+        The database as its owner, or as the app role for an admin.
+    username
+        The user.
+    password
+        At least :data:`MIN_PASSWORD_LENGTH` characters.
+    actor
+        Who does it (audit log, ``user.password``).
+
+    Raises
+    ------
+    UserError
+        A short password, an unknown user, or an actor who is not an admin.
+    """
+    if len(password) < MIN_PASSWORD_LENGTH:
+        msg = f"A password needs at least {MIN_PASSWORD_LENGTH} characters."
+        raise UserError(msg)
+    with _refusals_as_user_errors(), db.transaction(user=actor) as cur:
+        cur.execute("SELECT gcrm_set_password(%s, %s, %s)", (username, password, BCRYPT_COST))
 
 
 def _insert_user(
@@ -130,18 +167,22 @@ def _insert_user(
     email: str | None,
     display_name: str | None,
 ) -> None:
-    rep_id = _rep_id(cur, rep) if rep else None
-    cur.execute("SELECT 1 FROM app_users WHERE username = %s", (username,))
-    if cur.fetchone() is not None:
-        msg = f"User {username!r} exists already."
-        raise UserError(msg)
-    cur.execute(
-        "INSERT INTO app_users (username, display_name, email, role, rep_id, territory_code, password_hash)"
-        " VALUES (%s, %s, %s, %s, %s, %s, CASE WHEN %s::text IS NULL THEN NULL"
-        " ELSE crypt(%s, gen_salt('bf', %s)) END)",
-        (username, display_name, email, role, rep_id, territory, password, password, BCRYPT_COST),
-    )
-    record(cur, "user.add", username, {"role": role})
+    with _refusals_as_user_errors():
+        cur.execute(
+            "SELECT gcrm_add_user(%s, %s, %s, %s, %s, %s, %s, %s)",
+            (username, role, password, rep, territory, email, display_name, BCRYPT_COST),
+        )
+
+
+@contextmanager
+def _refusals_as_user_errors() -> Iterator[None]:
+    """Turn the user functions' refusals (:data:`USER_REFUSED`, not an admin) into :class:`UserError`."""
+    try:
+        yield
+    except psycopg2.Error as exc:
+        if exc.pgcode not in (USER_REFUSED, psycopg2.errorcodes.INSUFFICIENT_PRIVILEGE):
+            raise
+        raise UserError(exc.diag.message_primary) from exc
 
 
 def _check_new_user(
@@ -162,15 +203,6 @@ def _check_new_user(
     if role == "manager" and territory is None:
         msg = "A manager needs --territory, the code of the region or district they manage."
         raise UserError(msg)
-
-
-def _rep_id(cur, rep: str) -> int:
-    cur.execute("SELECT rep_id FROM reps WHERE external_id = %s", (rep,))
-    row = cur.fetchone()
-    if row is None:
-        msg = f"No rep with external id {rep!r}."
-        raise UserError(msg)
-    return row[0]
 
 
 def register_operator(owner: Database, name: str) -> None:
@@ -241,6 +273,48 @@ def list_users(db: Database, *, user: str) -> pd.DataFrame:
             " FROM app_users u LEFT JOIN reps r USING (rep_id) ORDER BY u.username"
         )
         return fetch_frame(cur)
+
+
+@dataclass(frozen=True)
+class UserChoices:
+    """What a new user may be attached to, read from the book.
+
+    Attributes
+    ----------
+    reps
+        External id → name of each active rep (what a ``rep`` user is).
+    territories
+        Code → "name (kind)" of each region and district (what a ``manager`` manages).
+    """
+
+    reps: dict[str, str]
+    territories: dict[str, str]
+
+
+def user_choices(db: Database, *, user: str) -> UserChoices:
+    """The reps and the regions and districts a new user may be attached to.
+
+    Parameters
+    ----------
+    db
+        The database.
+    user
+        The acting user.
+
+    Returns
+    -------
+    UserChoices
+        Both lists, sorted by id and code.
+    """
+    with db.transaction(user=user) as cur:
+        cur.execute("SELECT external_id, name FROM reps WHERE active ORDER BY external_id")
+        reps = dict(cur.fetchall())
+        cur.execute(
+            "SELECT code, name || ' (' || kind || ')' FROM territories"
+            " WHERE kind IN ('region', 'district') ORDER BY code"
+        )
+        territories = dict(cur.fetchall())
+    return UserChoices(reps=reps, territories=territories)
 
 
 def user_scope(db: Database, *, user: str) -> tuple:

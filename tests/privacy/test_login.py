@@ -8,10 +8,11 @@ from streamlit.testing.v1 import AppTest
 from support.app import signed_in_through_form
 
 from geo.config import PROJECT_DIR, Settings
+from geo.errors import UserError
 from geo.privacy.sessions import LOCK_MINUTES, MAX_FAILURES, authenticate
 from geo.store.audit import audit_entries
 from geo.store.bootstrap import Connections, prepare_database
-from geo.store.users import DEMO_USERS, set_disabled
+from geo.store.users import DEMO_USERS, add_user, list_users, reset_password, set_disabled
 
 APP = str(PROJECT_DIR / "app.py")
 
@@ -163,3 +164,63 @@ def test_disabling_a_user_in_the_app_signs_out_their_open_tab(demo_app: Settings
     assert not admin.exception
     rep.run()
     assert _shows_sign_in_form(rep), "a disabled user's tab stayed signed in"
+
+
+def test_admins_add_users_and_reset_passwords_in_the_app(demo_app: Settings) -> None:
+    rep_tab = _sign_in("rep", "rep-demo")
+    assert rep_tab.title[0].value == "Overview"
+    admin = _sign_in("admin", "admin-demo")
+    admin.switch_page("pages/admin.py").run()
+    assert not admin.exception, [e.message for e in admin.exception]
+    admin.text_input(key="new_username").set_value("nina")
+    admin.text_input(key="new_display_name").set_value("Nina <b>New</b>")
+    admin.selectbox(key="new_role").set_value("rep")
+    reps = admin.selectbox(key="new_rep").options
+    assert reps and all(" · " in option for option in reps)
+    admin.selectbox(key="new_rep").set_value(admin.selectbox(key="new_rep").options[0].split(" · ")[0])
+    admin.text_input(key="new_password").set_value("nina-password-1")
+    admin.button[[b.label for b in admin.button].index("Add the user")].click().run()
+    assert not admin.exception and not admin.error, [e.value for e in admin.error]
+    assert "Added nina (rep)." in [s.value for s in admin.success]
+    assert "nina" in set(admin.dataframe[0].value["User"])
+    assert _sign_in("nina", "nina-password-1").title[0].value == "Overview"
+
+    admin.text_input(key="new_username").set_value("nina")
+    admin.selectbox(key="new_role").set_value("admin")
+    admin.text_input(key="new_password").set_value("another-password")
+    admin.button[[b.label for b in admin.button].index("Add the user")].click().run()
+    assert "User 'nina' exists already." in [e.value for e in admin.error]
+
+    admin.selectbox[0].set_value("rep").run()
+    admin.text_input(key="reset_password").set_value("short")
+    admin.button[[b.label for b in admin.button].index("Reset the password")].click().run()
+    assert "A password needs at least 8 characters." in [e.value for e in admin.error]
+    admin.selectbox[0].set_value("rep").run()
+    admin.text_input(key="reset_password").set_value("rep-new-password")
+    admin.button[[b.label for b in admin.button].index("Reset the password")].click().run()
+    assert not admin.exception
+    assert any("New password set for rep" in s.value for s in admin.success)
+    assert _sign_in("rep", "rep-demo").error, "the old password still signs in"
+    assert _sign_in("rep", "rep-new-password").title[0].value == "Overview"
+    rep_tab.run()
+    assert _shows_sign_in_form(rep_tab), "a reset user's open tab stayed signed in"
+    conns = prepare_database(demo_app)
+    added = audit_entries(conns.app, user="t", action="user.add")
+    reset = audit_entries(conns.app, user="t", action="user.password")
+    conns.close()
+    assert ["admin", "nina"] in added[["actor", "target"]].values.tolist()
+    assert reset[["actor", "target"]].values.tolist() == [["admin", "rep"]]
+
+
+def test_only_admins_add_users_or_reset_passwords(demo_app: Settings) -> None:
+    conns = prepare_database(demo_app)
+    try:
+        for user in ("manager", "marketer", "rep"):
+            with pytest.raises(UserError, match="Only admins add users"):
+                add_user(conns.app, f"by-{user}", role="admin", password="sneaky-password", actor=user)
+            with pytest.raises(UserError, match="Only admins reset passwords"):
+                reset_password(conns.app, "admin", "sneaky-password", actor=user)
+        assert _sign_in("admin", "admin-demo").title[0].value == "Overview"
+        assert "by-rep" not in set(list_users(conns.app, user="admin")["username"])
+    finally:
+        conns.close()
