@@ -7,6 +7,10 @@ polygons are the basemap. Text reaches folium's tooltips only through
 
 from __future__ import annotations
 
+import operator
+import threading
+from collections import OrderedDict
+
 import folium
 import geopandas as gpd
 import numpy as np
@@ -32,9 +36,50 @@ At a state's view the vertices where neighbours meet, which a coverage keeps, co
 whatever the scale.
 """
 _POLYGONAL = [shapely.GeometryType.POLYGON.value, shapely.GeometryType.MULTIPOLYGON.value]
+SIMPLIFIED_KEPT = 32
+"""Sets of simplified shapes :func:`display_geometry` keeps (least recently used go first)."""
+_simplified_cache: OrderedDict[tuple, tuple[np.ndarray, np.ndarray]] = OrderedDict()
+_simplified_lock = threading.Lock()
 
 
 def display_geometry(
+    geometry: gpd.GeoSeries, bounds: tuple[float, float, float, float] | None = None
+) -> gpd.GeoSeries:
+    """Simplify shapes for drawing (see :func:`_simplified`), once per set of shapes and view.
+
+    Every session drawing the same regions at the same view gets the shapes simplified
+    before: the answer is kept for the very same shape objects (the shared boundaries of
+    ``pages/_shared/caches.py``, or a subset of them), compared by identity, so a shape
+    changed in any way is simplified anew.
+
+    Parameters
+    ----------
+    geometry
+        Shapes in EPSG:4326 (see :func:`_simplified`).
+    bounds
+        (minx, miny, maxx, maxy) of the first view; the lower 48 when None.
+
+    Returns
+    -------
+    GeoSeries
+        Simplified shapes, aligned with ``geometry``.
+    """
+    shapes = geometry.to_numpy()
+    key = (bounds or LOWER_48_BOUNDS, hash(tuple(map(id, shapes))))
+    with _simplified_lock:
+        kept = _simplified_cache.get(key)
+        if kept is not None and len(kept[0]) == len(shapes) and all(map(operator.is_, kept[0], shapes)):
+            _simplified_cache.move_to_end(key)
+            return gpd.GeoSeries(kept[1], index=geometry.index, crs=geometry.crs)
+    simplified = _simplified(geometry, bounds)
+    with _simplified_lock:
+        _simplified_cache[key] = (shapes, simplified.to_numpy())
+        while len(_simplified_cache) > SIMPLIFIED_KEPT:
+            _simplified_cache.popitem(last=False)
+    return simplified
+
+
+def _simplified(
     geometry: gpd.GeoSeries, bounds: tuple[float, float, float, float] | None = None
 ) -> gpd.GeoSeries:
     """Simplify shapes for drawing at the scale of the first view, as a coverage, on a coarser grid.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import re
 
 import geopandas as gpd
@@ -11,6 +12,7 @@ import pytest
 import shapely
 from shapely.geometry import box
 
+import geo.maps.base as base_module
 from geo.config import PROJECT_DIR
 from geo.maps.base import DISPLAY_TOLERANCE_DEG, VIEW_PIXELS, display_geometry
 from geo.maps.classification import (
@@ -290,3 +292,24 @@ def test_display_geometry_opens_no_gap_between_the_counties_of_the_lower_48() ->
     assert max(_gaps_and_overlaps(counties, neighbours)) < 1e-9
     gaps, overlaps = _gaps_and_overlaps(display_geometry(counties, LOWER_48_BOUNDS), neighbours)
     assert gaps < 1e-9 and overlaps < 1e-9
+
+
+def test_display_geometry_simplifies_the_same_shapes_at_the_same_view_once(
+    illinois: gpd.GeoSeries, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every session drawing the shared counties reused to simplify them again (a fifth of map time)."""
+    runs = []
+    real = base_module._simplified
+    monkeypatch.setattr(base_module, "_simplified", lambda *args: runs.append(args) or real(*args))
+    monkeypatch.setattr(base_module, "_simplified_cache", collections.OrderedDict())
+    bounds = tuple(illinois.total_bounds)
+    first = display_geometry(illinois, bounds)
+    again = display_geometry(illinois.copy(), bounds)
+    subset = display_geometry(illinois.iloc[:10], bounds)
+    assert len(runs) == 2, "the same shapes again were simplified anew; a subset is a coverage of its own"
+    assert again.geom_equals_exact(first, tolerance=0).all() and list(again.index) == list(illinois.index)
+    assert list(subset.index) == list(illinois.index[:10])
+    rebuilt = gpd.GeoSeries(shapely.from_wkb(shapely.to_wkb(illinois.to_numpy())), crs=illinois.crs)
+    display_geometry(rebuilt, bounds)
+    display_geometry(illinois, LOWER_48_BOUNDS)
+    assert len(runs) == 4, "equal shapes that are other objects, or another view, are simplified anew"
