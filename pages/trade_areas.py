@@ -8,6 +8,7 @@ from streamlit_folium import st_folium
 from geo.analysis.market_answers import AREA_MARKET, area_market
 from geo.analysis.tradeareas import (
     area_figures,
+    busiest_branch,
     customer_derived,
     huff_cells,
     polygon_members,
@@ -19,14 +20,14 @@ from geo.analysis.tradeareas import (
 )
 from geo.config import load_settings
 from geo.errors import GcrmError
-from geo.field.accounts import accounts_near, branches
+from geo.field.accounts import accounts_near, branches, data_version
 from geo.maps.escaping import markdown_text
 from geo.maps.point_maps import trade_area_map
 from geo.maps.region_maps import choropleth_map
-from pages._shared.caches import cached_regions, connections
+from pages._shared.caches import cached_facts, cached_regions, connections
 from pages._shared.errors import show_error
 from pages._shared.navigation import opened_through_app
-from pages._shared.user import current_user
+from pages._shared.user import current_scope, current_user
 
 METHODS = {
     "rings": "Rings of given radii",
@@ -69,7 +70,15 @@ def render() -> None:
     labels = dict(
         zip(all_branches["branch_id"], all_branches["name"] + " (" + all_branches["state"] + ")", strict=True)
     )
-    branch_id = row[0].selectbox("Branch", list(labels), format_func=labels.get, key="branch")
+    home = _home_branch()
+    options = list(labels)
+    branch_id = row[0].selectbox(
+        "Branch",
+        options,
+        index=options.index(home) if home in labels else 0,
+        format_func=labels.get,
+        key="branch",
+    )
     method = row[1].selectbox("Trade area", list(METHODS), format_func=METHODS.get, key="method")
     branch = all_branches[all_branches["branch_id"] == branch_id]
     point = branch.geometry.iloc[0]
@@ -120,6 +129,13 @@ def render() -> None:
             "Estimates from the counties each area covers, apportioned by the population of their"
             " places and by area."
         )
+
+
+def _home_branch() -> int | None:
+    """The branch the page opens on: the one whose area holds most of the accounts the user sees."""
+    user = current_user()
+    facts = cached_facts(current_scope(), data_version(connections().app, user=user), user)
+    return busiest_branch(facts.accounts["trade_area"])
 
 
 def _huff(accounts, all_branches, branch_id: int, label: str) -> None:

@@ -139,6 +139,26 @@ def nearest_branch_keys(lon: np.ndarray, lat: np.ndarray, branches: gpd.GeoDataF
     return keys
 
 
+def busiest_branch(trade_areas: pd.Series) -> int | None:
+    """The branch whose nearest-branch trade area holds the most of some accounts.
+
+    Parameters
+    ----------
+    trade_areas
+        Each account's nearest branch (the cube facts' ``trade_area``, NA when unplaced), for
+        the accounts a user sees.
+
+    Returns
+    -------
+    int or None
+        Its ``branch_id`` (the lowest id among equals); None when no account has one.
+    """
+    counts = trade_areas.dropna().astype("int64").value_counts()
+    if counts.empty:
+        return None
+    return int(counts[counts == counts.max()].index.min())
+
+
 def _nearest_on_sphere(
     lon: np.ndarray, lat: np.ndarray, to_lon: np.ndarray, to_lat: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import logging
 
+import numpy as np
+import pandas as pd
 import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
-from support.app import app_as
+from support.app import app_as, signed_in_through_form
 from support.users import ADMIN
 
 from geo.analysis.cube import CUBE_MEASURES
 from geo.config import PROJECT_DIR, Settings
 from geo.maps.classification import SCHEMES
+from geo.places.geodesy import haversine_m
 
 APP = str(PROJECT_DIR / "app.py")
 MAP_PAGE = "pages/region_map.py"
@@ -327,3 +330,34 @@ def test_sessions_of_one_scope_share_a_cube_answer_until_the_book_changes(
     _no_failure(second)
     assert answered == ["state", "state"]
     assert _table(second)["Customers"].sum() == _table(first)["Customers"].sum() - 1
+
+
+def test_trade_areas_open_on_the_branch_holding_most_of_a_managers_accounts(planned, environment) -> None:
+    """Regression: the page opened on the first branch, often far outside a manager's region."""
+    settings, conns = planned
+    environment(settings)
+    st.cache_resource.clear()
+    st.cache_data.clear()
+    with conns.owner.transaction(user="t") as cur:
+        cur.execute("SELECT branch_id, ST_X(geom), ST_Y(geom) FROM branches ORDER BY branch_id")
+        branch_ids, branch_lons, branch_lats = (
+            np.array(column) for column in zip(*cur.fetchall(), strict=True)
+        )
+        cur.execute("SELECT set_config('gcrm.user', 'manager', true)")
+        cur.execute(
+            "SELECT ST_X(geom), ST_Y(geom) FROM accounts"
+            " WHERE geom IS NOT NULL AND territory_id = ANY(gcrm_territories())"
+        )
+        own = np.array(cur.fetchall())
+    distances = haversine_m(own[:, 0, None], own[:, 1, None], branch_lons[None, :], branch_lats[None, :])
+    counts = pd.Series(branch_ids[distances.argmin(axis=1)]).value_counts()
+    expected = int(counts[counts == counts.max()].index.min())
+    assert expected != int(branch_ids.min()), (
+        "the rep's branch is the first one: the test would prove nothing"
+    )
+    at = signed_in_through_form("manager", "manager-demo")
+    at.switch_page(TRADE_PAGE).run()
+    _no_failure(at)
+    assert at.selectbox(key="branch").value == expected
+    figures = next(d.value for d in at.dataframe if "Area" in d.value.columns)
+    assert figures["Accounts"].max() > 0
