@@ -47,6 +47,8 @@ MEASURE_LABELS = {
     "workload": "Workload (visit + travel time)",
     **{measure: CUBE_MEASURES[measure] for measure in MARKET},
 }
+LAST_MOVE_KEY = "design_last_move"
+"""Session key of the last saved move: (version, unit, unit name, territory before, territory after)."""
 READ_ONLY = (
     "You can read the territory plans here but not change them. A plan is aligned and published "
     "on the whole book, and you see only the accounts of the part you manage (the figures on this "
@@ -225,6 +227,27 @@ def _territory_table(kpis: pd.DataFrame, territories: pd.DataFrame) -> None:
     st.dataframe(shown.round(0), hide_index=True, width="stretch", height=520)
 
 
+def _offer_undo(version: int, plan: pd.Series, names: dict, user: str) -> None:
+    """Offer to move back the last unit this session moved in this draft, while it is still there."""
+    last = st.session_state.get(LAST_MOVE_KEY)
+    if last is None or last[0] != version:
+        return
+    _version, unit, name, before, after = last
+    if plan.get(unit) != after:
+        st.session_state.pop(LAST_MOVE_KEY, None)
+        return
+    back = markdown_text(names.get(before, str(before)))
+    if st.button(f"Undo: move {markdown_text(name)} back to {back}", key="undo_move"):
+        try:
+            move_units(connections().app, version, {unit: before}, user=user)
+        except GcrmError as exc:
+            show_error(exc)
+            return
+        st.session_state.pop(LAST_MOVE_KEY, None)
+        st.toast(f"{markdown_text(name)} is back in {back}.")
+        st.rerun()
+
+
 def _unit_panel(version, status, unit, plan, locked, territories, book, placed, *, planner: bool) -> None:
     user = current_user()
     db = connections().app
@@ -256,10 +279,13 @@ def _unit_panel(version, status, unit, plan, locked, territories, book, placed, 
     if status != "draft":
         st.info("This plan is not a draft: press **New draft** to change it.")
         return
+    _offer_undo(version, plan, names, user)
     left, middle, right = st.columns(3)
     try:
         if left.button("Save move", type="primary", disabled=unit in locked):
             move_units(db, version, {unit: int(target)}, user=user)
+            if current is not None:
+                st.session_state[LAST_MOVE_KEY] = (version, unit, str(row["name"]), int(current), int(target))
             st.toast(f"{markdown_text(row['name'])} moved to {markdown_text(names[target])}.")
             st.rerun()
         if middle.button("Unlock unit" if unit in locked else "Lock unit"):

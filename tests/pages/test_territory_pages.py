@@ -78,6 +78,31 @@ def test_clicked_unit_shows_its_what_if_and_a_draft_saves_the_move(planned, envi
     assert changed["Accounts"].sum() == len(book[book["unit"].notna()])
 
 
+def test_the_last_saved_move_can_be_undone(planned, environment) -> None:
+    settings, conns = planned
+    environment(settings)
+    db = conns.app
+    book = load_book(db, "county", user=USER)
+    unit = book.groupby("unit").size().idxmax()
+    at = _run(DESIGN, {"design_unit": unit})
+    _button(at, "New draft").click().run()
+    draft = int(versions(db, user=USER).iloc[0]["version_id"])
+    _level, before, _locked = version_plan(db, draft, user=USER)
+    assert not [b for b in at.button if b.label.startswith("Undo")]
+    target = at.selectbox(key=f"target-{unit}").value
+    _button(at, "Save move").click().run()
+    _no_failure(at)
+    assert version_plan(db, draft, user=USER)[1][unit] == target
+    undo = at.button(key="undo_move")
+    assert undo.label.startswith("Undo: move ") and " back to " in undo.label
+    undo.click().run()
+    _no_failure(at)
+    _level, after, _locked = version_plan(db, draft, user=USER)
+    assert after[unit] == before[unit]
+    assert after.equals(before)
+    assert not [b for b in at.button if b.label.startswith("Undo")]
+
+
 def test_alignment_tab_runs_reports_and_saves_a_draft(planned, environment) -> None:
     settings, conns = planned
     environment(settings)
