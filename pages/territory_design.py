@@ -317,23 +317,26 @@ def _alignment(level, plan, locked, territories, active) -> None:
     if run:
         locks = lock_labels(plan, locked, ids)
         current = plan_labels(plan, ids)
-        with st.spinner("Aligning …"):
-            try:
-                result = propose_alignment(
-                    connections().app,
-                    load_settings().data_dir,
-                    level=level,
-                    k=len(ids),
-                    measures=measures or ["accounts"],
-                    user=current_user(),
-                    tolerance=tolerance,
-                    seed=int(seed),
-                    locks=locks,
-                    current=current,
-                )
-            except GcrmError as exc:
-                show_error(exc)
-                return
+        bar = st.progress(0.0, text="Aligning …")
+        try:
+            result = propose_alignment(
+                connections().app,
+                load_settings().data_dir,
+                level=level,
+                k=len(ids),
+                measures=measures or ["accounts"],
+                user=current_user(),
+                tolerance=tolerance,
+                seed=int(seed),
+                locks=locks,
+                current=current,
+                progress=lambda what, done: bar.progress(min(done, 1.0), text=what),
+            )
+        except GcrmError as exc:
+            bar.empty()
+            show_error(exc)
+            return
+        bar.empty()
         st.session_state["alignment"] = (level, result.units[["code", "territory"]], result.report)
     proposal = st.session_state.get("alignment")
     if proposal is None or proposal[0] != level:

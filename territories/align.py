@@ -44,6 +44,7 @@ nearest neighbour. Locked units never move; locked territories neither give nor 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -67,6 +68,18 @@ SWAP_PASSES = 200
 COMPACTION_MARGIN = 0.8
 """Compaction keeps each territory within this share of the tolerance."""
 START_ATTEMPTS = 4
+STEP_NAMES = (
+    "cutting the map into equal parts",
+    "balancing neighbours",
+    "making territories compact",
+    "swapping units across borders",
+    "forcing units across borders",
+    "regrowing territories outside the band",
+    "compacting and balancing again",
+)
+"""What a run of the method is doing, step by step, as :func:`align_territories` reports it."""
+Progress = Callable[[str, float], None]
+"""Told what an alignment is doing and the share done (0 … 1)."""
 """Bisection angles tried, drawn from the seed, until every territory that can be balanced is."""
 HOPELESS_BUDGET = 2_000
 """Connected sets enumerated per unit when proving a territory cannot reach the band."""
@@ -118,6 +131,7 @@ def align_territories(
     locks: dict[int, int] | None = None,
     locked_territories: frozenset[int] = frozenset(),
     home_bases: list[int] | None = None,
+    progress: Progress | None = None,
 ) -> Alignment:
     """Split units into ``k`` contiguous territories of balanced measure.
 
@@ -142,6 +156,9 @@ def align_territories(
     home_bases
         Unit indices that must fall in the free territories (reps' home bases), in
         territory order after those anchored by locks.
+    progress
+        Told each step as it starts: what it is, and the share of the work done (0 … 1,
+        counting every possible restart, so it jumps to the end when a run balances).
 
     Returns
     -------
@@ -155,7 +172,13 @@ def align_territories(
     best: _State | None = None
     for attempt, angle in enumerate(angles):
         state = _State(weights, graph, centroids, k, locks, locked_territories)
-        state.run(tolerance, home_bases or [], float(angle), np.random.default_rng([seed, attempt]))
+
+        def step(number: int, name: str, attempt: int = attempt) -> None:
+            if progress is not None:
+                done = (attempt * len(STEP_NAMES) + number) / (START_ATTEMPTS * len(STEP_NAMES))
+                progress(f"Run {attempt + 1} of at most {START_ATTEMPTS}: {name}", done)
+
+        state.run(tolerance, home_bases or [], float(angle), np.random.default_rng([seed, attempt]), step)
         if best is None or state.shortfall(tolerance) < best.shortfall(tolerance):
             best = state
         if best.shortfall(tolerance)[0] == 0:
@@ -214,16 +237,34 @@ class _State:
         self.target = float(weights.sum() / k)
         self.certified: dict[int, bool] = {}
 
-    def run(self, tolerance: float, home_bases: list[int], angle: float, rng: np.random.Generator) -> None:
-        """Steps 1–8 of the method, the bisection cutting along ``angle``, then compaction again."""
+    def run(
+        self,
+        tolerance: float,
+        home_bases: list[int],
+        angle: float,
+        rng: np.random.Generator,
+        step: Callable[[int, str], None],
+    ) -> None:
+        """Steps 1–8 of the method, the bisection cutting along ``angle``, then compaction again.
+
+        ``step`` is told each step as it starts (its number in :data:`STEP_NAMES` and name).
+        """
+        names = iter(enumerate(STEP_NAMES))
+        step(*next(names))
         self.split_oversized(tolerance)
         self.partition(home_bases, angle)
+        step(*next(names))
         self.balance()
+        step(*next(names))
         self.compact(tolerance)
         self.balance()
+        step(*next(names))
         self.swap(tolerance)
+        step(*next(names))
         self.kick(tolerance)
+        step(*next(names))
         self.regrow(tolerance, rng)
+        step(*next(names))
         self.compact(tolerance)
         self.balance()
 

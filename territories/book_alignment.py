@@ -20,7 +20,7 @@ from geo.places.geodesy import METRIC_CRS
 from geo.store.boundaries import load_regions
 from geo.store.db import Database
 from geo.store.shipped_data import read_zips
-from territories.align import Alignment, align_territories
+from territories.align import Alignment, Progress, align_territories
 from territories.graph import unit_centroids, unit_graph
 from territories.metrics import alignment_report
 from territories.model import PLANNERS_ONLY, load_book, may_plan
@@ -280,6 +280,7 @@ def propose_alignment(
     states: list[str] | None = None,
     locks: dict[str, int] | None = None,
     current: pd.Series | None = None,
+    progress: Progress | None = None,
 ) -> AlignmentResult:
     """Align the units of the stored book into ``k`` territories.
 
@@ -308,6 +309,8 @@ def propose_alignment(
         Unit code → territory label (0 … k-1) that must hold.
     current
         Unit code → territory label in the active version, to report what moves.
+    progress
+        Told each step as it starts, with the share of the work done (0 … 1).
 
     Returns
     -------
@@ -326,18 +329,29 @@ def propose_alignment(
     if unknown or not measures:
         msg = f"--balance {','.join(measures)}: choose from {', '.join(BALANCE_MEASURES)}."
         raise AlignmentError(msg)
+    tell = progress or (lambda _what, _done: None)
+    tell("Loading the units and their measures", 0.0)
     units = load_units(db, data_dir, level, user=user, states=states)
     market = [m for m in measures if m in MARKET]
     if market:
         figures = unit_market(db, data_dir, level, user=user, states=states)
         units[market] = figures.reindex(units["code"].to_numpy(), columns=market).fillna(0.0).to_numpy()
+    tell("Finding which units touch", 0.05)
     graph = unit_graph(units)
     weights = _combined(units, measures)
     position = pd.Series(np.arange(len(units)), index=units["code"])
     lock_positions = {int(position[c]): t for c, t in (locks or {}).items() if c in position.index}
     alignment = align_territories(
-        weights, graph, unit_centroids(units), k=k, tolerance=tolerance, seed=seed, locks=lock_positions
+        weights,
+        graph,
+        unit_centroids(units),
+        k=k,
+        tolerance=tolerance,
+        seed=seed,
+        locks=lock_positions,
+        progress=lambda what, done: tell(what, 0.1 + 0.85 * done),
     )
+    tell("Measuring the territories", 0.95)
     labels = alignment.labels
     previous = None
     if current is not None:

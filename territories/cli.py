@@ -89,6 +89,7 @@ def align_command(
             seed=seed,
             states=_study_area(db, states),
             current=current if len(ids) == count else None,
+            progress=lambda what, done: typer.echo(f"{100 * done:3.0f}% {what}", err=True),
         )
         version = None
         if save:

@@ -10,7 +10,7 @@ import shapely
 from support.grids import box_grid
 
 from geo.errors import AlignmentError
-from territories.align import _State, align_territories
+from territories.align import STEP_NAMES, _State, align_territories
 from territories.graph import unit_centroids, unit_graph
 from territories.metrics import alignment_report, balance_index, contiguous, polsby_popper
 
@@ -265,3 +265,14 @@ def test_kicks_never_dump_a_unit_onto_a_territory_that_cannot_balance() -> None:
     kicks = state._kicks(0.05)
     assert kicks
     assert all(state.labels[unit] != 0 and taker != 0 for unit, taker in kicks)
+
+
+def test_alignment_reports_its_steps_in_order_with_the_share_done() -> None:
+    told: list[tuple[str, float]] = []
+    _align(box_grid(6, 6), [1] * 36, k=4, progress=lambda what, done: told.append((what, done)))
+    assert told, "no progress was reported"
+    names = [what.split(": ", 1)[1] for what, _done in told]
+    assert names[: len(STEP_NAMES)] == list(STEP_NAMES)
+    assert all(what.startswith("Run 1 of at most") for what, _done in told[: len(STEP_NAMES)])
+    shares = [done for _what, done in told]
+    assert shares == sorted(shares) and shares[0] == 0 and 0 < shares[-1] < 1
