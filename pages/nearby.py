@@ -4,6 +4,7 @@ import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
 
+from geo import formatting
 from geo.config import load_settings
 from geo.errors import GcrmError
 from geo.field.nearby import account_history, log_visit, nearest_accounts, position_from_text
@@ -19,6 +20,7 @@ from pages._shared.caches import book_choices, cached_regions, connections
 from pages._shared.downloads import audited_download
 from pages._shared.errors import show_error
 from pages._shared.navigation import opened_through_app
+from pages._shared.tables import number_columns, reader_time_zone
 from pages._shared.user import current_user
 
 OUTCOMES = ("Met the buyer", "Left material", "Order taken", "No one available", "Follow-up booked")
@@ -119,6 +121,7 @@ def _move_to_click(returned: dict | None) -> None:
 
 
 def _list(found: pd.DataFrame) -> None:
+    zone = reader_time_zone()
     table = pd.DataFrame(
         {
             "Account": found["name"],
@@ -126,13 +129,20 @@ def _list(found: pd.DataFrame) -> None:
             "km": (found["distance_m"] / 1000).round(2),
             "Status": found["status"],
             "Revenue, 12 months": found["value"].round(0),
-            "Last visit": pd.to_datetime(found["last_visit"], utc=True)
-            .dt.strftime("%Y-%m-%d")
-            .fillna("never"),
+            "Last visit": [
+                "never" if formatting.missing(when) else formatting.moment(when, zone)
+                for when in found["last_visit"]
+            ],
         }
     )
     st.markdown(f"**{len(found)} nearest accounts**")
-    st.dataframe(table, hide_index=True, width="stretch", height=360)
+    st.dataframe(
+        table,
+        hide_index=True,
+        width="stretch",
+        height=360,
+        column_config=number_columns({"km": "number", "Revenue, 12 months": "money"}),
+    )
 
 
 def _route(route: pd.DataFrame, total: float, start: tuple[float, float]) -> None:

@@ -37,6 +37,7 @@ from pages._shared.caches import answer_version, cached_answer, cached_facts, ca
 from pages._shared.downloads import audited_download
 from pages._shared.errors import show_error
 from pages._shared.navigation import opened_through_app
+from pages._shared.tables import number_columns
 from pages._shared.user import current_scope, current_user
 
 LEVELS = {
@@ -275,9 +276,7 @@ def _table(table, level: str, measure: str) -> None:
         hide_index=True,
         height=470,
         width="stretch",
-        column_config={
-            label: st.column_config.NumberColumn(format="localized") for label in CUBE_MEASURES.values()
-        },
+        column_config=number_columns({CUBE_MEASURES[m]: kind for m, kind in MEASURE_KINDS.items()}),
     )
     left, right = st.columns(2)
     # The files are made when clicked: a GeoJSON of every county cost a quarter of each rerun.

@@ -47,8 +47,8 @@ MEASURE_LABELS = {
     "workload": "Workload (visit + travel time)",
     **{measure: CUBE_MEASURES[measure] for measure in MARKET},
 }
+# Session key of the last saved move: (version, unit, unit name, territory before, territory after).
 LAST_MOVE_KEY = "design_last_move"
-"""Session key of the last saved move: (version, unit, unit name, territory before, territory after)."""
 READ_ONLY = (
     "You can read the territory plans here but not change them. A plan is aligned and published "
     "on the whole book, and you see only the accounts of the part you manage (the figures on this "

@@ -70,8 +70,9 @@ def render() -> None:
     labels = dict(
         zip(all_branches["branch_id"], all_branches["name"] + " (" + all_branches["state"] + ")", strict=True)
     )
-    home = _home_branch()
     options = list(labels)
+    linked = st.query_params.get("branch", "")
+    home = int(linked) if linked.isdigit() and int(linked) in labels else _home_branch()
     branch_id = row[0].selectbox(
         "Branch",
         options,
@@ -79,6 +80,7 @@ def render() -> None:
         format_func=labels.get,
         key="branch",
     )
+    st.query_params["branch"] = str(branch_id)
     method = row[1].selectbox("Trade area", list(METHODS), format_func=METHODS.get, key="method")
     branch = all_branches[all_branches["branch_id"] == branch_id]
     point = branch.geometry.iloc[0]
@@ -132,7 +134,8 @@ def render() -> None:
 
 
 def _home_branch() -> int | None:
-    """The branch the page opens on: the one whose area holds most of the accounts the user sees."""
+    """The branch the page opens on without one in its address (``?branch=ID``, kept as it changes):
+    the one whose area holds most of the accounts the user sees."""
     user = current_user()
     facts = cached_facts(current_scope(), data_version(connections().app, user=user), user)
     return busiest_branch(facts.accounts["trade_area"])

@@ -201,11 +201,12 @@ def hostile(demo_settings: Settings) -> dict:
             (state,),
         )
         county, county_lon, county_lat, zip_code = cur.fetchone()
-        cur.execute("SELECT name FROM branches ORDER BY name LIMIT 1")
-        branch = cur.fetchone()[0]
+        cur.execute("SELECT name, branch_id FROM branches ORDER BY name LIMIT 1")
+        branch, branch_id = cur.fetchone()
     conns.close()
     return {
         "branch": branch,
+        "branch_id": branch_id,
         "lon": lon,
         "lat": lat,
         "state": (state, *state_point),
@@ -430,8 +431,10 @@ def _sales_by_region(page: Page, watch: Watch, hostile: dict) -> None:
 
 
 def _trade_areas(page: Page, watch: Watch, hostile: dict) -> None:
-    """The first branch (a hostile name), with the hostile accounts inside its rings."""
+    """The first branch (a hostile name), with the hostile accounts inside its rings, opened by its link."""
     _open(page, "Trade areas")
+    page.goto(f"{page.url.split('?')[0]}?branch={hostile['branch_id']}")
+    page.get_by_role("heading", name="Trade areas").first.wait_for(timeout=DRAW_TIMEOUT_MS)
     _drawn(page, watch, len(PAYLOADS) + 2, "trade areas")
     _shown_as_typed(watch, _tooltips(page), "trade area tooltips")
     _shown_as_typed(watch, page.locator("main").inner_text(), "trade area heading", [hostile["branch"]])

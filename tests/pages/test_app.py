@@ -9,13 +9,15 @@ import pandas as pd
 import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
-from support.app import app_as, signed_in_through_form
+from support.app import SESSION_USER_KEY, app_as, signed_in_through_form
 from support.users import ADMIN
 
 from geo.analysis.cube import CUBE_MEASURES
-from geo.config import PROJECT_DIR, Settings
+from geo.config import PROJECT_DIR, Settings, load_settings
+from geo.field.accounts import branches
 from geo.maps.classification import SCHEMES
 from geo.places.geodesy import haversine_m
+from geo.store.bootstrap import prepare_database
 
 APP = str(PROJECT_DIR / "app.py")
 MAP_PAGE = "pages/region_map.py"
@@ -361,3 +363,36 @@ def test_trade_areas_open_on_the_branch_holding_most_of_a_managers_accounts(plan
     assert at.selectbox(key="branch").value == expected
     figures = next(d.value for d in at.dataframe if "Area" in d.value.columns)
     assert figures["Accounts"].max() > 0
+
+
+def test_the_trade_areas_address_holds_the_branch(demo_app) -> None:
+    """A reload or a shared link (``?branch=ID``) opens the same branch; picking another updates it."""
+    at = _run(TRADE_PAGE)
+    _no_failure(at)
+    shown = at.selectbox(key="branch").value
+    assert _query_value(at, "branch") == str(shown)
+    other = next(option for option in _branch_ids() if option != shown)
+    at.selectbox(key="branch").set_value(other).run()
+    _no_failure(at)
+    assert _query_value(at, "branch") == str(other)
+    linked = AppTest.from_file(APP, default_timeout=120)
+    linked.session_state[SESSION_USER_KEY] = ADMIN
+    linked.query_params["branch"] = str(other)
+    linked.run()
+    linked.switch_page(TRADE_PAGE).run()
+    _no_failure(linked)
+    assert linked.selectbox(key="branch").value == other
+
+
+def _branch_ids() -> list[int]:
+    """The branches the page offers, read from the database (AppTest shows their labels only)."""
+    conns = prepare_database(load_settings())
+    try:
+        return [int(b) for b in branches(conns.app, user=ADMIN.username)["branch_id"]]
+    finally:
+        conns.close()
+
+
+def _query_value(at: AppTest, name: str) -> str:
+    value = at.query_params[name]
+    return value[0] if isinstance(value, list) else value
