@@ -13,6 +13,7 @@ from geo.ingest.geocode import load_gazetteer
 from geo.maps.base import add_basemap, base_map
 from geo.maps.clicks import clicked_point
 from geo.maps.controls import LocateControl
+from geo.maps.escaping import markdown_text
 from geo.maps.point_maps import accounts_map
 from geo.places.geodesy import LOWER_48_BOUNDS
 from geo.privacy.exports import csv_text
@@ -29,14 +30,17 @@ OUTCOMES = ("Met the buyer", "Left material", "Order taken", "No one available",
 def render() -> None:
     """Find the accounts around the rep, plan a route through some of them and log visits."""
     st.title("Nearby accounts")
-    row = st.columns([3, 1, 1, 1])
-    typed = row[0].text_input("Where are you? A ZIP, a city and state, or lat, lon", key="where")
-    k = row[1].number_input("How many", 1, 200, 25, key="k")
-    radius = row[2].number_input("Within km (0: any)", 0, 500, 0, key="radius")
-    statuses = row[3].multiselect("Status", book_choices()["status"], key="statuses")
-    row = st.columns(3)
-    stale = row[0].number_input("Not visited in N days (0: any)", 0, 3_650, 0, key="stale")
-    open_orders = row[1].checkbox("With open orders", key="open_orders")
+    typed = st.text_input("Where are you? A ZIP, a city and state, or lat, lon", key="where")
+    located = st.empty()
+    # The filters fold away (a rep on a phone sees the map and the list first); the label says what is set.
+    with st.expander(_filters_summary()):
+        row = st.columns(3)
+        k = row[0].number_input("How many", 1, 200, 25, key="k")
+        radius = row[1].number_input("Within km (0: any)", 0, 500, 0, key="radius")
+        statuses = row[2].multiselect("Status", book_choices()["status"], key="statuses")
+        row = st.columns(2)
+        stale = row[0].number_input("Not visited in N days (0: any)", 0, 3_650, 0, key="stale")
+        open_orders = row[1].checkbox("With open orders", key="open_orders")
     if typed.strip() and typed != st.session_state.get("typed_applied"):
         try:
             lon, lat, how = position_from_text(typed, load_gazetteer(load_settings().data_dir))
@@ -51,7 +55,7 @@ def render() -> None:
         _pick_on_map()
         return
     lon, lat, how = position
-    row[2].caption(f"Position {lat:.5f}, {lon:.5f} ({how}).")
+    located.caption(f"Position {lat:.5f}, {lon:.5f} ({how}).")
     try:
         found = nearest_accounts(
             connections().app,
@@ -118,6 +122,21 @@ def _move_to_click(returned: dict | None) -> None:
         if st.session_state.get("position", (None, None))[:2] != position[:2]:
             st.session_state["position"] = position
             st.rerun()
+
+
+def _filters_summary() -> str:
+    """The filters' fold label: what the search looks for now ("Filters: 25 nearest, within 10 km …")."""
+    state = st.session_state
+    parts = [f"{int(state.get('k', 25))} nearest"]
+    if state.get("radius"):
+        parts.append(f"within {int(state['radius'])} km")
+    if state.get("statuses"):
+        parts.append(", ".join(state["statuses"]))
+    if state.get("stale"):
+        parts.append(f"not visited in {int(state['stale'])} days")
+    if state.get("open_orders"):
+        parts.append("with open orders")
+    return "Filters: " + ", ".join(markdown_text(part) for part in parts)
 
 
 def _list(found: pd.DataFrame) -> None:
