@@ -39,9 +39,12 @@ from geo.errors import GcrmError
 from geo.privacy.sessions import SESSION_COOKIE, SESSION_PATH, SIGN_OUT_PATH, claim_handoff
 from geo.store.bootstrap import app_password, owner_url
 from geo.store.db import Database, role_dsn
+from pages._shared.style import RERUN_STYLE
 
 MIN_COMPRESSED_BYTES = 1_024
 STATIC_PREFIX = "/static/"
+UNSTYLED_PREFIXES = (STATIC_PREFIX, "/_stcore/", "/media/", "/component/", "/auth/")
+"""Paths whose answers are never the app's HTML page (files, health, websockets, downloads)."""
 """Streamlit's front-end files (hashed names, unchanged while the server runs)."""
 STATIC_GZIP_LEVEL = 9
 """Compressed once per file, so the smallest answer is worth the time."""
@@ -225,6 +228,54 @@ class CompressedStaticFiles:
         return kept
 
 
+class PageStyle:
+    """ASGI middleware: add the app's style sheet (:data:`pages._shared.style.RERUN_STYLE`) to its HTML page.
+
+    Parameters
+    ----------
+    app
+        The ASGI application it wraps (Streamlit's).
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Pass every answer through, adding the style sheet to an HTML page's head."""
+        if scope["type"] != "http" or scope["method"] != "GET" or scope["path"].startswith(UNSTYLED_PREFIXES):
+            await self.app(scope, receive, send)
+            return
+        start: dict = {}
+        chunks: list[bytes] = []
+
+        async def restyle(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                start.update(message)
+                if not _is_html(message):
+                    await send(message)
+                return
+            if not _is_html(start):
+                await send(message)
+                return
+            chunks.append(message.get("body", b""))
+            if message.get("more_body"):
+                return
+            body = b"".join(chunks).replace(b"</head>", RERUN_STYLE.encode() + b"</head>", 1)
+            headers = [(k, v) for k, v in start.get("headers", []) if k.lower() != b"content-length"]
+            headers.append((b"content-length", str(len(body)).encode()))
+            await send({**start, "headers": headers})
+            await send({"type": "http.response.body", "body": body})
+
+        # Streamlit gzips its page itself: ask for the plain page (the gzip around this compresses it).
+        plain = {**scope, "headers": [(k, v) for k, v in scope["headers"] if k != b"accept-encoding"]}
+        await self.app(plain, receive, restyle)
+
+
+def _is_html(start: dict) -> bool:
+    content_type = dict(start.get("headers", [])).get(b"content-type", b"")
+    return content_type.startswith(b"text/html")
+
+
 def _no_store(response: Response) -> Response:
     response.headers["Cache-Control"] = "no-store"
     return response
@@ -236,6 +287,7 @@ app = st.App(
     middleware=[
         Middleware(CompressedStaticFiles),
         Middleware(GZipMiddleware, minimum_size=MIN_COMPRESSED_BYTES),
+        Middleware(PageStyle),
     ],
     lifespan=warm_up,
 )

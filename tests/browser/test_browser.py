@@ -167,6 +167,28 @@ def test_clicking_a_state_drills_into_its_counties(app_url: str, browser) -> Non
     page.close()
 
 
+UPDATING = """() => {
+    const app = document.querySelector('[data-testid="stApp"]');
+    const main = document.querySelector('[data-testid="stMain"]');
+    return Boolean(app && main && app.getAttribute("data-test-script-state") === "running"
+        && getComputedStyle(main, "::before").content.includes("Updating"));
+}"""
+"""True while the page runs again and says so (pages/_shared/style.py)."""
+
+
+def test_the_page_says_updating_while_it_runs_again(app_url: str, browser) -> None:
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.goto(f"{app_url}/region_map")
+    page.get_by_label("User name").fill("admin", timeout=DRAW_TIMEOUT_MS)
+    page.get_by_role("textbox", name="Password").fill("admin-demo")
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_function(UPDATING, timeout=DRAW_TIMEOUT_MS, polling=50)
+    page.locator('[data-testid="stSidebarNav"]').wait_for(timeout=DRAW_TIMEOUT_MS)
+    _idle(page)
+    assert not page.evaluate(UPDATING), "the page still says Updating once it is idle"
+    page.close()
+
+
 def test_a_market_measure_maps_by_county_and_trade_areas_show_their_market(app_url: str, browser) -> None:
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     _sign_in(page, app_url, "region_map")

@@ -1,4 +1,4 @@
-"""serve.py compresses each front-end file once and keeps it (CompressedStaticFiles)."""
+"""serve.py middleware: static files compressed once (CompressedStaticFiles), the page style (PageStyle)."""
 
 from __future__ import annotations
 
@@ -66,3 +66,27 @@ def test_missing_files_and_other_paths_pass_through_and_are_not_kept(tmp_path: P
     assert small.status_code == 200 and small.content == b"a{}"
     client.get("/static/small.css", headers={"Accept-Encoding": "gzip"})
     assert served[-2:] == ["/static/small.css", "/static/small.css"], "a file too small to compress was kept"
+
+
+def test_the_html_page_gets_the_style_sheet_and_nothing_else_changes() -> None:
+    from starlette.responses import HTMLResponse, JSONResponse
+    from starlette.routing import Route
+
+    page = "<html><head><title>gcrm</title></head><body></body></html>"
+    app = Starlette(
+        routes=[
+            Route("/", lambda _request: HTMLResponse(page)),
+            Route("/region_map", lambda _request: HTMLResponse(page)),
+            Route("/_stcore/health", lambda _request: HTMLResponse("<head></head>")),
+            Route("/data", lambda _request: JSONResponse({"html": "</head>"})),
+        ],
+        middleware=[Middleware(serve.PageStyle)],
+    )
+    client = TestClient(app)
+    for path in ("/", "/region_map"):
+        answer = client.get(path)
+        assert answer.text.count('<style id="gcrm-style">') == 1
+        assert answer.text.index("gcrm-style") < answer.text.index("</head>")
+        assert int(answer.headers["content-length"]) == len(answer.content)
+    assert client.get("/_stcore/health").text == "<head></head>"
+    assert client.get("/data").json() == {"html": "</head>"}
