@@ -448,7 +448,14 @@ def _count(frame, selector: str) -> int:
         return 0
 
 
-def _idle(page: Page, *, quiet_s: float = 1.0) -> None:
+SCRIPT_RUNNING = """() => {
+    const app = document.querySelector('[data-testid="stApp"]');
+    return Boolean(app) && app.getAttribute("data-test-script-state") !== "notRunning";
+}"""
+"""Whether Streamlit is running (or about to run) the page script."""
+
+
+def _idle(page: Page, *, quiet_s: float = 1.5) -> None:
     """Wait until no script runs and none has for ``quiet_s``: a map's first draw reruns the page.
 
     A download button's file is made from what the run that drew it registered; a click sent
@@ -459,9 +466,10 @@ def _idle(page: Page, *, quiet_s: float = 1.0) -> None:
     quiet_since = time.monotonic()
     while time.monotonic() - quiet_since < quiet_s:
         assert time.monotonic() < deadline, "the page kept rerunning"
-        if status.count():
+        # The status widget shows only once a run has lasted a moment; the app's own state says at once.
+        if status.count() or page.evaluate(SCRIPT_RUNNING):
             quiet_since = time.monotonic()
-        page.wait_for_timeout(100)
+        page.wait_for_timeout(50)
 
 
 def _session_cookie(context) -> dict | None:
