@@ -154,10 +154,7 @@ def _white_space(facts: Facts, level: str, focus: list) -> None:
         ranked.drop(columns="key").head(WHITE_SPACE_LIMIT).rename(columns=WHITE_SPACE_LABELS).round(1),
         hide_index=True,
         width="stretch",
-        column_config={
-            label: st.column_config.NumberColumn(format="localized")
-            for label in list(WHITE_SPACE_LABELS.values())[1:]
-        },
+        column_config=number_columns(dict.fromkeys(list(WHITE_SPACE_LABELS.values())[1:], "number")),
     )
     st.caption(
         f"Expected customers: the region's {DENOMINATORS[denominator]} times the book's penetration in"

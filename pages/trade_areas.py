@@ -27,6 +27,7 @@ from geo.maps.region_maps import choropleth_map
 from pages._shared.caches import cached_facts, cached_regions, connections
 from pages._shared.errors import show_error
 from pages._shared.navigation import opened_through_app
+from pages._shared.tables import number_columns
 from pages._shared.user import current_scope, current_user
 
 METHODS = {
@@ -115,7 +116,7 @@ def render() -> None:
             figures,
             hide_index=True,
             width="stretch",
-            column_config={c: st.column_config.NumberColumn(format="localized") for c in figures.columns[1:]},
+            column_config=number_columns(dict.fromkeys(figures.columns[1:], "number")),
         )
         st.caption(
             "Distances on the sphere; accounts within "
@@ -125,7 +126,7 @@ def render() -> None:
         st.dataframe(
             market,
             width="stretch",
-            column_config={c: st.column_config.NumberColumn(format="localized") for c in market.columns},
+            column_config=number_columns(dict.fromkeys(market.columns, "number")),
         )
         st.caption(
             "Estimates from the counties each area covers, apportioned by the population of their"

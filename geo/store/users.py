@@ -150,9 +150,7 @@ def reset_password(db: Database, username: str, password: str, *, actor: str) ->
     UserError
         A short password, an unknown user, or an actor who is not an admin.
     """
-    if len(password) < MIN_PASSWORD_LENGTH:
-        msg = f"A password needs at least {MIN_PASSWORD_LENGTH} characters."
-        raise UserError(msg)
+    _check_password(password)
     with _refusals_as_user_errors(), db.transaction(user=actor) as cur:
         cur.execute("SELECT gcrm_set_password(%s, %s, %s)", (username, password, BCRYPT_COST))
 
@@ -185,6 +183,12 @@ def _refusals_as_user_errors() -> Iterator[None]:
         raise UserError(exc.diag.message_primary) from exc
 
 
+def _check_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        msg = f"A password needs at least {MIN_PASSWORD_LENGTH} characters."
+        raise UserError(msg)
+
+
 def _check_new_user(
     username: str, role: str, password: str | None, rep: str | None, territory: str | None
 ) -> None:
@@ -194,9 +198,8 @@ def _check_new_user(
     if role not in ROLES:
         msg = f"Unknown role {role!r}; choose one of {', '.join(ROLES)}."
         raise UserError(msg)
-    if password is not None and len(password) < MIN_PASSWORD_LENGTH:
-        msg = f"A password needs at least {MIN_PASSWORD_LENGTH} characters."
-        raise UserError(msg)
+    if password is not None:
+        _check_password(password)
     if role == "rep" and rep is None:
         msg = "A rep user needs --rep, the external id of the rep they are."
         raise UserError(msg)
