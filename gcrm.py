@@ -20,6 +20,7 @@ from geo.cli.field import nearest_command
 from geo.cli.ingest import geocode_command, import_command
 from geo.cli.privacy import erase_command, export_app, suppress_command
 from geo.cli.regions import facts_app, regions_app
+from geo.cli.roads import roads_app, route_command, tradeareas_app
 from geo.cli.users import users_app
 from territories.cli import territories_app
 
@@ -39,8 +40,11 @@ app.add_typer(accounts_app, name="accounts", rich_help_panel=DATA)
 app.add_typer(duplicates_app, name="duplicates", rich_help_panel=DATA)
 regions_app.add_typer(facts_app, name="facts", no_args_is_help=True)
 app.add_typer(regions_app, name="regions", rich_help_panel=DATA)
+app.add_typer(roads_app, name="roads", rich_help_panel=DATA)
 app.command("cube", rich_help_panel=FIELD)(cube_command)
 app.command("nearest", rich_help_panel=FIELD)(nearest_command)
+app.command("route", rich_help_panel=FIELD)(route_command)
+app.add_typer(tradeareas_app, name="tradeareas", rich_help_panel=FIELD)
 app.add_typer(territories_app, name="territories", rich_help_panel=FIELD)
 app.add_typer(campaign_app, name="campaign", rich_help_panel=MARKETING)
 app.add_typer(users_app, name="users", rich_help_panel=PRIVACY)

@@ -91,3 +91,7 @@ class TerritoryError(GcrmError, ValueError):
 
 class EstimateError(GcrmError, ValueError):
     """Small-area estimates cannot be made as asked (a figure that is no count, a bad H3 resolution)."""
+
+
+class RoadNetworkError(GcrmError, ValueError):
+    """The road network cannot be imported or used as asked (no pgRouting, a bad extract or speed file)."""

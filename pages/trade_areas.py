@@ -5,6 +5,7 @@ import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
 
+from geo.analysis.drive_areas import drive_time_trade_areas
 from geo.analysis.market_answers import AREA_MARKET, area_market
 from geo.analysis.tradeareas import (
     area_figures,
@@ -24,6 +25,9 @@ from geo.field.accounts import accounts_near, branches, data_version
 from geo.maps.escaping import markdown_text
 from geo.maps.point_maps import trade_area_map
 from geo.maps.region_maps import choropleth_map
+from geo.roads.drivetime import parse_minutes
+from geo.roads.estimate import ASSUMPTION
+from geo.roads.travel import Basis
 from pages._shared.caches import cached_facts, cached_regions, connections
 from pages._shared.errors import show_error
 from pages._shared.navigation import opened_through_app
@@ -35,6 +39,7 @@ METHODS = {
     "customers": "Area holding a share of its customers",
     "threshold": "Smallest ring reaching N customers",
     "voronoi": "Nearest-branch area",
+    "drivetime": "Drive time",
     "huff": "Huff gravity model (H3 cells)",
 }
 # Accounts are fetched around the branch within this distance (the view's reach).
@@ -43,6 +48,7 @@ SEARCH_RADIUS_M = {
     "customers": 300_000,
     "threshold": 300_000,
     "voronoi": 400_000,
+    "drivetime": 400_000,
     "huff": 100_000,
 }
 MAX_ACCOUNT_MARKERS = 1_500
@@ -85,9 +91,14 @@ def render() -> None:
     method = row[1].selectbox("Trade area", list(METHODS), format_func=METHODS.get, key="method")
     branch = all_branches[all_branches["branch_id"] == branch_id]
     point = branch.geometry.iloc[0]
+    basis = None
     try:
+        if method == "drivetime":
+            areas, reach_m, basis = _drive_areas(row[2], all_branches, branch_id)
+        else:
+            reach_m = SEARCH_RADIUS_M[method]
         accounts = accounts_near(
-            connections().app, point.x, point.y, SEARCH_RADIUS_M[method], user=current_user()
+            connections().app, point.x, point.y, min(reach_m, SEARCH_RADIUS_M[method]), user=current_user()
         )
     except GcrmError as exc:
         show_error(exc)
@@ -95,7 +106,10 @@ def render() -> None:
     if method == "huff":
         _huff(accounts, all_branches, branch_id, labels[branch_id])
         return
-    areas, members = _areas(method, row[2], all_branches, branch, accounts)
+    if method == "drivetime":
+        members = polygon_members(accounts, areas)
+    else:
+        areas, members = _areas(method, row[2], all_branches, branch, accounts)
     if areas.empty or areas.geometry.isna().all():
         st.info("This branch has no trade area with these settings (too few accounts nearby).")
         return
@@ -118,10 +132,7 @@ def render() -> None:
             width="stretch",
             column_config=number_columns(dict.fromkeys(figures.columns[1:], "number")),
         )
-        st.caption(
-            "Distances on the sphere; accounts within "
-            f"{SEARCH_RADIUS_M[method] / 1000:,.0f} km of the branch."
-        )
+        st.caption(_basis_caption(basis, method))
         st.markdown("**The market in each area**")
         st.dataframe(
             market,
@@ -132,6 +143,22 @@ def render() -> None:
             "Estimates from the counties each area covers, apportioned by the population of their"
             " places and by area."
         )
+
+
+def _basis_caption(basis: Basis | None, method: str) -> str:
+    """How the areas were measured, and which accounts they count."""
+    if basis is None:
+        reach = SEARCH_RADIUS_M[method] / 1000
+        return f"Distances on the sphere; accounts within {reach:,.0f} km of the branch."
+    if basis.by_road:
+        return f"Drive times {basis.label}; each area is where the roads reach, buffered by the road."
+    return f"Drive times: {basis.label}, {ASSUMPTION}."
+
+
+def _drive_areas(column, all_branches, branch_id: int) -> tuple[gpd.GeoDataFrame, float, Basis]:
+    text = column.text_input("Minutes", "10, 20, 30", key="minutes")
+    minutes = parse_minutes(text)
+    return drive_time_trade_areas(connections().app, all_branches, branch_id, minutes, user=current_user())
 
 
 def _home_branch() -> int | None:
@@ -212,11 +239,13 @@ def _empty() -> gpd.GeoDataFrame:
 
 
 def _figures(members: pd.DataFrame, accounts, areas, branch_id: int) -> pd.DataFrame:
-    figures = area_figures(members, pd.DataFrame(accounts.drop(columns="geometry")))
+    figures = area_figures(members, pd.DataFrame(accounts.drop(columns="geometry")), areas["branch_id"])
     own = areas[areas["branch_id"] == branch_id]
     figures = figures.reindex(own.index).fillna(0)
     if "radius_m" in own:
         name = (own["radius_m"] / 1000).map(lambda km: f"within {km:,.1f} km")
+    elif "minutes" in own:
+        name = own["minutes"].map(lambda minutes: f"within {minutes:,.0f} min")
     else:
         name = pd.Series("nearest to this branch", index=own.index)
     table = pd.DataFrame({"Area": name}).join(figures.rename(columns=FIGURE_LABELS).round(1))

@@ -545,8 +545,8 @@ def polygon_members(accounts: gpd.GeoDataFrame, areas: gpd.GeoDataFrame) -> pd.D
     return pd.DataFrame({"area": inside["index_right"].to_numpy(), "account": inside.index.to_numpy()})
 
 
-def area_figures(members: pd.DataFrame, accounts: pd.DataFrame) -> pd.DataFrame:
-    """Accounts, customers, revenue and share per trade area, and overlap with other areas.
+def area_figures(members: pd.DataFrame, accounts: pd.DataFrame, area_branch: pd.Series) -> pd.DataFrame:
+    """Accounts, customers, revenue and share per trade area, and overlap with other branches' areas.
 
     Parameters
     ----------
@@ -554,18 +554,23 @@ def area_figures(members: pd.DataFrame, accounts: pd.DataFrame) -> pd.DataFrame:
         ``area, account`` as :func:`ring_members` returns.
     accounts
         Indexed by account: ``status`` and ``revenue``.
+    area_branch
+        The branch of each area (indexed by area label): a customer is shared when areas of
+        two or more branches hold it, not when one branch's nested areas (5 and 10 km,
+        10 and 20 minutes) do.
 
     Returns
     -------
     DataFrame
         Per area: ``accounts, customers, revenue, revenue_share`` (of all accounts' revenue),
-        ``shared_customers`` (also in another area) and ``cannibalisation`` (their share, %).
+        ``shared_customers`` (also in another branch's area) and ``cannibalisation`` (their share, %).
     """
     joined = members.join(accounts[["status", "revenue"]], on="account")
+    joined["branch"] = joined["area"].map(area_branch)
     customer = joined["status"].eq("customer")
-    areas_per_account = joined.groupby("account")["area"].transform("nunique")
+    branches_per_account = joined.groupby("account")["branch"].transform("nunique")
     figures = (
-        joined.assign(customer=customer, shared=customer & (areas_per_account > 1))
+        joined.assign(customer=customer, shared=customer & (branches_per_account > 1))
         .groupby("area")
         .agg(
             accounts=("account", "size"),

@@ -551,3 +551,43 @@ def accounts_near(db: Database, lon: float, lat: float, radius_m: float, *, user
         geometry=gpd.points_from_xy(frame["lon"], frame["lat"]),
         crs="EPSG:4326",
     )
+
+
+def accounts_by_external_id(db: Database, external_ids: list[str], *, user: str) -> pd.DataFrame:
+    """The placed accounts named by their external ids, in the order given (matched regardless of case).
+
+    Parameters
+    ----------
+    db
+        The database.
+    external_ids
+        As typed.
+    user
+        The acting user (sees only their own accounts).
+
+    Returns
+    -------
+    DataFrame
+        ``account_id, external_id, name, status, lon, lat``, one row per id given.
+
+    Raises
+    ------
+    AccountNotFound
+        An id matches no account the user may see, or one without a position.
+    """
+    wanted = [text.strip() for text in external_ids if text.strip()]
+    with db.transaction(user=user) as cur:
+        cur.execute(
+            "SELECT lower(external_id), account_id, external_id, name, status, ST_X(geom), ST_Y(geom)"
+            " FROM accounts WHERE lower(external_id) = ANY(%s) AND geom IS NOT NULL",
+            ([text.lower() for text in wanted],),
+        )
+        found = {row[0]: row[1:] for row in cur.fetchall()}
+    missing = [text for text in wanted if text.lower() not in found]
+    if missing:
+        msg = f"No placed account you may see has the id {', '.join(missing)}."
+        raise AccountNotFound(msg)
+    return pd.DataFrame(
+        [found[text.lower()] for text in wanted],
+        columns=["account_id", "external_id", "name", "status", "lon", "lat"],
+    )

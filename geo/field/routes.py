@@ -1,19 +1,25 @@
 """The rep's route for the day: visit the chosen accounts from a start point with little travel.
 
 Nearest neighbour builds a first tour, then 2-opt reverses segments while that shortens it
-(Croes 1958), so the result is never longer than the nearest-neighbour tour. Distances are
-great-circle metres; the route is open (it ends at the last stop) unless asked to return.
+(Croes 1958), so the result is never longer than the nearest-neighbour tour. :func:`plan_route`
+orders on great-circle metres; :func:`drive_route` on the road travel-time matrix where a
+network is loaded (an estimate, labelled, elsewhere) and draws the legs along the roads.
+The route is open (it ends at the last stop) unless asked to return.
 """
 
 from __future__ import annotations
 
 import itertools
+from dataclasses import dataclass
 from xml.sax.saxutils import escape
 
 import numpy as np
 import pandas as pd
+import shapely
 
 from geo.places.geodesy import haversine_m
+from geo.roads.travel import travel_matrix, trips
+from geo.store.db import Database
 
 MAX_STOPS = 200
 
@@ -113,6 +119,99 @@ def two_opt(order: list[int], distances: np.ndarray, *, round_trip: bool = False
     return best
 
 
+@dataclass(frozen=True)
+class DriveRoute:
+    """The day's route ordered on driving times.
+
+    Attributes
+    ----------
+    stops
+        The stops in visiting order with ``sequence`` (1 …), ``leg_min``, ``cumulative_min``,
+        ``leg_m`` and ``cumulative_m`` (road metres).
+    total_s, total_m
+        Driving time and road length of the whole route.
+    nearest_neighbour_s
+        The time of the nearest-neighbour tour on the same matrix (the route is never longer).
+    path
+        The legs along the roads (straight lines where estimated), EPSG:4326.
+    basis
+        ``by road (EXTRACT)`` or the estimate's label.
+    """
+
+    stops: pd.DataFrame
+    total_s: float
+    total_m: float
+    nearest_neighbour_s: float
+    path: shapely.MultiLineString
+    basis: str
+
+
+def check_stop_count(count: int) -> None:
+    """Refuse more stops than a day holds.
+
+    Parameters
+    ----------
+    count
+        Stops asked for.
+
+    Raises
+    ------
+    ValueError
+        More than :data:`MAX_STOPS`.
+    """
+    if count > MAX_STOPS:
+        msg = f"{count} stops: plan at most {MAX_STOPS} in a day."
+        raise ValueError(msg)
+
+
+def drive_route(
+    db: Database, start: tuple[float, float], stops: pd.DataFrame, *, user: str, round_trip: bool = False
+) -> DriveRoute:
+    """Order the stops on driving times and draw the route along the roads.
+
+    Parameters
+    ----------
+    db
+        The database.
+    start
+        (lon, lat) in degrees.
+    stops
+        ``lon, lat`` and any other columns, one row per account.
+    user
+        The acting user.
+    round_trip
+        Come back to the start at the end.
+
+    Returns
+    -------
+    DriveRoute
+        The ordered stops, totals, the path and its basis.
+    """
+    check_stop_count(len(stops))
+    lon = np.concatenate([[start[0]], stops["lon"].to_numpy(dtype=float)])
+    lat = np.concatenate([[start[1]], stops["lat"].to_numpy(dtype=float)])
+    seconds, basis = travel_matrix(db, lon, lat, user=user)
+    first = nearest_neighbour_tour(seconds)
+    order = two_opt(first, seconds, round_trip=round_trip)
+    visit = [*order, order[0]] if round_trip else order
+    legs, _basis = trips(db, lon[visit], lat[visit], user=user)
+    ordered = stops.iloc[[i - 1 for i in order[1:]]].reset_index(drop=True)
+    ordered.insert(0, "sequence", range(1, len(ordered) + 1))
+    stop_legs = legs[: len(ordered)]
+    ordered["leg_min"] = [seconds[a, b] / 60 for a, b in itertools.pairwise(order)]
+    ordered["cumulative_min"] = np.cumsum(ordered["leg_min"])
+    ordered["leg_m"] = [leg.metres for leg in stop_legs]
+    ordered["cumulative_m"] = np.cumsum(ordered["leg_m"])
+    return DriveRoute(
+        stops=ordered,
+        total_s=route_length(order, seconds, round_trip=round_trip),
+        total_m=float(sum(leg.metres for leg in legs)),
+        nearest_neighbour_s=route_length(first, seconds, round_trip=round_trip),
+        path=shapely.MultiLineString([leg.geometry for leg in legs]),
+        basis=basis.label,
+    )
+
+
 def plan_route(
     start: tuple[float, float], stops: pd.DataFrame, *, round_trip: bool = False
 ) -> tuple[pd.DataFrame, float]:
@@ -133,9 +232,7 @@ def plan_route(
         The stops in visiting order with ``sequence`` (1 …), ``leg_m`` and ``cumulative_m``;
         and the total in metres.
     """
-    if len(stops) > MAX_STOPS:
-        msg = f"{len(stops)} stops: plan at most {MAX_STOPS} in a day."
-        raise ValueError(msg)
+    check_stop_count(len(stops))
     lon = np.concatenate([[start[0]], stops["lon"].to_numpy(dtype=float)])
     lat = np.concatenate([[start[1]], stops["lat"].to_numpy(dtype=float)])
     distances = distance_table(lon, lat)

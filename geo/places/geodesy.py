@@ -104,6 +104,25 @@ def distance_matrix(accounts: gpd.GeoDataFrame, branches: gpd.GeoDataFrame) -> n
     )
 
 
+def local_metric_crs(lon: float, lat: float) -> pyproj.CRS:
+    """An azimuthal equidistant projection centred on (lon, lat): metres true from the centre, anywhere.
+
+    For shapes of a few tens of kilometres around a place (drive-time areas, circles) outside
+    the contiguous states too, where :data:`METRIC_CRS` distorts.
+
+    Parameters
+    ----------
+    lon, lat
+        Centre in degrees.
+
+    Returns
+    -------
+    pyproj.CRS
+        Units of metres.
+    """
+    return pyproj.CRS.from_proj4(f"+proj=aeqd +lat_0={lat} +lon_0={lon} +datum=WGS84 +units=m")
+
+
 def geodesic_circle(lon: float, lat: float, radius_m: float) -> shapely.Polygon:
     """A circle of ``radius_m`` metres on the ground around (lon, lat), as a lon/lat polygon.
 
@@ -119,8 +138,7 @@ def geodesic_circle(lon: float, lat: float, radius_m: float) -> shapely.Polygon:
     Polygon
         EPSG:4326.
     """
-    local = pyproj.CRS.from_proj4(f"+proj=aeqd +lat_0={lat} +lon_0={lon} +datum=WGS84 +units=m")
-    back = Transformer.from_crs(local, "EPSG:4326", always_xy=True)
+    back = Transformer.from_crs(local_metric_crs(lon, lat), "EPSG:4326", always_xy=True)
     circle = shapely.Point(0, 0).buffer(radius_m, quad_segs=CIRCLE_QUAD_SEGMENTS)
     x, y = back.transform(*np.asarray(circle.exterior.coords).T)
     return shapely.Polygon(np.column_stack([x, y]))

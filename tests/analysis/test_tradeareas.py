@@ -173,13 +173,23 @@ def test_area_figures_and_cannibalisation(branches) -> None:
     accounts.index = pd.Index([1, 2, 3, 4], name="account")
     areas = pd.DataFrame({"branch_id": [1, 2], "radius_m": [13_000.0, 13_000.0]})
     members = ring_members(accounts, branches, areas)
-    figures = area_figures(members, accounts)
+    figures = area_figures(members, accounts, areas["branch_id"])
     # Branch 1 holds accounts 1, 2 and 3; branch 2 holds 3 and 4; account 3 is shared.
     assert figures.loc[0, ["accounts", "customers", "revenue"]].tolist() == [3, 3, 175.0]
     assert figures.loc[1, ["accounts", "customers", "revenue"]].tolist() == [2, 1, 25.0]
     assert figures.loc[0, "shared_customers"] == 1 and figures.loc[1, "shared_customers"] == 1
     assert figures.loc[0, "cannibalisation"] == pytest.approx(100 / 3)
     assert figures.loc[1, "revenue_share"] == pytest.approx(100 * 25 / 175)
+
+
+def test_nested_areas_of_one_branch_do_not_count_as_shared(branches) -> None:
+    accounts = _points([-87.63, -87.70], [41.88] * 2, status=["customer", "customer"], revenue=[10.0, 20.0])
+    accounts.index = pd.Index([1, 2], name="account")
+    areas = pd.DataFrame({"branch_id": [1, 1], "radius_m": [8_000.0, 13_000.0]})
+    figures = area_figures(ring_members(accounts, branches, areas), accounts, areas["branch_id"])
+    assert figures["customers"].tolist() == [2, 2]
+    assert figures["shared_customers"].tolist() == [0, 0]
+    assert figures["cannibalisation"].tolist() == [0.0, 0.0]
 
 
 def test_nearest_branch_equals_a_brute_force_haversine_ranking(branches, scattered) -> None:

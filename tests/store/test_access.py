@@ -50,8 +50,8 @@ SHARED = (
 """Reference tables every signed-in user reads whole."""
 BOOK = ("interactions", "orders", "campaign_members", "campaign_responses", "account_last_visits")
 """Tables whose rows belong to an account."""
-PUBLIC = ("regions", "data_versions", "fact_catalogue")
-"""Readable without a user (boundaries, change counters, what each region fact means)."""
+PUBLIC = ("regions", "data_versions", "fact_catalogue", "road_vertices", "road_edges", "road_network")
+"""Readable without a user (boundaries, change counters, what each region fact means, OpenStreetMap roads)."""
 DENIED = ("app_users", "schema_migrations", "app_sessions", "sign_in_failures")
 """Whole rows the app role may not read at all (password hashes; migration bookkeeping; sessions)."""
 USERS = ("admin", "manager", "marketer", "rep", "disabled_rep", "nobody")
@@ -351,6 +351,19 @@ def test_users_who_see_everything_keep_the_spatial_index(secured: Connections) -
     assert "Seq Scan" not in plans["admin"] + plans["marketer"], plans
     # A rep's qual is the territory test alone, which the territory index can serve.
     assert "territory_id = ANY" in plans["rep"] and " OR " not in plans["rep"], plans["rep"]
+
+
+def test_every_role_reads_the_roads_through_their_spatial_index(secured: Connections) -> None:
+    """The road tables' policies are constant, so the box tests of pgRouting's edge queries use the index."""
+    box = "ST_MakeEnvelope(24.9, 60.1, 25.0, 60.2, 4326)"
+    for user in ("admin", "marketer", "rep", "nobody"):
+        with secured.app.transaction(user=user) as cur:
+            cur.execute("SET LOCAL enable_seqscan = off")
+            cur.execute(
+                f"EXPLAIN SELECT id, source, target, cost, reverse_cost FROM road_edges WHERE geom && {box}"
+            )
+            plan = "\n".join(row[0] for row in cur.fetchall())
+            assert "road_edges_geom_idx" in plan, (user, plan)
 
 
 def _nearest_plan(app: Database, user: str, lon: float, lat: float) -> str:

@@ -1,0 +1,1 @@
+"""The road network: import from an OpenStreetMap extract, travel times, drive-time areas (pgRouting)."""
