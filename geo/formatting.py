@@ -142,6 +142,26 @@ def number(value: object) -> str:
     return f"{quantity:.2g}" if abs(quantity) < 1 else f"{quantity:,.1f}"
 
 
+def duration(minutes: object) -> str:
+    """A driving or working time: ``7.4`` → ``7 min``, ``95`` → ``1 h 35 min``.
+
+    Parameters
+    ----------
+    minutes
+        The time in minutes.
+
+    Returns
+    -------
+    str
+        Whole minutes, with hours from 60 on, or :data:`MISSING`.
+    """
+    if missing(minutes):
+        return MISSING
+    whole = round(float(minutes))
+    hours, rest = divmod(whole, 60)
+    return f"{hours:,} h {rest} min" if hours else f"{rest} min"
+
+
 def moment(value: object, zone: str = "UTC") -> str:
     """A date, or a moment in the user's time zone: ``2026-12-03 09:05``.
 

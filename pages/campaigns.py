@@ -19,7 +19,15 @@ from geo.campaigns.storage import (
     response_by_region,
     save_campaign,
 )
-from geo.campaigns.target import COMPARISONS, OPERATIONS, drawn_parts, market_part, picked_parts, typed_codes
+from geo.campaigns.target import (
+    COMPARISONS,
+    OPERATIONS,
+    drawn_parts,
+    drive_time_part,
+    market_part,
+    picked_parts,
+    typed_codes,
+)
 from geo.errors import GcrmError
 from geo.field.accounts import branches
 from geo.ingest.geocode import PRECISION_RANK
@@ -29,6 +37,9 @@ from geo.maps.escaping import markdown_text
 from geo.maps.region_maps import choropleth_map, selection_map
 from geo.places.geodesy import LOWER_48_BOUNDS
 from geo.privacy.exports import csv_text
+from geo.roads.drivetime import MAX_MINUTES
+from geo.roads.estimate import ASSUMPTION
+from geo.roads.travel import Basis, drive_time_areas
 from pages._shared.caches import (
     book_choices,
     cached_county_facts,
@@ -112,7 +123,7 @@ def _region_parts(has_shapes: bool) -> list:
             territories = pd.DataFrame(columns=["code", "name"])
         names = (territories["code"] + " · " + territories["name"]).to_dict()
         chosen = st.multiselect("Territories", list(names), format_func=names.get, key="territories")
-        row = st.columns([3, 1])
+        row = st.columns([3, 1, 1])
         try:
             listed = branches(connections().app, user=current_user())
         except GcrmError:
@@ -122,6 +133,7 @@ def _region_parts(has_shapes: bool) -> list:
             "Branch trade areas", list(branch_names), format_func=branch_names.get, key="branches"
         )
         ring = row[1].number_input("Ring km (0: nearest-branch area)", 0.0, 1000.0, 0.0, key="ring")
+        drive = row[2].number_input("Or drive minutes", 0, int(MAX_MINUTES), 0, key="drive_minutes")
     parts = []
     try:
         for part in picked_parts(
@@ -129,14 +141,31 @@ def _region_parts(has_shapes: bool) -> list:
             codes=typed_codes(typed) + clicked_counties,
             counties=set(cached_regions("county")["code"]),
             territories=chosen,
-            branches=picked_branches,
+            branches=[] if drive else picked_branches,
             ring_km=ring,
             operation=operation if has_shapes else "union",
         ):
             parts.append(part)
+        if drive and picked_branches:
+            parts.append(
+                _drive_part(listed, picked_branches, drive, "union" if parts or not has_shapes else operation)
+            )
     except GcrmError as exc:
         show_error(exc)
     return parts
+
+
+def _drive_part(listed: pd.DataFrame, picked: list[int], minutes: int, operation: str):
+    """The branches' drive-time areas as one part, with how their times were found."""
+    chosen = listed[listed["branch_id"].isin(picked)]
+    centres = pd.DataFrame({"key": chosen["branch_id"], "lon": chosen.geometry.x, "lat": chosen.geometry.y})
+    areas, basis = drive_time_areas(connections().app, centres, [minutes], user=current_user())
+    st.caption(f"{minutes} minutes' drive from the branches {_drive_basis(basis)}.")
+    return drive_time_part(list(areas.geometry), operation=operation)
+
+
+def _drive_basis(basis: Basis) -> str:
+    return basis.label if basis.by_road else f"({basis.label}: {ASSUMPTION})"
 
 
 def _market_parts(has_parts: bool) -> list:

@@ -7,8 +7,14 @@ from streamlit_folium import st_folium
 from geo import formatting
 from geo.config import load_settings
 from geo.errors import GcrmError
-from geo.field.nearby import account_history, log_visit, nearest_accounts, position_from_text
-from geo.field.routes import plan_route, route_gpx
+from geo.field.nearby import (
+    account_history,
+    log_visit,
+    nearest_accounts,
+    nearest_by_drive,
+    position_from_text,
+)
+from geo.field.routes import DriveRoute, drive_route, route_gpx
 from geo.ingest.geocode import load_gazetteer
 from geo.maps.base import add_basemap, base_map
 from geo.maps.clicks import clicked_point
@@ -17,6 +23,8 @@ from geo.maps.escaping import markdown_text
 from geo.maps.point_maps import accounts_map
 from geo.places.geodesy import LOWER_48_BOUNDS
 from geo.privacy.exports import csv_text
+from geo.roads.estimate import ASSUMPTION
+from geo.roads.travel import Basis
 from pages._shared.caches import book_choices, cached_regions, connections
 from pages._shared.downloads import audited_download
 from pages._shared.errors import show_error
@@ -25,6 +33,7 @@ from pages._shared.tables import number_columns, reader_time_zone
 from pages._shared.user import current_user
 
 OUTCOMES = ("Met the buyer", "Left material", "Order taken", "No one available", "Follow-up booked")
+NEAREST_BY = {"distance": "Distance", "drive": "Drive time"}
 
 
 def render() -> None:
@@ -41,6 +50,9 @@ def render() -> None:
         row = st.columns(2)
         stale = row[0].number_input("Not visited in N days (0: any)", 0, 3_650, 0, key="stale")
         open_orders = row[1].checkbox("With open orders", key="open_orders")
+        nearest_by = st.radio(
+            "Nearest by", list(NEAREST_BY), format_func=NEAREST_BY.get, horizontal=True, key="nearest_by"
+        )
     if typed.strip() and typed != st.session_state.get("typed_applied"):
         try:
             lon, lat, how = position_from_text(typed, load_gazetteer(load_settings().data_dir))
@@ -56,18 +68,20 @@ def render() -> None:
         return
     lon, lat, how = position
     located.caption(f"Position {lat:.5f}, {lon:.5f} ({how}).")
+    filters = {
+        "radius_m": radius * 1000 if radius else None,
+        "statuses": tuple(statuses),
+        "not_visited_days": int(stale) or None,
+        "open_orders": open_orders,
+    }
+    basis = None
     try:
-        found = nearest_accounts(
-            connections().app,
-            lon,
-            lat,
-            k=int(k),
-            radius_m=radius * 1000 if radius else None,
-            statuses=tuple(statuses),
-            not_visited_days=int(stale) or None,
-            open_orders=open_orders,
-            user=current_user(),
-        )
+        if nearest_by == "drive":
+            found, basis = nearest_by_drive(
+                connections().app, lon, lat, k=int(k), user=current_user(), **filters
+            )
+        else:
+            found = nearest_accounts(connections().app, lon, lat, k=int(k), user=current_user(), **filters)
     except GcrmError as exc:
         show_error(exc)
         return
@@ -78,11 +92,21 @@ def render() -> None:
         "Plan a route through", found["external_id"], format_func=_label(found), key="route_pick"
     )
     stops = found[found["external_id"].isin(picked)]
-    route, total = plan_route((lon, lat), stops) if len(stops) else (None, 0.0)
+    try:
+        route = drive_route(connections().app, (lon, lat), stops, user=current_user()) if len(stops) else None
+    except GcrmError as exc:
+        show_error(exc)
+        return
     map_column, list_column = st.columns([3, 2])
     with map_column:
         returned = st_folium(
-            accounts_map((lon, lat), found, route=route, basemap=cached_regions("county")),
+            accounts_map(
+                (lon, lat),
+                found,
+                route=route.stops if route else None,
+                route_path=route.path if route else None,
+                basemap=cached_regions("county"),
+            ),
             height=520,
             use_container_width=True,
             returned_objects=["last_clicked"],
@@ -90,9 +114,9 @@ def render() -> None:
         )
         _move_to_click(returned)
     with list_column:
-        _list(found)
+        _list(found, basis)
         if route is not None:
-            _route(route, total, (lon, lat))
+            _route(route, (lon, lat))
     _visit(found, (lon, lat))
 
 
@@ -139,12 +163,19 @@ def _filters_summary() -> str:
     return "Filters: " + ", ".join(markdown_text(part) for part in parts)
 
 
-def _list(found: pd.DataFrame) -> None:
+def _times_note(label: str) -> str:
+    """How drive times were found, with the assumption of an estimate."""
+    return label if label.startswith("by road") else f"{label}: {ASSUMPTION}"
+
+
+def _list(found: pd.DataFrame, basis: Basis | None) -> None:
     zone = reader_time_zone()
+    drive = {} if basis is None else {"Drive min": found["drive_min"].round(1)}
     table = pd.DataFrame(
         {
             "Account": found["name"],
             "ID": found["external_id"],
+            **drive,
             "km": (found["distance_m"] / 1000).round(2),
             "Status": found["status"],
             "Revenue, 12 months": found["value"].round(0),
@@ -160,20 +191,35 @@ def _list(found: pd.DataFrame) -> None:
         hide_index=True,
         width="stretch",
         height=360,
-        column_config=number_columns({"km": "number", "Revenue, 12 months": "money"}),
+        column_config=number_columns({"Drive min": "number", "km": "number", "Revenue, 12 months": "money"}),
     )
+    if basis is not None:
+        st.caption(f"Ranked by drive time {_times_note(basis.label)}; km on the sphere.")
 
 
-def _route(route: pd.DataFrame, total: float, start: tuple[float, float]) -> None:
-    st.markdown(f"**Route: {len(route)} stops, {total / 1000:,.1f} km**")
-    shown = route[["sequence", "name", "leg_m", "cumulative_m"]].assign(
-        leg_m=(route["leg_m"] / 1000).round(2), cumulative_m=(route["cumulative_m"] / 1000).round(2)
+def _route(drive: DriveRoute, start: tuple[float, float]) -> None:
+    route = drive.stops
+    st.markdown(
+        f"**Route: {len(route)} stops, {formatting.duration(drive.total_s / 60)},"
+        f" {drive.total_m / 1000:,.1f} km**"
+    )
+    shown = pd.DataFrame(
+        {
+            "#": route["sequence"],
+            "Account": route["name"],
+            "Drive min": route["leg_min"].round(1),
+            "km": (route["leg_m"] / 1000).round(2),
+            "Total min": route["cumulative_min"].round(1),
+            "Total km": (route["cumulative_m"] / 1000).round(2),
+        }
     )
     st.dataframe(
-        shown.rename(columns={"sequence": "#", "name": "Account", "leg_m": "km", "cumulative_m": "Total km"}),
+        shown,
         hide_index=True,
         width="stretch",
+        column_config=number_columns(dict.fromkeys(["Drive min", "km", "Total min", "Total km"], "number")),
     )
+    st.caption(f"Ordered on drive times {_times_note(drive.basis)}.")
     left, right = st.columns(2)
     rows = {"kind": "route", "target": "route", "rows": len(route)}
     audited_download(

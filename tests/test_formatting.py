@@ -12,6 +12,7 @@ from geo.formatting import (
     MISSING,
     column_label,
     count,
+    duration,
     legend_ranges,
     moment,
     money,
@@ -62,6 +63,21 @@ def test_share(value: object, digits: int, expected: str) -> None:
 )
 def test_number(value: object, expected: str) -> None:
     assert number(value) == expected
+
+
+@pytest.mark.parametrize(
+    ("minutes", "expected"),
+    [
+        (7.4, "7 min"),
+        (0.2, "0 min"),
+        (60, "1 h 0 min"),
+        (95.2, "1 h 35 min"),
+        (1510, "25 h 10 min"),
+        (None, MISSING),
+    ],
+)
+def test_durations_are_whole_minutes_with_hours(minutes: object, expected: str) -> None:
+    assert duration(minutes) == expected
 
 
 @pytest.mark.parametrize(

@@ -42,7 +42,7 @@ def drive_time_trade_areas(
     Returns
     -------
     tuple
-        GeoDataFrame ``branch_id, minutes, geometry`` (the branch's own areas first, largest
+        GeoDataFrame ``branch_id, minutes, geometry`` (the branch's own areas first, smallest
         first), the reach of its largest area in metres (farthest point from the branch),
         and the basis of the times.
     """
@@ -60,7 +60,14 @@ def drive_time_trade_areas(
         )
         neighbour_areas, _basis = drive_time_areas(db, others, minutes, user=user)
         areas = pd.concat([areas, neighbour_areas], ignore_index=True)
-    frame = gpd.GeoDataFrame(areas.rename(columns={"key": "branch_id"}), geometry="geometry", crs="EPSG:4326")
+    ordered = areas.assign(other=areas["key"] != branch_id).sort_values(
+        ["other", "key", "minutes"], kind="stable"
+    )
+    frame = gpd.GeoDataFrame(
+        ordered.drop(columns="other").rename(columns={"key": "branch_id"}).reset_index(drop=True),
+        geometry="geometry",
+        crs="EPSG:4326",
+    )
     return frame, reach_m, basis
 
 

@@ -203,6 +203,31 @@ def trade_area_part(
     )
 
 
+def drive_time_part(areas: list[shapely.Geometry], *, operation: str = "union") -> Part:
+    """Branches' drive-time areas (:func:`geo.roads.travel.drive_time_areas`) as one polygon.
+
+    The areas are fixed when the target is made, so a saved campaign keeps its audience's
+    shape when the road network is later replaced.
+
+    Parameters
+    ----------
+    areas
+        The areas in degrees, one per branch.
+    operation
+        How it combines with the parts before it.
+
+    Returns
+    -------
+    Part
+        The united areas as a polygon part.
+    """
+    shapes = [area for area in areas if area is not None and not area.is_empty]
+    if not shapes:
+        msg = "The drive-time areas are empty: pick a branch and a number of minutes."
+        raise CampaignError(msg)
+    return polygon_part(shapely.union_all(shapes), operation=operation)
+
+
 def territory_part(territory_ids: list[int], *, operation: str = "union") -> Part:
     """Accounts of territories (as the active plan assigns them).
 

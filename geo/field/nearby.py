@@ -19,12 +19,15 @@ from geo import clock
 from geo.errors import NearbyError
 from geo.ingest.geocode import Gazetteer, geocode_addresses
 from geo.places.geodesy import EARTH_RADIUS_M, within_radius_sql
+from geo.roads.travel import Basis, travel_from
 from geo.store.db import Database, execute_prepared
 
 DEFAULT_K = 25
 MAX_K = 500
 KNN_FIRST_FETCH = 50
 """Candidates the first planar KNN scan fetches (it widens until the sphere ranking is exact)."""
+DRIVE_CANDIDATES = 4
+"""Nearest by drive time re-ranks this many times k of the nearest on the sphere (at least 100)."""
 
 
 _KNN = (
@@ -133,6 +136,48 @@ def nearest_accounts(
             fetch *= 4
     found = pd.DataFrame([row[:11] for row in rows], columns=[*columns, "distance_m", "lon", "lat"])
     return found
+
+
+def nearest_by_drive(
+    db: Database, lon: float, lat: float, *, user: str, k: int = DEFAULT_K, **filters: object
+) -> tuple[pd.DataFrame, Basis]:
+    """The ``k`` accounts nearest a position by driving time, nearest first.
+
+    The candidates are the :data:`DRIVE_CANDIDATES` × ``k`` (at least 100, at most
+    :data:`MAX_K`) nearest on the sphere that pass the filters, re-ranked by their driving
+    time from the position (one search on the road network; an estimate, labelled, without one).
+
+    Parameters
+    ----------
+    db
+        The database.
+    lon, lat
+        The position in degrees.
+    user
+        The acting user.
+    k
+        How many.
+    **filters
+        As :func:`nearest_accounts` takes them (``radius_m``, ``statuses``, …).
+
+    Returns
+    -------
+    tuple
+        The accounts as :func:`nearest_accounts` gives them plus ``drive_min``, and the basis
+        of the times.
+    """
+    if not 1 <= k <= MAX_K:
+        msg = f"Ask for 1 to {MAX_K} accounts, not {k}."
+        raise NearbyError(msg)
+    fetch = min(MAX_K, max(100, DRIVE_CANDIDATES * k))
+    candidates = nearest_accounts(db, lon, lat, user=user, k=fetch, **filters)
+    if candidates.empty:
+        return candidates.assign(drive_min=pd.Series(dtype=float)), Basis(by_road=False, label="")
+    seconds, basis = travel_from(db, (lon, lat), candidates["lon"], candidates["lat"], user=user)
+    ranked = candidates.assign(drive_min=seconds / 60).sort_values(
+        ["drive_min", "distance_m"], kind="stable", ignore_index=True
+    )
+    return ranked.head(k), basis
 
 
 def _nearest_query(

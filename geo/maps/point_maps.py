@@ -19,6 +19,7 @@ def accounts_map(
     accounts: pd.DataFrame,
     *,
     route: pd.DataFrame | None = None,
+    route_path: shapely.MultiLineString | None = None,
     basemap: gpd.GeoDataFrame | None = None,
 ) -> folium.Map:
     """Accounts around a position, coloured by status, with an optional route through them.
@@ -30,7 +31,10 @@ def accounts_map(
     accounts
         ``lon, lat, name, status`` and ``distance_m``.
     route
-        Stops in visiting order (``lon, lat, sequence``), drawn as a numbered line from the position.
+        Stops in visiting order (``lon, lat, sequence``), numbered; joined by ``route_path``
+        or, without it, by straight lines from the position.
+    route_path
+        The legs along the roads (EPSG:4326).
     basemap
         Region polygons drawn underneath (e.g. the counties).
 
@@ -47,7 +51,10 @@ def accounts_map(
     if basemap is not None:
         add_basemap(fmap, basemap, bounds)
     if route is not None and len(route):
-        path = [[position[1], position[0]], *[[r.lat, r.lon] for r in route.itertuples(index=False)]]
+        if route_path is not None and not route_path.is_empty:
+            path = [[[y, x] for x, y in leg.coords] for leg in route_path.geoms]
+        else:
+            path = [[position[1], position[0]], *[[r.lat, r.lon] for r in route.itertuples(index=False)]]
         folium.PolyLine(path, color="#253494", weight=3, opacity=0.8).add_to(fmap)
         for stop in route.itertuples(index=False):
             folium.Marker(

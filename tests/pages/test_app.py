@@ -239,6 +239,19 @@ def test_trade_areas_page_every_method(demo_app, method: str) -> None:
     assert {"Customers", "Revenue, last 12 months", "Cannibalisation (%)"} <= set(figures.columns)
 
 
+def test_trade_areas_by_drive_time_say_how_the_times_were_found(demo_app) -> None:
+    at = _run(TRADE_PAGE)
+    at.selectbox(key="method").set_value("drivetime").run()
+    at.text_input(key="minutes").set_value("15, 45").run()
+    _no_failure(at)
+    figures = next(d.value for d in at.dataframe if "Area" in d.value.columns)
+    assert list(figures["Area"]) == ["within 15 min", "within 45 min"]
+    assert figures["Accounts"].is_monotonic_increasing and figures["Accounts"].iloc[-1] > 0
+    assert any(c.value.startswith("Drive times: estimate (no road network loaded)") for c in at.caption)
+    at.text_input(key="minutes").set_value("15, soon").run()
+    assert "'soon' is not a drive time" in at.error[0].value
+
+
 def test_trade_area_rings_grow_with_radius(demo_app) -> None:
     at = _run(TRADE_PAGE)
     at.text_input(key="radii").set_value("10, 50").run()

@@ -78,6 +78,29 @@ def test_campaign_narrowed_to_counties_by_their_market(demo_settings: Settings, 
     assert any("No county meets" in e.value for e in at.error)
 
 
+def test_campaign_from_branch_drive_times_is_their_reach(demo_app) -> None:
+    from geo.roads.estimate import estimated_reach_m
+
+    at = _run(CAMPAIGNS)
+    at.multiselect(key="branches").set_value([1]).run()
+    audiences = {}
+    reach_km = estimated_reach_m(40 * 60) / 1000
+    for name, (ring, minutes) in {
+        "inner": (0.97 * reach_km, 0),
+        "drive": (0.0, 40),
+        "outer": (1.02 * reach_km, 0),
+    }.items():
+        at.number_input(key="drive_minutes").set_value(minutes).run()
+        at.number_input(key="ring").set_value(round(ring, 3)).run()
+        _no_failure(at)
+        audiences[name] = int(
+            next(m for m in at.metric if m.label == "Final audience").value.replace(",", "")
+        )
+        if minutes:
+            assert any("estimate (no road network loaded)" in c.value for c in at.caption)
+    assert 0 < audiences["inner"] <= audiences["drive"] <= audiences["outer"]
+
+
 def test_nearby_page_lists_the_nearest_from_a_typed_zip(demo_app) -> None:
     at = _run(NEARBY)
     _no_failure(at)
@@ -89,6 +112,23 @@ def test_nearby_page_lists_the_nearest_from_a_typed_zip(demo_app) -> None:
     _no_failure(at)
     route = next(d.value for d in at.dataframe if "Total km" in d.value.columns)
     assert route["#"].tolist() == [1, 2, 3, 4, 5]
+    assert route["Total min"].is_monotonic_increasing and (route["Drive min"] >= 0).all()
+    assert any(
+        c.value.startswith("Ordered on drive times estimate (no road network loaded): great-circle")
+        for c in at.caption
+    )
+
+
+def test_nearby_ranks_by_drive_time_on_request(demo_app) -> None:
+    at = _run(NEARBY)
+    at.text_input(key="where").set_value("60601").run()
+    at.radio(key="nearest_by").set_value("drive").run()
+    _no_failure(at)
+    listed = next(d.value for d in at.dataframe if "Drive min" in d.value.columns)
+    assert len(listed) == 25 and listed["Drive min"].is_monotonic_increasing
+    assert any(
+        c.value.startswith("Ranked by drive time estimate (no road network loaded)") for c in at.caption
+    )
 
 
 def test_nearby_page_explains_a_position_it_cannot_place(demo_app) -> None:

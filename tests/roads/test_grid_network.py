@@ -10,6 +10,7 @@ import pytest
 import shapely
 
 from geo.errors import AccessDenied
+from geo.field.nearby import nearest_accounts, nearest_by_drive
 from geo.field.routes import drive_route
 from geo.places.geodesy import haversine_m
 from geo.roads.estimate import NO_NETWORK, OUTSIDE_NETWORK, estimated_seconds
@@ -140,3 +141,21 @@ def test_only_an_admin_replaces_the_network(connections) -> None:
         store_graph(connections.app, graph, source_name="grid", speeds_kmh=DEFAULT_SPEEDS_KMH, user="mara")
     with connections.app.transaction(user=USER) as cur:
         assert read_status(cur) is None
+
+
+def test_nearest_by_drive_time_reranks_the_nearest_on_the_sphere(connections) -> None:
+    _load(connections, one_way={(0, 0, 1, 0): "-1"})
+    with connections.owner.transaction(user=USER) as cur:
+        for external_id, node in (("EAST", (1, 0)), ("NORTH", (0, 2)), ("FAR", (6, 6))):
+            cur.execute(
+                "INSERT INTO accounts (external_id, name, status, geom, geocode_precision)"
+                " VALUES (%s, %s, 'customer', ST_SetSRID(ST_MakePoint(%s, %s), 4326), 'rooftop')",
+                (external_id, external_id.title(), *grid_position(*node)),
+            )
+    lon, lat = grid_position(0, 0)
+    by_distance = nearest_accounts(connections.app, lon, lat, k=3, user=USER)
+    by_drive, basis = nearest_by_drive(connections.app, lon, lat, k=2, user=USER)
+    assert by_distance["external_id"].tolist()[:2] == ["EAST", "NORTH"]
+    assert by_drive["external_id"].tolist() == ["NORTH", "EAST"]
+    assert by_drive["drive_min"].tolist() == pytest.approx([2.0, 3.0])
+    assert basis.label == "by road (grid)"

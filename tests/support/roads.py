@@ -26,7 +26,7 @@ def grid_position(column: int, row: int) -> tuple[float, float]:
     """(lon, lat) of a grid node, :data:`GRID_STEP_M` apart on the ground."""
     dlat = GRID_STEP_M / 111_195.0
     dlon = GRID_STEP_M / (111_195.0 * np.cos(np.radians(GRID_ORIGIN[1])))
-    return GRID_ORIGIN[0] + column * dlon, GRID_ORIGIN[1] + row * dlat
+    return float(GRID_ORIGIN[0] + column * dlon), float(GRID_ORIGIN[1] + row * dlat)
 
 
 def grid_ways(size: int, *, one_way: dict[tuple[int, int, int, int], str] | None = None) -> gpd.GeoDataFrame:
