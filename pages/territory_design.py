@@ -11,6 +11,7 @@ from geo.field.accounts import data_version
 from geo.maps.clicks import clicked_key
 from geo.maps.escaping import markdown_text
 from geo.maps.region_maps import category_map
+from geo.roads.estimate import ASSUMPTION
 from pages._shared.caches import BOOK_TABLES, cached_book, cached_units, connections
 from pages._shared.errors import guarded, show_error
 from pages._shared.labels import KPI_LABELS
@@ -300,6 +301,15 @@ def _unit_panel(version, status, unit, plan, locked, territories, book, placed, 
         show_error(exc)
 
 
+def _travel_note(units) -> str:
+    """How the workload's travel was measured: by road in how many units, estimated in the rest."""
+    by_road = int(units["workload_by_road"].sum())
+    return (
+        f" Workload travel: by road in {by_road:,} of {len(units):,} units, elsewhere an estimate"
+        f" ({ASSUMPTION})."
+    )
+
+
 def _alignment(level, plan, locked, territories, active) -> None:
     st.markdown(
         f"Split the {level} units into **{len(territories)} territories** (one per existing territory), "
@@ -338,6 +348,7 @@ def _alignment(level, plan, locked, territories, active) -> None:
             return
         bar.empty()
         st.session_state["alignment"] = (level, result.units[["code", "territory"]], result.report)
+        st.session_state["alignment_travel"] = _travel_note(result.units) if "workload" in measures else ""
     proposal = st.session_state.get("alignment")
     if proposal is None or proposal[0] != level:
         return
@@ -350,6 +361,7 @@ def _alignment(level, plan, locked, territories, active) -> None:
         "cannot balance: holds a unit that no contiguous territory within the tolerance can hold; "
         "compactness: Polsby–Popper (1 = disc); "
         "moving: accounts and revenue that come from another territory of the active plan."
+        + st.session_state.get("alignment_travel", "")
     )
     name = st.text_input("Save as draft named", "Aligned plan", key="aligned_name")
     mapped = labelled_plan(assignment["code"], assignment["territory"], ids)

@@ -16,7 +16,8 @@ from geo.analysis.cube import MARKET, region_names
 from geo.analysis.market_answers import unit_market
 from geo.analysis.tradeareas import nearest_cells
 from geo.errors import AccessDenied, AlignmentError
-from geo.places.geodesy import METRIC_CRS
+from geo.places.geodesy import METRIC_CRS, destinations
+from geo.roads.travel import trip_seconds
 from geo.store.boundaries import load_regions
 from geo.store.db import Database
 from geo.store.shipped_data import read_zips
@@ -27,8 +28,8 @@ from territories.model import PLANNERS_ONLY, load_book, may_plan
 
 BALANCE_MEASURES = ("accounts", "revenue", "workload", *MARKET)
 """What an alignment may balance: the book's figures, and the market's (the units' potential)."""
-TRAVEL_SPEED_KMH = 50.0
-"""Average driving speed of the travel estimate in the workload measure."""
+TRIP_DIRECTIONS = (0.0, 90.0, 180.0, 270.0)
+"""Bearings of the sample trips that measure a unit's typical drive between accounts."""
 LOWER_48_EXCLUDED = ("02", "15", "60", "66", "69", "72", "78")
 """State FIPS outside the contiguous US (Alaska, Hawaii, territories)."""
 
@@ -97,26 +98,72 @@ def unit_measures(book: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def add_workload(units: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """Add ``workload`` in minutes: visit time plus a travel estimate per visit.
-
-    The travel estimate for a visit is the typical spacing of the unit's accounts
-    (``√(area / accounts)``) driven there and back at :data:`TRAVEL_SPEED_KMH`.
+def account_spacing_m(units: gpd.GeoDataFrame) -> np.ndarray:
+    """The typical distance between a unit's accounts: ``√(area / accounts)``.
 
     Parameters
     ----------
     units
-        ``accounts, visits, visit_minutes`` and polygons.
+        ``accounts`` and polygons.
+
+    Returns
+    -------
+    ndarray
+        Metres, one per unit.
+    """
+    area_m2 = units.geometry.to_crs(METRIC_CRS).area.to_numpy()
+    return np.sqrt(area_m2 / np.maximum(units["accounts"].to_numpy(dtype=float), 1))
+
+
+def add_workload(units: gpd.GeoDataFrame, trip_minutes: np.ndarray) -> gpd.GeoDataFrame:
+    """Add ``workload`` in minutes: visit time plus, per visit, the unit's typical trip there and back.
+
+    Parameters
+    ----------
+    units
+        ``visits, visit_minutes``.
+    trip_minutes
+        One way of a typical trip between the unit's accounts, per unit.
 
     Returns
     -------
     GeoDataFrame
         With ``workload``.
     """
-    area_km2 = units.geometry.to_crs(METRIC_CRS).area.to_numpy() / 1e6
-    spacing_km = np.sqrt(area_km2 / np.maximum(units["accounts"].to_numpy(dtype=float), 1))
-    travel_min = 2 * spacing_km / TRAVEL_SPEED_KMH * 60
-    return units.assign(workload=units["visit_minutes"] + units["visits"] * travel_min)
+    return units.assign(workload=units["visit_minutes"] + units["visits"] * 2 * np.asarray(trip_minutes))
+
+
+def unit_trip_minutes(db: Database, units: gpd.GeoDataFrame, *, user: str) -> tuple[np.ndarray, np.ndarray]:
+    """The typical one-way drive between a unit's accounts, by road where a network covers the unit.
+
+    The trip is the accounts' spacing (:func:`account_spacing_m`) from the unit's
+    representative point in four directions (:data:`TRIP_DIRECTIONS`), their mean drive
+    time; elsewhere the estimate of :mod:`geo.roads.estimate`.
+
+    Parameters
+    ----------
+    db
+        The database.
+    units
+        ``accounts`` and polygons.
+    user
+        The acting user.
+
+    Returns
+    -------
+    tuple
+        Minutes per unit, and whether each was measured by road.
+    """
+    centres = units.geometry.representative_point()
+    spacing = account_spacing_m(units)
+    ends = []
+    for bearing in TRIP_DIRECTIONS:
+        lon, lat = destinations(centres.x.to_numpy(), centres.y.to_numpy(), bearing, spacing)
+        ends.append(pd.DataFrame({"lon": lon, "lat": lat}))
+    seconds, by_road = trip_seconds(
+        db, pd.DataFrame({"lon": centres.x.to_numpy(), "lat": centres.y.to_numpy()}), ends, user=user
+    )
+    return seconds.mean(axis=1) / 60, by_road
 
 
 def unit_shapes(
@@ -244,7 +291,8 @@ def load_units(
     shapes = unit_shapes(db, data_dir, level, figures.index, user=user, states=states)
     units = shapes.merge(figures, left_on="code", right_index=True, how="left")
     units[figures.columns] = units[figures.columns].fillna(0)
-    return add_workload(units).reset_index(drop=True)
+    trip_minutes, by_road = unit_trip_minutes(db, units, user=user)
+    return add_workload(units, trip_minutes).assign(workload_by_road=by_road).reset_index(drop=True)
 
 
 def lower_48_states(db: Database, *, user: str) -> list[str]:

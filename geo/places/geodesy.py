@@ -104,6 +104,33 @@ def distance_matrix(accounts: gpd.GeoDataFrame, branches: gpd.GeoDataFrame) -> n
     )
 
 
+def destinations(
+    lon: np.ndarray, lat: np.ndarray, bearing_deg: float, distance_m: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Where one arrives going ``distance_m`` from each point on the bearing (on the WGS84 ellipsoid).
+
+    Parameters
+    ----------
+    lon, lat
+        Start points in degrees.
+    bearing_deg
+        Clockwise from north.
+    distance_m
+        Metres, one per point.
+
+    Returns
+    -------
+    tuple
+        lon, lat of the arrivals.
+    """
+    lon = np.asarray(lon, dtype=float)
+    lat = np.asarray(lat, dtype=float)
+    end_lon, end_lat, _back = _GEOD.fwd(
+        lon, lat, np.full(len(lon), float(bearing_deg)), np.asarray(distance_m)
+    )
+    return np.asarray(end_lon), np.asarray(end_lat)
+
+
 def local_metric_crs(lon: float, lat: float) -> pyproj.CRS:
     """An azimuthal equidistant projection centred on (lon, lat): metres true from the centre, anywhere.
 

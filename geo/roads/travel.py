@@ -260,3 +260,54 @@ def _snap(cur: psycopg2.extensions.cursor, lon: np.ndarray, lat: np.ndarray) -> 
         status=status,
     )
     return snap, Basis(by_road=True, label=f"by road ({status.source_name})")
+
+
+def trip_seconds(
+    db: Database, origins: pd.DataFrame, destinations: list[pd.DataFrame], *, user: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """Seconds of driving from each origin to its own destinations, by road where the network covers them.
+
+    For many small trips at once (a unit's typical trip between its accounts): the network
+    is looked up once, each origin whose points all lie on it is answered by one search,
+    and the others are estimated.
+
+    Parameters
+    ----------
+    db
+        The database.
+    origins
+        ``lon, lat``, one row per origin.
+    destinations
+        Frames of ``lon, lat``, each with one row per origin (the first destination of every
+        origin, then the second …).
+
+    Returns
+    -------
+    tuple
+        Seconds (origins × destinations) and, per origin, whether it was measured by road.
+    """
+    lon0, lat0 = origins["lon"].to_numpy(dtype=float), origins["lat"].to_numpy(dtype=float)
+    lon1 = np.column_stack([d["lon"].to_numpy(dtype=float) for d in destinations])
+    lat1 = np.column_stack([d["lat"].to_numpy(dtype=float) for d in destinations])
+    seconds = estimated_seconds(haversine_m(lon0[:, None], lat0[:, None], lon1, lat1))
+    by_road = np.zeros(len(origins), dtype=bool)
+    with db.transaction(user=user) as cur:
+        status = network_basis(cur)
+        if status is None or not len(origins):
+            return seconds, by_road
+        minx, miny, maxx, maxy = status.extent
+        inside = (lon0 >= minx) & (lon0 <= maxx) & (lat0 >= miny) & (lat0 <= maxy)
+        for i in np.flatnonzero(inside):
+            point_lon = np.concatenate([[lon0[i]], lon1[i]])
+            point_lat = np.concatenate([[lat0[i]], lat1[i]])
+            nearest = storage.nearest_vertices(cur, point_lon, point_lat)
+            if (nearest["snap_m"] > MAX_SNAP_M).any():
+                continue
+            vertex = nearest["vertex_id"].astype(int).tolist()
+            road = storage.costs_from(cur, vertex[0], vertex[1:], point_lon, point_lat)
+            if not np.isfinite(road).all():
+                continue
+            access = estimated_seconds(nearest["snap_m"].to_numpy())
+            seconds[i] = access[0] + road + access[1:]
+            by_road[i] = True
+    return seconds, by_road

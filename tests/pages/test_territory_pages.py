@@ -121,6 +121,20 @@ def test_alignment_tab_runs_reports_and_saves_a_draft(planned, environment) -> N
     assert newest["name"] == "Aligned plan" and newest["status"] == "draft"
 
 
+def test_alignment_on_workload_says_how_travel_was_measured(planned, environment) -> None:
+    settings, _conns = planned
+    environment(settings)
+    at = _run(DESIGN)
+    at.multiselect[0].set_value(["workload"])
+    next(b for b in at.button if b.label == "Run alignment").click().run()
+    _no_failure(at)
+    assert "deviation_workload" in next(
+        d.value for d in at.dataframe if "deviation_workload" in d.value.columns
+    )
+    note = next(c.value for c in at.caption if c.value.startswith("deviation:"))
+    assert "Workload travel: by road in 0 of" in note and "estimate (great-circle distance × 1.3" in note
+
+
 @pytest.mark.parametrize("measure", ["accounts", "revenue", "quota_attainment", "penetration"])
 def test_performance_page_table_and_reps_add_up(planned, environment, measure: str) -> None:
     settings, conns = planned
