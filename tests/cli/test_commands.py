@@ -10,12 +10,14 @@ from typer.testing import CliRunner
 from gcrm import app
 from geo.config import PROJECT_DIR
 
-COMMANDS = ["erase", "suppress", "nearest", "migrate", "demo", "import", "geocode", "cube"]
+COMMANDS = ["erase", "suppress", "nearest", "route", "migrate", "demo", "import", "geocode", "cube"]
 GROUPS = {
     "db": ["start", "stop", "status", "url"],
     "accounts": ["export"],
     "duplicates": ["list", "merge"],
     "regions": ["assign", "white-space", "facts"],
+    "roads": ["import", "status", "time"],
+    "tradeareas": ["drivetime"],
     "campaign": ["audience", "save", "export", "list"],
     "users": ["add", "list", "disable", "enable"],
     "export": ["locations"],
@@ -43,8 +45,9 @@ PANELS = {
         "accounts",
         "duplicates",
         "regions",
+        "roads",
     ],
-    "Sales, territories and the field": ["cube", "nearest", "territories"],
+    "Sales, territories and the field": ["cube", "nearest", "route", "tradeareas", "territories"],
     "Campaigns": ["campaign"],
     "Users, privacy and exports": ["users", "erase", "suppress", "export"],
 }

@@ -1,4 +1,4 @@
-"""Territory workload: a unit's typical trip between accounts by road where a network covers it, else estimated."""
+"""Territory workload: a unit's typical trip between accounts by road where a network covers it."""
 
 from __future__ import annotations
 
