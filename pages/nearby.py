@@ -225,7 +225,14 @@ def _route(drive: DriveRoute, start: tuple[float, float]) -> None:
     audited_download(
         left, "Route CSV", csv_text(route.drop(columns=["account_id"])), "route.csv", "text/csv", **rows
     )
-    audited_download(right, "Route GPX", route_gpx(start, route), "route.gpx", "application/gpx+xml", **rows)
+    audited_download(
+        right,
+        "Route GPX",
+        route_gpx(start, route, path=drive.path),
+        "route.gpx",
+        "application/gpx+xml",
+        **rows,
+    )
 
 
 def _visit(found: pd.DataFrame, position: tuple[float, float]) -> None:

@@ -245,8 +245,14 @@ def plan_route(
     return ordered, route_length(order, distances, round_trip=round_trip)
 
 
-def route_gpx(start: tuple[float, float], ordered: pd.DataFrame, *, name: str = "Visits") -> str:
-    """Write a route as GPX 1.1 (waypoints and a route through them).
+def route_gpx(
+    start: tuple[float, float],
+    ordered: pd.DataFrame,
+    *,
+    name: str = "Visits",
+    path: shapely.MultiLineString | None = None,
+) -> str:
+    """Write a route as GPX 1.1 (waypoints, a route through them and, with ``path``, the road track).
 
     Parameters
     ----------
@@ -256,6 +262,8 @@ def route_gpx(start: tuple[float, float], ordered: pd.DataFrame, *, name: str = 
         Stops in order with ``lon, lat`` and ``name``.
     name
         Route name.
+    path
+        The legs along the roads (:attr:`DriveRoute.path`), written as a track of one segment per leg.
 
     Returns
     -------
@@ -273,8 +281,17 @@ def route_gpx(start: tuple[float, float], ordered: pd.DataFrame, *, name: str = 
         f'    <rtept lat="{lat:.6f}" lon="{lon:.6f}"><name>{escape(label)}</name></rtept>\n'
         for label, lon, lat in points
     )
+    track = ""
+    if path is not None and not path.is_empty:
+        segments = "".join(
+            "    <trkseg>\n"
+            + "".join(f'      <trkpt lat="{lat:.6f}" lon="{lon:.6f}"/>\n' for lon, lat in leg.coords)
+            + "    </trkseg>\n"
+            for leg in path.geoms
+        )
+        track = f"  <trk><name>{escape(name)}</name>\n{segments}  </trk>\n"
     return (
         '<?xml version="1.0" encoding="UTF-8"?>\n'
         '<gpx version="1.1" creator="gcrm" xmlns="http://www.topografix.com/GPX/1/1">\n'
-        f"{waypoints}  <rte><name>{escape(name)}</name>\n{route}  </rte>\n</gpx>\n"
+        f"{waypoints}  <rte><name>{escape(name)}</name>\n{route}  </rte>\n{track}</gpx>\n"
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import xml.etree.ElementTree as ET
 
 import numpy as np
 import pandas as pd
@@ -11,7 +12,7 @@ import shapely
 
 from geo.errors import AccessDenied
 from geo.field.nearby import nearest_accounts, nearest_by_drive
-from geo.field.routes import drive_route
+from geo.field.routes import drive_route, route_gpx
 from geo.places.geodesy import haversine_m
 from geo.roads.estimate import NO_NETWORK, OUTSIDE_NETWORK, estimated_seconds
 from geo.roads.importer import store_graph
@@ -99,6 +100,12 @@ def test_route_is_drawn_along_the_roads_and_never_longer_than_nearest_neighbour(
     for line in route.path.geoms:
         for x, y in line.coords:
             assert any(np.allclose((x, y), grid_position(*p)) for p in _nodes())
+    track = ET.fromstring(route_gpx(grid_position(0, 0), route.stops, path=route.path))
+    namespace = {"g": "http://www.topografix.com/GPX/1/1"}
+    assert len(track.findall("g:trk/g:trkseg", namespace)) == len(stops)
+    assert len(track.findall("g:trk/g:trkseg/g:trkpt", namespace)) == sum(
+        len(g.coords) for g in route.path.geoms
+    )
     legs, _basis = trips(connections.app, *np.array([grid_position(0, 0), grid_position(2, 1)]).T, user=USER)
     assert legs[0].seconds == pytest.approx(3 * GRID_EDGE_S)
     assert len(legs[0].geometry.coords) == 4 + 2
