@@ -194,7 +194,7 @@ def _list(found: pd.DataFrame, basis: Basis | None) -> None:
         column_config=number_columns({"Drive min": "number", "km": "number", "Revenue, 12 months": "money"}),
     )
     if basis is not None:
-        st.caption(f"Ranked by drive time {_times_note(basis.label)}; km on the sphere.")
+        st.caption(f"Ranked by drive time — {_times_note(basis.label)}; km on the sphere.")
 
 
 def _route(drive: DriveRoute, start: tuple[float, float]) -> None:
@@ -219,7 +219,7 @@ def _route(drive: DriveRoute, start: tuple[float, float]) -> None:
         width="stretch",
         column_config=number_columns(dict.fromkeys(["Drive min", "km", "Total min", "Total km"], "number")),
     )
-    st.caption(f"Ordered on drive times {_times_note(drive.basis)}.")
+    st.caption(f"Ordered on drive times — {_times_note(drive.basis)}.")
     left, right = st.columns(2)
     rows = {"kind": "route", "target": "route", "rows": len(route)}
     audited_download(

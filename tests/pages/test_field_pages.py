@@ -114,7 +114,7 @@ def test_nearby_page_lists_the_nearest_from_a_typed_zip(demo_app) -> None:
     assert route["#"].tolist() == [1, 2, 3, 4, 5]
     assert route["Total min"].is_monotonic_increasing and (route["Drive min"] >= 0).all()
     assert any(
-        c.value.startswith("Ordered on drive times estimate (no road network loaded): great-circle")
+        c.value.startswith("Ordered on drive times — estimate (no road network loaded): great-circle")
         for c in at.caption
     )
 
@@ -127,7 +127,7 @@ def test_nearby_ranks_by_drive_time_on_request(demo_app) -> None:
     listed = next(d.value for d in at.dataframe if "Drive min" in d.value.columns)
     assert len(listed) == 25 and listed["Drive min"].is_monotonic_increasing
     assert any(
-        c.value.startswith("Ranked by drive time estimate (no road network loaded)") for c in at.caption
+        c.value.startswith("Ranked by drive time — estimate (no road network loaded)") for c in at.caption
     )
 
 
