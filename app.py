@@ -38,8 +38,8 @@ else:
     allowed = [name for name in PAGES if user.role in PAGE_ROLES[name]]
     navigation = st.navigation([PAGES[name] for name in allowed])
     wanted = wanted_page()
-    if wanted in allowed and wanted != "home":
-        st.switch_page(PAGES[wanted])
+    if wanted is not None and wanted[0] in allowed and wanted[0] != "home":
+        st.switch_page(PAGES[wanted[0]], query_params=wanted[1])
 try:
     connections()
 except GcrmError as exc:

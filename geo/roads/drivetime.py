@@ -4,7 +4,9 @@ pgRouting's ``pgr_drivingDistance`` gives the road nodes reached and their times
 of a limit is the concave hull of the nodes reached within it (``shapely.concave_hull``,
 ratio :data:`HULL_RATIO`: 0 hugs the nodes, 1 is the convex hull), united with the roads
 driven within it buffered by :data:`ROAD_BUFFER_M` (so a lone road out of town is kept as a
-corridor), drawn in a projection centred on the start so metres are true there.
+corridor), drawn in a projection centred on the start so metres are true there. Each road is
+buffered on its own before the union: buffering the merged network at once is two orders of
+magnitude slower in GEOS and gives the same area.
 """
 
 from __future__ import annotations
@@ -91,8 +93,8 @@ def reach_area(
     driven = edges.loc[
         (edges["source_seconds"] <= limit_seconds) & (edges["target_seconds"] <= limit_seconds)
     ]
-    roads = shapely.union_all(shapely.transform(driven.geometry.to_numpy(), _projector(forward)))
-    area = shapely.union_all([shapely.buffer(hull, ROAD_BUFFER_M), shapely.buffer(roads, ROAD_BUFFER_M)])
+    roads = shapely.buffer(shapely.transform(driven.geometry.to_numpy(), _projector(forward)), ROAD_BUFFER_M)
+    area = shapely.union_all([shapely.buffer(hull, ROAD_BUFFER_M), *roads])
     back = Transformer.from_crs(local, "EPSG:4326", always_xy=True)
     return shapely.make_valid(shapely.transform(area, _projector(back)))
 

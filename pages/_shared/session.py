@@ -125,20 +125,20 @@ def _session_limits() -> SessionLimits:
 
 
 def _signed_in_as(new: NewSession) -> None:
-    url = st.context.url or ""
-    st.session_state[WANTED_PAGE_KEY] = urlsplit(url).path.rstrip("/").rsplit("/", 1)[-1]
+    page = urlsplit(st.context.url or "").path.rstrip("/").rsplit("/", 1)[-1]
+    st.session_state[WANTED_PAGE_KEY] = (page, st.query_params.to_dict())
     st.session_state[SESSION_USER_KEY] = new.user
     st.session_state[POST_KEY] = (SESSION_PATH, {"code": new.handoff})
     st.rerun()
 
 
-def wanted_page() -> str | None:
-    """Return, once, the page the address named before signing in (deep links survive sign-in).
+def wanted_page() -> tuple[str, dict[str, str]] | None:
+    """Return, once, the page and query the address named before signing in (deep links survive sign-in).
 
     Returns
     -------
-    str or None
-        A page name (file name in ``pages/``), or None.
+    tuple or None
+        A page name (file name in ``pages/``) and its query parameters (``?branch=7``), or None.
     """
     return st.session_state.pop(WANTED_PAGE_KEY, None)
 
