@@ -36,14 +36,18 @@ from streamlit import runtime
 
 from geo.config import APP_ROLE, load_settings
 from geo.errors import GcrmError
+from geo.maps.tiles import BASEMAP_FILE, TILE_PATH, TileArchive
 from geo.privacy.sessions import SESSION_COOKIE, SESSION_PATH, SIGN_OUT_PATH, claim_handoff
 from geo.store.bootstrap import app_password, owner_url
 from geo.store.db import Database, role_dsn
 from pages._shared.style import RERUN_STYLE
 
 MIN_COMPRESSED_BYTES = 1_024
+TILE_MEDIA_TYPE = "application/vnd.mapbox-vector-tile"
+TILE_MAX_AGE_S = 86_400
+"""Browsers keep basemap tiles a day (the archive changes only with a new release)."""
 STATIC_PREFIX = "/static/"
-UNSTYLED_PREFIXES = (STATIC_PREFIX, "/_stcore/", "/media/", "/component/", "/auth/")
+UNSTYLED_PREFIXES = (STATIC_PREFIX, "/_stcore/", "/media/", "/component/", "/auth/", "/basemap/")
 """Paths whose answers are never the app's HTML page (files, health, websockets, downloads)."""
 """Streamlit's front-end files (hashed names, unchanged while the server runs)."""
 STATIC_GZIP_LEVEL = 9
@@ -129,6 +133,38 @@ def session_routes(database: Callable[[], Database]) -> list[Route]:
         Route(SESSION_PATH, start_session, methods=["POST"]),
         Route(SIGN_OUT_PATH, end_session, methods=["POST"]),
     ]
+
+
+def basemap_routes(archive: Callable[[], TileArchive]) -> list[Route]:
+    """Build the endpoint that serves the offline basemap's vector tiles (:data:`geo.maps.tiles.TILE_PATH`).
+
+    Parameters
+    ----------
+    archive
+        Returns the opened tile archive (opened on the first tile asked for).
+
+    Returns
+    -------
+    list of Route
+        ``GET /basemap/{z}/{x}/{y}.mvt``: the gzipped tile (``Content-Encoding: gzip``),
+        or an empty answer where the archive has none (open sea).
+    """
+
+    async def tile(request: Request) -> Response:
+        params = request.path_params
+        body = archive().tile(params["z"], params["x"], params["y"])
+        headers = {"Cache-Control": f"public, max-age={TILE_MAX_AGE_S}"}
+        if body is None:
+            return Response(b"", media_type=TILE_MEDIA_TYPE, headers=headers)
+        return Response(body, media_type=TILE_MEDIA_TYPE, headers={**headers, "Content-Encoding": "gzip"})
+
+    path = TILE_PATH.replace("{z}", "{z:int}").replace("{x}", "{x:int}").replace("{y}", "{y:int}")
+    return [Route(path, tile, methods=["GET"])]
+
+
+@functools.cache
+def _basemap() -> TileArchive:
+    return TileArchive(load_settings().data_dir / BASEMAP_FILE)
 
 
 def _refusal(request: Request) -> Response | None:
@@ -283,7 +319,7 @@ def _no_store(response: Response) -> Response:
 
 app = st.App(
     "app.py",
-    routes=session_routes(_app_database),
+    routes=[*session_routes(_app_database), *basemap_routes(_basemap)],
     middleware=[
         Middleware(CompressedStaticFiles),
         Middleware(GZipMiddleware, minimum_size=MIN_COMPRESSED_BYTES),

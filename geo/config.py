@@ -38,6 +38,12 @@ GCRM_MAX_UPLOAD_MB
     Largest file ``gcrm import`` and the Data page read, in megabytes (default 200);
     larger files are refused before they are read. Streamlit's own upload limit
     (``server.maxUploadSize``, also 200 MB by default) must be raised with it.
+GCRM_TILE_URL
+    A raster tile server to draw under every map instead of the offline basemap, as a
+    ``{z}/{x}/{y}`` URL template (``https://tiles.example.org/{z}/{x}/{y}.png``, self-hosted
+    or online). Unset: the app's own vector basemap (``data/basemap.pmtiles``), offline.
+GCRM_TILE_ATTRIBUTION
+    The attribution that tile server asks for (HTML), shown in the map's corner.
 """
 
 from __future__ import annotations
@@ -90,6 +96,10 @@ class Settings:
         Absolute lifetime of a signed-in session.
     max_upload_mb
         Largest file an import reads, in megabytes.
+    tile_url
+        A raster tile server's URL template, or None for the offline basemap.
+    tile_attribution
+        Its attribution.
     """
 
     database_url: str | None
@@ -104,6 +114,8 @@ class Settings:
     session_idle_hours: float = DEFAULT_SESSION_IDLE_HOURS
     session_lifetime_days: float = DEFAULT_SESSION_LIFETIME_DAYS
     max_upload_mb: float = DEFAULT_MAX_UPLOAD_MB
+    tile_url: str | None = None
+    tile_attribution: str = ""
 
 
 def load_settings() -> Settings:
@@ -128,7 +140,19 @@ def load_settings() -> Settings:
         session_idle_hours=float(env.get("GCRM_SESSION_IDLE_HOURS") or DEFAULT_SESSION_IDLE_HOURS),
         session_lifetime_days=float(env.get("GCRM_SESSION_LIFETIME_DAYS") or DEFAULT_SESSION_LIFETIME_DAYS),
         max_upload_mb=float(env.get("GCRM_MAX_UPLOAD_MB") or DEFAULT_MAX_UPLOAD_MB),
+        tile_url=_tile_url(env.get("GCRM_TILE_URL")),
+        tile_attribution=env.get("GCRM_TILE_ATTRIBUTION") or "",
     )
+
+
+def _tile_url(text: str | None) -> str | None:
+    """``GCRM_TILE_URL`` when it is a tile template, None when unset."""
+    if not text:
+        return None
+    if not all(part in text for part in ("{z}", "{x}", "{y}")):
+        msg = f"GCRM_TILE_URL must hold {{z}}, {{x}} and {{y}} (a tile URL template), not {text!r}."
+        raise SettingError(msg)
+    return text
 
 
 def pinned_today() -> date | None:

@@ -65,7 +65,7 @@ def render() -> None:
     with draw_column:
         st.caption("Draw polygons, rectangles or circles; add regions or territories below.")
         returned = st_folium(
-            draw_map(basemap=cached_regions("state")),
+            draw_map(),
             height=480,
             use_container_width=True,
             returned_objects=["all_drawings"],

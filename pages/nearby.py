@@ -16,16 +16,15 @@ from geo.field.nearby import (
 )
 from geo.field.routes import DriveRoute, drive_route, route_gpx
 from geo.ingest.geocode import load_gazetteer
-from geo.maps.base import add_basemap, base_map
+from geo.maps.base import base_map
 from geo.maps.clicks import clicked_point
 from geo.maps.controls import LocateControl
 from geo.maps.escaping import markdown_text
 from geo.maps.point_maps import accounts_map
-from geo.places.geodesy import LOWER_48_BOUNDS
 from geo.privacy.exports import csv_text
 from geo.roads.estimate import ASSUMPTION
 from geo.roads.travel import Basis
-from pages._shared.caches import book_choices, cached_regions, connections
+from pages._shared.caches import book_choices, connections
 from pages._shared.downloads import audited_download
 from pages._shared.errors import show_error
 from pages._shared.navigation import opened_through_app
@@ -105,7 +104,6 @@ def render() -> None:
                 found,
                 route=route.stops if route else None,
                 route_path=route.path if route else None,
-                basemap=cached_regions("county"),
             ),
             height=520,
             use_container_width=True,
@@ -134,7 +132,6 @@ def _pick_on_map() -> None:
 
 def _states_map():
     fmap = base_map()
-    add_basemap(fmap, cached_regions("state"), LOWER_48_BOUNDS)
     fmap.add_child(LocateControl())
     return fmap
 

@@ -15,11 +15,15 @@ import folium
 import geopandas as gpd
 import numpy as np
 import shapely
+from branca.element import MacroElement
 from folium.plugins import Draw
+from jinja2 import Template
 from pandas.api.types import is_numeric_dtype
 
-from geo.maps.assets import DRAW_CSS, DRAW_JS, LEAFLET_CSS, LEAFLET_JS
+from geo.config import load_settings
+from geo.maps.assets import BASEMAP_JS, DRAW_CSS, DRAW_JS, LEAFLET_CSS, LEAFLET_JS, map_template
 from geo.maps.escaping import template_literal
+from geo.maps.tiles import MAX_DATA_ZOOM, TILE_PATH
 from geo.places.geodesy import LOWER_48_BOUNDS
 
 DISPLAY_TOLERANCE_DEG = 0.005
@@ -177,8 +181,32 @@ def shape_details(
     return escaped, details
 
 
+BASEMAP_ATTRIBUTION = "Natural Earth · US Census Bureau · GeoNames"
+"""The sources of the offline basemap (data/README.md)."""
+
+
+class VectorBasemap(MacroElement):
+    """The offline basemap: land and water, state and county lines, and city labels by population.
+
+    Vector tiles the app serves itself (:mod:`geo.maps.tiles`), drawn by the vendored
+    protomaps-leaflet in the tile pane, under every overlay.
+    """
+
+    _template = Template(map_template("basemap.js"))
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._name = "VectorBasemap"
+        self.tile_url = TILE_PATH
+        self.max_data_zoom = MAX_DATA_ZOOM
+        self.attribution = BASEMAP_ATTRIBUTION
+
+
 def base_map(bounds: tuple[float, float, float, float] = LOWER_48_BOUNDS) -> folium.Map:
-    """Create an empty map with no tiles that loads Leaflet from the app's static files.
+    """Create a map on the basemap that loads Leaflet from the app's static files.
+
+    The basemap is the app's own offline vector tiles (:class:`VectorBasemap`), or the raster
+    tile server of ``GCRM_TILE_URL`` with its attribution when one is set.
 
     Parameters
     ----------
@@ -188,57 +216,31 @@ def base_map(bounds: tuple[float, float, float, float] = LOWER_48_BOUNDS) -> fol
     Returns
     -------
     folium.Map
-        A map whose only assets are the vendored Leaflet script and style.
+        A map whose only assets are the vendored scripts and styles (and the tile server's
+        tiles, when one is set).
     """
+    settings = load_settings()
     fmap = folium.Map(tiles=None, control_scale=True, zoom_snap=0.25)
-    fmap.default_js = LEAFLET_JS
+    fmap.default_js = LEAFLET_JS if settings.tile_url else [*LEAFLET_JS, *BASEMAP_JS]
     fmap.default_css = LEAFLET_CSS
+    if settings.tile_url:
+        folium.TileLayer(
+            tiles=settings.tile_url, attr=settings.tile_attribution or " ", control=False
+        ).add_to(fmap)
+    else:
+        fmap.add_child(VectorBasemap())
     minx, miny, maxx, maxy = bounds
     fmap.fit_bounds([[miny, minx], [maxy, maxx]])
     return fmap
 
 
-def add_basemap(
-    fmap: folium.Map, regions: gpd.GeoDataFrame, bounds: tuple[float, float, float, float]
-) -> None:
-    """Draw region outlines under everything else: offline, the regions are the basemap.
-
-    Parameters
-    ----------
-    fmap
-        The map.
-    regions
-        Polygons (states, counties) in EPSG:4326; only those touching ``bounds`` are drawn.
-    bounds
-        (minx, miny, maxx, maxy) of the view.
-    """
-    minx, miny, maxx, maxy = bounds
-    shown = regions.cx[minx:maxx, miny:maxy]
-    outlines = gpd.GeoDataFrame(geometry=display_geometry(shown.geometry, bounds).to_numpy(), crs=regions.crs)
-    folium.GeoJson(
-        outlines.to_json(drop_id=True),
-        name="Regions",
-        style_function=lambda _feature: {
-            "fillColor": "#f2f0eb",
-            "fillOpacity": 1,
-            "color": "#b8b2a7",
-            "weight": 0.7,
-        },
-        interactive=False,
-    ).add_to(fmap)
-
-
-def draw_map(
-    bounds: tuple[float, float, float, float] = LOWER_48_BOUNDS, *, basemap: gpd.GeoDataFrame | None = None
-) -> folium.Map:
+def draw_map(bounds: tuple[float, float, float, float] = LOWER_48_BOUNDS) -> folium.Map:
     """A map with a draw control for polygons, rectangles and circles (vendored Leaflet.draw).
 
     Parameters
     ----------
     bounds
         (minx, miny, maxx, maxy) of the first view.
-    basemap
-        Region polygons drawn underneath (e.g. the states), so there is something to draw on.
 
     Returns
     -------
@@ -246,8 +248,6 @@ def draw_map(
         Read the drawings back with ``st_folium(..., returned_objects=["all_drawings"])``.
     """
     fmap = base_map(bounds)
-    if basemap is not None:
-        add_basemap(fmap, basemap, bounds)
     draw = Draw(
         export=False,
         draw_options={

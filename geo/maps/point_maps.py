@@ -8,7 +8,7 @@ import pandas as pd
 import shapely
 
 from geo.maps.assets import map_template
-from geo.maps.base import add_basemap, base_map, text_tooltip
+from geo.maps.base import base_map, text_tooltip
 from geo.maps.controls import Legend, LocateControl
 
 STATUS_COLORS = {"customer": "#1a9850", "prospect": "#fdae61", "churned": "#d73027"}
@@ -20,7 +20,6 @@ def accounts_map(
     *,
     route: pd.DataFrame | None = None,
     route_path: shapely.MultiLineString | None = None,
-    basemap: gpd.GeoDataFrame | None = None,
 ) -> folium.Map:
     """Accounts around a position, coloured by status, with an optional route through them.
 
@@ -35,8 +34,6 @@ def accounts_map(
         or, without it, by straight lines from the position.
     route_path
         The legs along the roads (EPSG:4326).
-    basemap
-        Region polygons drawn underneath (e.g. the counties).
 
     Returns
     -------
@@ -48,8 +45,6 @@ def accounts_map(
     pad = 0.01
     bounds = (min(lons) - pad, min(lats) - pad, max(lons) + pad, max(lats) + pad)
     fmap = base_map(bounds)
-    if basemap is not None:
-        add_basemap(fmap, basemap, bounds)
     if route is not None and len(route):
         if route_path is not None and not route_path.is_empty:
             path = [[[y, x] for x, y in leg.coords] for leg in route_path.geoms]

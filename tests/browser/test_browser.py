@@ -105,6 +105,8 @@ def test_map_page_draws_state_polygons_with_legend_and_no_cdn(app_url: str, brow
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     foreign: list[str] = []
     failed: list[str] = []
+    tiles: list[int] = []
+    page.on("response", lambda r: tiles.append(r.status) if "/basemap/" in r.url else None)
     page.on(
         "request",
         lambda r: (
@@ -128,6 +130,12 @@ def test_map_page_draws_state_polygons_with_legend_and_no_cdn(app_url: str, brow
     drawn = _leaflet_paths(page)
     legends = sum(_count(frame, ".gcrm-legend") for frame in page.frames)
     assert drawn >= 50, f"only {drawn} region polygons drawn"
+    # The offline basemap: its vector tiles come from the app and draw on canvas tiles.
+    _wait_for(
+        lambda: sum(_count(frame, "canvas.leaflet-tile-loaded") for frame in page.frames) >= 4,
+        "basemap tiles",
+    )
+    assert len(tiles) >= 4 and set(tiles) == {200}, tiles
     assert legends == 1
     assert page.locator('[data-testid="stException"]').count() == 0
     assert page.locator('[data-testid="stAlertContentError"]').count() == 0
