@@ -88,12 +88,16 @@ def nearest_neighbour_tour(distances: np.ndarray) -> list[int]:
 def two_opt(order: list[int], distances: np.ndarray, *, round_trip: bool = False) -> list[int]:
     """Reverse segments of a tour while that shortens it (the start stays first).
 
+    Each reversal is judged on the tour's real length, the reversed stretch included, so it
+    holds for travel times that differ by direction (one-way streets): every accepted move
+    shortens the tour, so the search ends and never returns a longer tour than it was given.
+
     Parameters
     ----------
     order
         A tour starting with 0.
     distances
-        As :func:`distance_table` returns.
+        As :func:`distance_table` returns, or any square matrix of costs (row: from).
     round_trip
         Whether the tour returns to the start.
 
@@ -106,17 +110,37 @@ def two_opt(order: list[int], distances: np.ndarray, *, round_trip: bool = False
     improved = True
     while improved:
         improved = False
+        forward, backward = _stretch_costs(best, distances)
         for i in range(1, len(best) - 1):
             for j in range(i + 1, len(best)):
                 before, first, last = best[i - 1], best[i], best[j]
                 after = best[j + 1] if j + 1 < len(best) else (best[0] if round_trip else None)
-                change = distances[before, last] - distances[before, first]
+                change = (
+                    distances[before, last]
+                    - distances[before, first]
+                    + (backward[j] - backward[i])
+                    - (forward[j] - forward[i])
+                )
                 if after is not None:
                     change += distances[first, after] - distances[last, after]
                 if change < -1e-6:
                     best[i : j + 1] = best[i : j + 1][::-1]
+                    forward, backward = _stretch_costs(best, distances)
                     improved = True
     return best
+
+
+def _stretch_costs(tour: list[int], distances: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Costs from the tour's first stop to each stop, driven forward and driven in reverse.
+
+    ``forward[k]`` sums ``tour[t] → tour[t + 1]`` and ``backward[k]`` sums ``tour[t + 1] → tour[t]``
+    for ``t < k``, so a stretch ``i … j`` costs ``forward[j] - forward[i]`` one way and
+    ``backward[j] - backward[i]`` reversed.
+    """
+    stops = np.asarray(tour)
+    forward = np.concatenate([[0.0], np.cumsum(distances[stops[:-1], stops[1:]])])
+    backward = np.concatenate([[0.0], np.cumsum(distances[stops[1:], stops[:-1]])])
+    return forward, backward
 
 
 @dataclass(frozen=True)

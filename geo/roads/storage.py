@@ -24,7 +24,7 @@ import shapely
 from geo.errors import RoadNetworkError
 from geo.places.geodesy import haversine_m, search_boxes
 from geo.roads.network import RoadGraph
-from geo.store.db import copy_frame, ewkb_hex, fetch_frame
+from geo.store.db import copy_frame, ewkb_hex
 
 MATRIX_MARGIN_FACTOR = 1.5
 MATRIX_MARGIN_M = 10_000.0
@@ -253,28 +253,44 @@ def reach(
     Returns
     -------
     tuple
-        Nodes (``node, seconds, lon, lat``) and the edges with both ends reached
-        (GeoDataFrame: ``source_seconds, target_seconds``, EPSG:4326).
+        Nodes (``seconds, lon, lat``: the start and both ends of every edge reached) and the
+        edges with both ends reached (GeoDataFrame: ``source_seconds, target_seconds``,
+        EPSG:4326). One query: the edges are joined to pgRouting's answer in the database.
     """
     radius_m = max_speed_kmh / 3.6 * max_seconds + 1.0
     cur.execute(
-        "SELECT d.node, d.agg_cost AS seconds, ST_X(v.geom) AS lon, ST_Y(v.geom) AS lat"
-        " FROM pgr_drivingDistance(%s, ARRAY[%s]::bigint[], %s, true) d"
-        " JOIN road_vertices v ON v.id = d.node",
-        (_edges_in(cur, search_boxes(lon, lat, radius_m)), int(vertex_id), float(max_seconds)),
-    )
-    nodes = fetch_frame(cur).astype({"node": "int64", "seconds": float, "lon": float, "lat": float})
-    cur.execute(
-        "SELECT r.seconds AS source_seconds, t.seconds AS target_seconds, ST_AsBinary(e.geom) AS geom"
-        " FROM unnest(%s::bigint[], %s::float8[]) AS r(node, seconds)"
-        " JOIN road_edges e ON e.source = r.node"
-        " JOIN unnest(%s::bigint[], %s::float8[]) AS t(node, seconds) ON t.node = e.target",
-        (nodes["node"].tolist(), nodes["seconds"].tolist()) * 2,
+        "WITH reached AS MATERIALIZED ("
+        "  SELECT node, agg_cost FROM pgr_drivingDistance(%s, ARRAY[%s]::bigint[], %s, true))"
+        " SELECT r.agg_cost, t.agg_cost, ST_AsBinary(e.geom) FROM road_edges e"
+        " JOIN reached r ON r.node = e.source JOIN reached t ON t.node = e.target"
+        " UNION ALL SELECT 0.0, 0.0, ST_AsBinary(v.geom) FROM road_vertices v WHERE v.id = %s",
+        (
+            _edges_in(cur, search_boxes(lon, lat, radius_m)),
+            int(vertex_id),
+            float(max_seconds),
+            int(vertex_id),
+        ),
     )
     rows = cur.fetchall()
+    shapes = shapely.from_wkb([bytes(row[2]) for row in rows]) if rows else np.array([], dtype=object)
+    source_seconds = np.array([row[0] for row in rows], dtype=float)
+    target_seconds = np.array([row[1] for row in rows], dtype=float)
+    is_line = shapely.get_type_id(shapes) == 1 if len(shapes) else np.array([], dtype=bool)
+    lines = shapes[is_line]
+    ends = (
+        np.concatenate([shapely.get_point(lines, 0), shapely.get_point(lines, -1), shapes[~is_line]])
+        if len(shapes)
+        else np.array([], dtype=object)
+    )
+    seconds = np.concatenate([source_seconds[is_line], target_seconds[is_line], source_seconds[~is_line]])
+    nodes = (
+        pd.DataFrame({"seconds": seconds, "lon": shapely.get_x(ends), "lat": shapely.get_y(ends)})
+        .drop_duplicates(["lon", "lat"])
+        .reset_index(drop=True)
+    )
     edges = gpd.GeoDataFrame(
-        {"source_seconds": [r[0] for r in rows], "target_seconds": [r[1] for r in rows]},
-        geometry=shapely.from_wkb([bytes(r[2]) for r in rows]) if rows else [],
+        {"source_seconds": source_seconds[is_line], "target_seconds": target_seconds[is_line]},
+        geometry=lines,
         crs="EPSG:4326",
     )
     return nodes, edges

@@ -9,7 +9,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from geo.field.routes import distance_table, nearest_neighbour_tour, plan_route, route_gpx, route_length
+from geo.field.routes import (
+    distance_table,
+    nearest_neighbour_tour,
+    plan_route,
+    route_gpx,
+    route_length,
+    two_opt,
+)
 
 
 def _stops(seed: int, count: int) -> pd.DataFrame:
@@ -64,3 +71,28 @@ def test_gpx_lists_the_start_and_every_stop_in_order() -> None:
     names = [e.text for e in document.findall("g:rte/g:rtept/g:name", namespace)]
     assert names == ["Start", *ordered["name"]]
     assert document.find("g:rte/g:name", namespace).text == "Tuesday <north>"
+
+
+@pytest.mark.parametrize("seed", range(40))
+@pytest.mark.parametrize("round_trip", [False, True])
+def test_two_opt_ends_and_is_never_longer_on_one_way_costs(seed: int, round_trip: bool) -> None:
+    """Regression: on costs that differ by direction (road times, one-way streets) 2-opt judged a
+    reversal as if they did not, could cycle for ever and returned tours longer than nearest neighbour."""
+    rng = np.random.default_rng(seed)
+    points = rng.uniform(0, 10, (26, 2))
+    symmetric = np.hypot(*(points[:, None, :] - points[None, :, :]).transpose(2, 0, 1))
+    costs = symmetric * rng.uniform(1.0, 3.0, symmetric.shape)
+    np.fill_diagonal(costs, 0)
+    first = nearest_neighbour_tour(costs)
+    improved = two_opt(first, costs, round_trip=round_trip)
+    assert sorted(improved) == list(range(26)) and improved[0] == 0
+    assert (
+        route_length(improved, costs, round_trip=round_trip)
+        <= route_length(first, costs, round_trip=round_trip) + 1e-9
+    )
+    for i in range(1, 25):
+        for j in range(i + 1, 26):
+            reversed_once = [*improved[:i], *improved[i : j + 1][::-1], *improved[j + 1 :]]
+            assert route_length(reversed_once, costs, round_trip=round_trip) >= (
+                route_length(improved, costs, round_trip=round_trip) - 1e-6
+            )
