@@ -181,6 +181,9 @@ def shape_details(
     return escaped, details
 
 
+FIT_PADDING_PX = 24
+"""The first view keeps this margin around what it fits: a ZIP circle or a point on the edge of
+the view would be cut in half, and under the attribution line, where a click does not reach it."""
 BASEMAP_ATTRIBUTION = "Natural Earth · US Census Bureau · GeoNames"
 """The sources of the offline basemap (data/README.md)."""
 
@@ -230,7 +233,7 @@ def base_map(bounds: tuple[float, float, float, float] = LOWER_48_BOUNDS) -> fol
     else:
         fmap.add_child(VectorBasemap())
     minx, miny, maxx, maxy = bounds
-    fmap.fit_bounds([[miny, minx], [maxy, maxx]])
+    fmap.fit_bounds([[miny, minx], [maxy, maxx]], padding=(FIT_PADDING_PX, FIT_PADDING_PX))
     return fmap
 
 

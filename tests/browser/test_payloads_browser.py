@@ -18,6 +18,7 @@ from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Page
 from support.payloads import HOSTILE_TEXTS
 from test_browser import DRAW_TIMEOUT_MS, _sign_in, app_url, browser  # noqa: F401 — shared fixtures
+from test_browser import _idle as _settled
 
 from geo.campaigns.filters import Filters
 from geo.campaigns.storage import record_responses, save_campaign
@@ -37,7 +38,6 @@ PAYLOADS = (
 USER = "t"
 APP_TITLE = "gcrm"
 """The window's title on every page (``st.set_page_config``)."""
-CLICK_ATTEMPTS = 3
 GUARD_SCRIPT = """(() => {
     // Record titles set from inside component frames, and every uncaught error, in each frame.
     window.__gcrmErrors = [];
@@ -336,21 +336,18 @@ def _shown_as_typed(watch: Watch, texts: str, where: str, wanted=PAYLOADS) -> No
 
 
 def _click_at(page: Page, target: tuple[str, float, float], done, *, at_least: int) -> None:
-    """Click a region (key, lon, lat inside it) or ZIP circle on the only map, until ``done`` shows."""
+    """Click a region (key, lon, lat inside it) or ZIP circle on the only map once, and expect ``done``."""
     key, lon, lat = target
-    for _attempt in range(CLICK_ATTEMPTS):
-        page.wait_for_timeout(2_000)
-        frame = next((f for f in page.frames if _safe_count(f, "path.leaflet-interactive") >= at_least), None)
-        if frame is None:
-            continue
-        try:
-            x, y = frame.evaluate(POINT_OF, [key, lon, lat])
-            frame.locator(".leaflet-container").click(position={"x": x, "y": y}, timeout=10_000)
-            done.wait_for(timeout=15_000)
-            return
-        except PlaywrightError:  # a frame replaced by a rerun, or a click too early: click again
-            continue
-    raise AssertionError(f"clicking {key} did not lead on")
+    _settled(page)  # the run that draws this map is over: the map clicked is the one that stays
+    frame = next((f for f in page.frames if _safe_count(f, "path.leaflet-interactive") >= at_least), None)
+    assert frame is not None, f"the map to click {key} on was not drawn"
+    frame.frame_element().scroll_into_view_if_needed()
+    x, y = frame.evaluate(POINT_OF, [key, lon, lat])
+    frame.locator(".leaflet-container").click(position={"x": x, "y": y}, timeout=10_000)
+    try:
+        done.wait_for(timeout=15_000)
+    except PlaywrightError as exc:
+        raise AssertionError(f"clicking {key} once did not lead on") from exc
 
 
 def _safe_count(frame, selector: str) -> int:
@@ -456,8 +453,8 @@ def _nearby(page: Page, watch: Watch, hostile: dict) -> None:
 def _campaigns(page: Page, watch: Watch, hostile: dict) -> None:
     """The draw map, a state picked on the map, its audience, saved campaigns and their responses."""
     _open(page, "Campaigns")
-    # The states under the drawing tools are not interactive; the responses map is.
-    _drawn(page, watch, 48, "campaign draw map", ".leaflet-overlay-pane path:not(.leaflet-interactive)")
+    # The drawing tools draw on the offline basemap (canvas tiles); the responses map is interactive.
+    _drawn(page, watch, 4, "campaign draw map", "canvas.leaflet-tile-loaded")
     _drawn(page, watch, 1, "campaign responses map")
     page.get_by_text("Pick states or counties by clicking on a map").click()
     _drawn(page, watch, 48 + 1, "campaign pick map")
