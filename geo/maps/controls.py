@@ -53,3 +53,23 @@ class LocateControl(MacroElement):
     def __init__(self) -> None:
         super().__init__()
         self._name = "LocateControl"
+
+
+class FitControl(MacroElement):
+    """A "show everything" button: the view fits every region drawn, Alaska and Hawaii included.
+
+    The national view opens on the contiguous states (where most of a book lies); this is
+    how a user reaches the rest in one click.
+
+    Parameters
+    ----------
+    title
+        The button's tooltip and accessible name.
+    """
+
+    _template = Template(map_template("fit_control.js"))
+
+    def __init__(self, title: str = "Show all regions (Alaska, Hawaii …)") -> None:
+        super().__init__()
+        self._name = "FitControl"
+        self.title = title

@@ -8,7 +8,7 @@ import geopandas as gpd
 from geo.maps.assets import map_template
 from geo.maps.base import base_map, display_geometry, shape_details
 from geo.maps.classification import NO_DATA_COLOR, class_colors, classify, distinct_colors, legend_entries
-from geo.maps.controls import Legend
+from geo.maps.controls import FitControl, Legend
 from geo.maps.escaping import template_literal
 from geo.places.geodesy import LOWER_48_BOUNDS, within_lower_48
 
@@ -121,6 +121,8 @@ def choropleth_map(
         tooltip=details,
     ).add_to(fmap)
     fmap.add_child(Legend(value_label, legend_entries(bins, colors, regions[value], kind=value_kind)))
+    if bounds is None:
+        fmap.add_child(FitControl())
     return fmap
 
 

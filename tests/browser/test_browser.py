@@ -171,6 +171,30 @@ def test_clicking_a_state_drills_into_its_counties(app_url: str, browser) -> Non
     page.close()
 
 
+VIEW_WEST = """() => {
+    for (const name of Object.keys(window)) {
+        const map = window[name];
+        if (name.startsWith("map_") && map && map.getBounds) return map.getBounds().getWest();
+    }
+    return null;
+}"""
+"""The west edge of the frame's map view, in degrees."""
+
+
+def test_one_button_shows_alaska_and_hawaii_from_the_national_view(app_url: str, browser) -> None:
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    _sign_in(page, app_url, "region_map")
+    deadline = time.monotonic() + DRAW_TIMEOUT_MS / 1000
+    while _leaflet_paths(page) < 50 and time.monotonic() < deadline:
+        page.wait_for_timeout(500)
+    frame = next(f for f in page.frames if _count(f, "path.leaflet-interactive") >= 50)
+    assert frame.evaluate(VIEW_WEST) > -140, "the national view opens on the contiguous states"
+    frame.frame_element().scroll_into_view_if_needed()
+    frame.locator(".gcrm-fit").click()
+    _wait_for(lambda: frame.evaluate(VIEW_WEST) < -150, "the view to reach Alaska")
+    page.close()
+
+
 UPDATING = """() => {
     const app = document.querySelector('[data-testid="stApp"]');
     const main = document.querySelector('[data-testid="stMain"]');

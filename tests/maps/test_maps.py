@@ -313,3 +313,25 @@ def test_display_geometry_simplifies_the_same_shapes_at_the_same_view_once(
     display_geometry(rebuilt, bounds)
     display_geometry(illinois, LOWER_48_BOUNDS)
     assert len(runs) == 4, "equal shapes that are other objects, or another view, are simplified anew"
+
+
+def test_the_national_view_offers_to_show_every_region() -> None:
+    """Alaska and Hawaii lie outside the contiguous view the map opens on: one button reaches them."""
+    national = (
+        choropleth_map(_regions(), value="accounts", value_label="Accounts", tooltip={"name": "State"})
+        .get_root()
+        .render()
+    )
+    zoomed = (
+        choropleth_map(
+            _regions(),
+            value="accounts",
+            value_label="Accounts",
+            tooltip={"name": "State"},
+            bounds=(-90, 40, -85, 43),
+        )
+        .get_root()
+        .render()
+    )
+    assert "gcrm-fit" in national and "map.fitBounds(bounds" in national
+    assert "gcrm-fit" not in zoomed
