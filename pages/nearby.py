@@ -7,6 +7,7 @@ from streamlit_folium import st_folium
 from geo import formatting
 from geo.config import load_settings
 from geo.errors import GcrmError
+from geo.field.accounts import find_accounts
 from geo.field.nearby import (
     account_history,
     log_visit,
@@ -39,6 +40,7 @@ def render() -> None:
     """Find the accounts around the rep, plan a route through some of them and log visits."""
     st.title("Nearby accounts")
     typed = st.text_input("Where are you? A ZIP, a city and state, or lat, lon", key="where")
+    _find_account()
     located = st.empty()
     # The filters fold away (a rep on a phone sees the map and the list first); the label says what is set.
     with st.expander(_filters_summary()):
@@ -66,7 +68,7 @@ def render() -> None:
         _pick_on_map()
         return
     lon, lat, how = position
-    located.caption(f"Position {lat:.5f}, {lon:.5f} ({how}).")
+    located.caption(f"Position {lat:.5f}, {lon:.5f} ({markdown_text(how)}).")
     filters = {
         "radius_m": radius * 1000 if radius else None,
         "statuses": tuple(statuses),
@@ -116,6 +118,37 @@ def render() -> None:
         if route is not None:
             _route(route, (lon, lat))
     _visit(found, (lon, lat))
+
+
+def _find_account() -> None:
+    """Search the user's accounts by name, ID, city or ZIP; picking one moves there (the nearest then)."""
+    text = st.text_input("Or find an account: name, ID, city or ZIP", key="find")
+    if len(text.strip()) < 2:
+        return
+    try:
+        matches = find_accounts(connections().app, text, user=current_user())
+    except GcrmError as exc:
+        show_error(exc)
+        return
+    if matches.empty:
+        st.info("No account you can see has that name, ID, city or ZIP.")
+        return
+    labels = {
+        row.external_id: f"{row.name} ({row.external_id}, {row.city or '—'}, {row.state or '—'})"
+        for row in matches.itertuples(index=False)
+    }
+    picked = st.selectbox(
+        "Go to the account",
+        list(labels),
+        index=None,
+        format_func=labels.get,
+        placeholder=f"{len(matches)} found: pick one",
+        key="find_pick",
+    )
+    if picked is not None and picked != st.session_state.get("find_applied"):
+        row = matches[matches["external_id"] == picked].iloc[0]
+        st.session_state["position"] = (float(row["lon"]), float(row["lat"]), f"account {row['name']}")
+        st.session_state["find_applied"] = picked
 
 
 def _label(found: pd.DataFrame):

@@ -591,3 +591,46 @@ def accounts_by_external_id(db: Database, external_ids: list[str], *, user: str)
         [found[text.lower()] for text in wanted],
         columns=["account_id", "external_id", "name", "status", "lon", "lat"],
     )
+
+
+SEARCH_LIMIT = 20
+"""At most this many accounts answer a search."""
+
+
+def find_accounts(db: Database, text: str, *, user: str, limit: int = SEARCH_LIMIT) -> pd.DataFrame:
+    """The placed accounts whose name, external id, city or ZIP holds ``text``, regardless of case.
+
+    Exact matches of the external id or ZIP come first, then names that start with the text,
+    then the rest, by name.
+
+    Parameters
+    ----------
+    db
+        The database.
+    text
+        As typed (at least two characters).
+    user
+        The acting user (finds only their own accounts).
+    limit
+        At most this many.
+
+    Returns
+    -------
+    DataFrame
+        ``account_id, external_id, name, status, city, state, postal_code, lon, lat``.
+    """
+    wanted = text.strip()
+    columns = ["account_id", "external_id", "name", "status", "city", "state", "postal_code", "lon", "lat"]
+    if len(wanted) < 2:
+        return pd.DataFrame(columns=columns)
+    pattern = "%" + wanted.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    with db.transaction(user=user) as cur:
+        cur.execute(
+            "SELECT account_id, external_id, name, status, city, state, postal_code, ST_X(geom), ST_Y(geom)"
+            " FROM accounts WHERE geom IS NOT NULL AND (name ILIKE %(p)s OR external_id ILIKE %(p)s"
+            " OR city ILIKE %(p)s OR postal_code LIKE %(p)s)"
+            " ORDER BY (lower(external_id) = lower(%(t)s) OR postal_code = %(t)s) DESC,"
+            " (name ILIKE %(start)s) DESC, name, external_id LIMIT %(n)s",
+            {"p": pattern, "t": wanted, "start": pattern[1:], "n": int(limit)},
+        )
+        return pd.DataFrame(cur.fetchall(), columns=columns)

@@ -10,6 +10,7 @@ import pytest
 
 from geo.config import Settings
 from geo.errors import NearbyError
+from geo.field.accounts import find_accounts
 from geo.field.nearby import account_history, log_visit, nearest_accounts, position_from_text
 from geo.ingest.geocode import load_gazetteer
 from geo.places.geodesy import haversine_m
@@ -137,3 +138,22 @@ def test_last_visits_follow_every_change_to_the_visits(planned) -> None:
         )
         cur.execute("UPDATE interactions SET kind = 'call' WHERE kind = 'visit' AND account_id % 7 = 0")
     assert kept() == truth()
+
+
+def test_search_finds_accounts_by_name_id_city_and_zip_regardless_of_case(conns) -> None:
+    with conns.owner.transaction(user=USER) as cur:
+        cur.execute(
+            "SELECT external_id, name, city, postal_code FROM accounts WHERE geom IS NOT NULL"
+            " AND city IS NOT NULL AND postal_code IS NOT NULL ORDER BY account_id LIMIT 1"
+        )
+        external_id, name, city, postal_code = cur.fetchone()
+    by_id = find_accounts(conns.app, external_id.lower(), user="t")
+    assert by_id["external_id"].iloc[0] == external_id
+    by_name = find_accounts(conns.app, name.upper()[:8], user="t")
+    assert (by_name["name"].str.upper().str.contains(name.upper()[:8], regex=False)).all() and len(by_name)
+    assert external_id in set(find_accounts(conns.app, city.swapcase(), user="t", limit=500)["external_id"])
+    by_zip = find_accounts(conns.app, postal_code, user="t")
+    assert by_zip["postal_code"].iloc[0] == postal_code
+    assert find_accounts(conns.app, "%", user="t").empty and find_accounts(conns.app, "x", user="t").empty
+    assert set(find_accounts(conns.app, "a", user="t").columns) >= {"lon", "lat", "name"}
+

@@ -131,6 +131,24 @@ def test_nearby_ranks_by_drive_time_on_request(demo_app) -> None:
     )
 
 
+def test_nearby_search_goes_to_the_account_picked(demo_settings: Settings, demo_app) -> None:
+    conns = prepare_database(demo_settings)
+    with conns.owner.transaction(user=ADMIN.username) as cur:
+        cur.execute("SELECT external_id, name FROM accounts WHERE geom IS NOT NULL ORDER BY account_id LIMIT 1")
+        external_id, name = cur.fetchone()
+    conns.close()
+    at = _run(NEARBY)
+    at.text_input(key="find").set_value(external_id.lower()).run()
+    _no_failure(at)
+    at.selectbox(key="find_pick").set_value(external_id).run()
+    _no_failure(at)
+    listed = next(d.value for d in at.dataframe if "km" in d.value.columns)
+    assert listed["ID"].iloc[0] == external_id and listed["km"].iloc[0] == 0
+    assert any(f"(account {name})" in c.value.replace("\\", "") for c in at.caption)
+    at.text_input(key="find").set_value("no such account zz").run()
+    assert "No account you can see has that name" in at.info[0].value
+
+
 def test_nearby_page_explains_a_position_it_cannot_place(demo_app) -> None:
     at = _run(NEARBY)
     at.text_input(key="where").set_value("Atlantis").run()
