@@ -156,4 +156,3 @@ def test_search_finds_accounts_by_name_id_city_and_zip_regardless_of_case(conns)
     assert by_zip["postal_code"].iloc[0] == postal_code
     assert find_accounts(conns.app, "%", user="t").empty and find_accounts(conns.app, "x", user="t").empty
     assert set(find_accounts(conns.app, "a", user="t").columns) >= {"lon", "lat", "name"}
-

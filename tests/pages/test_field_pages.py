@@ -134,7 +134,9 @@ def test_nearby_ranks_by_drive_time_on_request(demo_app) -> None:
 def test_nearby_search_goes_to_the_account_picked(demo_settings: Settings, demo_app) -> None:
     conns = prepare_database(demo_settings)
     with conns.owner.transaction(user=ADMIN.username) as cur:
-        cur.execute("SELECT external_id, name FROM accounts WHERE geom IS NOT NULL ORDER BY account_id LIMIT 1")
+        cur.execute(
+            "SELECT external_id, name FROM accounts WHERE geom IS NOT NULL ORDER BY account_id LIMIT 1"
+        )
         external_id, name = cur.fetchone()
     conns.close()
     at = _run(NEARBY)
