@@ -26,7 +26,7 @@ from geo.analysis.market_answers import (
 )
 from geo.config import load_settings
 from geo.errors import GcrmError
-from geo.field.accounts import accounts_in_zip, data_version
+from geo.field.accounts import accounts_in_zip, data_version, find_accounts
 from geo.maps.classification import SCHEMES
 from geo.maps.clicks import clicked_key
 from geo.maps.escaping import markdown_text
@@ -78,6 +78,7 @@ def render() -> None:
         show_error(exc)
         return
     focus: list[tuple[str, str, str]] = st.session_state.setdefault("focus", [])
+    _find_account(focus)
     level, measure, scheme, where, period = _controls(facts, focus)
     _breadcrumb(focus)
     if level == "accounts":
@@ -203,6 +204,49 @@ def _controls(facts: Facts, focus: list) -> tuple:
         where[drilled_level] = [key]
     period = chosen if chosen != ALL_TIME else None
     return level, measure, scheme, where, period
+
+
+def _find_account(focus: list) -> None:
+    """Search the user's accounts; picking one drills to its state, county and ZIP, where it is listed."""
+    text = st.text_input("Find an account: name, ID, city or ZIP", key="find")
+    if len(text.strip()) < 2:
+        return
+    try:
+        matches = find_accounts(connections().app, text, user=current_user())
+    except GcrmError as exc:
+        show_error(exc)
+        return
+    if matches.empty:
+        st.info("No account you can see has that name, ID, city or ZIP.")
+        return
+    labels = {
+        row.external_id: f"{row.name} ({row.external_id}, {row.city or '—'}, {row.state or '—'})"
+        for row in matches.itertuples(index=False)
+    }
+    picked = st.selectbox(
+        "Go to the account",
+        list(labels),
+        index=None,
+        format_func=labels.get,
+        placeholder=f"{len(matches)} found: pick one",
+        key="find_pick",
+    )
+    if picked is None or picked == st.session_state.get("find_applied"):
+        return
+    st.session_state["find_applied"] = picked
+    row = matches[matches["external_id"] == picked].iloc[0]
+    path = []
+    for level, key in (("state", row["state_fips"]), ("county", row["county_fips"]), ("zip", row["zip"])):
+        if not isinstance(key, str) or not key.strip():
+            break
+        if level == "zip":
+            path.append((level, key, key))
+            continue
+        regions = cached_regions(level)
+        named = region_names(regions, level).set_axis(regions["code"])
+        path.append((level, key, str(named.get(key, key))))
+    focus[:] = path
+    st.rerun()
 
 
 def _breadcrumb(focus: list) -> None:

@@ -617,18 +617,20 @@ def find_accounts(db: Database, text: str, *, user: str, limit: int = SEARCH_LIM
     Returns
     -------
     DataFrame
-        ``account_id, external_id, name, status, city, state, postal_code, lon, lat``.
+        ``account_id, external_id, name, status, city, state, postal_code, lon, lat`` and the
+        stored region keys ``state_fips, county_fips, zip``.
     """
     wanted = text.strip()
     columns = ["account_id", "external_id", "name", "status", "city", "state", "postal_code", "lon", "lat"]
+    columns += ["state_fips", "county_fips", "zip"]
     if len(wanted) < 2:
         return pd.DataFrame(columns=columns)
     pattern = "%" + wanted.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
     with db.transaction(user=user) as cur:
         cur.execute(
-            "SELECT account_id, external_id, name, status, city, state, postal_code, ST_X(geom), ST_Y(geom)"
-            " FROM accounts WHERE geom IS NOT NULL AND (name ILIKE %(p)s OR external_id ILIKE %(p)s"
-            " OR city ILIKE %(p)s OR postal_code LIKE %(p)s)"
+            "SELECT account_id, external_id, name, status, city, state, postal_code, ST_X(geom), ST_Y(geom),"
+            " state_fips, county_fips, zip FROM accounts WHERE geom IS NOT NULL"
+            " AND (name ILIKE %(p)s OR external_id ILIKE %(p)s OR city ILIKE %(p)s OR postal_code LIKE %(p)s)"
             " ORDER BY (lower(external_id) = lower(%(t)s) OR postal_code = %(t)s) DESC,"
             " (name ILIKE %(start)s) DESC, name, external_id LIMIT %(n)s",
             {"p": pattern, "t": wanted, "start": pattern[1:], "n": int(limit)},

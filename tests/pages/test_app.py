@@ -95,6 +95,26 @@ def test_map_page_drills_state_county_zip_accounts_and_back(demo_app) -> None:
     assert _table(at).columns[0] == "ZIP"
 
 
+def test_map_page_search_drills_to_the_account_picked(demo_settings: Settings, demo_app) -> None:
+    conns = prepare_database(demo_settings)
+    with conns.owner.transaction(user=ADMIN.username) as cur:
+        cur.execute(
+            "SELECT external_id, zip FROM accounts WHERE geom IS NOT NULL AND zip IS NOT NULL"
+            " AND state_fips = '17' ORDER BY account_id LIMIT 1"
+        )
+        external_id, zip_code = cur.fetchone()
+    conns.close()
+    at = _run(MAP_PAGE)
+    at.text_input(key="find").set_value(external_id.lower()).run()
+    at.selectbox(key="find_pick").set_value(external_id).run()
+    _no_failure(at)
+    assert [level for level, _key, _name in at.session_state["focus"]] == ["state", "county", "zip"]
+    assert at.session_state["focus"][-1][1] == zip_code
+    assert any("United States › Illinois › " in m.value for m in at.markdown)
+    listed = next(d.value for d in at.dataframe if "Account ID" in d.value.columns)
+    assert external_id in set(listed["Account ID"])
+
+
 def test_map_page_filters_and_period(demo_app) -> None:
     at = _run(MAP_PAGE)
     everyone = _table(at)["Accounts"].sum()
