@@ -595,6 +595,10 @@ def accounts_by_external_id(db: Database, external_ids: list[str], *, user: str)
 
 SEARCH_LIMIT = 20
 """At most this many accounts answer a search."""
+SEARCH_TEXT = (
+    "lower(name || ' ' || external_id || ' ' || coalesce(city, '') || ' ' || coalesce(postal_code, ''))"
+)
+"""What a search matches: the expression of the trigram index ``accounts_search_idx`` (migration 020)."""
 
 
 def find_accounts(db: Database, text: str, *, user: str, limit: int = SEARCH_LIMIT) -> pd.DataFrame:
@@ -625,14 +629,14 @@ def find_accounts(db: Database, text: str, *, user: str, limit: int = SEARCH_LIM
     columns += ["state_fips", "county_fips", "zip"]
     if len(wanted) < 2:
         return pd.DataFrame(columns=columns)
-    pattern = "%" + wanted.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    pattern = "%" + wanted.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
     with db.transaction(user=user) as cur:
         cur.execute(
             "SELECT account_id, external_id, name, status, city, state, postal_code, ST_X(geom), ST_Y(geom),"
             " state_fips, county_fips, zip FROM accounts WHERE geom IS NOT NULL"
-            " AND (name ILIKE %(p)s OR external_id ILIKE %(p)s OR city ILIKE %(p)s OR postal_code LIKE %(p)s)"
+            f" AND {SEARCH_TEXT} LIKE %(p)s"
             " ORDER BY (lower(external_id) = lower(%(t)s) OR postal_code = %(t)s) DESC,"
-            " (name ILIKE %(start)s) DESC, name, external_id LIMIT %(n)s",
+            " (lower(name) LIKE %(start)s) DESC, name, external_id LIMIT %(n)s",
             {"p": pattern, "t": wanted, "start": pattern[1:], "n": int(limit)},
         )
         return pd.DataFrame(cur.fetchall(), columns=columns)
