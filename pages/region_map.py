@@ -30,6 +30,7 @@ from geo.field.accounts import accounts_in_zip, data_version, find_accounts
 from geo.maps.classification import SCHEMES
 from geo.maps.clicks import clicked_key
 from geo.maps.escaping import markdown_text
+from geo.maps.point_maps import zip_accounts_map
 from geo.maps.region_maps import add_spots, choropleth_map
 from geo.privacy.exports import csv_text
 from geo.privacy.safe_locations import suppress_small_cells
@@ -357,8 +358,18 @@ def _accounts_table(zip_code: str) -> None:
         show_error(exc)
         return
     st.markdown(f"**{len(accounts):,} accounts in ZIP {markdown_text(zip_code)}**")
-    st.dataframe(
-        accounts.rename(
+    map_column, table_column = st.columns([3, 2])
+    if accounts[["lon", "lat"]].notna().all(axis=1).any():
+        with map_column:
+            st_folium(
+                zip_accounts_map(accounts),
+                height=480,
+                use_container_width=True,
+                returned_objects=[],
+                key=f"zip-accounts-{zip_code}",
+            )
+    table_column.dataframe(
+        accounts.drop(columns=["lon", "lat"]).rename(
             columns={
                 "external_id": "Account ID",
                 "name": "Name",
@@ -368,10 +379,12 @@ def _accounts_table(zip_code: str) -> None:
                 "street": "Street",
                 "city": "City",
                 "geocode_precision": "Placed by",
+                "revenue": "Revenue, 12 months",
             }
         ),
         hide_index=True,
         width="stretch",
+        column_config=number_columns({"Revenue, 12 months": "money"}),
     )
 
 

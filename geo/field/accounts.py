@@ -455,13 +455,17 @@ def accounts_in_zip(db: Database, zip_code: str, *, user: str) -> pd.DataFrame:
     Returns
     -------
     DataFrame
-        ``external_id, name, status, segment, industry, street, city, geocode_precision``.
+        ``external_id, name, status, segment, industry, street, city, geocode_precision``,
+        ``revenue`` (won in the last 12 months) and ``lon, lat`` (None where not placed).
     """
     with db.transaction(user=user) as cur:
         cur.execute(
-            "SELECT external_id, name, status, segment, industry, street, city, geocode_precision"
-            " FROM accounts WHERE zip = %s ORDER BY name",
-            (zip_code,),
+            "WITH listed AS (SELECT * FROM accounts WHERE zip = %s)"
+            " SELECT l.external_id, l.name, l.status, l.segment, l.industry, l.street, l.city,"
+            " l.geocode_precision, coalesce(f.won_last_12_months, 0), ST_X(l.geom), ST_Y(l.geom)"
+            " FROM listed l LEFT JOIN gcrm_account_figures(ARRAY(SELECT account_id FROM listed), %s) f"
+            " USING (account_id) ORDER BY l.name",
+            (zip_code, clock.today()),
         )
         columns = [
             "external_id",
@@ -472,6 +476,9 @@ def accounts_in_zip(db: Database, zip_code: str, *, user: str) -> pd.DataFrame:
             "street",
             "city",
             "geocode_precision",
+            "revenue",
+            "lon",
+            "lat",
         ]
         return pd.DataFrame(cur.fetchall(), columns=columns)
 

@@ -7,6 +7,7 @@ import geopandas as gpd
 import pandas as pd
 import shapely
 
+from geo import formatting
 from geo.maps.assets import map_template
 from geo.maps.base import base_map, text_tooltip
 from geo.maps.controls import Legend, LocateControl
@@ -84,6 +85,47 @@ def accounts_map(
     ).add_to(fmap)
     fmap.add_child(Legend("Accounts", [(c, s.title()) for s, c in STATUS_COLORS.items()]))
     fmap.add_child(LocateControl())
+    return fmap
+
+
+def zip_accounts_map(accounts: pd.DataFrame) -> folium.Map:
+    """The accounts of one ZIP (the deepest drill level) as points coloured by status.
+
+    Parameters
+    ----------
+    accounts
+        ``lon, lat, name, status, revenue`` (rows without a position are left out).
+
+    Returns
+    -------
+    folium.Map
+        The map, fitted to the accounts; each point's tooltip gives name, status and the
+        revenue of the last 12 months.
+    """
+    placed = accounts.dropna(subset=["lon", "lat"])
+    pad = 0.002
+    fmap = base_map(
+        (
+            placed["lon"].min() - pad,
+            placed["lat"].min() - pad,
+            placed["lon"].max() + pad,
+            placed["lat"].max() + pad,
+        )
+    )
+    for row in placed.itertuples(index=False):
+        folium.CircleMarker(
+            [row.lat, row.lon],
+            radius=7,
+            weight=1,
+            color="#333333",
+            fill=True,
+            fill_opacity=0.9,
+            fill_color=STATUS_COLORS.get(row.status, "#777777"),
+            tooltip=text_tooltip(
+                f"{row.name} ({row.status}, {formatting.money(row.revenue)} last 12 months)"
+            ),
+        ).add_to(fmap)
+    fmap.add_child(Legend("Accounts", [(c, s.title()) for s, c in STATUS_COLORS.items()]))
     return fmap
 
 

@@ -335,3 +335,21 @@ def test_the_national_view_offers_to_show_every_region() -> None:
     )
     assert "gcrm-fit" in national and "map.fitBounds(bounds" in national
     assert "gcrm-fit" not in zoomed
+
+
+def test_the_accounts_of_a_zip_are_points_coloured_by_status_with_escaped_tooltips() -> None:
+    from geo.maps.point_maps import STATUS_COLORS, zip_accounts_map
+
+    accounts = pd.DataFrame(
+        {
+            "name": ["<script>alert(1)</script>", "Plain Co", "Unplaced Ltd"],
+            "status": ["customer", "churned", "prospect"],
+            "revenue": [1234.6, 0.0, 0.0],
+            "lon": [-87.63, -87.62, None],
+            "lat": [41.88, 41.89, None],
+        }
+    )
+    html = zip_accounts_map(accounts).get_root().render()
+    assert html.count("L.circleMarker(") == 2
+    assert STATUS_COLORS["customer"] in html and STATUS_COLORS["churned"] in html
+    assert "<script>alert(1)</script>" not in html and "&#36;1,235 last 12 months" in html
