@@ -18,7 +18,7 @@ from geo.field.nearby import (
 from geo.field.routes import DriveRoute, drive_route, route_gpx
 from geo.ingest.geocode import load_gazetteer
 from geo.maps.base import base_map
-from geo.maps.clicks import clicked_point
+from geo.maps.clicks import clicked_point, tapped_key
 from geo.maps.controls import LocateControl
 from geo.maps.escaping import markdown_text
 from geo.maps.point_maps import accounts_map
@@ -34,6 +34,8 @@ from pages._shared.user import current_user
 
 OUTCOMES = ("Met the buyer", "Left material", "Order taken", "No one available", "Follow-up booked")
 NEAREST_BY = {"distance": "Distance", "drive": "Drive time"}
+TAPPED_KEY = "nearby_tapped"
+"""The account whose marker the rep tapped last (its panel shows above the route)."""
 
 
 def render() -> None:
@@ -89,6 +91,7 @@ def render() -> None:
     if found.empty:
         st.info("No account matches around this position.")
         return
+    _tapped_account(found)
     picked = st.multiselect(
         "Plan a route through", found["external_id"], format_func=_label(found), key="route_pick"
     )
@@ -109,10 +112,10 @@ def render() -> None:
             ),
             height=520,
             use_container_width=True,
-            returned_objects=["last_clicked"],
+            returned_objects=["last_clicked", "last_object_clicked"],
             key=f"nearby-{lat:.5f}-{lon:.5f}",
         )
-        _move_to_click(returned)
+        _tap_or_move(returned, found, (lon, lat))
     with list_column:
         _list(found, basis)
         if route is not None:
@@ -167,6 +170,49 @@ def _states_map():
     fmap = base_map()
     fmap.add_child(LocateControl())
     return fmap
+
+
+def _tap_or_move(returned: dict | None, found: pd.DataFrame, position: tuple[float, float]) -> None:
+    """A tapped account marker opens the account; a click elsewhere on the map moves the position."""
+    tapped = tapped_key(returned, found.rename(columns={"external_id": "key"}), position)
+    if tapped is None:
+        _move_to_click(returned)
+    elif tapped != st.session_state.get(TAPPED_KEY):
+        st.session_state[TAPPED_KEY] = tapped
+        st.rerun()
+
+
+def _tapped_account(found: pd.DataFrame) -> None:
+    """The account whose marker was tapped: who it is, and the two things a rep does next."""
+    tapped = st.session_state.get(TAPPED_KEY)
+    if tapped is None or tapped not in set(found["external_id"]):
+        return
+    row = found[found["external_id"] == tapped].iloc[0]
+    last = (
+        "never"
+        if formatting.missing(row["last_visit"])
+        else formatting.moment(row["last_visit"], reader_time_zone())
+    )
+    with st.container(border=True):
+        st.markdown(
+            f"**{markdown_text(row['name'])}** ({markdown_text(row['external_id'])})"
+            f" · {markdown_text(row['status'])} · {row['distance_m'] / 1000:,.1f} km"
+            f" · last visit {markdown_text(last)}"
+        )
+        left, middle, right = st.columns(3)
+        left.button("Add to route", on_click=_add_to_route, args=(tapped,), key="tap_route")
+        middle.button("Log a visit", on_click=_log_visit_for, args=(tapped,), key="tap_visit")
+        right.button("Close", on_click=st.session_state.pop, args=(TAPPED_KEY, None), key="tap_close")
+
+
+def _add_to_route(external_id: str) -> None:
+    picked = list(st.session_state.get("route_pick", []))
+    if external_id not in picked:
+        st.session_state["route_pick"] = [*picked, external_id]
+
+
+def _log_visit_for(external_id: str) -> None:
+    st.session_state["visit_account"] = external_id
 
 
 def _move_to_click(returned: dict | None) -> None:
@@ -230,7 +276,8 @@ def _list(found: pd.DataFrame, basis: Basis | None) -> None:
 def _route(drive: DriveRoute, start: tuple[float, float]) -> None:
     route = drive.stops
     st.markdown(
-        f"**Route: {len(route)} stops, {formatting.duration(drive.total_s / 60)},"
+        f"**Route: {len(route)} stop{'' if len(route) == 1 else 's'},"
+        f" {formatting.duration(drive.total_s / 60)},"
         f" {drive.total_m / 1000:,.1f} km**"
     )
     shown = pd.DataFrame(

@@ -7,9 +7,11 @@ to these functions rather than reading it themselves.
 from __future__ import annotations
 
 import geopandas as gpd
+import numpy as np
+import pandas as pd
 import shapely
 
-from geo.places.geodesy import METRIC_CRS
+from geo.places.geodesy import METRIC_CRS, haversine_m
 
 CLICK_RADIUS_M = 3_000
 """How far from a circle (a ZIP) a click still selects it."""
@@ -71,3 +73,43 @@ def clicked_key(returned: dict | None, regions: gpd.GeoDataFrame, *, field: str 
     distances = metric.distance(where)
     nearest = distances.idxmin()
     return str(circles.loc[nearest, field]) if distances[nearest] <= CLICK_RADIUS_M else None
+
+
+def tapped_key(
+    returned: dict | None, points: pd.DataFrame, position: tuple[float, float] | None = None
+) -> str | None:
+    """Which point marker a click hit, from what ``st_folium`` returned (``None`` for a click elsewhere).
+
+    A click on a marker sets both ``last_clicked`` and ``last_object_clicked`` to the same
+    place; a click on the map sets ``last_clicked`` alone (``last_object_clicked`` keeps an
+    older marker's). The hit marker is the point nearest the click, unless the ``position``
+    marker ("you are here") is nearer.
+
+    Parameters
+    ----------
+    returned
+        The dict of ``st_folium(..., returned_objects=["last_clicked", "last_object_clicked"])``.
+    points
+        ``key, lon, lat`` of the markers.
+    position
+        (lon, lat) of a marker that is no point (the user's position), or None.
+
+    Returns
+    -------
+    str or None
+        The key of the tapped point.
+    """
+    clicked = clicked_point(returned)
+    on_object = clicked_point(returned, kind="last_object_clicked")
+    if clicked is None or on_object is None or not clicked.equals(on_object) or points.empty:
+        return None
+    distances = haversine_m(
+        points["lon"].to_numpy(dtype=float), points["lat"].to_numpy(dtype=float), clicked.x, clicked.y
+    )
+    nearest = int(np.argmin(distances))
+    if (
+        position is not None
+        and haversine_m(position[0], position[1], clicked.x, clicked.y) < distances[nearest]
+    ):
+        return None
+    return str(points["key"].iloc[nearest])

@@ -51,7 +51,7 @@ def accounts_map(
             path = [[[y, x] for x, y in leg.coords] for leg in route_path.geoms]
         else:
             path = [[position[1], position[0]], *[[r.lat, r.lon] for r in route.itertuples(index=False)]]
-        folium.PolyLine(path, color="#253494", weight=3, opacity=0.8).add_to(fmap)
+        folium.PolyLine(path, color="#253494", weight=3, opacity=0.8, interactive=False).add_to(fmap)
         for stop in route.itertuples(index=False):
             folium.Marker(
                 [stop.lat, stop.lon],

@@ -315,6 +315,49 @@ def test_nearby_page_from_a_typed_zip_shows_the_list_and_the_map(app_url: str, b
     page.close()
 
 
+ACCOUNT_MARKER = """() => {
+    // The container pixel of the account marker farthest from the position (radius 6; the position's is 9).
+    for (const name of Object.keys(window)) {
+        const map = window[name];
+        if (!name.startsWith("map_") || !map || !map.eachLayer) continue;
+        let best = null;
+        map.eachLayer(layer => {
+            if (layer.getLatLng && layer.options && layer.options.radius === 6) {
+                const point = map.latLngToContainerPoint(layer.getLatLng());
+                const size = map.getSize();
+                const inside = point.x > 20 && point.y > 20 && point.x < size.x - 20 && point.y < size.y - 40;
+                if (inside && (!best || Math.abs(point.x - size.x / 2) > Math.abs(best[0] - size.x / 2))) {
+                    best = [point.x, point.y];
+                }
+            }
+        });
+        return best;
+    }
+    return null;
+}"""
+
+
+def test_tapping_an_account_marker_opens_it_and_keeps_the_position(app_url: str, browser) -> None:
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    _sign_in(page, app_url, "nearby")
+    field = page.get_by_label("Where are you? A ZIP, a city and state, or lat, lon")
+    field.fill("60601", timeout=DRAW_TIMEOUT_MS)
+    field.press("Enter")
+    page.get_by_text("25 nearest accounts").wait_for(timeout=DRAW_TIMEOUT_MS)
+    _idle(page)
+    position = page.get_by_text("Position ").first.inner_text()
+    frame = next(f for f in page.frames if _count(f, "path.leaflet-interactive") >= 26)
+    frame.frame_element().scroll_into_view_if_needed()
+    x, y = frame.evaluate(ACCOUNT_MARKER)
+    frame.locator(".leaflet-container").click(position={"x": x, "y": y})
+    page.get_by_role("button", name="Add to route").wait_for(timeout=DRAW_TIMEOUT_MS)
+    _idle(page)
+    assert page.get_by_text("Position ").first.inner_text() == position, "the tap moved the position"
+    page.get_by_role("button", name="Add to route").click()
+    page.get_by_text("Route: 1 stop,").wait_for(timeout=DRAW_TIMEOUT_MS)
+    page.close()
+
+
 def test_campaigns_page_offers_the_draw_tools_without_a_cdn(app_url: str, browser) -> None:
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     failed: list[str] = []

@@ -24,7 +24,7 @@ from geo.maps.classification import (
     distinct_colors,
     legend_entries,
 )
-from geo.maps.clicks import clicked_key, clicked_point
+from geo.maps.clicks import clicked_key, clicked_point, tapped_key
 from geo.maps.controls import Legend
 from geo.maps.region_maps import add_spots, choropleth_map, selection_map
 from geo.places.geodesy import LOWER_48_BOUNDS
@@ -353,3 +353,46 @@ def test_the_accounts_of_a_zip_are_points_coloured_by_status_with_escaped_toolti
     assert html.count("L.circleMarker(") == 2
     assert STATUS_COLORS["customer"] in html and STATUS_COLORS["churned"] in html
     assert "<script>alert(1)</script>" not in html and "&#36;1,235 last 12 months" in html
+
+
+MARKERS = pd.DataFrame({"key": ["A", "B"], "lon": [-87.60, -87.70], "lat": [41.90, 41.80]})
+
+
+@pytest.mark.parametrize(
+    ("returned", "expected"),
+    [
+        (
+            {
+                "last_clicked": {"lat": 41.9001, "lng": -87.6001},
+                "last_object_clicked": {"lat": 41.9001, "lng": -87.6001},
+            },
+            "A",
+        ),
+        (
+            {
+                "last_clicked": {"lat": 41.8, "lng": -87.69},
+                "last_object_clicked": {"lat": 41.8, "lng": -87.69},
+            },
+            "B",
+        ),
+        (
+            {
+                "last_clicked": {"lat": 41.85, "lng": -87.65},
+                "last_object_clicked": {"lat": 41.9001, "lng": -87.6001},
+            },
+            None,
+        ),
+        ({"last_clicked": {"lat": 41.85, "lng": -87.65}, "last_object_clicked": None}, None),
+        (
+            {
+                "last_clicked": {"lat": 41.8501, "lng": -87.6501},
+                "last_object_clicked": {"lat": 41.8501, "lng": -87.6501},
+            },
+            None,
+        ),
+        (None, None),
+    ],
+    ids=["marker A", "marker B", "map after a marker", "map", "the position marker", "nothing yet"],
+)
+def test_a_tapped_marker_is_told_from_a_click_on_the_map(returned, expected) -> None:
+    assert tapped_key(returned, MARKERS, position=(-87.65, 41.85)) == expected

@@ -151,6 +151,26 @@ def test_nearby_search_goes_to_the_account_picked(demo_settings: Settings, demo_
     assert "No account you can see has that name" in at.info[0].value
 
 
+def test_a_tapped_account_opens_with_add_to_route_and_log_a_visit(demo_app) -> None:
+    at = _run(NEARBY)
+    at.text_input(key="where").set_value("60601").run()
+    listed = next(d.value for d in at.dataframe if "km" in d.value.columns)
+    tapped = listed["ID"].iloc[2]
+    at.session_state["nearby_tapped"] = tapped
+    at.run()
+    _no_failure(at)
+    assert any(f"({tapped})" in m.value.replace("\\", "") and "last visit" in m.value for m in at.markdown)
+    next(b for b in at.button if b.label == "Add to route").click().run()
+    _no_failure(at)
+    assert at.multiselect(key="route_pick").value == [tapped]
+    route = next(d.value for d in at.dataframe if "Total km" in d.value.columns)
+    assert len(route) == 1
+    next(b for b in at.button if b.label == "Log a visit").click().run()
+    assert at.selectbox(key="visit_account").value == tapped
+    next(b for b in at.button if b.label == "Close").click().run()
+    assert not any(b.label == "Add to route" for b in at.button)
+
+
 def test_nearby_page_explains_a_position_it_cannot_place(demo_app) -> None:
     at = _run(NEARBY)
     at.text_input(key="where").set_value("Atlantis").run()
