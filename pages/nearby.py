@@ -34,8 +34,8 @@ from pages._shared.user import current_user
 
 OUTCOMES = ("Met the buyer", "Left material", "Order taken", "No one available", "Follow-up booked")
 NEAREST_BY = {"distance": "Distance", "drive": "Drive time"}
+# The account whose marker the rep tapped last (its panel shows above the route).
 TAPPED_KEY = "nearby_tapped"
-"""The account whose marker the rep tapped last (its panel shows above the route)."""
 
 
 def render() -> None:
