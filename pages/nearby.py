@@ -7,7 +7,6 @@ from streamlit_folium import st_folium
 from geo import formatting
 from geo.config import load_settings
 from geo.errors import GcrmError
-from geo.field.accounts import find_accounts
 from geo.field.nearby import (
     account_history,
     log_visit,
@@ -29,6 +28,7 @@ from pages._shared.caches import book_choices, connections
 from pages._shared.downloads import audited_download
 from pages._shared.errors import show_error
 from pages._shared.navigation import opened_through_app
+from pages._shared.search import picked_account
 from pages._shared.tables import number_columns, reader_time_zone
 from pages._shared.user import current_user
 
@@ -125,33 +125,9 @@ def render() -> None:
 
 def _find_account() -> None:
     """Search the user's accounts by name, ID, city or ZIP; picking one moves there (the nearest then)."""
-    text = st.text_input("Or find an account: name, ID, city or ZIP", key="find")
-    if len(text.strip()) < 2:
-        return
-    try:
-        matches = find_accounts(connections().app, text, user=current_user())
-    except GcrmError as exc:
-        show_error(exc)
-        return
-    if matches.empty:
-        st.info("No account you can see has that name, ID, city or ZIP.")
-        return
-    labels = {
-        row.external_id: f"{row.name} ({row.external_id}, {row.city or '—'}, {row.state or '—'})"
-        for row in matches.itertuples(index=False)
-    }
-    picked = st.selectbox(
-        "Go to the account",
-        list(labels),
-        index=None,
-        format_func=labels.get,
-        placeholder=f"{len(matches)} found: pick one",
-        key="find_pick",
-    )
-    if picked is not None and picked != st.session_state.get("find_applied"):
-        row = matches[matches["external_id"] == picked].iloc[0]
+    row = picked_account("Or find an account: name, ID, city or ZIP")
+    if row is not None:
         st.session_state["position"] = (float(row["lon"]), float(row["lat"]), f"account {row['name']}")
-        st.session_state["find_applied"] = picked
 
 
 def _label(found: pd.DataFrame):

@@ -26,7 +26,7 @@ from geo.analysis.market_answers import (
 )
 from geo.config import load_settings
 from geo.errors import GcrmError
-from geo.field.accounts import accounts_in_zip, data_version, find_accounts
+from geo.field.accounts import accounts_in_zip, data_version
 from geo.maps.classification import SCHEMES
 from geo.maps.clicks import clicked_key
 from geo.maps.escaping import markdown_text
@@ -38,6 +38,7 @@ from pages._shared.caches import answer_version, cached_answer, cached_facts, ca
 from pages._shared.downloads import audited_download
 from pages._shared.errors import show_error
 from pages._shared.navigation import opened_through_app
+from pages._shared.search import picked_account
 from pages._shared.tables import number_columns
 from pages._shared.user import current_scope, current_user
 
@@ -209,33 +210,9 @@ def _controls(facts: Facts, focus: list) -> tuple:
 
 def _find_account(focus: list) -> None:
     """Search the user's accounts; picking one drills to its state, county and ZIP, where it is listed."""
-    text = st.text_input("Find an account: name, ID, city or ZIP", key="find")
-    if len(text.strip()) < 2:
+    row = picked_account("Find an account: name, ID, city or ZIP")
+    if row is None:
         return
-    try:
-        matches = find_accounts(connections().app, text, user=current_user())
-    except GcrmError as exc:
-        show_error(exc)
-        return
-    if matches.empty:
-        st.info("No account you can see has that name, ID, city or ZIP.")
-        return
-    labels = {
-        row.external_id: f"{row.name} ({row.external_id}, {row.city or '—'}, {row.state or '—'})"
-        for row in matches.itertuples(index=False)
-    }
-    picked = st.selectbox(
-        "Go to the account",
-        list(labels),
-        index=None,
-        format_func=labels.get,
-        placeholder=f"{len(matches)} found: pick one",
-        key="find_pick",
-    )
-    if picked is None or picked == st.session_state.get("find_applied"):
-        return
-    st.session_state["find_applied"] = picked
-    row = matches[matches["external_id"] == picked].iloc[0]
     path = []
     for level, key in (("state", row["state_fips"]), ("county", row["county_fips"]), ("zip", row["zip"])):
         if not isinstance(key, str) or not key.strip():
