@@ -461,7 +461,7 @@ def _routes(db: Database, days: list[np.ndarray], budget: float) -> None:
             abandoned += 1
         else:
             timings.append(time.perf_counter() - started)
-            labels.add(route.basis)
+            labels.add(route.basis.label)
             gains.append(route.total_s / route.nearest_neighbour_s if route.nearest_neighbour_s else 1.0)
         spent += time.perf_counter() - started
         if spent >= budget:

@@ -38,7 +38,6 @@ from geo.maps.region_maps import choropleth_map, selection_map
 from geo.places.geodesy import LOWER_48_BOUNDS
 from geo.privacy.exports import csv_text
 from geo.roads.drivetime import MAX_MINUTES
-from geo.roads.estimate import ASSUMPTION
 from geo.roads.travel import Basis, drive_time_areas
 from pages._shared.caches import (
     book_choices,
@@ -165,7 +164,7 @@ def _drive_part(listed: pd.DataFrame, picked: list[int], minutes: int, operation
 
 
 def _drive_basis(basis: Basis) -> str:
-    return basis.label if basis.by_road else f"({basis.label}: {ASSUMPTION})"
+    return basis.described if basis.by_road else f"({basis.described})"
 
 
 def _market_parts(has_parts: bool) -> list:

@@ -22,7 +22,6 @@ from geo.maps.controls import LocateControl
 from geo.maps.escaping import markdown_text
 from geo.maps.point_maps import accounts_map
 from geo.privacy.exports import csv_text
-from geo.roads.estimate import ASSUMPTION
 from geo.roads.travel import Basis
 from pages._shared.caches import book_choices, connections
 from pages._shared.downloads import audited_download
@@ -215,11 +214,6 @@ def _filters_summary() -> str:
     return "Filters: " + ", ".join(markdown_text(part) for part in parts)
 
 
-def _times_note(label: str) -> str:
-    """How drive times were found, with the assumption of an estimate."""
-    return label if label.startswith("by road") else f"{label}: {ASSUMPTION}"
-
-
 def _list(found: pd.DataFrame, basis: Basis | None) -> None:
     zone = reader_time_zone()
     drive = {} if basis is None else {"Drive min": found["drive_min"].round(1)}
@@ -246,7 +240,7 @@ def _list(found: pd.DataFrame, basis: Basis | None) -> None:
         column_config=number_columns({"Drive min": "number", "km": "number", "Revenue, 12 months": "money"}),
     )
     if basis is not None:
-        st.caption(f"Ranked by drive time — {_times_note(basis.label)}; km on the sphere.")
+        st.caption(f"Ranked by drive time — {basis.described}; km on the sphere.")
 
 
 def _route(drive: DriveRoute, start: tuple[float, float]) -> None:
@@ -272,7 +266,7 @@ def _route(drive: DriveRoute, start: tuple[float, float]) -> None:
         width="stretch",
         column_config=number_columns(dict.fromkeys(["Drive min", "km", "Total min", "Total km"], "number")),
     )
-    st.caption(f"Ordered on drive times — {_times_note(drive.basis)}.")
+    st.caption(f"Ordered on drive times — {drive.basis.described}.")
     left, right = st.columns(2)
     rows = {"kind": "route", "target": "route", "rows": len(route)}
     audited_download(

@@ -62,8 +62,7 @@ def parse_lat_lon(text: str, option: str) -> tuple[float, float]:
 
 def _basis_note(basis: Basis) -> None:
     """Say on stderr how the times were found."""
-    detail = "" if basis.by_road else f": {ASSUMPTION}"
-    typer.echo(f"note: times {basis.label}{detail}", err=True)
+    typer.echo(f"note: times {basis.described}", err=True)
 
 
 @roads_app.command("import")
@@ -209,7 +208,7 @@ def route_command(
     route = with_app_database(run)
     typer.echo(
         f"note: {len(route.stops)} stops, {route.total_s / 60:,.1f} min, {route.total_m / 1000:,.1f} km; "
-        f"times {route.basis}" + ("" if route.basis.startswith("by road") else f": {ASSUMPTION}"),
+        f"times {route.basis.described}",
         err=True,
     )
     table = route.stops.assign(leg_km=route.stops["leg_m"] / 1000)[

@@ -18,7 +18,7 @@ import pandas as pd
 import shapely
 
 from geo.places.geodesy import haversine_m
-from geo.roads.travel import travel_matrix, trips
+from geo.roads.travel import Basis, travel_matrix, trips
 from geo.store.db import Database
 
 MAX_STOPS = 200
@@ -159,7 +159,7 @@ class DriveRoute:
     path
         The legs along the roads (straight lines where estimated), EPSG:4326.
     basis
-        ``by road (EXTRACT)`` or the estimate's label.
+        How the times were found: by road or an estimate.
     """
 
     stops: pd.DataFrame
@@ -167,7 +167,7 @@ class DriveRoute:
     total_m: float
     nearest_neighbour_s: float
     path: shapely.MultiLineString
-    basis: str
+    basis: Basis
 
 
 def check_stop_count(count: int) -> None:
@@ -232,7 +232,7 @@ def drive_route(
         total_m=float(sum(leg.metres for leg in legs)),
         nearest_neighbour_s=route_length(first, seconds, round_trip=round_trip),
         path=shapely.MultiLineString([leg.geometry for leg in legs]),
-        basis=basis.label,
+        basis=basis,
     )
 
 

@@ -21,6 +21,7 @@ from geo.places.geodesy import geodesic_circle, haversine_m
 from geo.roads import storage
 from geo.roads.drivetime import reach_area
 from geo.roads.estimate import (
+    ASSUMPTION,
     NO_NETWORK,
     OUTSIDE_NETWORK,
     estimated_metres,
@@ -47,6 +48,11 @@ class Basis:
 
     by_road: bool
     label: str
+
+    @property
+    def described(self) -> str:
+        """The label, with how an estimate is made (:data:`geo.roads.estimate.ASSUMPTION`) after it."""
+        return self.label if self.by_road else f"{self.label}: {ASSUMPTION}"
 
 
 @dataclass(frozen=True)

@@ -93,7 +93,7 @@ def test_route_is_drawn_along_the_roads_and_never_longer_than_nearest_neighbour(
         ]
     )
     route = drive_route(connections.app, grid_position(0, 0), stops, user=USER)
-    assert route.basis == "by road (grid)"
+    assert route.basis.label == "by road (grid)"
     assert route.total_s <= route.nearest_neighbour_s + 1e-6
     assert route.stops["cumulative_min"].iloc[-1] * 60 == pytest.approx(route.total_s)
     assert route.total_m == pytest.approx(route.total_s / GRID_EDGE_S * 1000)
@@ -124,7 +124,7 @@ def test_without_a_network_times_are_labelled_estimates(connections) -> None:
     route = drive_route(
         connections.app, a, pd.DataFrame({"name": ["x"], "lon": [b[0]], "lat": [b[1]]}), user=USER
     )
-    assert route.basis == NO_NETWORK
+    assert route.basis.label == NO_NETWORK
 
 
 def test_a_point_far_from_every_road_is_outside_the_network(connections) -> None:

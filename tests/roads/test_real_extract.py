@@ -103,7 +103,7 @@ def test_route_on_the_road_matrix_is_never_longer_than_nearest_neighbour(helsink
         route = drive_route(
             connections.app, (float(stops.lon[0]), float(stops.lat[0])), stops.iloc[1:], user=USER
         )
-        assert route.basis == "by road (Helsinki.osm.pbf)"
+        assert route.basis.label == "by road (Helsinki.osm.pbf)"
         assert route.total_s <= route.nearest_neighbour_s + 1e-6
         assert route.total_m > 0 and len(route.path.geoms) == 7
 
