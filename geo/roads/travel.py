@@ -274,8 +274,9 @@ def trip_seconds(
     """Seconds of driving from each origin to its own destinations, by road where the network covers them.
 
     For many small trips at once (a unit's typical trip between its accounts): the network
-    is looked up once, each origin whose points all lie on it is answered by one search,
-    and the others are estimated.
+    is looked up once, the points of every origin inside it are snapped in one query, each
+    origin whose points all lie on the network is answered by one search, and the others
+    are estimated.
 
     Parameters
     ----------
@@ -302,18 +303,23 @@ def trip_seconds(
         if status is None or not len(origins):
             return seconds, by_road
         minx, miny, maxx, maxy = status.extent
-        inside = (lon0 >= minx) & (lon0 <= maxx) & (lat0 >= miny) & (lat0 <= maxy)
-        for i in np.flatnonzero(inside):
-            point_lon = np.concatenate([[lon0[i]], lon1[i]])
-            point_lat = np.concatenate([[lat0[i]], lat1[i]])
-            nearest = storage.nearest_vertices(cur, point_lon, point_lat)
-            if (nearest["snap_m"] > MAX_SNAP_M).any():
+        inside = np.flatnonzero((lon0 >= minx) & (lon0 <= maxx) & (lat0 >= miny) & (lat0 <= maxy))
+        if not len(inside):
+            return seconds, by_road
+        trip_lon = np.column_stack([lon0[inside], lon1[inside]])
+        trip_lat = np.column_stack([lat0[inside], lat1[inside]])
+        nearest = storage.nearest_vertices(cur, trip_lon.ravel(), trip_lat.ravel())
+        vertices = nearest["vertex_id"].to_numpy().reshape(trip_lon.shape)
+        snap_m = nearest["snap_m"].to_numpy().reshape(trip_lon.shape)
+        for row, i in enumerate(inside):
+            if (snap_m[row] > MAX_SNAP_M).any():
                 continue
-            vertex = nearest["vertex_id"].astype(int).tolist()
-            road = storage.costs_from(cur, vertex[0], vertex[1:], point_lon, point_lat)
+            road = storage.costs_from(
+                cur, int(vertices[row, 0]), vertices[row, 1:].tolist(), trip_lon[row], trip_lat[row]
+            )
             if not np.isfinite(road).all():
                 continue
-            access = estimated_seconds(nearest["snap_m"].to_numpy())
+            access = estimated_seconds(snap_m[row])
             seconds[i] = access[0] + road + access[1:]
             by_road[i] = True
     return seconds, by_road
