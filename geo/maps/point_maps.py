@@ -63,16 +63,7 @@ def accounts_map(
                 interactive=False,
             ).add_to(fmap)
     for row in accounts.itertuples(index=False):
-        folium.CircleMarker(
-            [row.lat, row.lon],
-            radius=6,
-            weight=1,
-            color="#333333",
-            fill=True,
-            fill_opacity=0.9,
-            fill_color=STATUS_COLORS.get(row.status, "#777777"),
-            tooltip=text_tooltip(f"{row.name} ({row.status}, {row.distance_m / 1000:,.1f} km)"),
-        ).add_to(fmap)
+        _account_marker(row, f"{row.name} ({row.status}, {row.distance_m / 1000:,.1f} km)").add_to(fmap)
     folium.CircleMarker(
         [position[1], position[0]],
         radius=9,
@@ -83,7 +74,7 @@ def accounts_map(
         fill_opacity=1,
         tooltip=text_tooltip("You are here"),
     ).add_to(fmap)
-    fmap.add_child(Legend("Accounts", [(c, s.title()) for s, c in STATUS_COLORS.items()]))
+    fmap.add_child(_status_legend())
     fmap.add_child(LocateControl())
     return fmap
 
@@ -113,19 +104,9 @@ def zip_accounts_map(accounts: pd.DataFrame) -> folium.Map:
         )
     )
     for row in placed.itertuples(index=False):
-        folium.CircleMarker(
-            [row.lat, row.lon],
-            radius=7,
-            weight=1,
-            color="#333333",
-            fill=True,
-            fill_opacity=0.9,
-            fill_color=STATUS_COLORS.get(row.status, "#777777"),
-            tooltip=text_tooltip(
-                f"{row.name} ({row.status}, {formatting.money(row.revenue)} last 12 months)"
-            ),
-        ).add_to(fmap)
-    fmap.add_child(Legend("Accounts", [(c, s.title()) for s, c in STATUS_COLORS.items()]))
+        tooltip = f"{row.name} ({row.status}, {formatting.money(row.revenue)} last 12 months)"
+        _account_marker(row, tooltip, radius=7).add_to(fmap)
+    fmap.add_child(_status_legend())
     return fmap
 
 
@@ -181,5 +162,24 @@ def trade_area_map(
         fill_opacity=1,
         tooltip=text_tooltip(branch_name),
     ).add_to(fmap)
-    fmap.add_child(Legend("Accounts", [(c, s.title()) for s, c in STATUS_COLORS.items()]))
+    fmap.add_child(_status_legend())
     return fmap
+
+
+def _account_marker(row: tuple, tooltip: str, *, radius: int = 6) -> folium.CircleMarker:
+    """An account as a point outlined in grey and filled with its status's colour (``lat, lon, status``)."""
+    return folium.CircleMarker(
+        [row.lat, row.lon],
+        radius=radius,
+        weight=1,
+        color="#333333",
+        fill=True,
+        fill_opacity=0.9,
+        fill_color=STATUS_COLORS.get(row.status, "#777777"),
+        tooltip=text_tooltip(tooltip),
+    )
+
+
+def _status_legend() -> Legend:
+    """The legend of account points: one colour per status."""
+    return Legend("Accounts", [(color, status.title()) for status, color in STATUS_COLORS.items()])
