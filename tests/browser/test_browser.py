@@ -101,12 +101,10 @@ def _gathered(page: Page, read) -> list:
     return items
 
 
-def test_map_page_draws_state_polygons_with_legend_and_no_cdn(app_url: str, browser) -> None:
-    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+def _watch_requests(page: Page) -> tuple[list[str], list[str]]:
+    """Record requests that leave the machine and static files the app failed to serve."""
     foreign: list[str] = []
     failed: list[str] = []
-    tiles: list[int] = []
-    page.on("response", lambda r: tiles.append(r.status) if "/basemap/" in r.url else None)
     page.on(
         "request",
         lambda r: (
@@ -121,6 +119,14 @@ def test_map_page_draws_state_polygons_with_legend_and_no_cdn(app_url: str, brow
             failed.append(f"{r.status} {r.url}") if r.status >= 400 and "/app/static/" in r.url else None
         ),
     )
+    return foreign, failed
+
+
+def test_map_page_draws_state_polygons_with_legend_and_no_cdn(app_url: str, browser) -> None:
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    foreign, failed = _watch_requests(page)
+    tiles: list[int] = []
+    page.on("response", lambda r: tiles.append(r.status) if "/basemap/" in r.url else None)
     # The first visit of a fresh server is a deep link: it must get the app's sign-in and then
     # the app's navigation, not Streamlit's page-per-file listing of pages/.
     _sign_in(page, app_url, "region_map")

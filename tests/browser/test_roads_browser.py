@@ -26,6 +26,7 @@ from test_browser import (  # noqa: F401 — browser: the shared fixture
     _idle,
     _leaflet_paths,
     _sign_in,
+    _watch_requests,
     browser,
 )
 
@@ -117,27 +118,6 @@ def roads_book(server_url: str, template_url: str, state_home: Path) -> Iterator
 def roads_app_url(roads_book: RoadsBook, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     with served_apps(roads_book.settings, tmp_path_factory.mktemp("roads-server")) as (url,):
         yield url
-
-
-def _watch_requests(page: Page) -> tuple[list[str], list[str]]:
-    """Record requests that leave the machine and static files the app failed to serve."""
-    foreign: list[str] = []
-    failed: list[str] = []
-    page.on(
-        "request",
-        lambda r: (
-            foreign.append(r.url)
-            if urlsplit(r.url).hostname not in ("127.0.0.1", None) and r.url.startswith("http")
-            else None
-        ),
-    )
-    page.on(
-        "response",
-        lambda r: (
-            failed.append(f"{r.status} {r.url}") if r.status >= 400 and "/app/static/" in r.url else None
-        ),
-    )
-    return foreign, failed
 
 
 def _choose(page: Page, label: str, option: str) -> None:
