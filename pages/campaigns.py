@@ -159,7 +159,7 @@ def _drive_part(listed: pd.DataFrame, picked: list[int], minutes: int, operation
     chosen = listed[listed["branch_id"].isin(picked)]
     centres = pd.DataFrame({"key": chosen["branch_id"], "lon": chosen.geometry.x, "lat": chosen.geometry.y})
     areas, basis = drive_time_areas(connections().app, centres, [minutes], user=current_user())
-    st.caption(f"{minutes} minutes' drive from the branches {_drive_basis(basis)}.")
+    st.caption(f"{minutes} minutes' drive from the branches {markdown_text(_drive_basis(basis))}.")
     return drive_time_part(list(areas.geometry), operation=operation)
 
 

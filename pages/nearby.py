@@ -240,7 +240,7 @@ def _list(found: pd.DataFrame, basis: Basis | None) -> None:
         column_config=number_columns({"Drive min": "number", "km": "number", "Revenue, 12 months": "money"}),
     )
     if basis is not None:
-        st.caption(f"Ranked by drive time — {basis.described}; km on the sphere.")
+        st.caption(f"Ranked by drive time — {markdown_text(basis.described)}; km on the sphere.")
 
 
 def _route(drive: DriveRoute, start: tuple[float, float]) -> None:
@@ -266,7 +266,7 @@ def _route(drive: DriveRoute, start: tuple[float, float]) -> None:
         width="stretch",
         column_config=number_columns(dict.fromkeys(["Drive min", "km", "Total min", "Total km"], "number")),
     )
-    st.caption(f"Ordered on drive times — {drive.basis.described}.")
+    st.caption(f"Ordered on drive times — {markdown_text(drive.basis.described)}.")
     left, right = st.columns(2)
     rows = {"kind": "route", "target": "route", "rows": len(route)}
     audited_download(

@@ -151,8 +151,9 @@ def _basis_caption(basis: Basis | None, method: str) -> str:
         reach = SEARCH_RADIUS_M[method] / 1000
         return f"Distances on the sphere; accounts within {reach:,.0f} km of the branch."
     if basis.by_road:
-        return f"Drive times {basis.label}; each area is where the roads reach, buffered by the road."
-    return f"Drive times: {basis.label}, {ASSUMPTION}."
+        reach = "each area is where the roads reach, buffered by the road"
+        return f"Drive times {markdown_text(basis.label)}; {reach}."
+    return f"Drive times: {markdown_text(basis.label)}, {markdown_text(ASSUMPTION)}."
 
 
 def _drive_areas(column, all_branches, branch_id: int) -> tuple[gpd.GeoDataFrame, float, Basis]:
