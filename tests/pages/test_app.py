@@ -437,3 +437,15 @@ def _branch_ids() -> list[int]:
 def _query_value(at: AppTest, name: str) -> str:
     value = at.query_params[name]
     return value[0] if isinstance(value, list) else value
+
+
+def test_the_drive_time_caption_shows_an_extracts_name_as_typed() -> None:
+    """Regression: the basis label (it holds the extract's file name) reached the caption's Markdown raw."""
+    from geo.maps.escaping import markdown_text
+    from geo.roads.travel import Basis
+    from pages.trade_areas import _basis_caption
+
+    label = "by road (*bold*_[link](x).osm.pbf)"
+    caption = _basis_caption(Basis(by_road=True, label=label), "drivetime")
+    assert caption.startswith(f"Drive times {markdown_text(label)}; ") and "(*bold*" not in caption
+    assert _shown(caption).startswith(f"Drive times {label}; ")
