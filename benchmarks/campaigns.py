@@ -104,7 +104,7 @@ def _nearest(db, positions: np.ndarray) -> list[float]:
     p50, p95 = np.percentile(timings, [50, 95])
     cold50, cold95 = np.percentile(first, [50, 95])
     print(
-        f"nearest 25 (planar KNN widened to an exact sphere ranking), {len(timings)} positions:"
+        f"nearest 25 (KNN on the sphere, with the figures of the list), {len(timings)} positions:"
         f" p50 {p50:.2f} ms, p95 {p95:.2f} ms with the pages in memory"
         f" (first visit of each position, pages maybe on disk: p50 {cold50:.2f} ms, p95 {cold95:.2f} ms)"
         f"  |  without the index (distance to every account): {baseline:.0f} ms (x{baseline / p95:.0f})"

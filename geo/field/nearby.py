@@ -1,10 +1,10 @@
 """Field reps: the accounts nearest a position, an account's history, and logging a visit.
 
-The nearest accounts come from a KNN scan of the accounts' planar GiST index (``<->`` in
-degrees; for a territory-scoped user, one scan per territory of the (territory_id, geom)
-index, so a rep walks only their own accounts), ranked by great-circle distance and
-widened until a bound proves that ranking exact; filters are applied inside the scan, so
-the k results are the k nearest on the sphere that pass them. One round trip in the usual case.
+The nearest accounts come from a KNN scan of the accounts' geography GiST index, which
+orders by great-circle distance (for a territory-scoped user, one scan per territory of the
+(territory_id, geography) index, so a rep walks only their own accounts); filters are
+applied inside the scan, so the k results are the k nearest on the sphere that pass them.
+One query, one round trip in the usual case.
 """
 
 from __future__ import annotations
@@ -12,30 +12,30 @@ from __future__ import annotations
 import re
 from datetime import date
 
-import numpy as np
 import pandas as pd
 
 from geo import clock
 from geo.errors import NearbyError
 from geo.ingest.geocode import Gazetteer, geocode_addresses
-from geo.places.geodesy import EARTH_RADIUS_M, within_radius_sql
+from geo.places.geodesy import within_radius_sql
 from geo.roads.travel import Basis, travel_from
 from geo.store.db import Database, execute_prepared
 
 DEFAULT_K = 25
 MAX_K = 500
-KNN_FIRST_FETCH = 50
-"""Candidates the first planar KNN scan fetches (it widens until the sphere ranking is exact)."""
+KNN_TIE_MARGIN = 5
+"""Candidates fetched beyond k, so that accounts at the same distance as the k-th rank by id
+(the fetch widens while the last candidate still ties the k-th)."""
 DRIVE_CANDIDATES = 4
 """Nearest by drive time re-ranks this many times k of the nearest on the sphere (at least 100)."""
 
 
 _KNN = (
-    "SELECT a.account_id, a.geom <-> here.p AS planar,"
-    " ST_Distance(a.geom::geography, here.p::geography, false) AS distance_m, a.geom"
-    " FROM accounts a, here WHERE {where} ORDER BY a.geom <-> here.p LIMIT {fetch}"
+    "SELECT a.account_id, a.external_id, a.name, a.status, a.street, a.city, a.geom,"
+    " a.geom::geography <-> here.p AS distance_m"
+    " FROM accounts a, here WHERE {where} ORDER BY a.geom::geography <-> here.p LIMIT {fetch}"
 )
-"""One planar KNN scan of the accounts that pass ``where``."""
+"""One KNN scan on the sphere of the accounts that pass ``where``, with the columns the list shows."""
 
 
 def position_from_text(text: str, gazetteer: Gazetteer) -> tuple[float, float, str]:
@@ -122,7 +122,7 @@ def nearest_accounts(
         raise NearbyError(msg)
     conditions, condition_params = _filters(lon, lat, radius_m, statuses, not_visited_days, open_orders)
     columns = ["account_id", "external_id", "name", "status", "street", "city", "value", "last_visit"]
-    fetch = max(KNN_FIRST_FETCH, 2 * k)
+    fetch = int(k) + KNN_TIE_MARGIN
     today = clock.today()
     with db.transaction(user=user) as cur:
         while True:
@@ -131,11 +131,10 @@ def nearest_accounts(
                 *_nearest_query(lon, lat, conditions, condition_params, fetch=fetch, k=int(k), today=today),
             )
             rows = cur.fetchall()
-            if _ranking_is_exact(rows, lat=lat, k=int(k), fetch=fetch):
+            if not _ties_beyond_fetch(rows, k=int(k), fetch=fetch):
                 break
             fetch *= 4
-    found = pd.DataFrame([row[:11] for row in rows], columns=[*columns, "distance_m", "lon", "lat"])
-    return found
+    return pd.DataFrame([row[:11] for row in rows], columns=[*columns, "distance_m", "lon", "lat"])
 
 
 def nearest_by_drive(
@@ -183,10 +182,10 @@ def nearest_by_drive(
 def _nearest_query(
     lon: float, lat: float, conditions: list[str], condition_params: list, *, fetch: int, k: int, today: date
 ) -> tuple[str, list]:
-    """The nearest-accounts query and its parameters: ``fetch`` planar candidates, the best ``k``.
+    """The nearest-accounts query and its parameters: ``fetch`` candidates on the sphere, the best ``k``.
 
-    Users who see every account scan the geometry index; the others search each of their
-    territories in the (territory_id, geom) index and merge the candidates, instead of
+    Users who see every account scan the geography index; the others search each of their
+    territories in the (territory_id, geography) index and merge the candidates, instead of
     walking everyone's accounts nearest first and discarding other territories' (GiST
     cannot order a scan under ``territory_id = ANY (…)``). The policies apply to both.
     ``fetch`` and ``k`` are written into the text, so that the plan of the prepared
@@ -195,17 +194,17 @@ def _nearest_query(
     where = " AND ".join(conditions)
     fetch, k = int(fetch), int(k)
     query = (
-        "WITH here AS NOT MATERIALIZED (SELECT ST_SetSRID(ST_MakePoint(%s, %s), 4326) AS p),"
+        "WITH here AS NOT MATERIALIZED (SELECT ST_SetSRID(ST_MakePoint(%s, %s), 4326)::geography AS p),"
         " candidates AS ((" + _KNN.format(where=f"(SELECT gcrm_sees_all()) AND {where}", fetch=fetch) + ")"
         " UNION ALL (SELECT s.* FROM here, unnest(gcrm_territories()) AS t (territory_id),"
         " LATERAL (" + _KNN.format(where=f"a.territory_id = t.territory_id AND {where}", fetch=fetch) + ") s"
-        f" WHERE NOT (SELECT gcrm_sees_all()) ORDER BY s.planar LIMIT {fetch})),"
-        " reach AS (SELECT count(*) AS fetched, max(planar) AS degrees FROM candidates),"
+        f" WHERE NOT (SELECT gcrm_sees_all()) ORDER BY s.distance_m LIMIT {fetch})),"
+        " reach AS (SELECT count(*) AS fetched, max(distance_m) AS farthest FROM candidates),"
         f" best AS (SELECT * FROM candidates ORDER BY distance_m, account_id LIMIT {k})"
-        " SELECT b.account_id, a.external_id, a.name, a.status, a.street, a.city,"
+        " SELECT b.account_id, b.external_id, b.name, b.status, b.street, b.city,"
         " coalesce(f.won_last_12_months, 0), f.last_visit_at,"
-        " b.distance_m, ST_X(b.geom), ST_Y(b.geom), reach.fetched, reach.degrees"
-        " FROM best b JOIN accounts a USING (account_id)"
+        " b.distance_m, ST_X(b.geom), ST_Y(b.geom), reach.fetched, reach.farthest"
+        " FROM best b"
         " LEFT JOIN gcrm_account_figures(ARRAY(SELECT account_id FROM best), %s) f USING (account_id), reach"
         " ORDER BY b.distance_m, b.account_id"
     )
@@ -213,21 +212,13 @@ def _nearest_query(
     return query, params
 
 
-def _ranking_is_exact(rows: list[tuple], *, lat: float, k: int, fetch: int) -> bool:
-    """Whether no account beyond the planar candidates can be nearer on the sphere than the k found.
+def _ties_beyond_fetch(rows: list[tuple], *, k: int, fetch: int) -> bool:
+    """Whether unfetched accounts may tie the k-th: the fetch was full and its last candidate ties it.
 
-    Every unfetched account lies at least as far in degrees as the last candidate (D); on
-    the sphere, a point D degrees away is at least ``2·R·cos(φmax)·sin(D/2)`` metres away,
-    φmax being the highest latitude within reach (the haversine is at least
-    cos²φmax·(sin²(Δφ/2) + sin²(Δλ/2)), and sin(x)/x falls with x). Once that bound
-    passes the k-th best great-circle distance, the ranking is exact.
+    The scan returns candidates in order of distance, so the k best of them are the k nearest;
+    only accounts at exactly the k-th distance beyond the fetch could rank before it by id.
     """
-    if not rows or rows[0][11] < fetch:
-        return True
-    reach = float(rows[0][12])
-    highest = np.radians(min(90.0, abs(lat) + reach))
-    bound = 2 * EARTH_RADIUS_M * np.cos(highest) * np.sin(min(np.radians(reach), np.pi) / 2)
-    return len(rows) >= k and bound >= rows[-1][8]
+    return bool(rows) and len(rows) >= k and rows[0][11] >= fetch and rows[0][12] <= rows[-1][8]
 
 
 def _filters(

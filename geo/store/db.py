@@ -36,9 +36,9 @@ STORAGE_CRS = "EPSG:4326"
 CONNECT_TIMEOUT_S = 5
 POOL_MAX_CONNECTIONS = 8
 POOL_IDLE_CONNECTIONS = 2
+"""Connections kept open between transactions (psycopg2's pool closes returned ones beyond this)."""
 POOL_WAIT_S = 30
 """How long a transaction waits for a free connection before it gives up with a message."""
-"""Connections kept open between transactions (psycopg2's pool closes returned ones beyond this)."""
 SYSTEM_USER = "system"
 """User name recorded for work done by gcrm itself (migrations, demo data)."""
 BOOK_WRITE_TIMEOUT = "30min"

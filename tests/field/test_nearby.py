@@ -156,3 +156,31 @@ def test_search_finds_accounts_by_name_id_city_and_zip_regardless_of_case(conns)
     assert by_zip["postal_code"].iloc[0] == postal_code
     assert find_accounts(conns.app, "%", user="t").empty and find_accounts(conns.app, "x", user="t").empty
     assert set(find_accounts(conns.app, "a", user="t").columns) >= {"lon", "lat", "name"}
+
+
+def test_accounts_at_the_same_distance_as_the_kth_rank_by_id_even_beyond_the_first_fetch(connections) -> None:
+    """Forty accounts share one spot; the 25 nearest are those with the lowest ids, not any 25 of them.
+
+    The first scan fetches k + :data:`geo.field.nearby.KNN_TIE_MARGIN` candidates in the index's
+    order, which among equal distances is arbitrary; the search widens while the last one ties.
+    """
+    with connections.owner.transaction(user=USER) as cur:
+        for number in range(40):
+            cur.execute(
+                "INSERT INTO accounts (external_id, name, status, geom, geocode_precision)"
+                " VALUES (%s, %s, 'customer', ST_SetSRID(ST_MakePoint(-87.7, 41.9), 4326), 'rooftop')"
+                " RETURNING account_id",
+                (f"T-{number:02d}", f"Tied {number}"),
+            )
+        cur.execute(
+            "INSERT INTO accounts (external_id, name, status, geom, geocode_precision)"
+            " VALUES ('NEAR', 'Nearer', 'customer', ST_SetSRID(ST_MakePoint(-87.6, 41.9), 4326), 'rooftop')"
+        )
+        cur.execute("SELECT account_id FROM accounts WHERE external_id LIKE 'T-%' ORDER BY account_id")
+        tied = [row[0] for row in cur.fetchall()]
+        # Rewrite half of the tied rows, so that the index does not return the ties in id order.
+        cur.execute("CLUSTER accounts USING accounts_pkey")
+        cur.execute("UPDATE accounts SET name = name WHERE external_id LIKE 'T-%' AND account_id % 2 = 0")
+    found = nearest_accounts(connections.app, -87.6, 41.9, k=25, user=USER)
+    assert found["external_id"].iloc[0] == "NEAR"
+    assert found["account_id"].tolist()[1:] == tied[:24]
