@@ -96,13 +96,22 @@ class Database:
         conn = self._begin(user)
         broken = False
         try:
-            with conn, conn.cursor() as cur:
-                yield cur
+            with conn.cursor() as cur:
+                try:
+                    yield cur
+                except BaseException:
+                    _roll_back(cur)
+                    raise
+                cur.execute("COMMIT")
         except CONNECTION_ERRORS as exc:
             broken = True
             raise DatabaseUnavailable(_lost_message(exc)) from exc
         finally:
-            self._release(conn, broken=broken or conn.closed != 0)
+            idle = (
+                conn.closed == 0
+                and conn.info.transaction_status == psycopg2.extensions.TRANSACTION_STATUS_IDLE
+            )
+            self._release(conn, broken=broken or not idle)
 
     def close(self) -> None:
         """Close every pooled connection."""
@@ -114,6 +123,10 @@ class Database:
     def _begin(self, user: str) -> psycopg2.extensions.connection:
         """Take a pooled connection and open a transaction acting as ``user`` on it.
 
+        The connection is in autocommit mode and the transaction is opened by this one
+        statement (``BEGIN`` and the settings in one round trip; psycopg2 would send its
+        own ``BEGIN`` first), then ended by :meth:`transaction` with ``COMMIT`` or ``ROLLBACK``.
+
         An idle connection the server has dropped (it restarted, or was down for a while)
         fails on this first statement, before any work: it is discarded and the next one
         tried, until a new connection is opened, so the pool recovers on its own once the
@@ -123,15 +136,17 @@ class Database:
         for _attempt in range(POOL_IDLE_CONNECTIONS + 1):
             conn = self._get_connection()
             try:
+                if not conn.autocommit:
+                    conn.autocommit = True
                 with conn.cursor() as cur:
                     if self.role_per_user:
                         cur.execute(
-                            "SELECT set_config('gcrm.user', %s, true),"
+                            "BEGIN; SELECT set_config('gcrm.user', %s, true),"
                             " set_config('role', gcrm_db_role(%s), true)",
                             (user, user),
                         )
                     else:
-                        cur.execute("SELECT set_config('gcrm.user', %s, true)", (user,))
+                        cur.execute("BEGIN; SELECT set_config('gcrm.user', %s, true)", (user,))
             except CONNECTION_ERRORS as exc:
                 self._release(conn, broken=True)
                 failure = exc
@@ -184,6 +199,16 @@ class Database:
                     conn.close()
         finally:
             self._slots.release()
+
+
+def _roll_back(cur: psycopg2.extensions.cursor) -> None:
+    """End the failed block's transaction; a connection that is gone needs no rollback (it is discarded)."""
+    if cur.connection.closed:
+        return
+    try:
+        cur.execute("ROLLBACK")
+    except CONNECTION_ERRORS:
+        return
 
 
 def connect(dsn: str) -> psycopg2.extensions.connection:
