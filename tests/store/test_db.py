@@ -232,6 +232,25 @@ def test_transaction_rolls_back_on_error(connections: Connections) -> None:
         assert cur.fetchone()[0] == 0
 
 
+def test_a_statement_that_fails_undoes_the_whole_transaction_and_leaves_the_connection_clean(
+    connections: Connections,
+) -> None:
+    """The pool's connections are in autocommit mode and the block ends with its own COMMIT or
+    ROLLBACK: a failed statement must undo what came before it, and the next transaction on the
+    same connection must start outside any transaction, with no setting of the failed one."""
+    with pytest.raises(psycopg2.errors.UniqueViolation), connections.app.transaction(user="alice") as cur:
+        cur.execute("SELECT pg_backend_pid()")
+        failed_on = cur.fetchone()[0]
+        cur.execute("INSERT INTO reps (external_id, name) VALUES ('R1', 'Rep One')")
+        cur.execute("INSERT INTO reps (external_id, name) VALUES ('R1', 'Rep One again')")
+    with connections.app.transaction(user="bob") as cur:
+        cur.execute("SELECT pg_backend_pid(), current_setting('gcrm.user'), count(*) FROM reps")
+        assert cur.fetchone() == (failed_on, "bob", 0)
+    with connections.owner.transaction(user="t") as cur:
+        cur.execute("SELECT count(*) FROM pg_stat_activity WHERE pid = %s AND state = 'idle'", (failed_on,))
+        assert cur.fetchone() == (1,)
+
+
 def test_unreachable_database_gives_a_message() -> None:
     with closed_port() as port:
         db = Database(f"postgresql://nobody:secret@127.0.0.1:{port}/gcrm")
