@@ -133,20 +133,22 @@ def _polygonal_parts(shape: shapely.Geometry) -> shapely.Geometry:
     return shapely.union_all(parts[np.isin(shapely.get_type_id(parts), _POLYGONAL)])
 
 
-def text_tooltip(text: str) -> folium.Tooltip:
+def text_tooltip(text: str, *, permanent: bool = False) -> folium.Tooltip:
     """A tooltip showing ``text`` as typed: folium pastes it into a JavaScript template literal.
 
     Parameters
     ----------
     text
         Plain text, possibly from the book (never HTML).
+    permanent
+        Show it open, not only on hover.
 
     Returns
     -------
     folium.Tooltip
         Bind it with ``tooltip=`` on a marker or shape.
     """
-    return folium.Tooltip(template_literal(text))
+    return folium.Tooltip(template_literal(text), permanent=permanent)
 
 
 def shape_details(
