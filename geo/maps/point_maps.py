@@ -164,7 +164,7 @@ def add_account_points(fmap: folium.Map, accounts: pd.DataFrame, *, picked: str 
         return
     row = next(accounts[chosen].itertuples(index=False))
     fmap.add_child(folium.map.CustomPane(PICKED_PANE, z_index=650, pointer_events=True))
-    folium.CircleMarker(
+    marker = folium.CircleMarker(
         [row.lat, row.lon],
         radius=PICKED_RADIUS_PX,
         weight=3,
@@ -173,8 +173,9 @@ def add_account_points(fmap: folium.Map, accounts: pd.DataFrame, *, picked: str 
         fill_opacity=1,
         fill_color=_status_color(row.status),
         tooltip=text_tooltip(_account_text(row), permanent=True),
-        pane=PICKED_PANE,
-    ).add_to(fmap)
+    )
+    marker.options["pane"] = PICKED_PANE  # folium's path options drop a pane
+    marker.add_to(fmap)
 
 
 def _account_text(row: tuple) -> str:
