@@ -14,6 +14,7 @@ from shapely.geometry import box
 from support.payloads import HOSTILE_TEXTS
 
 from geo.config import PROJECT_DIR
+from geo.maps.clicks import clicked_point_key
 from geo.maps.point_maps import CLUSTER_ABOVE, PICKED_PANE, STATUS_COLORS, trade_area_map, zip_accounts_map
 
 HOSTILE_NAME = "<script>alert(1)</script>${x}`"
@@ -137,3 +138,24 @@ def test_trade_area_accounts_are_clustered_when_many() -> None:
     assert (rows[0][0], rows[0][1]) == (accounts.lat[0], accounts.lon[0])
     few = trade_area_map(area, points.head(5), shapely.Point(-87.7, 41.8), "Branch").get_root().render()
     assert "markerClusterGroup" not in few and few.count("L.circleMarker(") == 5 + 1
+
+
+POINTS = pd.DataFrame({"key": ["A", "B", "C"], "lon": [-87.60, -87.70, -87.70], "lat": [41.90, 41.80, 41.80]})
+
+
+@pytest.mark.parametrize(
+    ("returned", "expected"),
+    [
+        # Leaflet reports a click on a small circle marker at the marker's own position.
+        ({"last_object_clicked": {"lat": 41.9, "lng": -87.6}}, "A"),
+        ({"last_object_clicked": {"lat": 41.800001, "lng": -87.700001}}, "B"),
+        # A cluster's bubble, a ZIP circle or a region: no account lies where it was clicked.
+        ({"last_object_clicked": {"lat": 41.85, "lng": -87.65}}, None),
+        ({"last_object_clicked": {"lat": 41.9001, "lng": -87.6}}, None),
+        ({"last_clicked": {"lat": 41.9, "lng": -87.6}, "last_object_clicked": None}, None),
+        (None, None),
+    ],
+)
+def test_clicked_point_key_from_recorded_st_folium_returns(returned, expected) -> None:
+    assert clicked_point_key(returned, POINTS) == expected
+    assert clicked_point_key(returned, POINTS.iloc[:0]) is None
