@@ -51,11 +51,28 @@ def picked_row(table_key: str, accounts: pd.DataFrame) -> str | None:
     row = list(accounts["external_id"]).index(pending) if pending in set(accounts["external_id"]) else None
     if row is not None:
         _select(table_key, row)
-    state = st.session_state.get(table_key)
-    selected = list(state["selection"]["rows"]) if state else []
-    if not selected or not 0 <= selected[0] < len(accounts):
+    selected = selected_position(table_key)
+    if selected is None or selected >= len(accounts):
         return None
-    return str(accounts["external_id"].iloc[selected[0]])
+    return str(accounts["external_id"].iloc[selected])
+
+
+def selected_position(table_key: str) -> int | None:
+    """The position of the row selected in a single-row table, as of this run (before it is drawn).
+
+    Parameters
+    ----------
+    table_key
+        The table's key.
+
+    Returns
+    -------
+    int or None
+        The row's position in the data the table was given, None while none is selected.
+    """
+    state = st.session_state.get(table_key)
+    rows = list(state["selection"]["rows"]) if state else []
+    return int(rows[0]) if rows and rows[0] >= 0 else None
 
 
 def _select(table_key: str, row: int) -> None:

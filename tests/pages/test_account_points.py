@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -139,3 +140,39 @@ def test_a_click_on_an_account_point_picks_its_row(returned, rows: list[int], se
     assert at.session_state["seen"] == seen, "the click did not run the page again with its row picked"
     at.run()
     assert at.session_state["seen"] == [*seen, seen[-1]], "the same click picked again"
+
+
+TRADE_PAGE = "pages/trade_areas.py"
+
+
+def _account_points(script: str) -> int:
+    """Account points a map script draws: one by one, or in a cluster's array (radius 7 either way)."""
+    clustered = re.search(r"var data = (\[.*?\]\]);", script)
+    return len(json.loads(clustered.group(1))) if clustered else script.count('"radius": 7,')
+
+
+def test_a_picked_trade_area_lists_its_accounts_in_step_with_its_points(demo_app) -> None:
+    at = app_as(ADMIN, TRADE_PAGE)
+    at.text_input(key="radii").set_value("10, 50").run()
+    _no_failure(at)
+    figures = next(d.value for d in at.dataframe if "Area" in d.value.columns)
+    (script,) = _map_scripts(at)
+    assert _account_points(script) == figures["Accounts"].iloc[-1] > figures["Accounts"].iloc[0] > 1
+    assert not any("Account ID" in d.value.columns for d in at.dataframe)
+    figures_key = f"areas-{at.session_state['branch']}-rings"
+    at.session_state[figures_key] = {"selection": {"rows": [0], "columns": [], "cells": []}}
+    at.run()
+    _no_failure(at)
+    listed = _listed(at).value
+    assert len(listed) == figures["Accounts"].iloc[0]
+    assert list(listed.columns) == ["Account ID", "Name", "Status", "Revenue, last 12 months"]
+    assert any(f"{len(listed):,} accounts within 10.0 km" in m.value for m in at.markdown)
+    (script,) = _map_scripts(at)
+    assert _account_points(script) == len(listed) and PICKED_PANE not in script
+    at.session_state[f"{figures_key}-accounts-0"] = {"selection": {"rows": [1], "columns": [], "cells": []}}
+    at.run()
+    _no_failure(at)
+    (script,) = _map_scripts(at)
+    assert _account_points(script) == len(listed) - 1
+    picked = script.split(f'"pane": "{PICKED_PANE}"', 1)[1]
+    assert template_literal(listed["Name"].iloc[1]) in picked.split("permanent", 1)[0]
