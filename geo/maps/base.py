@@ -186,6 +186,8 @@ def shape_details(
 FIT_PADDING_PX = 24
 """The first view keeps this margin around what it fits: a ZIP circle or a point on the edge of
 the view would be cut in half, and under the attribution line, where a click does not reach it."""
+MAX_ZOOM = 18
+"""The closest zoom of every map (street level; the basemap's tiles are drawn larger past their own)."""
 BASEMAP_ATTRIBUTION = "Natural Earth · US Census Bureau · GeoNames"
 """The sources of the offline basemap (data/README.md)."""
 
@@ -226,6 +228,8 @@ def base_map(bounds: tuple[float, float, float, float] = LOWER_48_BOUNDS) -> fol
     """
     settings = load_settings()
     fmap = folium.Map(tiles=None, control_scale=True, zoom_snap=0.25)
+    # folium hands max_zoom to a tile layer only; with none, Leaflet.markercluster refuses the map.
+    fmap.options["max_zoom"] = MAX_ZOOM
     fmap.default_js = LEAFLET_JS if settings.tile_url else [*LEAFLET_JS, *BASEMAP_JS]
     fmap.default_css = LEAFLET_CSS
     if settings.tile_url:

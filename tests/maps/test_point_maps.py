@@ -14,6 +14,7 @@ from shapely.geometry import box
 from support.payloads import HOSTILE_TEXTS
 
 from geo.config import PROJECT_DIR
+from geo.maps.base import MAX_ZOOM
 from geo.maps.clicks import clicked_point_key
 from geo.maps.point_maps import CLUSTER_ABOVE, PICKED_PANE, STATUS_COLORS, trade_area_map, zip_accounts_map
 
@@ -62,6 +63,7 @@ def test_above_the_threshold_the_accounts_are_clustered_by_the_vendored_script()
     assert len(rows) == CLUSTER_ABOVE + 1
     assert {row[2] for row in rows} == set(STATUS_COLORS.values())
     assert rendered.count("bindTooltip(") == 1, "the points are built in the browser, not one by one"
+    assert f'"maxZoom": {MAX_ZOOM}' in rendered, "Leaflet.markercluster refuses a map without a maxZoom"
 
 
 def test_at_the_threshold_and_below_the_accounts_are_plain_points() -> None:
