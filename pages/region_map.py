@@ -56,8 +56,9 @@ LEVELS = {
 LEVEL_PLURALS = {"state": "states", "county": "counties", "zip": "ZIPs"}
 # Above this many regions the map asks for a narrower view (Folium slows past a few thousand).
 MAX_FEATURES = 4_000
-# A drilled county with at most this many placed accounts shows them as points over its ZIPs.
-COUNTY_POINTS = 500
+# A drilled county with at most this many placed accounts shows them as points over its ZIPs,
+# never clustered: a click on a cluster (meant to zoom in) would drill into the ZIP beneath.
+COUNTY_POINTS = 300
 WHITE_SPACE_LEVELS = ("state", "county")
 # Regions ranked before a drilled state keeps its own (every county fits).
 WHITE_SPACE_ROWS = 4_000
@@ -301,7 +302,7 @@ def _county_points(fmap, focus: list):
         return None
     if points.empty or len(points) > COUNTY_POINTS:
         return None
-    add_account_points(fmap, points)
+    add_account_points(fmap, points, cluster_above=COUNTY_POINTS)
     st.caption(
         f"The county's {len(points):,} placed accounts as points, whatever the filters:"
         " click one to list it in its ZIP."

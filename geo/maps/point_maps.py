@@ -127,7 +127,13 @@ def zip_accounts_map(accounts: pd.DataFrame, *, picked: str | None = None) -> fo
     return fmap
 
 
-def add_account_points(fmap: folium.Map, accounts: pd.DataFrame, *, picked: str | None = None) -> None:
+def add_account_points(
+    fmap: folium.Map,
+    accounts: pd.DataFrame,
+    *,
+    picked: str | None = None,
+    cluster_above: int = CLUSTER_ABOVE,
+) -> None:
     """Draw accounts as points coloured by status: clustered when many, the picked one apart.
 
     Parameters
@@ -139,10 +145,14 @@ def add_account_points(fmap: folium.Map, accounts: pd.DataFrame, *, picked: str 
     picked
         The external id of the account to show apart: larger, outlined in black, above the
         clusters, with its tooltip open (None: none).
+    cluster_above
+        Cluster more points than this. A map whose clicks on objects drill into regions
+        under the points keeps its points apart (a click on a cluster, meant to zoom in,
+        would open the region beneath).
     """
     chosen = accounts["external_id"] == picked
     others = accounts[~chosen]
-    if len(others) > CLUSTER_ABOVE:
+    if len(others) > cluster_above:
         rows = [
             [
                 row.lat,

@@ -14,9 +14,16 @@ from shapely.geometry import box
 from support.payloads import HOSTILE_TEXTS
 
 from geo.config import PROJECT_DIR
-from geo.maps.base import MAX_ZOOM
+from geo.maps.base import MAX_ZOOM, base_map
 from geo.maps.clicks import clicked_point_key
-from geo.maps.point_maps import CLUSTER_ABOVE, PICKED_PANE, STATUS_COLORS, trade_area_map, zip_accounts_map
+from geo.maps.point_maps import (
+    CLUSTER_ABOVE,
+    PICKED_PANE,
+    STATUS_COLORS,
+    add_account_points,
+    trade_area_map,
+    zip_accounts_map,
+)
 
 HOSTILE_NAME = "<script>alert(1)</script>${x}`"
 """A name that would run as HTML, open a substitution and end a template literal."""
@@ -161,3 +168,10 @@ POINTS = pd.DataFrame({"key": ["A", "B", "C"], "lon": [-87.60, -87.70, -87.70], 
 def test_clicked_point_key_from_recorded_st_folium_returns(returned, expected) -> None:
     assert clicked_point_key(returned, POINTS) == expected
     assert clicked_point_key(returned, POINTS.iloc[:0]) is None
+
+
+def test_a_map_may_keep_more_points_apart_than_the_cluster_threshold() -> None:
+    fmap = base_map((-88, 41.5, -87.5, 42))
+    add_account_points(fmap, _accounts(CLUSTER_ABOVE + 50), cluster_above=CLUSTER_ABOVE + 50)
+    rendered = fmap.get_root().render()
+    assert "markerClusterGroup" not in rendered and rendered.count("L.circleMarker(") == CLUSTER_ABOVE + 50
