@@ -26,11 +26,11 @@ from geo.analysis.market_answers import (
 )
 from geo.config import load_settings
 from geo.errors import GcrmError
-from geo.field.accounts import accounts_in_zip, data_version
+from geo.field.accounts import accounts_in_county, accounts_in_zip, data_version
 from geo.maps.classification import SCHEMES
-from geo.maps.clicks import clicked_key
+from geo.maps.clicks import clicked_key, clicked_point_key
 from geo.maps.escaping import markdown_text
-from geo.maps.point_maps import zip_accounts_map
+from geo.maps.point_maps import add_account_points, zip_accounts_map
 from geo.maps.region_maps import add_spots, choropleth_map
 from geo.privacy.exports import csv_text
 from geo.privacy.safe_locations import suppress_small_cells
@@ -38,6 +38,7 @@ from pages._shared.caches import answer_version, cached_answer, cached_facts, ca
 from pages._shared.downloads import audited_download
 from pages._shared.errors import show_error
 from pages._shared.navigation import opened_through_app
+from pages._shared.picks import accounts_table, pick_clicked, pick_later, picked_row
 from pages._shared.search import picked_account
 from pages._shared.tables import number_columns
 from pages._shared.user import current_scope, current_user
@@ -55,6 +56,9 @@ LEVELS = {
 LEVEL_PLURALS = {"state": "states", "county": "counties", "zip": "ZIPs"}
 # Above this many regions the map asks for a narrower view (Folium slows past a few thousand).
 MAX_FEATURES = 4_000
+# A drilled county with at most this many placed accounts shows them as points over its ZIPs,
+# never clustered: a click on a cluster (meant to zoom in) would drill into the ZIP beneath.
+COUNTY_POINTS = 300
 WHITE_SPACE_LEVELS = ("state", "county")
 # Regions ranked before a drilled state keeps its own (every county fits).
 WHITE_SPACE_ROWS = 4_000
@@ -270,6 +274,7 @@ def _map(table, level: str, measure: str, scheme: str, focus: list) -> None:
             f"{counts.get('hot', 0)} hot and {counts.get('cold', 0)} cold spots of "
             f"{CUBE_MEASURES[measure].lower()} among {len(spots):,} regions (false-discovery rate 5%)."
         )
+    points = _county_points(fmap, focus) if focus and focus[-1][0] == "county" else None
     returned = st_folium(
         fmap,
         height=560,
@@ -277,10 +282,43 @@ def _map(table, level: str, measure: str, scheme: str, focus: list) -> None:
         returned_objects=["last_object_clicked"],
         key=f"map-{level}-{'-'.join(k for _l, k, _n in focus)}-{st.session_state.get('spots', False)}",
     )
+    if points is not None:
+        _drill_to_clicked_account(returned, points, focus)
     key = clicked_key(returned, drawable)
     if key is not None and level in ("state", "county", "zip"):
         name = table.loc[table["key"] == key, "name"]
         focus.append((level, key, name.iloc[0] if len(name) else key))
+        st.rerun()
+
+
+def _county_points(fmap, focus: list):
+    """A drilled county with at most ``COUNTY_POINTS`` placed accounts shows them over its ZIPs."""
+    try:
+        points = accounts_in_county(
+            connections().app, focus[-1][1], user=current_user(), limit=COUNTY_POINTS + 1
+        )
+    except GcrmError as exc:
+        show_error(exc)
+        return None
+    if points.empty or len(points) > COUNTY_POINTS:
+        return None
+    add_account_points(fmap, points, cluster_above=COUNTY_POINTS)
+    st.caption(
+        f"The county's {len(points):,} placed accounts as points, whatever the filters:"
+        " click one to list it in its ZIP."
+    )
+    return points
+
+
+def _drill_to_clicked_account(returned, points, focus: list) -> None:
+    """A click on an account's point drills to its ZIP, where its row is picked."""
+    account = clicked_point_key(returned, points.rename(columns={"external_id": "key"}))
+    if account is None:
+        return
+    zip_code = points.loc[points["external_id"] == account, "zip"].iloc[0]
+    if isinstance(zip_code, str) and zip_code:
+        pick_later(_zip_table_key(zip_code), account)
+        focus.append(("zip", zip_code, zip_code))
         st.rerun()
 
 
@@ -328,6 +366,23 @@ def _table(table, level: str, measure: str) -> None:
     )
 
 
+ACCOUNT_LABELS = {
+    "external_id": "Account ID",
+    "name": "Name",
+    "status": "Status",
+    "segment": "Segment",
+    "industry": "Industry",
+    "street": "Street",
+    "city": "City",
+    "geocode_precision": "Placed by",
+    "revenue": "Revenue, 12 months",
+}
+
+
+def _zip_table_key(zip_code: str) -> str:
+    return f"zip-table-{zip_code}"
+
+
 def _accounts_table(zip_code: str) -> None:
     try:
         accounts = accounts_in_zip(connections().app, zip_code, user=current_user())
@@ -335,34 +390,25 @@ def _accounts_table(zip_code: str) -> None:
         show_error(exc)
         return
     st.markdown(f"**{len(accounts):,} accounts in ZIP {markdown_text(zip_code)}**")
+    table_key = _zip_table_key(zip_code)
+    picked = picked_row(table_key, accounts)
     map_column, table_column = st.columns([3, 2])
     if accounts[["lon", "lat"]].notna().all(axis=1).any():
         with map_column:
-            st_folium(
-                zip_accounts_map(accounts),
+            returned = st_folium(
+                zip_accounts_map(accounts, picked=picked),
                 height=480,
                 use_container_width=True,
-                returned_objects=[],
+                returned_objects=["last_object_clicked"],
                 key=f"zip-accounts-{zip_code}",
             )
-    table_column.dataframe(
-        accounts.drop(columns=["lon", "lat"]).rename(
-            columns={
-                "external_id": "Account ID",
-                "name": "Name",
-                "status": "Status",
-                "segment": "Segment",
-                "industry": "Industry",
-                "street": "Street",
-                "city": "City",
-                "geocode_precision": "Placed by",
-                "revenue": "Revenue, 12 months",
-            }
-        ),
-        hide_index=True,
-        width="stretch",
-        column_config=number_columns({"Revenue, 12 months": "money"}),
-    )
+        pick_clicked(returned, accounts, table_key, picked)
+    with table_column:
+        accounts_table(
+            accounts.drop(columns=["lon", "lat"]).rename(columns=ACCOUNT_LABELS),
+            table_key,
+            column_config=number_columns({"Revenue, 12 months": "money"}),
+        )
 
 
 if opened_through_app():

@@ -8,6 +8,7 @@ from streamlit_folium import st_folium
 from geo.analysis.drive_areas import drive_time_trade_areas
 from geo.analysis.market_answers import AREA_MARKET, area_market
 from geo.analysis.tradeareas import (
+    area_accounts,
     area_figures,
     busiest_branch,
     customer_derived,
@@ -31,6 +32,7 @@ from geo.roads.travel import Basis
 from pages._shared.caches import cached_facts, cached_regions, connections
 from pages._shared.errors import show_error
 from pages._shared.navigation import opened_through_app
+from pages._shared.picks import accounts_table, pick_clicked, picked_row, selected_position
 from pages._shared.tables import number_columns
 from pages._shared.user import current_scope, current_user
 
@@ -115,15 +117,13 @@ def render() -> None:
         return
     figures = _figures(members, accounts, areas, branch_id)
     market = _market(areas, branch_id, figures["Area"])
+    own = areas[areas["branch_id"] == branch_id]
+    figures_key = f"areas-{branch_id}-{method}"
+    area_row = selected_position(figures_key)
+    area_row = area_row if area_row is not None and area_row < len(own) else None
     map_column, table_column = st.columns([3, 2])
     with map_column:
-        st_folium(
-            _map(areas, branch, accounts, members, branch_id),
-            height=560,
-            use_container_width=True,
-            returned_objects=[],
-            key=f"trade-{branch_id}-{method}",
-        )
+        _map_and_accounts(own, branch, accounts, members, area_row, figures["Area"], figures_key)
     with table_column:
         st.markdown(f"**{markdown_text(labels[branch_id])}: {METHODS[method].lower()}**")
         st.dataframe(
@@ -131,8 +131,11 @@ def render() -> None:
             hide_index=True,
             width="stretch",
             column_config=number_columns(dict.fromkeys(figures.columns[1:], "number")),
+            key=figures_key,
+            on_select="rerun",
+            selection_mode="single-row",
         )
-        st.caption(_basis_caption(basis, method))
+        st.caption(f"{_basis_caption(basis, method)} Pick an area to list its accounts.")
         st.markdown("**The market in each area**")
         st.dataframe(
             market,
@@ -260,11 +263,39 @@ def _market(areas, branch_id: int, names: pd.Series) -> pd.DataFrame:
     return table.set_axis(names.to_numpy()).T
 
 
-def _map(areas, branch, accounts, members, branch_id):
-    own = areas[areas["branch_id"] == branch_id]
-    inside = accounts.loc[accounts.index.isin(members.loc[members["area"].isin(own.index), "account"])]
-    return trade_area_map(
-        own, inside.head(MAX_ACCOUNT_MARKERS), branch.geometry.iloc[0], branch["name"].iloc[0]
+ACCOUNT_LABELS = {
+    "external_id": "Account ID",
+    "name": "Name",
+    "status": "Status",
+    "revenue": "Revenue, last 12 months",
+}
+
+
+def _map_and_accounts(own, branch, accounts, members, area_row: int | None, names, figures_key: str) -> None:
+    """The branch's areas with the accounts inside them; a picked area's accounts also as a list in step."""
+    every = area_accounts(accounts, members, own.index if area_row is None else own.index[[area_row]])
+    inside = every.head(MAX_ACCOUNT_MARKERS)
+    points = pd.DataFrame(inside.drop(columns="geometry")).assign(
+        lon=inside.geometry.x, lat=inside.geometry.y
+    )
+    table_key = f"{figures_key}-accounts-{area_row}"
+    picked = picked_row(table_key, points) if area_row is not None else None
+    returned = st_folium(
+        trade_area_map(own, inside, branch.geometry.iloc[0], branch["name"].iloc[0], picked=picked),
+        height=560,
+        use_container_width=True,
+        returned_objects=["last_object_clicked"] if area_row is not None else [],
+        key=f"trade-{figures_key}",
+    )
+    if area_row is None:
+        return
+    pick_clicked(returned, points, table_key, picked)
+    shown = f" (the first {len(inside):,} by name)" if len(every) > len(inside) else ""
+    st.markdown(f"**{len(every):,} accounts {markdown_text(names.iloc[area_row])}{shown}**")
+    accounts_table(
+        points[list(ACCOUNT_LABELS)].rename(columns=ACCOUNT_LABELS),
+        table_key,
+        column_config=number_columns({"Revenue, last 12 months": "money"}),
     )
 
 

@@ -545,6 +545,27 @@ def polygon_members(accounts: gpd.GeoDataFrame, areas: gpd.GeoDataFrame) -> pd.D
     return pd.DataFrame({"area": inside["index_right"].to_numpy(), "account": inside.index.to_numpy()})
 
 
+def area_accounts(accounts: gpd.GeoDataFrame, members: pd.DataFrame, areas: pd.Index) -> gpd.GeoDataFrame:
+    """The accounts inside any of some trade areas, by name, each once.
+
+    Parameters
+    ----------
+    accounts
+        Points (index = account id) with ``name`` and ``external_id``.
+    members
+        ``area, account`` as :func:`ring_members` or :func:`polygon_members` return.
+    areas
+        The labels of the areas wanted.
+
+    Returns
+    -------
+    GeoDataFrame
+        The rows of ``accounts`` inside them, by name then external id.
+    """
+    inside = accounts[accounts.index.isin(members.loc[members["area"].isin(areas), "account"])]
+    return inside.sort_values(["name", "external_id"], kind="stable")
+
+
 def area_figures(members: pd.DataFrame, accounts: pd.DataFrame, area_branch: pd.Series) -> pd.DataFrame:
     """Accounts, customers, revenue and share per trade area, and overlap with other branches' areas.
 

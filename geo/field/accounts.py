@@ -440,6 +440,22 @@ def rep_names(db: Database, *, user: str) -> pd.Series:
         return pd.Series(dict(cur.fetchall()), dtype=object)
 
 
+REGION_ACCOUNT_COLUMNS = [
+    "external_id",
+    "name",
+    "status",
+    "segment",
+    "industry",
+    "street",
+    "city",
+    "geocode_precision",
+    "revenue",
+    "lon",
+    "lat",
+]
+"""What a region's list of accounts shows (:func:`accounts_in_zip`, :func:`accounts_in_county`)."""
+
+
 def accounts_in_zip(db: Database, zip_code: str, *, user: str) -> pd.DataFrame:
     """List the accounts of one ZIP (the last step of a drill-down).
 
@@ -456,31 +472,50 @@ def accounts_in_zip(db: Database, zip_code: str, *, user: str) -> pd.DataFrame:
     -------
     DataFrame
         ``external_id, name, status, segment, industry, street, city, geocode_precision``,
-        ``revenue`` (won in the last 12 months) and ``lon, lat`` (None where not placed).
+        ``revenue`` (won in the last 12 months) and ``lon, lat`` (None where not placed), by
+        name (then external id, so the order is the same on every run).
     """
+    return _accounts_in(db, "zip", zip_code, user=user, limit=None).drop(columns="zip")
+
+
+def accounts_in_county(db: Database, county_fips: str, *, user: str, limit: int) -> pd.DataFrame:
+    """List the placed accounts of one county, at most ``limit`` of them.
+
+    Parameters
+    ----------
+    db
+        The database.
+    county_fips
+        5-digit county key.
+    user
+        The acting user.
+    limit
+        The most rows fetched: a page asks for one more than it draws to tell a county too big.
+
+    Returns
+    -------
+    DataFrame
+        The columns of :func:`accounts_in_zip` and the account's ``zip``, by name.
+    """
+    return _accounts_in(db, "county_fips", county_fips, user=user, limit=limit)
+
+
+def _accounts_in(db: Database, column: str, key: str, *, user: str, limit: int | None) -> pd.DataFrame:
+    """The accounts whose key ``column`` (``zip``, ``county_fips``) is ``key``; placed only with a limit."""
+    placed = sql.SQL(" AND geom IS NOT NULL") if limit is not None else sql.SQL("")
     with db.transaction(user=user) as cur:
         cur.execute(
-            "WITH listed AS (SELECT * FROM accounts WHERE zip = %s)"
-            " SELECT l.external_id, l.name, l.status, l.segment, l.industry, l.street, l.city,"
-            " l.geocode_precision, coalesce(f.won_last_12_months, 0), ST_X(l.geom), ST_Y(l.geom)"
-            " FROM listed l LEFT JOIN gcrm_account_figures(ARRAY(SELECT account_id FROM listed), %s) f"
-            " USING (account_id) ORDER BY l.name",
-            (zip_code, clock.today()),
+            sql.SQL(
+                "WITH listed AS (SELECT * FROM accounts WHERE {column} = %s{placed}"
+                " ORDER BY name, external_id LIMIT %s)"
+                " SELECT l.external_id, l.name, l.status, l.segment, l.industry, l.street, l.city,"
+                " l.geocode_precision, coalesce(f.won_last_12_months, 0), ST_X(l.geom), ST_Y(l.geom), l.zip"
+                " FROM listed l LEFT JOIN gcrm_account_figures(ARRAY(SELECT account_id FROM listed), %s) f"
+                " USING (account_id) ORDER BY l.name, l.external_id"
+            ).format(column=sql.Identifier(column), placed=placed),
+            (key, limit, clock.today()),
         )
-        columns = [
-            "external_id",
-            "name",
-            "status",
-            "segment",
-            "industry",
-            "street",
-            "city",
-            "geocode_precision",
-            "revenue",
-            "lon",
-            "lat",
-        ]
-        return pd.DataFrame(cur.fetchall(), columns=columns)
+        return pd.DataFrame(cur.fetchall(), columns=[*REGION_ACCOUNT_COLUMNS, "zip"])
 
 
 def branches(db: Database, *, user: str) -> gpd.GeoDataFrame:

@@ -18,6 +18,11 @@ LEAFLET_CSS = [("leaflet_css", f"{ASSET_BASE_URL}/leaflet/leaflet.css")]
 BASEMAP_JS = [("protomaps_leaflet", f"{ASSET_BASE_URL}/protomaps-leaflet/protomaps-leaflet.js")]
 DRAW_JS = [("leaflet_draw_js", f"{ASSET_BASE_URL}/leaflet-draw/leaflet.draw.js")]
 DRAW_CSS = [("leaflet_draw_css", f"{ASSET_BASE_URL}/leaflet-draw/leaflet.draw.css")]
+CLUSTER_JS = [("markerclusterjs", f"{ASSET_BASE_URL}/leaflet-markercluster/leaflet.markercluster.js")]
+CLUSTER_CSS = [
+    ("markerclustercss", f"{ASSET_BASE_URL}/leaflet-markercluster/MarkerCluster.css"),
+    ("markerclusterdefaultcss", f"{ASSET_BASE_URL}/leaflet-markercluster/MarkerCluster.Default.css"),
+]
 
 
 @cache

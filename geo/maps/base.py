@@ -133,20 +133,22 @@ def _polygonal_parts(shape: shapely.Geometry) -> shapely.Geometry:
     return shapely.union_all(parts[np.isin(shapely.get_type_id(parts), _POLYGONAL)])
 
 
-def text_tooltip(text: str) -> folium.Tooltip:
+def text_tooltip(text: str, *, permanent: bool = False) -> folium.Tooltip:
     """A tooltip showing ``text`` as typed: folium pastes it into a JavaScript template literal.
 
     Parameters
     ----------
     text
         Plain text, possibly from the book (never HTML).
+    permanent
+        Show it open, not only on hover.
 
     Returns
     -------
     folium.Tooltip
         Bind it with ``tooltip=`` on a marker or shape.
     """
-    return folium.Tooltip(template_literal(text))
+    return folium.Tooltip(template_literal(text), permanent=permanent)
 
 
 def shape_details(
@@ -184,6 +186,8 @@ def shape_details(
 FIT_PADDING_PX = 24
 """The first view keeps this margin around what it fits: a ZIP circle or a point on the edge of
 the view would be cut in half, and under the attribution line, where a click does not reach it."""
+MAX_ZOOM = 18
+"""The closest zoom of every map (street level; the basemap's tiles are drawn larger past their own)."""
 BASEMAP_ATTRIBUTION = "Natural Earth · US Census Bureau · GeoNames"
 """The sources of the offline basemap (data/README.md)."""
 
@@ -224,6 +228,8 @@ def base_map(bounds: tuple[float, float, float, float] = LOWER_48_BOUNDS) -> fol
     """
     settings = load_settings()
     fmap = folium.Map(tiles=None, control_scale=True, zoom_snap=0.25)
+    # folium hands max_zoom to a tile layer only; with none, Leaflet.markercluster refuses the map.
+    fmap.options["max_zoom"] = MAX_ZOOM
     fmap.default_js = LEAFLET_JS if settings.tile_url else [*LEAFLET_JS, *BASEMAP_JS]
     fmap.default_css = LEAFLET_CSS
     if settings.tile_url:

@@ -113,3 +113,40 @@ def tapped_key(
     ):
         return None
     return str(points["key"].iloc[nearest])
+
+
+POINT_HIT_M = 1.0
+"""How far from a point the position of a clicked object may be for the object to be that point."""
+
+
+def clicked_point_key(
+    returned: dict | None, points: pd.DataFrame, *, within_m: float = POINT_HIT_M
+) -> str | None:
+    """Which point marker was clicked, when other objects (regions) share the map.
+
+    Leaflet reports a click on a small circle marker (radius up to 10 px) at the marker's
+    own position, so the clicked object is a point when one lies at that position; a click
+    on a region lands anywhere inside it.
+
+    Parameters
+    ----------
+    returned
+        The dict ``st_folium(..., returned_objects=["last_object_clicked"])`` gives back.
+    points
+        ``key, lon, lat`` of the point markers.
+    within_m
+        The largest distance between the click and the point, in metres.
+
+    Returns
+    -------
+    str or None
+        The key of the clicked point, None when the clicked object is no point.
+    """
+    clicked = clicked_point(returned, kind="last_object_clicked")
+    if clicked is None or points.empty:
+        return None
+    distances = haversine_m(
+        points["lon"].to_numpy(dtype=float), points["lat"].to_numpy(dtype=float), clicked.x, clicked.y
+    )
+    nearest = int(np.argmin(distances))
+    return str(points["key"].iloc[nearest]) if distances[nearest] <= within_m else None

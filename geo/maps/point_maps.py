@@ -1,4 +1,10 @@
-"""Folium maps of points: accounts around a rep (with a route), and a branch's trade areas."""
+"""Folium maps of points: accounts around a rep (with a route) or in a region, a branch's trade areas.
+
+Accounts of a region or a trade area are drawn by :func:`add_account_points`: plain points up to
+:data:`CLUSTER_ABOVE` of them, clusters of the vendored Leaflet.markercluster above (built in the
+browser from one array, so a map stays light), and the account picked in the page's table apart,
+on top, with its tooltip open.
+"""
 
 from __future__ import annotations
 
@@ -6,13 +12,24 @@ import folium
 import geopandas as gpd
 import pandas as pd
 import shapely
+from folium.plugins import FastMarkerCluster
 
 from geo import formatting
-from geo.maps.assets import map_template
+from geo.maps.assets import CLUSTER_CSS, CLUSTER_JS, map_template
 from geo.maps.base import base_map, text_tooltip
 from geo.maps.controls import Legend, LocateControl
+from geo.maps.escaping import template_literal
 
 STATUS_COLORS = {"customer": "#1a9850", "prospect": "#fdae61", "churned": "#d73027"}
+CLUSTER_ABOVE = 100
+"""A map draws more account points than this in clusters; this many or fewer one by one."""
+POINT_RADIUS_PX = 7
+"""The radius of an account point of a region or a trade area."""
+PICKED_RADIUS_PX = 11
+"""The radius of the account picked in the table (outlined in black, its tooltip open)."""
+PICKED_PANE = "gcrm-picked"
+"""The map pane of the picked account: above the clusters' bubbles (Leaflet's marker pane is 600)."""
+UNKNOWN_STATUS_COLOR = "#777777"
 
 
 def accounts_map(
@@ -79,19 +96,21 @@ def accounts_map(
     return fmap
 
 
-def zip_accounts_map(accounts: pd.DataFrame) -> folium.Map:
+def zip_accounts_map(accounts: pd.DataFrame, *, picked: str | None = None) -> folium.Map:
     """The accounts of one ZIP (the deepest drill level) as points coloured by status.
 
     Parameters
     ----------
     accounts
-        ``lon, lat, name, status, revenue`` (rows without a position are left out).
+        ``external_id, lon, lat, name, status, revenue`` (rows without a position are left out).
+    picked
+        The external id of the account picked in the page's table, drawn apart (or None).
 
     Returns
     -------
     folium.Map
         The map, fitted to the accounts; each point's tooltip gives name, status and the
-        revenue of the last 12 months.
+        revenue of the last 12 months; clustered above :data:`CLUSTER_ABOVE` accounts.
     """
     placed = accounts.dropna(subset=["lon", "lat"])
     pad = 0.002
@@ -103,28 +122,104 @@ def zip_accounts_map(accounts: pd.DataFrame) -> folium.Map:
             placed["lat"].max() + pad,
         )
     )
-    for row in placed.itertuples(index=False):
-        tooltip = f"{row.name} ({row.status}, {formatting.money(row.revenue)} last 12 months)"
-        _account_marker(row, tooltip, radius=7).add_to(fmap)
+    add_account_points(fmap, placed, picked=picked)
     fmap.add_child(_status_legend())
     return fmap
 
 
+def add_account_points(
+    fmap: folium.Map,
+    accounts: pd.DataFrame,
+    *,
+    picked: str | None = None,
+    cluster_above: int = CLUSTER_ABOVE,
+) -> None:
+    """Draw accounts as points coloured by status: clustered when many, the picked one apart.
+
+    Parameters
+    ----------
+    fmap
+        The map to draw on.
+    accounts
+        ``external_id, lon, lat, name, status, revenue`` (placed accounts only).
+    picked
+        The external id of the account to show apart: larger, outlined in black, above the
+        clusters, with its tooltip open (None: none).
+    cluster_above
+        Cluster more points than this. A map whose clicks on objects drill into regions
+        under the points keeps its points apart (a click on a cluster, meant to zoom in,
+        would open the region beneath).
+    """
+    chosen = accounts["external_id"] == picked
+    others = accounts[~chosen]
+    if len(others) > cluster_above:
+        rows = [
+            [
+                row.lat,
+                row.lon,
+                _status_color(row.status),
+                template_literal(_account_text(row)),
+                POINT_RADIUS_PX,
+            ]
+            for row in others.itertuples(index=False)
+        ]
+        cluster = FastMarkerCluster(rows, callback=map_template("account_point.js"), control=False)
+        cluster.default_js = CLUSTER_JS
+        cluster.default_css = CLUSTER_CSS
+        cluster.add_to(fmap)
+    else:
+        for row in others.itertuples(index=False):
+            _account_marker(row, _account_text(row), radius=POINT_RADIUS_PX).add_to(fmap)
+    if not chosen.any():
+        return
+    row = next(accounts[chosen].itertuples(index=False))
+    fmap.add_child(folium.map.CustomPane(PICKED_PANE, z_index=650, pointer_events=True))
+    marker = folium.CircleMarker(
+        [row.lat, row.lon],
+        radius=PICKED_RADIUS_PX,
+        weight=3,
+        color="#000000",
+        fill=True,
+        fill_opacity=1,
+        fill_color=_status_color(row.status),
+        tooltip=text_tooltip(_account_text(row), permanent=True),
+    )
+    marker.options["pane"] = PICKED_PANE  # folium's path options drop a pane
+    marker.add_to(fmap)
+
+
+def _account_text(row: tuple) -> str:
+    """What an account's tooltip says: name, status and revenue of the last 12 months."""
+    return f"{row.name} ({row.status}, {formatting.money(row.revenue)} last 12 months)"
+
+
+def _status_color(status: str) -> str:
+    return STATUS_COLORS.get(status, UNKNOWN_STATUS_COLOR)
+
+
 def trade_area_map(
-    areas: gpd.GeoDataFrame, accounts: gpd.GeoDataFrame, branch: shapely.Point, branch_name: str
+    areas: gpd.GeoDataFrame,
+    accounts: gpd.GeoDataFrame,
+    branch: shapely.Point,
+    branch_name: str,
+    *,
+    picked: str | None = None,
 ) -> folium.Map:
     """A branch's trade areas with the accounts inside them, coloured by status.
 
     Parameters
     ----------
     areas
-        The branch's trade areas (EPSG:4326), whose extent the view fits.
+        The trade areas to draw (EPSG:4326), whose extent the view fits.
     accounts
-        Points with ``name`` and ``status``: keep them to a few thousand.
+        Points with ``external_id, name, status, revenue`` (see :func:`add_account_points`:
+        clustered when many).
     branch
         The branch's position.
     branch_name
         Shown when hovering the branch.
+    picked
+        The external id of the account picked in the page's table (or None).
 
     Returns
     -------
@@ -142,16 +237,10 @@ def trade_area_map(
         },
         interactive=False,
     ).add_to(fmap)
-    for row in accounts.itertuples():
-        folium.CircleMarker(
-            [row.geometry.y, row.geometry.x],
-            radius=3,
-            weight=0,
-            fill=True,
-            fill_opacity=0.8,
-            fill_color=STATUS_COLORS.get(row.status, "#777777"),
-            tooltip=text_tooltip(f"{row.name} ({row.status})"),
-        ).add_to(fmap)
+    points = pd.DataFrame(accounts.drop(columns=accounts.geometry.name)).assign(
+        lon=accounts.geometry.x.to_numpy(), lat=accounts.geometry.y.to_numpy()
+    )
+    add_account_points(fmap, points, picked=picked)
     folium.CircleMarker(
         [branch.y, branch.x],
         radius=8,
@@ -175,7 +264,7 @@ def _account_marker(row: tuple, tooltip: str, *, radius: int = 6) -> folium.Circ
         color="#333333",
         fill=True,
         fill_opacity=0.9,
-        fill_color=STATUS_COLORS.get(row.status, "#777777"),
+        fill_color=_status_color(row.status),
         tooltip=text_tooltip(tooltip),
     )
 

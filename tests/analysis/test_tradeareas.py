@@ -12,6 +12,7 @@ from shapely.geometry import box
 
 from geo.analysis.tradeareas import (
     HUFF_BETA_GRID,
+    area_accounts,
     area_figures,
     customer_derived,
     fit_huff_beta,
@@ -180,6 +181,22 @@ def test_area_figures_and_cannibalisation(branches) -> None:
     assert figures.loc[0, "shared_customers"] == 1 and figures.loc[1, "shared_customers"] == 1
     assert figures.loc[0, "cannibalisation"] == pytest.approx(100 / 3)
     assert figures.loc[1, "revenue_share"] == pytest.approx(100 * 25 / 175)
+
+
+def test_area_accounts_are_those_inside_the_areas_asked_for_by_name_once(branches) -> None:
+    accounts = _points(
+        [-87.63, -87.70, -87.77, -87.90],
+        [41.88] * 4,
+        name=["Delta", "Alpha", "Alpha", "Beta"],
+        external_id=["D", "A2", "A1", "B"],
+    )
+    accounts.index = pd.Index([1, 2, 3, 4], name="account")
+    areas = pd.DataFrame({"branch_id": [1, 1, 2], "radius_m": [8_000.0, 13_000.0, 13_000.0]})
+    members = ring_members(accounts, branches, areas)
+    assert list(area_accounts(accounts, members, pd.Index([0]))["external_id"]) == ["A2", "D"]
+    assert list(area_accounts(accounts, members, pd.Index([0, 1]))["external_id"]) == ["A1", "A2", "D"]
+    assert list(area_accounts(accounts, members, pd.Index([2])).index) == [3, 4]
+    assert area_accounts(accounts, members, pd.Index([])).empty
 
 
 def test_nested_areas_of_one_branch_do_not_count_as_shared(branches) -> None:

@@ -163,7 +163,9 @@ def test_marker_maps_escape_account_and_branch_names() -> None:
     )
     _assert_escaped(accounts_map((-100.0, 40.0), accounts).get_root().render(), TEMPLATE_SIGNS)
     points = gpd.GeoDataFrame(
-        accounts[["name", "status"]], geometry=gpd.points_from_xy(accounts["lon"], accounts["lat"]), crs=4326
+        accounts[["name", "status"]].assign(external_id=[f"A{i}" for i in range(len(PAYLOADS))], revenue=0.0),
+        geometry=gpd.points_from_xy(accounts["lon"], accounts["lat"]),
+        crs=4326,
     )
     area = gpd.GeoDataFrame(geometry=[box(-101, 39, -99, 41)], crs=4326)
     rendered = trade_area_map(area, points, shapely.Point(-100, 40), PAYLOADS[4]).get_root().render()
@@ -239,7 +241,9 @@ def test_no_text_on_a_map_runs_as_a_template_on_the_server() -> None:
         {"lon": [-100.0, -99.9, -99.8, -99.7], "lat": 40.0, "name": names, "status": "customer"}
     ).assign(distance_m=1_000.0)
     points = gpd.GeoDataFrame(
-        accounts, geometry=gpd.points_from_xy(accounts["lon"], accounts["lat"]), crs=4326
+        accounts.assign(external_id=names, revenue=0.0),
+        geometry=gpd.points_from_xy(accounts["lon"], accounts["lat"]),
+        crs=4326,
     )
     maps = [
         choropleth_map(regions, value="accounts", value_label=names[0], tooltip={"name": names[1]}),

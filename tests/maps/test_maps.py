@@ -342,6 +342,7 @@ def test_the_accounts_of_a_zip_are_points_coloured_by_status_with_escaped_toolti
 
     accounts = pd.DataFrame(
         {
+            "external_id": ["A-1", "A-2", "A-3"],
             "name": ["<script>alert(1)</script>", "Plain Co", "Unplaced Ltd"],
             "status": ["customer", "churned", "prospect"],
             "revenue": [1234.6, 0.0, 0.0],
