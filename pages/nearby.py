@@ -7,6 +7,7 @@ from streamlit_folium import st_folium
 from geo import formatting
 from geo.config import load_settings
 from geo.errors import GcrmError
+from geo.field.accounts import data_version
 from geo.field.nearby import (
     account_history,
     log_visit,
@@ -35,6 +36,10 @@ OUTCOMES = ("Met the buyer", "Left material", "Order taken", "No one available",
 NEAREST_BY = {"distance": "Distance", "drive": "Drive time"}
 # The account whose marker the rep tapped last (its panel shows above the route).
 TAPPED_KEY = "nearby_tapped"
+# The last nearest search: what was asked (position, filters, the book's version) and what it found.
+FOUND_KEY = "nearby_found"
+# Tables the nearest search reads (a change to one searches again).
+SEARCHED_TABLES = ("accounts", "interactions", "orders", "road_network")
 
 
 def render() -> None:
@@ -76,14 +81,8 @@ def render() -> None:
         "not_visited_days": int(stale) or None,
         "open_orders": open_orders,
     }
-    basis = None
     try:
-        if nearest_by == "drive":
-            found, basis = nearest_by_drive(
-                connections().app, lon, lat, k=int(k), user=current_user(), **filters
-            )
-        else:
-            found = nearest_accounts(connections().app, lon, lat, k=int(k), user=current_user(), **filters)
+        found, basis = _nearest((lon, lat), int(k), nearest_by, filters)
     except GcrmError as exc:
         show_error(exc)
         return
@@ -91,12 +90,42 @@ def render() -> None:
         st.info("No account matches around this position.")
         return
     _tapped_account(found)
+    _around(found, basis, (lon, lat))
+    _visit(found, (lon, lat))
+
+
+def _nearest(
+    position: tuple[float, float], k: int, nearest_by: str, filters: dict
+) -> tuple[pd.DataFrame, Basis | None]:
+    """The nearest accounts, searched again only when the position, the filters or the book changed.
+
+    A tap, a pick of a route stop or a visit's form reruns the page; the search stays as it was.
+    """
+    user = current_user()
+    version = data_version(connections().app, user=user, tables=SEARCHED_TABLES)
+    asked = (user, position, k, nearest_by, tuple(filters.items()), version)
+    kept = st.session_state.get(FOUND_KEY)
+    if kept is not None and kept[0] == asked:
+        return kept[1], kept[2]
+    lon, lat = position
+    if nearest_by == "drive":
+        found, basis = nearest_by_drive(connections().app, lon, lat, k=k, user=user, **filters)
+    else:
+        found, basis = nearest_accounts(connections().app, lon, lat, k=k, user=user, **filters), None
+    st.session_state[FOUND_KEY] = (asked, found, basis)
+    return found, basis
+
+
+@st.fragment
+def _around(found: pd.DataFrame, basis: Basis | None, position: tuple[float, float]) -> None:
+    """The route picker, the map and the list: picking a stop reruns only this part of the page."""
+    lon, lat = position
     picked = st.multiselect(
         "Plan a route through", found["external_id"], format_func=_label(found), key="route_pick"
     )
     stops = found[found["external_id"].isin(picked)]
     try:
-        route = drive_route(connections().app, (lon, lat), stops, user=current_user()) if len(stops) else None
+        route = drive_route(connections().app, position, stops, user=current_user()) if len(stops) else None
     except GcrmError as exc:
         show_error(exc)
         return
@@ -118,8 +147,7 @@ def render() -> None:
     with list_column:
         _list(found, basis)
         if route is not None:
-            _route(route, (lon, lat))
-    _visit(found, (lon, lat))
+            _route(route, position)
 
 
 def _find_account() -> None:

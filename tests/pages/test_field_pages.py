@@ -199,3 +199,37 @@ def test_campaign_from_a_trade_area_ring_is_saved_with_its_audience(demo_app) ->
     assert any(f"with {final:,} members" in s.value for s in at.success)
     saved = next(d.value for d in at.dataframe if "members" in d.value.columns)
     assert saved.loc[saved["name"] == "Ring test", "members"].item() == final
+
+
+def test_picking_route_stops_plans_the_route_without_searching_again(demo_app) -> None:
+    """A pick (or a tap's "Add to route") reruns the page with the nearest search kept from before."""
+    at = _run(NEARBY)
+    at.text_input(key="where").set_value("60601").run()
+    searched = at.session_state["nearby_found"]
+    listed = next(d.value for d in at.dataframe if "km" in d.value.columns)
+    for stops in (1, 3):
+        at.multiselect(key="route_pick").set_value(list(listed["ID"].head(stops))).run()
+        _no_failure(at)
+        route = next(d.value for d in at.dataframe if "Total km" in d.value.columns)
+        assert len(route) == stops
+        assert at.session_state["nearby_found"] is searched
+    at.number_input(key="k").set_value(10).run()
+    _no_failure(at)
+    assert at.session_state["nearby_found"] is not searched
+    assert len(next(d.value for d in at.dataframe if "km" in d.value.columns)) == 10
+
+
+def test_logging_a_visit_searches_again(demo_app) -> None:
+    """The kept search follows the book: a logged visit shows in the list's last visit on the next run."""
+    at = _run(NEARBY)
+    at.text_input(key="where").set_value("60601").run()
+    searched = at.session_state["nearby_found"]
+    listed = next(d.value for d in at.dataframe if "km" in d.value.columns)
+    never = listed.loc[listed["Last visit"] == "never", "ID"].iloc[0]
+    at.selectbox(key="visit_account").set_value(never)
+    next(b for b in at.button if b.label == "Log visit").click().run()
+    _no_failure(at)
+    at.run()
+    assert at.session_state["nearby_found"] is not searched
+    listed = next(d.value for d in at.dataframe if "km" in d.value.columns)
+    assert listed.loc[listed["ID"] == never, "Last visit"].item() != "never"
