@@ -364,6 +364,24 @@ def test_tapping_an_account_marker_opens_it_and_keeps_the_position(app_url: str,
     page.close()
 
 
+def test_a_nearby_link_survives_sign_in_on_a_phone_and_a_pick_plans_the_route(app_url: str, browser) -> None:
+    # Regression: a repeated parameter (two statuses) kept only its last value through sign-in.
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    _sign_in(page, app_url, "nearby?where=60601&k=10&status=customer&status=prospect")
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.get_by_text("10 nearest accounts").wait_for(timeout=DRAW_TIMEOUT_MS)
+    _idle(page)
+    assert page.get_by_text("Filters: 10 nearest, customer, prospect").count() == 1
+    assert page.get_by_label("Where are you? A ZIP, a city and state, or lat, lon").input_value() == "60601"
+    page.get_by_label("Plan a route through").click()
+    page.get_by_role("option").filter(has_text="(ACC-").first.click()
+    page.get_by_text("Route: 1 stop,").wait_for(timeout=DRAW_TIMEOUT_MS)
+    _idle(page)
+    assert page.locator('[data-testid="stException"]').count() == 0
+    assert "status=customer&status=prospect" in page.url and "where=60601" in page.url
+    page.close()
+
+
 def test_campaigns_page_offers_the_draw_tools_without_a_cdn(app_url: str, browser) -> None:
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     failed: list[str] = []
