@@ -249,13 +249,11 @@ def _linked_drill(drill: str, facts: Facts) -> list[tuple[str, str, str]]:
         fits = level == expected if path else level in DRILL_PATH
         name = _drilled_name(level, key, path, facts) if fits else None
         if name is None:
-            wanted = (
-                LEVELS.get(expected, "nothing, a ZIP lists its accounts") if path else "state, county or ZIP"
-            )
+            wanted = {None: "state, county or ZIP", "county": "county", "zip": "ZIP"}.get(expected, "region")
             inside = f" in {path[-1][2]}" if path else ""
             shown = path[-1][2] if path else "the United States"
             msg = (
-                f"The address drills to {step!r}, which is no {wanted.lower()}{inside}"
+                f"The address drills to {step!r}, which is no {wanted}{inside}"
                 f" (drill-down goes state › county › ZIP). Showing {shown}."
             )
             st.warning(markdown_text(msg))

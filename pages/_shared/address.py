@@ -86,5 +86,5 @@ def linked_choice(what: str, linked: Iterable[str], choices: Iterable[str]) -> l
     try:
         return match_choices(what, linked, spellings_of(choices))
     except InvalidChoice as exc:
-        st.warning(f"The address asks for what is not here. {markdown_text(exc)} Showing the default.")
+        st.warning(f"From the page's address: {markdown_text(exc)} Showing the default.")
         return None

@@ -534,15 +534,23 @@ def test_a_hand_edited_sales_by_region_link_warns_and_shows_the_defaults(demo_ap
     assert not at.warning
 
 
-def test_a_drill_link_needs_regions_inside_each_other(demo_app) -> None:
+def test_a_drill_link_needs_regions_inside_each_other(demo_settings: Settings, demo_app) -> None:
     at = _linked(MAP_PAGE, {"drill": "county:17031,state:17"})
     _no_failure(at)
-    assert any("'state:17'" in w and "no zip in Cook, Illinois" in w for w in _warnings(at))
+    assert any("'state:17'" in w and "no ZIP in Cook, Illinois" in w for w in _warnings(at))
     assert at.session_state["focus"] == [("county", "17031", "Cook, Illinois")]
     at = _linked(MAP_PAGE, {"drill": "state:99"})
-    assert any("'state:99'" in w and "no state, county or zip" in w for w in _warnings(at))
+    assert any("'state:99'" in w and "no state, county or ZIP" in w for w in _warnings(at))
     assert at.session_state["focus"] == []
     assert _table(at).columns[0] == "State"
+    conns = prepare_database(demo_settings)
+    with conns.owner.transaction(user=ADMIN.username) as cur:
+        cur.execute("SELECT min(zip) FROM accounts WHERE county_fips = '17031'")
+        (zip_code,) = cur.fetchone()
+    conns.close()
+    at = _linked(MAP_PAGE, {"drill": f"state:17,county:17031,zip:{zip_code},zip:{zip_code}"})
+    assert any(f"'zip:{zip_code}'" in w and f"no region in {zip_code}" in w for w in _warnings(at))
+    assert [key for _level, key, _name in at.session_state["focus"]] == ["17", "17031", zip_code]
 
 
 def test_the_drive_time_caption_shows_an_extracts_name_as_typed() -> None:
