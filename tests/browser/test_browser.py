@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import re
 import shutil
 import tempfile
 import time
@@ -174,6 +175,12 @@ def test_clicking_a_state_drills_into_its_counties(app_url: str, browser) -> Non
         page.screenshot(path=str(Path(tempfile.gettempdir()) / "gcrm-drill-failure.png"))
     assert breadcrumb.count() == 1, "clicking a state did not drill down"
     assert page.get_by_role("button", name="Up one level").count() == 1
+    # The address holds the drill path: a reload opens the same state's counties.
+    _idle(page)
+    assert re.search(r"[?&]drill=state%3A\d{2}(&|$)", page.url), page.url
+    shown = breadcrumb.inner_text()
+    page.reload()
+    page.get_by_text(shown, exact=True).wait_for(timeout=DRAW_TIMEOUT_MS)
     page.close()
 
 
