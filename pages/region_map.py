@@ -228,10 +228,10 @@ def _restore_view(facts: Facts) -> None:
         "period": [ALL_TIME, *facts.periods],
     }
     for name, key in VIEW_KEYS.items():
-        picked = linked_choice(name, linked[name][-1:], choices[name]) if name in linked else None
+        picked = linked_choice(name, linked.get(name, [])[-1:], choices[name])
         st.session_state[key] = picked[0] if picked else choices[name][0]
     for field in FILTERS:
-        picked = linked_choice(field, linked[field], facts.values(field)) if field in linked else None
+        picked = linked_choice(field, linked.get(field, []), facts.values(field))
         st.session_state[f"filter-{field}"] = picked or []
     st.session_state["focus"] = _linked_drill(",".join(linked.get(DRILL_KEY, [])), facts)
 
