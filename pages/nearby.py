@@ -7,6 +7,7 @@ from streamlit_folium import st_folium
 from geo import formatting
 from geo.config import load_settings
 from geo.errors import GcrmError
+from geo.field.accounts import data_version
 from geo.field.nearby import (
     account_history,
     log_visit,
@@ -23,6 +24,7 @@ from geo.maps.escaping import markdown_text
 from geo.maps.point_maps import accounts_map
 from geo.privacy.exports import csv_text
 from geo.roads.travel import Basis
+from pages._shared.address import linked_choice, linked_view, show_view
 from pages._shared.caches import book_choices, connections
 from pages._shared.downloads import audited_download
 from pages._shared.errors import show_error
@@ -35,11 +37,21 @@ OUTCOMES = ("Met the buyer", "Left material", "Order taken", "No one available",
 NEAREST_BY = {"distance": "Distance", "drive": "Drive time"}
 # The account whose marker the rep tapped last (its panel shows above the route).
 TAPPED_KEY = "nearby_tapped"
+# The last nearest search: what was asked (position, filters, the book's version) and what it found.
+FOUND_KEY = "nearby_found"
+# Tables the nearest search reads (a change to one searches again).
+SEARCHED_TABLES = ("accounts", "interactions", "orders", "road_network")
+# The view in the page's address (a reload or a shared link restores it).
+PAGE = "nearby"
+# Number filters: query parameter → (session key, lowest, highest, default).
+NUMBERS = {"k": ("k", 1, 200, 25), "within": ("radius", 0, 500, 0), "stale": ("stale", 0, 3_650, 0)}
+VIEW_KEYS = ("where", *NUMBERS, "status", "open", "by")
 
 
 def render() -> None:
     """Find the accounts around the rep, plan a route through some of them and log visits."""
     st.title("Nearby accounts")
+    _restore_view()
     typed = st.text_input("Where are you? A ZIP, a city and state, or lat, lon", key="where")
     _find_account()
     located = st.empty()
@@ -63,7 +75,9 @@ def render() -> None:
             return
         st.session_state["position"] = (lon, lat, how)
         st.session_state["typed_applied"] = typed
+        st.session_state["typed_position"] = (lon, lat, how)
     position = st.session_state.get("position")
+    _show_view(typed, position)
     if position is None:
         st.info("Type where you are, click on the map below, or use your location (◎ on the map).")
         _pick_on_map()
@@ -76,14 +90,8 @@ def render() -> None:
         "not_visited_days": int(stale) or None,
         "open_orders": open_orders,
     }
-    basis = None
     try:
-        if nearest_by == "drive":
-            found, basis = nearest_by_drive(
-                connections().app, lon, lat, k=int(k), user=current_user(), **filters
-            )
-        else:
-            found = nearest_accounts(connections().app, lon, lat, k=int(k), user=current_user(), **filters)
+        found, basis = _nearest((lon, lat), int(k), nearest_by, filters)
     except GcrmError as exc:
         show_error(exc)
         return
@@ -91,12 +99,42 @@ def render() -> None:
         st.info("No account matches around this position.")
         return
     _tapped_account(found)
+    _around(found, basis, (lon, lat))
+    _visit(found, (lon, lat))
+
+
+def _nearest(
+    position: tuple[float, float], k: int, nearest_by: str, filters: dict
+) -> tuple[pd.DataFrame, Basis | None]:
+    """The nearest accounts, searched again only when the position, the filters or the book changed.
+
+    A tap, a pick of a route stop or a visit's form reruns the page; the search stays as it was.
+    """
+    user = current_user()
+    version = data_version(connections().app, user=user, tables=SEARCHED_TABLES)
+    asked = (user, position, k, nearest_by, tuple(filters.items()), version)
+    kept = st.session_state.get(FOUND_KEY)
+    if kept is not None and kept[0] == asked:
+        return kept[1], kept[2]
+    lon, lat = position
+    if nearest_by == "drive":
+        found, basis = nearest_by_drive(connections().app, lon, lat, k=k, user=user, **filters)
+    else:
+        found, basis = nearest_accounts(connections().app, lon, lat, k=k, user=user, **filters), None
+    st.session_state[FOUND_KEY] = (asked, found, basis)
+    return found, basis
+
+
+@st.fragment
+def _around(found: pd.DataFrame, basis: Basis | None, position: tuple[float, float]) -> None:
+    """The route picker, the map and the list: picking a stop reruns only this part of the page."""
+    lon, lat = position
     picked = st.multiselect(
         "Plan a route through", found["external_id"], format_func=_label(found), key="route_pick"
     )
     stops = found[found["external_id"].isin(picked)]
     try:
-        route = drive_route(connections().app, (lon, lat), stops, user=current_user()) if len(stops) else None
+        route = drive_route(connections().app, position, stops, user=current_user()) if len(stops) else None
     except GcrmError as exc:
         show_error(exc)
         return
@@ -118,8 +156,50 @@ def render() -> None:
     with list_column:
         _list(found, basis)
         if route is not None:
-            _route(route, (lon, lat))
-    _visit(found, (lon, lat))
+            _route(route, position)
+
+
+def _restore_view() -> None:
+    """A reload, a shared link or a hand-edited address: set the position typed and the filters from it."""
+    linked = linked_view(PAGE, VIEW_KEYS)
+    if linked is None:
+        return
+    state = st.session_state
+    state["where"] = linked.get("where", [""])[-1]
+    for name, (key, low, high, default) in NUMBERS.items():
+        state[key] = _linked_number(name, linked.get(name, []), low, high, default)
+    state["statuses"] = linked_choice("status", linked.get("status", []), book_choices()["status"]) or []
+    state["open_orders"] = linked_choice("open", linked.get("open", [])[-1:], ["0", "1"]) == ["1"]
+    by = linked_choice("nearest by", linked.get("by", [])[-1:], list(NEAREST_BY))
+    state["nearest_by"] = by[0] if by else next(iter(NEAREST_BY))
+
+
+def _linked_number(name: str, linked: list[str], low: int, high: int, default: int) -> int:
+    """A whole number from the address, from ``low`` to ``high``; another is a warning and the default."""
+    if not linked:
+        return default
+    text = linked[-1].strip()
+    if text.isdigit() and low <= int(text) <= high:
+        return int(text)
+    msg = f"The address asks for {name}={text!r}; {name} is a whole number from {low} to {high}."
+    msg += f" Showing {default}."
+    st.warning(markdown_text(msg))
+    return default
+
+
+def _show_view(typed: str, position: tuple | None) -> None:
+    """Write the view to the address: the position (as typed, or where a click or search went), filters."""
+    state = st.session_state
+    where = typed.strip()
+    if position is not None and position != state.get("typed_position"):
+        where = f"{position[1]:.5f}, {position[0]:.5f}"
+    view = {"where": where, "status": state.get("statuses")}
+    view["open"] = "1" if state.get("open_orders") else None
+    for name, (key, _low, _high, default) in NUMBERS.items():
+        view[name] = None if state.get(key, default) == default else str(int(state[key]))
+    by = state.get("nearest_by")
+    view["by"] = by if by and by != next(iter(NEAREST_BY)) else None
+    show_view(PAGE, view)
 
 
 def _find_account() -> None:

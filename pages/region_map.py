@@ -7,6 +7,7 @@ from streamlit_folium import st_folium
 
 from geo.analysis.cube import (
     CUBE_MEASURES,
+    DRILL_PATH,
     MARKET_MEASURES,
     MEASURE_KINDS,
     Facts,
@@ -34,6 +35,7 @@ from geo.maps.point_maps import add_account_points, zip_accounts_map
 from geo.maps.region_maps import add_spots, choropleth_map
 from geo.privacy.exports import csv_text
 from geo.privacy.safe_locations import suppress_small_cells
+from pages._shared.address import linked_choice, linked_view, show_view
 from pages._shared.caches import answer_version, cached_answer, cached_facts, cached_regions, connections
 from pages._shared.downloads import audited_download
 from pages._shared.errors import show_error
@@ -72,6 +74,10 @@ WHITE_SPACE_LABELS = {
 }
 ALL_TIME = "All time"
 FILTERS = {"segment": "Segment", "industry": "Industry", "status": "Status"}
+# The view in the page's address (a reload or a shared link restores it): query parameter → session key.
+PAGE = "region_map"
+VIEW_KEYS = {"level": "level", "measure": "measure", "classes": "scheme", "period": "period"}
+DRILL_KEY = "drill"
 
 
 def render() -> None:
@@ -83,9 +89,11 @@ def render() -> None:
     except GcrmError as exc:
         show_error(exc)
         return
+    _restore_view(facts)
     focus: list[tuple[str, str, str]] = st.session_state.setdefault("focus", [])
     _find_account(focus)
     level, measure, scheme, where, period = _controls(facts, focus)
+    _show_view(level, measure, scheme, period, focus)
     _breadcrumb(focus)
     if level == "accounts":
         _accounts_table(focus[-1][1])
@@ -210,6 +218,84 @@ def _controls(facts: Facts, focus: list) -> tuple:
         where[drilled_level] = [key]
     period = chosen if chosen != ALL_TIME else None
     return level, measure, scheme, where, period
+
+
+def _restore_view(facts: Facts) -> None:
+    """A reload, a shared link or a hand-edited address: set the controls and the drill path from it."""
+    linked = linked_view(PAGE, [*VIEW_KEYS, *FILTERS, DRILL_KEY])
+    if linked is None:
+        return
+    choices = {
+        "level": list(LEVELS),
+        "measure": list(CUBE_MEASURES),
+        "classes": list(SCHEMES),
+        "period": [ALL_TIME, *facts.periods],
+    }
+    for name, key in VIEW_KEYS.items():
+        picked = linked_choice(name, linked.get(name, [])[-1:], choices[name])
+        st.session_state[key] = picked[0] if picked else choices[name][0]
+    for field in FILTERS:
+        picked = linked_choice(field, linked.get(field, []), facts.values(field))
+        st.session_state[f"filter-{field}"] = picked or []
+    st.session_state["focus"] = _linked_drill(",".join(linked.get(DRILL_KEY, [])), facts)
+
+
+def _linked_drill(drill: str, facts: Facts) -> list[tuple[str, str, str]]:
+    """The drill path an address names (``state:17,county:17031``), named from the regions data.
+
+    Steps are kept up to the first one that is not a region inside the step before it; that
+    one is a warning. A ZIP is valid when it holds accounts of the county drilled.
+    """
+    path: list[tuple[str, str, str]] = []
+    for step in filter(None, drill.split(",")):
+        level, _sep, key = step.partition(":")
+        expected = DRILL_PATH[path[-1][0]] if path else None
+        fits = level == expected if path else level in DRILL_PATH
+        name = _drilled_name(level, key, path, facts) if fits else None
+        if name is None:
+            wanted = {None: "state, county or ZIP", "county": "county", "zip": "ZIP"}.get(expected, "region")
+            inside = f" in {path[-1][2]}" if path else ""
+            shown = path[-1][2] if path else "the United States"
+            msg = (
+                f"The address drills to {step!r}, which is no {wanted}{inside}"
+                f" (drill-down goes state › county › ZIP). Showing {shown}."
+            )
+            st.warning(markdown_text(msg))
+            break
+        path.append((level, key, name))
+    return path
+
+
+def _drilled_name(level: str, key: str, path: list, facts: Facts) -> str | None:
+    """The name of region ``key`` of ``level`` inside the last step of ``path``, or None if there is none."""
+    parent = path[-1][1] if path else None
+    if level == "zip":
+        accounts = facts.accounts
+        inside = accounts["zip"] == key
+        if parent:
+            inside &= accounts["county_fips"] == parent
+        return key if inside.any() else None
+    regions = cached_regions(level)
+    match = regions["code"] == key
+    if level == "county" and parent:
+        match &= regions["parent_code"] == parent
+    names = region_names(regions[match], level)
+    return str(names.iloc[0]) if len(names) else None
+
+
+def _show_view(level: str, measure: str, scheme: str, period: str | None, focus: list) -> None:
+    """Write the view to the address: what differs from the defaults, filters and the drill path."""
+    show_view(
+        PAGE,
+        {
+            "level": None if focus or level == next(iter(LEVELS)) else level,
+            "measure": None if measure == next(iter(CUBE_MEASURES)) else measure,
+            "classes": None if scheme == next(iter(SCHEMES)) else scheme,
+            "period": period,
+            **{field: st.session_state.get(f"filter-{field}") for field in FILTERS},
+            DRILL_KEY: ",".join(f"{drilled}:{key}" for drilled, key, _name in focus) or None,
+        },
+    )
 
 
 def _find_account(focus: list) -> None:

@@ -12,6 +12,7 @@ from geo.maps.clicks import clicked_key
 from geo.maps.escaping import markdown_text
 from geo.maps.region_maps import category_map
 from geo.roads.estimate import ASSUMPTION
+from pages._shared.address import linked_choice, linked_view, show_view
 from pages._shared.caches import BOOK_TABLES, cached_book, cached_units, connections
 from pages._shared.errors import guarded, show_error
 from pages._shared.labels import KPI_LABELS
@@ -50,6 +51,8 @@ MEASURE_LABELS = {
 }
 # Session key of the last saved move: (version, unit, unit name, territory before, territory after).
 LAST_MOVE_KEY = "design_last_move"
+# The plan shown, in the page's address (``?plan=ID``) when it is not the active one.
+PAGE = "territory_design"
 READ_ONLY = (
     "You can read the territory plans here but not change them. A plan is aligned and published "
     "on the whole book, and you see only the accounts of the part you manage (the figures on this "
@@ -142,9 +145,14 @@ def _choose_version(listed: pd.DataFrame, planner: bool) -> tuple:
     active = active_version(db, user=user)
     left, middle, right = st.columns([3, 1, 1])
     ids = list(labels)
+    linked = linked_view(PAGE, ["plan"])
+    if linked is not None:
+        picked = linked_choice("plan", linked["plan"][-1:], [str(i) for i in ids])
+        st.session_state["plan_pick"] = int(picked[0]) if picked else None
     if st.session_state.get("plan_pick") not in ids:
         st.session_state["plan_pick"] = active if active in ids else ids[0]
     version = left.selectbox("Plan", ids, format_func=labels.get, key="plan_pick")
+    show_view(PAGE, {"plan": None if version == active else str(version)})
     status = listed.set_index("version_id").loc[version, "status"]
     if planner:
         middle.button(

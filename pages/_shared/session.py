@@ -126,19 +126,22 @@ def _session_limits() -> SessionLimits:
 
 def _signed_in_as(new: NewSession) -> None:
     page = urlsplit(st.context.url or "").path.rstrip("/").rsplit("/", 1)[-1]
-    st.session_state[WANTED_PAGE_KEY] = (page, st.query_params.to_dict())
+    # Every value of a repeated parameter (``?segment=SMB&segment=Enterprise``), not only the last.
+    query = {key: st.query_params.get_all(key) for key in st.query_params}
+    st.session_state[WANTED_PAGE_KEY] = (page, query)
     st.session_state[SESSION_USER_KEY] = new.user
     st.session_state[POST_KEY] = (SESSION_PATH, {"code": new.handoff})
     st.rerun()
 
 
-def wanted_page() -> tuple[str, dict[str, str]] | None:
+def wanted_page() -> tuple[str, dict[str, list[str]]] | None:
     """Return, once, the page and query the address named before signing in (deep links survive sign-in).
 
     Returns
     -------
     tuple or None
-        A page name (file name in ``pages/``) and its query parameters (``?branch=7``), or None.
+        A page name (file name in ``pages/``) and its query parameters, each with every value
+        it has (``?branch=7`` gives ``{"branch": ["7"]}``), or None.
     """
     return st.session_state.pop(WANTED_PAGE_KEY, None)
 

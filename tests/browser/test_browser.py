@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import re
 import shutil
 import tempfile
 import time
@@ -174,6 +175,12 @@ def test_clicking_a_state_drills_into_its_counties(app_url: str, browser) -> Non
         page.screenshot(path=str(Path(tempfile.gettempdir()) / "gcrm-drill-failure.png"))
     assert breadcrumb.count() == 1, "clicking a state did not drill down"
     assert page.get_by_role("button", name="Up one level").count() == 1
+    # The address holds the drill path: a reload opens the same state's counties.
+    _idle(page)
+    assert re.search(r"[?&]drill=state%3A\d{2}(&|$)", page.url), page.url
+    shown = breadcrumb.inner_text()
+    page.reload()
+    page.get_by_text(shown, exact=True).wait_for(timeout=DRAW_TIMEOUT_MS)
     page.close()
 
 
@@ -361,6 +368,24 @@ def test_tapping_an_account_marker_opens_it_and_keeps_the_position(app_url: str,
     assert page.get_by_text("Position ").first.inner_text() == position, "the tap moved the position"
     page.get_by_role("button", name="Add to route").click()
     page.get_by_text("Route: 1 stop,").wait_for(timeout=DRAW_TIMEOUT_MS)
+    page.close()
+
+
+def test_a_nearby_link_survives_sign_in_on_a_phone_and_a_pick_plans_the_route(app_url: str, browser) -> None:
+    # Regression: a repeated parameter (two statuses) kept only its last value through sign-in.
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    _sign_in(page, app_url, "nearby?where=60601&k=10&status=customer&status=prospect")
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.get_by_text("10 nearest accounts").wait_for(timeout=DRAW_TIMEOUT_MS)
+    _idle(page)
+    assert page.get_by_text("Filters: 10 nearest, customer, prospect").count() == 1
+    assert page.get_by_label("Where are you? A ZIP, a city and state, or lat, lon").input_value() == "60601"
+    page.get_by_label("Plan a route through").click()
+    page.get_by_role("option").filter(has_text="(ACC-").first.click()
+    page.get_by_text("Route: 1 stop,").wait_for(timeout=DRAW_TIMEOUT_MS)
+    _idle(page)
+    assert page.locator('[data-testid="stException"]').count() == 0
+    assert "status=customer&status=prospect" in page.url and "where=60601" in page.url
     page.close()
 
 

@@ -439,6 +439,120 @@ def _query_value(at: AppTest, name: str) -> str:
     return value[0] if isinstance(value, list) else value
 
 
+def _address(at: AppTest) -> dict[str, list[str]]:
+    """The page's query parameters, each as a list of its values."""
+    return {key: value if isinstance(value, list) else [value] for key, value in at.query_params.items()}
+
+
+def _linked(page: str, query: dict) -> AppTest:
+    """A fresh session opened on a page's address (a reload, or a link someone shared)."""
+    st.cache_resource.clear()
+    st.cache_data.clear()
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.session_state[SESSION_USER_KEY] = ADMIN
+    at.query_params.update(query)
+    at.run()
+    at.switch_page(page).run()
+    return at
+
+
+def _warnings(at: AppTest) -> list[str]:
+    return [_shown(w.value) for w in at.warning]
+
+
+def test_the_sales_by_region_address_holds_the_view(demo_app) -> None:
+    """Level, measure, classes, period, filters and drill path go to the address as they change."""
+    at = _run(MAP_PAGE)
+    assert _address(at) == {}
+    at.selectbox(key="level").set_value("county").run()
+    at.selectbox(key="measure").set_value("revenue").run()
+    at.selectbox(key="scheme").set_value("natural_breaks").run()
+    at.selectbox(key="period").set_value("2025").run()
+    next(m for m in at.multiselect if m.label == "Segment").set_value(["SMB", "Enterprise"]).run()
+    _no_failure(at)
+    view = {
+        "measure": ["revenue"],
+        "classes": ["natural_breaks"],
+        "period": ["2025"],
+        "segment": ["SMB", "Enterprise"],
+    }
+    assert _address(at) == {"level": ["county"], **view}
+    at.session_state["focus"] = [("state", "17", "Illinois"), ("county", "17031", "Cook, Illinois")]
+    at.run()
+    _no_failure(at)
+    assert _address(at) == {**view, "drill": ["state:17,county:17031"]}
+    next(b for b in at.button if b.label == "Up one level").click().run()
+    assert _address(at) == {**view, "drill": ["state:17"]}
+
+
+def test_a_sales_by_region_link_restores_the_view_named_from_the_regions(demo_app) -> None:
+    at = _linked(
+        MAP_PAGE,
+        {
+            "measure": "revenue",
+            "period": "2025",
+            "segment": ["smb", "Enterprise"],
+            "drill": "state:17,county:17031",
+        },
+    )
+    _no_failure(at)
+    assert not at.warning
+    assert at.selectbox(key="measure").value == "revenue"
+    assert at.selectbox(key="period").value == "2025"
+    assert next(m for m in at.multiselect if m.label == "Segment").value == ["SMB", "Enterprise"]
+    assert at.session_state["focus"] == [("state", "17", "Illinois"), ("county", "17031", "Cook, Illinois")]
+    assert any("United States › Illinois › Cook, Illinois" in m.value for m in at.markdown)
+    zips = next(d.value for d in at.dataframe if "ZIP" in d.value.columns)
+    assert zips["ZIP"].str.match(r"^60\d{3} ").all()
+    assert _address(at)["drill"] == ["state:17,county:17031"]
+
+
+def test_a_hand_edited_sales_by_region_link_warns_and_shows_the_defaults(demo_app) -> None:
+    at = _linked(
+        MAP_PAGE,
+        {
+            "level": "planet",
+            "measure": "**bold**",
+            "segment": ["SMB", "Gold"],
+            "drill": "state:06,county:17031",
+        },
+    )
+    _no_failure(at)
+    warned = _warnings(at)
+    assert any("'planet'" in w and "county, h3_5" in w for w in warned), warned
+    assert any("'**bold**'" in w and "accounts" in w for w in warned), warned
+    assert not any("<b>" in w.value or "**bold**" in w.value for w in at.warning)
+    assert any("'Gold'" in w and "Enterprise, Mid-Market, SMB" in w for w in warned), warned
+    assert any("'county:17031'" in w and "no county in California" in w for w in warned), warned
+    assert at.selectbox(key="measure").value == "accounts"
+    assert next(m for m in at.multiselect if m.label == "Segment").value == []
+    assert at.session_state["focus"] == [("state", "06", "California")]
+    counties = _table(at)
+    assert counties.columns[0] == "County" and counties["County"].str.endswith(", California").all()
+    assert _address(at) == {"drill": ["state:06"]}
+    at.run()
+    assert not at.warning
+
+
+def test_a_drill_link_needs_regions_inside_each_other(demo_settings: Settings, demo_app) -> None:
+    at = _linked(MAP_PAGE, {"drill": "county:17031,state:17"})
+    _no_failure(at)
+    assert any("'state:17'" in w and "no ZIP in Cook, Illinois" in w for w in _warnings(at))
+    assert at.session_state["focus"] == [("county", "17031", "Cook, Illinois")]
+    at = _linked(MAP_PAGE, {"drill": "state:99"})
+    assert any("'state:99'" in w and "no state, county or ZIP" in w for w in _warnings(at))
+    assert at.session_state["focus"] == []
+    assert _table(at).columns[0] == "State"
+    conns = prepare_database(demo_settings)
+    with conns.owner.transaction(user=ADMIN.username) as cur:
+        cur.execute("SELECT min(zip) FROM accounts WHERE county_fips = '17031'")
+        (zip_code,) = cur.fetchone()
+    conns.close()
+    at = _linked(MAP_PAGE, {"drill": f"state:17,county:17031,zip:{zip_code},zip:{zip_code}"})
+    assert any(f"'zip:{zip_code}'" in w and f"no region in {zip_code}" in w for w in _warnings(at))
+    assert [key for _level, key, _name in at.session_state["focus"]] == ["17", "17031", zip_code]
+
+
 def test_the_drive_time_caption_shows_an_extracts_name_as_typed() -> None:
     """Regression: the basis label (it holds the extract's file name) reached the caption's Markdown raw."""
     from geo.maps.escaping import markdown_text

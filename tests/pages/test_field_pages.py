@@ -199,3 +199,102 @@ def test_campaign_from_a_trade_area_ring_is_saved_with_its_audience(demo_app) ->
     assert any(f"with {final:,} members" in s.value for s in at.success)
     saved = next(d.value for d in at.dataframe if "members" in d.value.columns)
     assert saved.loc[saved["name"] == "Ring test", "members"].item() == final
+
+
+def test_picking_route_stops_plans_the_route_without_searching_again(demo_app) -> None:
+    """A pick (or a tap's "Add to route") reruns the page with the nearest search kept from before."""
+    at = _run(NEARBY)
+    at.text_input(key="where").set_value("60601").run()
+    searched = at.session_state["nearby_found"]
+    listed = next(d.value for d in at.dataframe if "km" in d.value.columns)
+    for stops in (1, 3):
+        at.multiselect(key="route_pick").set_value(list(listed["ID"].head(stops))).run()
+        _no_failure(at)
+        route = next(d.value for d in at.dataframe if "Total km" in d.value.columns)
+        assert len(route) == stops
+        assert at.session_state["nearby_found"] is searched
+    at.number_input(key="k").set_value(10).run()
+    _no_failure(at)
+    assert at.session_state["nearby_found"] is not searched
+    assert len(next(d.value for d in at.dataframe if "km" in d.value.columns)) == 10
+
+
+def test_logging_a_visit_searches_again(demo_app) -> None:
+    """The kept search follows the book: a logged visit shows in the list's last visit on the next run."""
+    at = _run(NEARBY)
+    at.text_input(key="where").set_value("60601").run()
+    searched = at.session_state["nearby_found"]
+    listed = next(d.value for d in at.dataframe if "km" in d.value.columns)
+    never = listed.loc[listed["Last visit"] == "never", "ID"].iloc[0]
+    at.selectbox(key="visit_account").set_value(never)
+    next(b for b in at.button if b.label == "Log visit").click().run()
+    _no_failure(at)
+    at.run()
+    assert at.session_state["nearby_found"] is not searched
+    listed = next(d.value for d in at.dataframe if "km" in d.value.columns)
+    assert listed.loc[listed["ID"] == never, "Last visit"].item() != "never"
+
+
+def _address(at: AppTest) -> dict[str, list[str]]:
+    """The page's query parameters, each as a list of its values."""
+    return {key: value if isinstance(value, list) else [value] for key, value in at.query_params.items()}
+
+
+def _linked(page: str, query: dict) -> AppTest:
+    """A fresh session opened on a page's address (a reload, or a link someone shared)."""
+    st.cache_resource.clear()
+    st.cache_data.clear()
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.session_state["gcrm_user"] = ADMIN
+    at.query_params.update(query)
+    at.run()
+    at.switch_page(page).run()
+    return at
+
+
+def test_the_nearby_address_holds_the_position_and_the_filters(demo_app) -> None:
+    at = _run(NEARBY)
+    at.text_input(key="where").set_value("60601").run()
+    at.number_input(key="k").set_value(10).run()
+    at.multiselect(key="statuses").set_value(["customer", "prospect"]).run()
+    at.checkbox(key="open_orders").check().run()
+    at.radio(key="nearest_by").set_value("drive").run()
+    _no_failure(at)
+    assert _address(at) == {
+        "where": ["60601"],
+        "k": ["10"],
+        "status": ["customer", "prospect"],
+        "open": ["1"],
+        "by": ["drive"],
+    }
+    linked = _linked(NEARBY, {**at.query_params, "stale": "often", "by": "helicopter"})
+    _no_failure(linked)
+    assert linked.text_input(key="where").value == "60601"
+    assert linked.number_input(key="k").value == 10
+    assert linked.multiselect(key="statuses").value == ["customer", "prospect"]
+    assert linked.checkbox(key="open_orders").value
+    warned = [_shown(w.value) for w in linked.warning]
+    assert any("stale='often'" in w and "whole number from 0 to 3650" in w for w in warned), warned
+    assert any("'helicopter'" in w and "distance, drive" in w for w in warned), warned
+    assert linked.radio(key="nearest_by").value == "distance"
+    assert linked.number_input(key="stale").value == 0
+    listed = next(d.value for d in linked.dataframe if "km" in d.value.columns)
+    assert len(listed) <= 10 and set(listed["Status"]) <= {"customer", "prospect"}
+    assert "by" not in linked.query_params and "stale" not in linked.query_params
+
+
+def test_a_position_moved_to_is_in_the_address_as_coordinates(demo_settings: Settings, demo_app) -> None:
+    conns = prepare_database(demo_settings)
+    with conns.owner.transaction(user=ADMIN.username) as cur:
+        cur.execute("SELECT external_id FROM accounts WHERE geom IS NOT NULL ORDER BY account_id LIMIT 1")
+        (external_id,) = cur.fetchone()
+    conns.close()
+    at = _run(NEARBY)
+    at.text_input(key="find").set_value(external_id).run()
+    at.selectbox(key="find_pick").set_value(external_id).run()
+    lon, lat, _how = at.session_state["position"]
+    assert _address(at)["where"] == [f"{lat:.5f}, {lon:.5f}"]
+    linked = _linked(NEARBY, at.query_params)
+    _no_failure(linked)
+    listed = next(d.value for d in linked.dataframe if "km" in d.value.columns)
+    assert listed["ID"].iloc[0] == external_id

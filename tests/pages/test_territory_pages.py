@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from streamlit.testing.v1 import AppTest
-from support.app import app_as
+from support.app import SESSION_USER_KEY, app_as
 from support.users import ADMIN
 
 from geo.config import PROJECT_DIR
@@ -76,6 +76,34 @@ def test_clicked_unit_shows_its_what_if_and_a_draft_saves_the_move(planned, envi
     assert active_version(db, user=USER) == draft
     changed = next(d.value for d in _run(DESIGN).dataframe if "Territory" in d.value.columns)
     assert changed["Accounts"].sum() == len(book[book["unit"].notna()])
+
+
+def test_the_design_address_holds_a_draft_and_a_link_opens_it(planned, environment) -> None:
+    settings, conns = planned
+    environment(settings)
+    active = active_version(conns.app, user=USER)
+    at = _run(DESIGN)
+    assert "plan" not in at.query_params
+    _button(at, "New draft").click().run()
+    _no_failure(at)
+    draft = at.session_state["plan_pick"]
+    assert draft != active and at.query_params["plan"] == str(draft)
+    linked = AppTest.from_file(APP, default_timeout=180)
+    linked.session_state[SESSION_USER_KEY] = ADMIN
+    linked.query_params["plan"] = str(draft)
+    linked.run()
+    linked.switch_page(DESIGN).run()
+    _no_failure(linked)
+    assert linked.selectbox(key="plan_pick").value == draft
+    unknown = AppTest.from_file(APP, default_timeout=180)
+    unknown.session_state[SESSION_USER_KEY] = ADMIN
+    unknown.query_params["plan"] = "9999"
+    unknown.run()
+    unknown.switch_page(DESIGN).run()
+    _no_failure(unknown)
+    assert any("'9999'" in w.value and str(draft) in w.value for w in unknown.warning)
+    assert unknown.selectbox(key="plan_pick").value == active
+    assert "plan" not in unknown.query_params
 
 
 def test_the_last_saved_move_can_be_undone(planned, environment) -> None:
