@@ -187,6 +187,37 @@ def moment(value: object, zone: str = "UTC") -> str:
     return stamp.tz_convert(ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M")
 
 
+FIGURE_TEXT: dict[str, Callable[[object], str]] = {
+    "count": count,
+    "money": money,
+    "share": share,
+    "percent": lambda value: MISSING if missing(value) else f"{float(value):,.1f}%",
+    "rate": number,
+    "number": number,
+    "minutes": duration,
+}
+"""Kind of figure → how it is written (``percent`` holds values already in percent, ``share`` fractions)."""
+
+
+def figure(value: object, kind: str) -> str:
+    """A figure written by its kind: ``figure(2984359, "money")`` → ``$2,984,359``.
+
+    Parameters
+    ----------
+    value
+        The figure.
+    kind
+        A key of :data:`FIGURE_TEXT` (``count``, ``money``, ``share``, ``percent``, ``rate``,
+        ``number``, ``minutes``); another kind is written as a plain number.
+
+    Returns
+    -------
+    str
+        The figure, or :data:`MISSING`.
+    """
+    return FIGURE_TEXT.get(kind, number)(value)
+
+
 def column_label(name: str) -> str:
     """A column name as words: ``annual_revenue`` → ``Annual revenue``, ``h3_r5`` → ``H3 (resolution 5)``.
 

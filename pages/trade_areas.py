@@ -6,7 +6,7 @@ import streamlit as st
 from streamlit_folium import st_folium
 
 from geo.analysis.drive_areas import drive_time_trade_areas
-from geo.analysis.market_answers import AREA_MARKET, area_market
+from geo.analysis.market_answers import AREA_MARKET, AREA_MARKET_KINDS, area_market
 from geo.analysis.tradeareas import (
     area_figures,
     busiest_branch,
@@ -31,7 +31,7 @@ from geo.roads.travel import Basis
 from pages._shared.caches import cached_facts, cached_regions, connections
 from pages._shared.errors import show_error
 from pages._shared.navigation import opened_through_app
-from pages._shared.tables import number_columns
+from pages._shared.tables import figure_rows, number_columns
 from pages._shared.user import current_scope, current_user
 
 METHODS = {
@@ -134,11 +134,7 @@ def render() -> None:
         )
         st.caption(_basis_caption(basis, method))
         st.markdown("**The market in each area**")
-        st.dataframe(
-            market,
-            width="stretch",
-            column_config=number_columns(dict.fromkeys(market.columns, "number")),
-        )
+        st.dataframe(market, width="stretch")
         st.caption(
             "Estimates from the counties each area covers, apportioned by the population of their"
             " places and by area."
@@ -256,8 +252,7 @@ def _figures(members: pd.DataFrame, accounts, areas, branch_id: int) -> pd.DataF
 def _market(areas, branch_id: int, names: pd.Series) -> pd.DataFrame:
     own = areas[areas["branch_id"] == branch_id]
     market = area_market(connections().app, load_settings().data_dir, own.geometry, user=current_user())
-    table = market.rename(columns=AREA_MARKET).round(0).reset_index(drop=True)
-    return table.set_axis(names.to_numpy()).T
+    return figure_rows(market, AREA_MARKET, AREA_MARKET_KINDS).set_axis(names.to_numpy(), axis="columns")
 
 
 def _map(areas, branch, accounts, members, branch_id):

@@ -13,6 +13,7 @@ from geo.formatting import (
     column_label,
     count,
     duration,
+    figure,
     legend_ranges,
     moment,
     money,
@@ -155,3 +156,22 @@ def test_a_whole_class_without_a_whole_number_is_refused() -> None:
 )
 def test_numeric_order(keys: list, expected: list) -> None:
     assert numeric_order(keys) == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "kind", "expected"),
+    [
+        (2984359.4, "money", "$2,984,359"),
+        (12408.0, "count", "12,408"),
+        (0.1234, "share", "12.3%"),
+        (12.34, "percent", "12.3%"),
+        (95, "minutes", "1 h 35 min"),
+        (1.25, "rate", "1.2"),
+        (3.5, "unknown kind", "3.5"),
+        (float("nan"), "money", MISSING),
+        (None, "count", MISSING),
+        (pd.NA, "percent", MISSING),
+    ],
+)
+def test_figure_is_written_by_its_kind(value: object, kind: str, expected: str) -> None:
+    assert figure(value, kind) == expected
