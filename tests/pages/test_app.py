@@ -139,7 +139,10 @@ def test_map_page_every_level(demo_app, level: str) -> None:
     at = _run(MAP_PAGE)
     at.selectbox(key="level").set_value(level).run()
     _no_failure(at)
-    assert _table(at)["Accounts"].sum() == 3_000
+    table = _table(at)
+    assert table["Accounts"].sum() == 3_000
+    if level.startswith("h3_"):
+        assert table.iloc[:, 0].str.fullmatch(r"Near .+, [A-Z]{2}").all(), table.iloc[:3, 0].tolist()
 
 
 def test_map_page_every_measure_and_scheme(demo_app) -> None:
