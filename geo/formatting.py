@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import numbers
 import re
+import unicodedata
 from collections.abc import Callable, Iterable
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
@@ -309,3 +310,59 @@ def numeric_order(keys: Iterable[object]) -> list[object]:
     if values and all(number_ is not None for number_ in parsed):
         return [key for _number, key in sorted(zip(parsed, values, strict=True), key=lambda pair: pair[0])]
     return sorted(values, key=str)
+
+
+def text_table(
+    frame: pd.DataFrame,
+    *,
+    kinds: dict[str, str] | None = None,
+    labels: dict[str, str] | None = None,
+    zone: str = "UTC",
+) -> str:
+    """Rows as a table for people at a terminal: words as headers, figures formatted and right-aligned.
+
+    Parameters
+    ----------
+    frame
+        The rows, in the order to print.
+    kinds
+        Column → kind of figure (see :func:`figure`); these columns are right-aligned.
+    labels
+        Column → header; other columns are headed by :func:`column_label`.
+    zone
+        IANA time zone moments are written in (columns ending in ``_at`` or holding dates).
+
+    Returns
+    -------
+    str
+        The header, a rule and one line per row, each ending in a newline; a missing value reads
+        :data:`MISSING`, control characters in text become spaces.
+    """
+    kinds = kinds or {}
+    labels = labels or {}
+    columns = [str(column) for column in frame.columns]
+    cells = [[_cell(value, column, kinds, zone) for value in frame[column]] for column in frame.columns]
+    headers = [labels.get(column, column_label(column)) for column in columns]
+    widths = [max([len(header), *map(len, values)]) for header, values in zip(headers, cells, strict=True)]
+    right = [column in kinds for column in columns]
+
+    def line(values: list[str]) -> str:
+        parts = [
+            value.rjust(width) if is_right else value.ljust(width)
+            for value, width, is_right in zip(values, widths, right, strict=True)
+        ]
+        return "  ".join(parts).rstrip() + "\n"
+
+    rows = [line([column[row] for column in cells]) for row in range(len(frame))]
+    return line(headers) + line(["-" * width for width in widths]) + "".join(rows)
+
+
+def _cell(value: object, column: str, kinds: dict[str, str], zone: str) -> str:
+    if column in kinds:
+        return figure(value, kinds[column])
+    if missing(value):
+        return MISSING
+    if column.endswith("_at") or isinstance(value, date | pd.Timestamp):
+        return moment(value, zone)
+    text = str(value)
+    return "".join(" " if unicodedata.category(char).startswith("C") else char for char in text)

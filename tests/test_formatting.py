@@ -20,6 +20,7 @@ from geo.formatting import (
     number,
     numeric_order,
     share,
+    text_table,
 )
 
 
@@ -175,3 +176,26 @@ def test_numeric_order(keys: list, expected: list) -> None:
 )
 def test_figure_is_written_by_its_kind(value: object, kind: str, expected: str) -> None:
     assert figure(value, kind) == expected
+
+
+def test_text_table_heads_with_words_and_aligns_formatted_figures() -> None:
+    frame = pd.DataFrame(
+        {
+            "name": ["Acme\x1b[31m", None],
+            "annual_revenue": [2984359.4, np.nan],
+            "accounts": [12408, 3],
+            "created_at": [datetime(2026, 12, 3, 15, 5, tzinfo=UTC), None],
+        }
+    )
+    table = text_table(frame, kinds={"annual_revenue": "money", "accounts": "count"}, zone="America/Chicago")
+    assert table.splitlines() == [
+        "Name       Annual revenue  Accounts  Created at",
+        "---------  --------------  --------  ----------------",
+        "Acme [31m      $2,984,359    12,408  2026-12-03 09:05",
+        f"{MISSING}                       {MISSING}         3  {MISSING}",
+    ]
+
+
+def test_text_table_of_no_rows_is_its_header() -> None:
+    table = text_table(pd.DataFrame({"key": []}), labels={"key": "State"})
+    assert table == "State\n-----\n"
