@@ -28,13 +28,14 @@ from pages._shared.downloads import audited_download
 from pages._shared.errors import show_error
 from pages._shared.navigation import opened_through_app
 from pages._shared.search import picked_account
-from pages._shared.tables import number_columns, reader_time_zone
+from pages._shared.tables import number_columns, reader_time_zone, show_table
 from pages._shared.user import current_user
 
 OUTCOMES = ("Met the buyer", "Left material", "Order taken", "No one available", "Follow-up booked")
 NEAREST_BY = {"distance": "Distance", "drive": "Drive time"}
 # The account whose marker the rep tapped last (its panel shows above the route).
 TAPPED_KEY = "nearby_tapped"
+HISTORY_LABELS = {"when": "When", "what": "What", "detail": "Detail", "amount": "Amount"}
 
 
 def render() -> None:
@@ -312,7 +313,7 @@ def _visit(found: pd.DataFrame, position: tuple[float, float]) -> None:
         show_error(exc)
         return
     st.markdown("**History**")
-    st.dataframe(history.head(50), hide_index=True, width="stretch")
+    show_table(history.head(50), labels=HISTORY_LABELS, kinds={"amount": "money"})
 
 
 if opened_through_app():

@@ -180,6 +180,30 @@ def test_a_tapped_account_opens_with_add_to_route_and_log_a_visit(demo_app) -> N
     assert not any(b.label == "Add to route" for b in at.button)
 
 
+def test_an_accounts_history_reads_moments_money_and_dashes(demo_settings: Settings, demo_app) -> None:
+    """Regression: the history showed raw headers and "None" for the amount of a visit."""
+    at = _run(NEARBY)
+    at.text_input(key="where").set_value("60601").run()
+    listed = list(next(d.value for d in at.dataframe if "km" in d.value.columns)["ID"])
+    conns = prepare_database(demo_settings)
+    with conns.app.transaction(user=ADMIN.username) as cur:
+        cur.execute(
+            "SELECT a.external_id FROM accounts a WHERE a.external_id = ANY(%s)"
+            " AND EXISTS (SELECT 1 FROM orders o WHERE o.account_id = a.account_id)"
+            " AND EXISTS (SELECT 1 FROM interactions i WHERE i.account_id = a.account_id) LIMIT 1",
+            (listed,),
+        )
+        [(busy,)] = cur.fetchall()
+    conns.close()
+    at.selectbox(key="visit_account").set_value(busy).run()
+    _no_failure(at)
+    history = next(d.value for d in at.dataframe if "When" in d.value.columns)
+    assert list(history.columns) == ["When", "What", "Detail", "Amount"]
+    assert history["When"].str.fullmatch(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}").all()
+    assert history["Amount"].str.fullmatch(r"\$[\d,]+|—").all(), history["Amount"].tolist()
+    assert {"$", "—"} == {amount[0] for amount in history["Amount"]}
+
+
 def test_nearby_page_explains_a_position_it_cannot_place(demo_app) -> None:
     at = _run(NEARBY)
     at.text_input(key="where").set_value("Atlantis").run()
