@@ -310,6 +310,7 @@ def test_trade_area_huff_shows_its_fitted_beta_and_drawn_demand(demo_app) -> Non
     drawn = float(figures["Expected accounts drawn"].replace(",", ""))
     within = int(figures["Accounts in the cells"].replace(",", ""))
     assert 0 < drawn <= within
+    assert re.fullmatch(r"\$\d{1,3}(,\d{3})*", figures["Expected revenue drawn, last 12 months"])
 
 
 def test_the_server_warms_the_shared_caches_before_anyone_signs_in(demo_app, caplog) -> None:
