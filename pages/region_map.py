@@ -39,7 +39,7 @@ from pages._shared.downloads import audited_download
 from pages._shared.errors import show_error
 from pages._shared.navigation import opened_through_app
 from pages._shared.search import picked_account
-from pages._shared.tables import number_columns
+from pages._shared.tables import number_columns, show_table
 from pages._shared.user import current_scope, current_user
 
 LEVELS = {
@@ -290,13 +290,7 @@ def _table(table, level: str, measure: str) -> None:
     ordered = ["key", "name", measure, *[m for m in CUBE_MEASURES if m != measure and m in table]]
     shown = table[ordered].sort_values(measure, ascending=False)
     labels = {"name": LEVELS.get(level, "Region"), **CUBE_MEASURES}
-    st.dataframe(
-        shown.drop(columns="key").rename(columns=labels).round(2),
-        hide_index=True,
-        height=470,
-        width="stretch",
-        column_config=number_columns({CUBE_MEASURES[m]: kind for m, kind in MEASURE_KINDS.items()}),
-    )
+    show_table(shown.drop(columns="key").round(2), labels=labels, kinds=MEASURE_KINDS, height=470)
     left, right = st.columns(2)
     # The files are made when clicked: a GeoJSON of every county cost a quarter of each rerun.
     left.download_button(

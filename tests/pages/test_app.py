@@ -131,7 +131,9 @@ def test_map_page_filters_and_period(demo_app) -> None:
     at.selectbox(key="period").set_value("2025").run()
     at.selectbox(key="measure").set_value("growth").run()
     _no_failure(at)
-    assert _table(at).columns[1] == "Revenue growth (%)"
+    growth = _table(at)
+    assert growth.columns[1] == "Revenue growth (%)"
+    assert not growth.isna().any().any(), growth[growth.isna().any(axis=1)].head(3)
 
 
 @pytest.mark.parametrize("level", ["county", "h3_5", "h3_6", "h3_7", "zip", "trade_area"])
