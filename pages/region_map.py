@@ -153,11 +153,14 @@ def _white_space(facts: Facts, level: str, focus: list) -> None:
     states = [key for drilled, key, _name in focus if drilled == "state"]
     if states:
         ranked = ranked[ranked["key"].str.startswith(states[-1])]
-    st.dataframe(
-        ranked.drop(columns="key").head(WHITE_SPACE_LIMIT).rename(columns=WHITE_SPACE_LABELS).round(1),
-        hide_index=True,
-        width="stretch",
-        column_config=number_columns(dict.fromkeys(list(WHITE_SPACE_LABELS.values())[1:], "number")),
+    show_table(
+        ranked.drop(columns="key").head(WHITE_SPACE_LIMIT).round(1),
+        labels=WHITE_SPACE_LABELS,
+        kinds={
+            **dict.fromkeys(("market", "customers", "visited"), "count"),
+            "expected": "number",
+            "opportunity": "number",
+        },
     )
     st.caption(
         f"Expected customers: the region's {DENOMINATORS[denominator]} times the book's penetration in"
