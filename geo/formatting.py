@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import numbers
 import re
+import unicodedata
 from collections.abc import Callable, Iterable
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
@@ -187,6 +188,37 @@ def moment(value: object, zone: str = "UTC") -> str:
     return stamp.tz_convert(ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M")
 
 
+FIGURE_TEXT: dict[str, Callable[[object], str]] = {
+    "count": count,
+    "money": money,
+    "share": share,
+    "percent": lambda value: MISSING if missing(value) else f"{float(value):,.1f}%",
+    "rate": number,
+    "number": number,
+    "minutes": duration,
+}
+"""Kind of figure → how it is written (``percent`` holds values already in percent, ``share`` fractions)."""
+
+
+def figure(value: object, kind: str) -> str:
+    """A figure written by its kind: ``figure(2984359, "money")`` → ``$2,984,359``.
+
+    Parameters
+    ----------
+    value
+        The figure.
+    kind
+        A key of :data:`FIGURE_TEXT` (``count``, ``money``, ``share``, ``percent``, ``rate``,
+        ``number``, ``minutes``); another kind is written as a plain number.
+
+    Returns
+    -------
+    str
+        The figure, or :data:`MISSING`.
+    """
+    return FIGURE_TEXT.get(kind, number)(value)
+
+
 def column_label(name: str) -> str:
     """A column name as words: ``annual_revenue`` → ``Annual revenue``, ``h3_r5`` → ``H3 (resolution 5)``.
 
@@ -278,3 +310,59 @@ def numeric_order(keys: Iterable[object]) -> list[object]:
     if values and all(number_ is not None for number_ in parsed):
         return [key for _number, key in sorted(zip(parsed, values, strict=True), key=lambda pair: pair[0])]
     return sorted(values, key=str)
+
+
+def text_table(
+    frame: pd.DataFrame,
+    *,
+    kinds: dict[str, str] | None = None,
+    labels: dict[str, str] | None = None,
+    zone: str = "UTC",
+) -> str:
+    """Rows as a table for people at a terminal: words as headers, figures formatted and right-aligned.
+
+    Parameters
+    ----------
+    frame
+        The rows, in the order to print.
+    kinds
+        Column → kind of figure (see :func:`figure`); these columns are right-aligned.
+    labels
+        Column → header; other columns are headed by :func:`column_label`.
+    zone
+        IANA time zone moments are written in (columns ending in ``_at`` or holding dates).
+
+    Returns
+    -------
+    str
+        The header, a rule and one line per row, each ending in a newline; a missing value reads
+        :data:`MISSING`, control characters in text become spaces.
+    """
+    kinds = kinds or {}
+    labels = labels or {}
+    columns = [str(column) for column in frame.columns]
+    cells = [[_cell(value, column, kinds, zone) for value in frame[column]] for column in frame.columns]
+    headers = [labels.get(column, column_label(column)) for column in columns]
+    widths = [max([len(header), *map(len, values)]) for header, values in zip(headers, cells, strict=True)]
+    right = [column in kinds for column in columns]
+
+    def line(values: list[str]) -> str:
+        parts = [
+            value.rjust(width) if is_right else value.ljust(width)
+            for value, width, is_right in zip(values, widths, right, strict=True)
+        ]
+        return "  ".join(parts).rstrip() + "\n"
+
+    rows = [line([column[row] for column in cells]) for row in range(len(frame))]
+    return line(headers) + line(["-" * width for width in widths]) + "".join(rows)
+
+
+def _cell(value: object, column: str, kinds: dict[str, str], zone: str) -> str:
+    if column in kinds:
+        return figure(value, kinds[column])
+    if missing(value):
+        return MISSING
+    if column.endswith("_at") or isinstance(value, date | pd.Timestamp):
+        return moment(value, zone)
+    text = str(value)
+    return "".join(" " if unicodedata.category(char).startswith("C") else char for char in text)

@@ -1,9 +1,7 @@
 """Users and audit log (admins): who may sign in with which role, and what they did."""
 
-import pandas as pd
 import streamlit as st
 
-from geo import formatting
 from geo.errors import GcrmError
 from geo.maps.escaping import markdown_text
 from geo.store.audit import AUDITED_ACTIONS, audit_entries
@@ -11,7 +9,7 @@ from geo.store.users import ROLES, add_user, list_users, reset_password, set_dis
 from pages._shared.caches import connections
 from pages._shared.errors import show_error
 from pages._shared.navigation import opened_through_app
-from pages._shared.tables import reader_time_zone
+from pages._shared.tables import readable
 from pages._shared.user import current_user
 
 USER_LABELS = {
@@ -47,7 +45,7 @@ def render() -> None:
     notice = st.session_state.pop("admin_notice", None)
     if notice:
         st.success(notice)
-    st.dataframe(_readable(users).rename(columns=USER_LABELS), hide_index=True, width="stretch")
+    st.dataframe(readable(users, labels=USER_LABELS), hide_index=True, width="stretch")
     others = [name for name in users["username"] if name != user]
     chosen = st.selectbox("User", others, index=None, placeholder="Choose a user to disable, enable or reset")
     if chosen is not None:
@@ -83,21 +81,7 @@ def render() -> None:
         show_error(exc)
         return
     st.caption(f"The latest {len(entries):,} entries, newest first.")
-    st.dataframe(_readable(entries).rename(columns=AUDIT_LABELS), hide_index=True, width="stretch")
-
-
-def _readable(table: pd.DataFrame) -> pd.DataFrame:
-    """Moments in the reader's time zone and a dash for what is missing (never "None")."""
-    zone = reader_time_zone()
-    shown = table.copy()
-    for column in shown.columns:
-        if column.endswith("_at"):
-            shown[column] = [formatting.moment(value, zone) for value in shown[column]]
-        elif shown[column].dtype == object or pd.api.types.is_string_dtype(shown[column]):
-            shown[column] = [
-                formatting.MISSING if formatting.missing(value) else value for value in shown[column]
-            ]
-    return shown
+    st.dataframe(readable(entries, labels=AUDIT_LABELS), hide_index=True, width="stretch")
 
 
 def _add_user_form(db, user: str) -> None:

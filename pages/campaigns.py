@@ -50,10 +50,26 @@ from pages._shared.caches import (
 from pages._shared.downloads import audited_download
 from pages._shared.errors import show_error
 from pages._shared.navigation import opened_through_app
+from pages._shared.tables import show_table
 from pages._shared.user import current_user
 from territories.model import territory_table
 
 PICKED_COUNTIES = "picked_counties"  # session key of the counties picked by clicking
+SAVED_LABELS = {"created_by": "Saved by", "created_at": "Saved"}
+RESPONSE_LABELS = {
+    "members": "Members",
+    "responses": "Responses",
+    "conversions": "Conversions",
+    "revenue": "Revenue",
+    "cost": "Cost",
+    "response_rate": "Response rate",
+    "roi": "Return on cost",
+}
+RESPONSE_KINDS = {
+    **dict.fromkeys(["members", "responses", "conversions"], "count"),
+    **dict.fromkeys(["revenue", "cost"], "money"),
+    **dict.fromkeys(["response_rate", "roi"], "percent"),
+}
 
 
 def render() -> None:
@@ -87,10 +103,10 @@ def render() -> None:
             show_error(exc)
             return
         st.metric("Final audience", f"{len(members):,}")
-        st.dataframe(
-            counts.rename(columns={"stage": "Stage", "count": "Accounts", "removed": "Removed"}),
-            hide_index=True,
-            width="stretch",
+        show_table(
+            counts,
+            labels={"stage": "Stage", "count": "Accounts", "removed": "Removed"},
+            kinds={"count": "count", "removed": "count"},
         )
         _save_and_export(parts, filters, members)
     if len(members):
@@ -296,10 +312,10 @@ def _breakdown(members: pd.DataFrame) -> None:
             key="audience-map",
         )
     with table_column:
-        st.dataframe(
+        show_table(
             table[["name", "audience"]].sort_values("audience", ascending=False),
-            hide_index=True,
-            width="stretch",
+            labels={"name": "State", "audience": "Audience"},
+            kinds={"audience": "count"},
             height=380,
         )
 
@@ -316,7 +332,11 @@ def _saved_campaigns() -> None:
     if saved.empty:
         st.caption("None yet.")
         return
-    st.dataframe(saved.drop(columns=["campaign_id"]), hide_index=True, width="stretch")
+    show_table(
+        saved.drop(columns=["campaign_id"]),
+        labels=SAVED_LABELS,
+        kinds=dict.fromkeys(["members", "responses", "conversions"], "count"),
+    )
     name = st.selectbox("Campaign", saved["name"], key="saved_pick")
     members = campaign_members(db, name, user=user)
     left, right = st.columns(2)
@@ -392,12 +412,10 @@ def _saved_campaigns() -> None:
         returned_objects=[],
         key=f"responses-{name}",
     )
-    st.dataframe(
-        mapped[
-            ["name", "members", "responses", "conversions", "revenue", "cost", "response_rate", "roi"]
-        ].round(1),
-        hide_index=True,
-        width="stretch",
+    show_table(
+        mapped[["name", *RESPONSE_LABELS]].round(1),
+        labels={"name": "State", **RESPONSE_LABELS},
+        kinds=RESPONSE_KINDS,
     )
 
 

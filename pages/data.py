@@ -29,6 +29,7 @@ from pages._shared.caches import cached_regions, connections
 from pages._shared.downloads import audited_download
 from pages._shared.errors import show_error
 from pages._shared.navigation import opened_through_app
+from pages._shared.tables import show_table
 from pages._shared.user import current_user
 
 IGNORE = "— ignore —"
@@ -274,8 +275,7 @@ def _duplicates_panel() -> None:
     if pairs.empty:
         st.success("No probable duplicates found.")
         return
-    shown = pairs.rename(columns=DUPLICATE_LABELS)
-    st.dataframe(shown, hide_index=True, width="stretch", height=240)
+    show_table(pairs, labels=DUPLICATE_LABELS, kinds={"distance_m": "number"}, height=240)
     labels = [
         f"{p.name_b} ({p.external_id_b}) into {p.name_a} ({p.external_id_a})" for p in pairs.itertuples()
     ]

@@ -30,7 +30,7 @@ from pages._shared.downloads import audited_download
 from pages._shared.errors import show_error
 from pages._shared.navigation import opened_through_app
 from pages._shared.search import picked_account
-from pages._shared.tables import number_columns, reader_time_zone
+from pages._shared.tables import number_columns, reader_time_zone, show_table
 from pages._shared.user import current_user
 
 OUTCOMES = ("Met the buyer", "Left material", "Order taken", "No one available", "Follow-up booked")
@@ -46,6 +46,7 @@ PAGE = "nearby"
 # Number filters: query parameter → (session key, lowest, highest, default).
 NUMBERS = {"k": ("k", 1, 200, 25), "within": ("radius", 0, 500, 0), "stale": ("stale", 0, 3_650, 0)}
 VIEW_KEYS = ("where", *NUMBERS, "status", "open", "by")
+HISTORY_LABELS = {"when": "When", "what": "What", "detail": "Detail", "amount": "Amount"}
 
 
 def render() -> None:
@@ -392,7 +393,7 @@ def _visit(found: pd.DataFrame, position: tuple[float, float]) -> None:
         show_error(exc)
         return
     st.markdown("**History**")
-    st.dataframe(history.head(50), hide_index=True, width="stretch")
+    show_table(history.head(50), labels=HISTORY_LABELS, kinds={"amount": "money"})
 
 
 if opened_through_app():

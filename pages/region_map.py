@@ -42,7 +42,7 @@ from pages._shared.errors import show_error
 from pages._shared.navigation import opened_through_app
 from pages._shared.picks import accounts_table, pick_clicked, pick_later, picked_row
 from pages._shared.search import picked_account
-from pages._shared.tables import number_columns
+from pages._shared.tables import number_columns, show_table
 from pages._shared.user import current_scope, current_user
 
 LEVELS = {
@@ -165,11 +165,14 @@ def _white_space(facts: Facts, level: str, focus: list) -> None:
     states = [key for drilled, key, _name in focus if drilled == "state"]
     if states:
         ranked = ranked[ranked["key"].str.startswith(states[-1])]
-    st.dataframe(
-        ranked.drop(columns="key").head(WHITE_SPACE_LIMIT).rename(columns=WHITE_SPACE_LABELS).round(1),
-        hide_index=True,
-        width="stretch",
-        column_config=number_columns(dict.fromkeys(list(WHITE_SPACE_LABELS.values())[1:], "number")),
+    show_table(
+        ranked.drop(columns="key").head(WHITE_SPACE_LIMIT).round(1),
+        labels=WHITE_SPACE_LABELS,
+        kinds={
+            **dict.fromkeys(("market", "customers", "visited"), "count"),
+            "expected": "number",
+            "opportunity": "number",
+        },
     )
     st.caption(
         f"Expected customers: the region's {DENOMINATORS[denominator]} times the book's penetration in"
@@ -414,13 +417,7 @@ def _table(table, level: str, measure: str) -> None:
     ordered = ["key", "name", measure, *[m for m in CUBE_MEASURES if m != measure and m in table]]
     shown = table[ordered].sort_values(measure, ascending=False)
     labels = {"name": LEVELS.get(level, "Region"), **CUBE_MEASURES}
-    st.dataframe(
-        shown.drop(columns="key").rename(columns=labels).round(2),
-        hide_index=True,
-        height=470,
-        width="stretch",
-        column_config=number_columns({CUBE_MEASURES[m]: kind for m, kind in MEASURE_KINDS.items()}),
-    )
+    show_table(shown.drop(columns="key").round(2), labels=labels, kinds=MEASURE_KINDS, height=470)
     left, right = st.columns(2)
     # The files are made when clicked: a GeoJSON of every county cost a quarter of each rerun.
     left.download_button(

@@ -15,8 +15,9 @@ from geo.roads.estimate import ASSUMPTION
 from pages._shared.address import linked_choice, linked_view, show_view
 from pages._shared.caches import BOOK_TABLES, cached_book, cached_units, connections
 from pages._shared.errors import guarded, show_error
-from pages._shared.labels import KPI_LABELS
+from pages._shared.labels import KPI_KINDS, KPI_LABELS
 from pages._shared.navigation import opened_through_app
+from pages._shared.tables import figure_rows, show_table
 from pages._shared.user import current_scope, current_user
 from territories.book_alignment import (
     BALANCE_MEASURES,
@@ -107,7 +108,7 @@ def _gaps_and_overlaps(version: int, book: pd.DataFrame, plan: pd.Series) -> Non
         st.success("Every unit holding accounts belongs to a territory.")
     else:
         st.warning(f"{len(found):,} unit(s) hold accounts but belong to no territory.")
-        st.dataframe(found, hide_index=True, width="stretch")
+        show_table(found, labels={"unit": "Unit", "accounts": "Accounts"}, kinds={"accounts": "count"})
     try:
         claimed = overlaps(book, shapes_of_accounts(connections().app, version, user=current_user()), plan)
     except GcrmError as exc:
@@ -117,7 +118,7 @@ def _gaps_and_overlaps(version: int, book: pd.DataFrame, plan: pd.Series) -> Non
         st.success("No account is claimed by two territories.")
     else:
         st.warning(f"{len(claimed):,} account(s) are claimed by two territories (a drawn shape and a unit).")
-        st.dataframe(claimed, hide_index=True, width="stretch")
+        show_table(claimed, labels={"account_id": "Account", "territories": "Claimed by territories"})
 
 
 def _no_plan_yet(planner: bool) -> None:
@@ -230,10 +231,12 @@ def _map_and_edits(version, status, plan, locked, territories, book, units, *, p
 
 def _territory_table(kpis: pd.DataFrame, territories: pd.DataFrame) -> None:
     table = kpis.assign(code=territories["code"], locked=territories["locked"])
-    shown = table[["code", "name", "rep_name", "accounts", "revenue", "locked"]].rename(
-        columns={"code": "Code", "name": "Territory", "rep_name": "Rep", "locked": "Locked", **KPI_LABELS}
+    show_table(
+        table[["code", "name", "rep_name", "accounts", "revenue", "locked"]],
+        labels={"code": "Code", "name": "Territory", "rep_name": "Rep", "locked": "Locked", **KPI_LABELS},
+        kinds=KPI_KINDS,
+        height=520,
     )
-    st.dataframe(shown.round(0), hide_index=True, width="stretch", height=520)
 
 
 def _offer_undo(version: int, plan: pd.Series, names: dict, user: str) -> None:
@@ -276,13 +279,11 @@ def _unit_panel(version, status, unit, plan, locked, territories, book, placed, 
     after[unit] = target
     shown = preview(book, plan, after, territories)
     touched = [t for t in (current, target) if t is not None and t in shown.index]
-    table = shown.loc[touched].T.unstack(level=1)
-    table.index = [KPI_LABELS[k] for k in table.index]
+    rows = shown.loc[touched].stack(level=1, future_stack=True)
+    table = figure_rows(rows, {kpi: KPI_LABELS[kpi] for kpi in rows.columns}, KPI_KINDS)
     st.markdown("**What-if: the two territories before and after the move**")
     st.dataframe(
-        table.rename(
-            columns=lambda t: territories.loc[t, "code"] if t in territories.index else t, level=0
-        ).round(1),
+        table.rename(columns=lambda t: territories.loc[t, "code"] if t in territories.index else t, level=0),
         width="stretch",
     )
     if status != "draft":
@@ -418,7 +419,15 @@ def _changes(version, active, book, plan, territories) -> None:
         "revenue_gained": "Revenue gained",
         "revenue_lost": "Revenue lost",
     }
-    st.dataframe(diff.rename(columns=labels).round(0), hide_index=True, width="stretch")
+    show_table(
+        diff,
+        labels=labels,
+        kinds={
+            column: "money" if column.startswith("revenue") else "count"
+            for column in labels
+            if column != "name"
+        },
+    )
     moved = int(diff["accounts_gained"].sum())
     st.caption(f"Publishing this draft moves {moved:,} account(s) (manual overrides stay where they are).")
 

@@ -16,6 +16,7 @@ from pages._shared.caches import BOOK_TABLES, cached_book, cached_units, connect
 from pages._shared.errors import show_error
 from pages._shared.labels import KPI_KINDS, KPI_LABELS
 from pages._shared.navigation import opened_through_app
+from pages._shared.tables import show_table
 from pages._shared.user import current_scope, current_user
 from territories.metrics import balance_index, rep_kpis, territory_kpis
 from territories.model import active_version, territory_table, version_plan
@@ -90,9 +91,7 @@ def render() -> None:
 def _tables(kpis: pd.DataFrame, measure: str, selected: str | None) -> None:
     ordered = kpis.sort_values(measure, ascending=False)
     columns = ["code", "name", "rep_name", *[k for k in KPI_LABELS if k != "revenue_previous"]]
-    shown = ordered[columns].rename(
-        columns={"code": "Code", "name": "Territory", "rep_name": "Rep", **KPI_LABELS}
-    )
+    shown = ordered[columns]
     if selected is not None and int(selected) in kpis.index:
         picked = kpis.loc[int(selected)]
         code, name, rep = (markdown_text(picked[c]) for c in ("code", "name", "rep_name"))
@@ -102,10 +101,16 @@ def _tables(kpis: pd.DataFrame, measure: str, selected: str | None) -> None:
             st.rerun()
         shown = shown[ordered.index == int(selected)]
     st.markdown(f"**Territories by {KPI_LABELS[measure].lower()}**")
-    st.dataframe(shown.round(1), hide_index=True, width="stretch", height=300)
+    labels = {"code": "Code", "name": "Territory", "rep_name": "Rep", **KPI_LABELS}
+    show_table(shown.round(1), labels=labels, kinds=KPI_KINDS, height=300)
     st.markdown("**Reps**")
-    reps = rep_kpis(kpis).rename(columns=KPI_LABELS | {"territories": "Territories"}).rename_axis("Rep")
-    st.dataframe(reps.round(1), width="stretch", height=200)
+    reps = rep_kpis(kpis).rename_axis("rep_name").reset_index()
+    show_table(
+        reps.round(1),
+        labels=labels | {"territories": "Territories"},
+        kinds=KPI_KINDS | {"territories": "count"},
+        height=200,
+    )
     st.download_button(
         "Download CSV",
         csv_text(ordered[columns].round(2)),

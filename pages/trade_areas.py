@@ -5,8 +5,9 @@ import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
 
+from geo import formatting
 from geo.analysis.drive_areas import drive_time_trade_areas
-from geo.analysis.market_answers import AREA_MARKET, area_market
+from geo.analysis.market_answers import AREA_MARKET, AREA_MARKET_KINDS, area_market
 from geo.analysis.tradeareas import (
     area_accounts,
     area_figures,
@@ -26,14 +27,15 @@ from geo.field.accounts import accounts_near, branches, data_version
 from geo.maps.escaping import markdown_text
 from geo.maps.point_maps import trade_area_map
 from geo.maps.region_maps import choropleth_map
+from geo.places.regions import h3_cell_labels
 from geo.roads.drivetime import parse_minutes
 from geo.roads.estimate import ASSUMPTION
 from geo.roads.travel import Basis
-from pages._shared.caches import cached_facts, cached_regions, connections
+from pages._shared.caches import cached_facts, cached_places, cached_regions, connections
 from pages._shared.errors import show_error
 from pages._shared.navigation import opened_through_app
 from pages._shared.picks import accounts_table, pick_clicked, picked_row, selected_position
-from pages._shared.tables import number_columns
+from pages._shared.tables import figure_rows, number_columns
 from pages._shared.user import current_scope, current_user
 
 METHODS = {
@@ -61,6 +63,11 @@ FIGURE_LABELS = {
     "revenue_share": "Share of nearby revenue (%)",
     "shared_customers": "Customers shared with other branches",
     "cannibalisation": "Cannibalisation (%)",
+}
+FIGURE_KINDS = {
+    **dict.fromkeys(("accounts", "customers", "shared_customers"), "count"),
+    "revenue": "money",
+    **dict.fromkeys(("revenue_share", "cannibalisation"), "percent"),
 }
 
 
@@ -130,18 +137,14 @@ def render() -> None:
             figures,
             hide_index=True,
             width="stretch",
-            column_config=number_columns(dict.fromkeys(figures.columns[1:], "number")),
+            column_config=number_columns({FIGURE_LABELS[name]: kind for name, kind in FIGURE_KINDS.items()}),
             key=figures_key,
             on_select="rerun",
             selection_mode="single-row",
         )
         st.caption(f"{_basis_caption(basis, method)} Pick an area to list its accounts.")
         st.markdown("**The market in each area**")
-        st.dataframe(
-            market,
-            width="stretch",
-            column_config=number_columns(dict.fromkeys(market.columns, "number")),
-        )
+        st.dataframe(market, width="stretch")
         st.caption(
             "Estimates from the counties each area covers, apportioned by the population of their"
             " places and by area."
@@ -179,6 +182,7 @@ def _huff(accounts, all_branches, branch_id: int, label: str) -> None:
         return
     cells, beta = huff_cells(accounts, all_branches, branch_id)
     cells["share"] = (100 * cells["probability"]).round(1)
+    cells["place"] = h3_cell_labels(cells["cell"], cached_places())
     map_column, table_column = st.columns([3, 2])
     with map_column:
         st_folium(
@@ -186,7 +190,7 @@ def _huff(accounts, all_branches, branch_id: int, label: str) -> None:
                 cells,
                 value="share",
                 value_label="Chance an account here chooses this branch (%)",
-                tooltip={"cell": "H3 cell", "accounts": "Accounts", "share": "Chance (%)"},
+                tooltip={"place": "Place", "cell": "H3 cell", "accounts": "Accounts", "share": "Chance (%)"},
                 scheme="equal_interval",
                 bounds=tuple(cells.total_bounds),
                 value_kind="percent",
@@ -199,14 +203,14 @@ def _huff(accounts, all_branches, branch_id: int, label: str) -> None:
     with table_column:
         st.markdown(f"**{markdown_text(label)}: Huff gravity model**")
         figures = {
-            "Distance decay β (fitted to its customers)": beta,
-            "Cells (H3 resolution 7)": len(cells),
-            "Accounts in the cells": int(cells["accounts"].sum()),
-            "Expected accounts drawn": round(float(cells["expected_accounts"].sum()), 1),
-            "Expected revenue drawn, last 12 months": round(float(cells["expected_revenue"].sum()), 2),
+            "Distance decay β (fitted to its customers)": f"{beta:,.2f}",
+            "Cells (H3 resolution 7)": formatting.count(len(cells)),
+            "Accounts in the cells": formatting.count(cells["accounts"].sum()),
+            "Expected accounts drawn": f"{cells['expected_accounts'].sum():,.1f}",
+            "Expected revenue drawn, last 12 months": formatting.money(cells["expected_revenue"].sum()),
         }
         st.dataframe(
-            pd.DataFrame({"Figure": list(figures), "Value": [f"{v:,}" for v in figures.values()]}),
+            pd.DataFrame({"Figure": list(figures), "Value": list(figures.values())}),
             hide_index=True,
             width="stretch",
         )
@@ -259,8 +263,7 @@ def _figures(members: pd.DataFrame, accounts, areas, branch_id: int) -> pd.DataF
 def _market(areas, branch_id: int, names: pd.Series) -> pd.DataFrame:
     own = areas[areas["branch_id"] == branch_id]
     market = area_market(connections().app, load_settings().data_dir, own.geometry, user=current_user())
-    table = market.rename(columns=AREA_MARKET).round(0).reset_index(drop=True)
-    return table.set_axis(names.to_numpy()).T
+    return figure_rows(market, AREA_MARKET, AREA_MARKET_KINDS).set_axis(names.to_numpy(), axis="columns")
 
 
 ACCOUNT_LABELS = {

@@ -13,12 +13,14 @@ from geo.formatting import (
     column_label,
     count,
     duration,
+    figure,
     legend_ranges,
     moment,
     money,
     number,
     numeric_order,
     share,
+    text_table,
 )
 
 
@@ -155,3 +157,45 @@ def test_a_whole_class_without_a_whole_number_is_refused() -> None:
 )
 def test_numeric_order(keys: list, expected: list) -> None:
     assert numeric_order(keys) == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "kind", "expected"),
+    [
+        (2984359.4, "money", "$2,984,359"),
+        (12408.0, "count", "12,408"),
+        (0.1234, "share", "12.3%"),
+        (12.34, "percent", "12.3%"),
+        (95, "minutes", "1 h 35 min"),
+        (1.25, "rate", "1.2"),
+        (3.5, "unknown kind", "3.5"),
+        (float("nan"), "money", MISSING),
+        (None, "count", MISSING),
+        (pd.NA, "percent", MISSING),
+    ],
+)
+def test_figure_is_written_by_its_kind(value: object, kind: str, expected: str) -> None:
+    assert figure(value, kind) == expected
+
+
+def test_text_table_heads_with_words_and_aligns_formatted_figures() -> None:
+    frame = pd.DataFrame(
+        {
+            "name": ["Acme\x1b[31m", None],
+            "annual_revenue": [2984359.4, np.nan],
+            "accounts": [12408, 3],
+            "created_at": [datetime(2026, 12, 3, 15, 5, tzinfo=UTC), None],
+        }
+    )
+    table = text_table(frame, kinds={"annual_revenue": "money", "accounts": "count"}, zone="America/Chicago")
+    assert table.splitlines() == [
+        "Name       Annual revenue  Accounts  Created at",
+        "---------  --------------  --------  ----------------",
+        "Acme [31m      $2,984,359    12,408  2026-12-03 09:05",
+        f"{MISSING}                       {MISSING}         3  {MISSING}",
+    ]
+
+
+def test_text_table_of_no_rows_is_its_header() -> None:
+    table = text_table(pd.DataFrame({"key": []}), labels={"key": "State"})
+    assert table == "State\n-----\n"

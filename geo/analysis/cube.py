@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from geo.errors import CubeQueryError
-from geo.places.regions import LEVEL_COLUMNS, h3_hexagon, level_keys
+from geo.places.regions import LEVEL_COLUMNS, h3_cell_labels, h3_hexagon, level_keys
 
 DIMENSIONS = {
     **LEVEL_COLUMNS,
@@ -699,6 +699,7 @@ def label_members(
     zips: gpd.GeoDataFrame | None = None,
     names: pd.Series | None = None,
     shapes: gpd.GeoSeries | None = None,
+    places: gpd.GeoDataFrame | None = None,
 ) -> gpd.GeoDataFrame:
     """Name the members of a dimension and give geographic ones their geometry.
 
@@ -716,6 +717,9 @@ def label_members(
         For ``rep``/``territory``/``trade_area``: key → name.
     shapes
         For ``territory``/``trade_area``: key → polygon.
+    places
+        For H3 levels: the populated places cells are named by (``Near Springfield, IL``, see
+        :func:`geo.places.regions.h3_cell_labels`); without them a cell is named by its id.
 
     Returns
     -------
@@ -736,7 +740,7 @@ def label_members(
         )
         geometry = frame["key"].map(table.geometry)
     elif by.startswith("h3_"):
-        frame["name"] = frame["key"]
+        frame["name"] = frame["key"] if places is None else h3_cell_labels(frame["key"], places)
         geometry = frame["key"].map(h3_hexagon)
     else:
         if names is not None:

@@ -23,7 +23,7 @@ from geo.choices import match_choices, spellings_of, state_spellings
 from geo.field.accounts import branches, load_facts, rep_names
 from geo.store.boundaries import load_regions
 from geo.store.db import Database
-from geo.store.shipped_data import read_zips
+from geo.store.shipped_data import read_cities, read_zips
 
 if TYPE_CHECKING:
     from distributed import Client
@@ -49,7 +49,7 @@ def answer_cube(
     db
         The database.
     data_dir
-        The shipped data directory (ZIP names and points).
+        The shipped data directory (ZIP names and points, the places H3 cells are named by).
     by
         Dimension.
     measures
@@ -100,6 +100,7 @@ def answer_cube(
         zips=read_zips(data_dir) if by == "zip" else None,
         names=names,
         shapes=shapes,
+        places=read_cities(data_dir) if by.startswith("h3_") else None,
     )
     return cube_table(result, members)
 

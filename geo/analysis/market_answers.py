@@ -37,9 +37,17 @@ AREA_MARKET = {
     "households": "Households",
     "jobs": "Jobs located here",
     "establishments": "Business establishments",
-    "income_per_person": "Income per person ($)",
+    "income_per_person": "Income per person",
 }
 """What a trade area's market figures are (estimates from its counties), with their labels."""
+AREA_MARKET_KINDS = {
+    "population": "count",
+    "households": "count",
+    "jobs": "count",
+    "establishments": "count",
+    "income_per_person": "money",
+}
+"""The kind of each of :data:`AREA_MARKET`'s figures (see :func:`geo.formatting.figure`)."""
 
 
 def market_figures(db: Database, data_dir: Path, level: str, *, user: str) -> pd.DataFrame:

@@ -1,4 +1,4 @@
-"""``gcrm cube``: one cube query (measures by a geography, time or segment dimension) as CSV or GeoJSON."""
+"""``gcrm cube``: one cube query (measures by a geography, time or segment) as CSV, GeoJSON or a table."""
 
 from __future__ import annotations
 
@@ -9,18 +9,27 @@ import geopandas as gpd
 import pandas as pd
 import typer
 
-from geo.analysis.cube import CUBE_MEASURES, DIMENSIONS, MARKET_MEASURES, parse_period, state_level_only
+from geo.analysis.cube import (
+    CUBE_MEASURES,
+    DIMENSIONS,
+    MARKET_MEASURES,
+    MEASURE_KINDS,
+    parse_period,
+    state_level_only,
+)
 from geo.analysis.cube_answers import answer_cube, match_where
 from geo.analysis.market_answers import ESTIMATED_LEVELS, MARKET_LEVELS
 from geo.choices import parse_where
 from geo.cli.command import check_format, dask_client, report_errors, with_app_database
 from geo.config import cli_user, load_settings
 from geo.field.accounts import load_facts
-from geo.formatting import numeric_order
+from geo.formatting import column_label, numeric_order, text_table
 from geo.privacy.exports import csv_text
 from geo.store.db import Database
 
 CUBE_DECIMALS = 2
+FORMATS = ("csv", "geojson", "table")
+"""What ``--format`` writes: CSV (the default, for scripts), GeoJSON, or a table for people."""
 
 
 def cube_command(
@@ -47,13 +56,15 @@ def cube_command(
     period: Annotated[
         str | None, typer.Option(help="2025, 2025Q1 or 2025-03: period of the order measures.")
     ] = None,
-    output_format: Annotated[str, typer.Option("--format", help="csv or geojson.")] = "csv",
+    output_format: Annotated[
+        str, typer.Option("--format", help="csv, geojson or table (money, counts and names for people).")
+    ] = "csv",
 ) -> None:
     """Print one cube query: the member key and name, then one column per measure.
 
     At county and finer levels, standard error counts the accounts placed at state level only.
     """
-    check_format(output_format)
+    check_format(output_format, FORMATS)
     settings = load_settings()
 
     measures = [m.strip() for m in measure.split(",") if m.strip()]
@@ -92,5 +103,28 @@ def cube_command(
         )
     if output_format == "csv":
         sys.stdout.write(csv_text(pd.DataFrame(table.drop(columns="geometry"))))
+    elif output_format == "table":
+        sys.stdout.write(cube_text_table(pd.DataFrame(table.drop(columns="geometry")), by=by))
     else:
         sys.stdout.write(table.to_json(drop_id=True, na="null") + "\n")
+
+
+def cube_text_table(table: pd.DataFrame, *, by: str) -> str:
+    """A cube answer as a table for people: the member's name, its key, then each measure by its kind.
+
+    Parameters
+    ----------
+    table
+        ``key, name`` and one column per measure, in the order to print.
+    by
+        The dimension (heads the name column: ``State``, ``H3 5`` …).
+
+    Returns
+    -------
+    str
+        The table (see :func:`geo.formatting.text_table`).
+    """
+    columns = ["name", "key", *[column for column in table.columns if column not in ("key", "name")]]
+    labels = {"name": column_label(by), "key": "Key", **CUBE_MEASURES}
+    kinds = {column: MEASURE_KINDS.get(column, "number") for column in columns[2:]}
+    return text_table(table[columns], kinds=kinds, labels=labels)

@@ -11,6 +11,7 @@ import typer
 from geo.cli.command import check_format, report_errors, with_app_database
 from geo.config import cli_user, load_settings
 from geo.field.nearby import nearest_accounts, position_from_text
+from geo.formatting import text_table
 from geo.ingest.geocode import load_gazetteer
 from geo.privacy.exports import csv_text, record_export
 from geo.store.db import Database
@@ -27,10 +28,12 @@ def nearest_command(
     ] = None,
     k: Annotated[int, typer.Option("-k", help="How many accounts.")] = 25,
     radius_km: Annotated[float | None, typer.Option("--radius-km", help="Only within this distance.")] = None,
-    output_format: Annotated[str, typer.Option("--format", help="csv.")] = "csv",
+    output_format: Annotated[
+        str, typer.Option("--format", help="csv or table (distances in km, revenue in $, for people).")
+    ] = "csv",
 ) -> None:
     """Print the nearest accounts, nearest first: external_id,name,distance_m,…"""
-    check_format(output_format, ("csv",))
+    check_format(output_format, ("csv", "table"))
     radius_m = radius_km * 1000 if radius_km is not None else None
     if (place is None) == (lat is None or lon is None) or (lat is None) != (lon is None):
         typer.echo(
@@ -50,7 +53,7 @@ def nearest_command(
     def run(db: Database) -> pd.DataFrame:
         found = nearest_accounts(db, here_lon, here_lat, k=k, radius_m=radius_m, user=cli_user())
         target = f"{here_lat},{here_lon}"
-        record_export(db, "nearest", target, rows=len(found), output_format="csv", user=cli_user())
+        record_export(db, "nearest", target, rows=len(found), output_format=output_format, user=cli_user())
         return found
 
     found = with_app_database(run)
@@ -66,4 +69,37 @@ def nearest_command(
         "lat",
         "lon",
     ]
-    sys.stdout.write(csv_text(found[columns].round({"distance_m": 1, "value": 2})))
+    if output_format == "table":
+        sys.stdout.write(nearest_text_table(found))
+    else:
+        sys.stdout.write(csv_text(found[columns].round({"distance_m": 1, "value": 2})))
+
+
+NEAREST_TABLE_LABELS = {
+    "external_id": "Account ID",
+    "name": "Name",
+    "distance_km": "Distance (km)",
+    "status": "Status",
+    "value": "Revenue, 12 months",
+    "last_visit": "Last visit",
+    "street": "Street",
+    "city": "City",
+}
+"""The columns of ``gcrm nearest --format table``, with their headers."""
+
+
+def nearest_text_table(found: pd.DataFrame) -> str:
+    """The nearest accounts as a table for people: distances in km, revenue in dollars, dates.
+
+    Parameters
+    ----------
+    found
+        What :func:`geo.field.nearby.nearest_accounts` returns.
+
+    Returns
+    -------
+    str
+        The table (see :func:`geo.formatting.text_table`).
+    """
+    shown = found.assign(distance_km=found["distance_m"] / 1000)[list(NEAREST_TABLE_LABELS)]
+    return text_table(shown, kinds={"distance_km": "number", "value": "money"}, labels=NEAREST_TABLE_LABELS)

@@ -21,6 +21,8 @@ NEAREST_COUNTY_MAX_M = 25_000
 H3_RESOLUTIONS = (5, 7, 9)
 INTERIOR_MARGIN_DEG = 1e-3
 """Room a cell must leave inside an area to count as interior (see :func:`h3_interior`)."""
+CELL_PLACE_REACH_M = 8_000
+"""A cell is named by the most populous place within this distance, plus its edge length, of its centre."""
 REGION_KEY_COLUMNS = ("state_fips", "county_fips", *(f"h3_r{r}" for r in H3_RESOLUTIONS))
 """The stored region keys of an account, as :func:`region_keys` returns them."""
 LEVEL_COLUMNS = {
@@ -169,6 +171,55 @@ def h3_hexagon(cell: str) -> shapely.Polygon:
         The hexagon (or pentagon).
     """
     return shapely.Polygon([(lng, lat) for lat, lng in h3.cell_to_boundary(cell)])
+
+
+def h3_cell_labels(cells: pd.Series | list[str], places: gpd.GeoDataFrame) -> pd.Series:
+    """Name H3 cells by their centre's place: ``Near Springfield, IL``.
+
+    The place is the most populous one within :data:`CELL_PLACE_REACH_M` and an edge length of
+    the centre (so a cell in a city is named by the city, not by one of its neighbourhoods), else
+    the nearest one.
+
+    Parameters
+    ----------
+    cells
+        H3 cell ids.
+    places
+        Populated places with ``name``, ``state``, optionally ``population``, and Point
+        geometry in EPSG:4326 (the shipped cities, :func:`geo.store.shipped_data.read_cities`).
+
+    Returns
+    -------
+    Series
+        One label per cell, in its order (and index when ``cells`` is a Series); a value that is
+        no valid cell is kept as it is.
+    """
+    ids = pd.Series(cells, dtype=object)
+    valid = ids.map(lambda cell: isinstance(cell, str) and h3.is_valid_cell(cell)).astype(bool)
+    labels = ids.copy()
+    if not valid.any() or places.empty:
+        return labels
+    chosen = _place_of_cells(list(ids[valid]), places)
+    labels[valid] = ("Near " + chosen["name"].astype(str) + ", " + chosen["state"].astype(str)).to_numpy()
+    return labels
+
+
+def _place_of_cells(cells: list[str], places: gpd.GeoDataFrame) -> pd.DataFrame:
+    centres = [h3.cell_to_latlng(cell) for cell in cells]
+    points = gpd.GeoSeries(shapely.points([(lng, lat) for lat, lng in centres]), crs=STORAGE_CRS)
+    points = points.to_crs(METRIC_CRS).to_numpy()
+    tree = shapely.STRtree(places.geometry.to_crs(METRIC_CRS).to_numpy())
+    choice = tree.nearest(points)
+    if "population" in places:
+        edges = [h3.average_hexagon_edge_length(h3.get_resolution(cell), unit="m") for cell in cells]
+        reach = CELL_PLACE_REACH_M + np.array(edges)
+        cell_index, place_index = tree.query(shapely.buffer(points, reach), predicate="contains")
+        near = pd.DataFrame(
+            {"cell": cell_index, "place": place_index, "people": places["population"].to_numpy()[place_index]}
+        )
+        biggest = near.sort_values(["cell", "people"], ascending=[True, False]).drop_duplicates("cell")
+        choice[biggest["cell"].to_numpy()] = biggest["place"].to_numpy()
+    return places.iloc[choice]
 
 
 def _county_of_points(points: gpd.GeoSeries, counties: gpd.GeoDataFrame) -> pd.Series:

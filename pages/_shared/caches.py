@@ -27,6 +27,7 @@ from geo.store.bootstrap import Connections, prepare_database
 from geo.store.boundaries import load_regions
 from geo.store.db import SYSTEM_USER
 from geo.store.region_facts import fact_catalogue, read_facts
+from geo.store.shipped_data import read_cities
 from geo.store.users import ALL_ROWS
 from pages._shared.user import current_scope, current_user
 from territories.book_alignment import county_units, unit_shapes
@@ -73,6 +74,18 @@ def cached_regions(level: str) -> gpd.GeoDataFrame:
         As :func:`geo.store.boundaries.load_regions` returns.
     """
     return load_regions(connections().app, level, user=SYSTEM_USER)
+
+
+@st.cache_resource(show_spinner=False)
+def cached_places() -> gpd.GeoDataFrame:
+    """The shipped populated places (what H3 cells are named by), the same for every user; read only.
+
+    Returns
+    -------
+    GeoDataFrame
+        As :func:`geo.store.shipped_data.read_cities` returns.
+    """
+    return read_cities(load_settings().data_dir)
 
 
 @st.cache_data(max_entries=2, show_spinner=False)

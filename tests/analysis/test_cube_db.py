@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from io import StringIO
 
 import pandas as pd
@@ -143,6 +144,29 @@ def test_cli_cube_csv_and_geojson(demo_settings: Settings, environment) -> None:
     assert geojson.exit_code == 0 and '"Polygon"' in geojson.output
     bad = CliRunner().invoke(app, ["cube", "--by", "state", "--period", "2025Q9"])
     assert bad.exit_code == 1 and "is not a year" in bad.output
+
+
+def test_cli_cube_as_a_table_names_members_and_formats_figures(demo_settings: Settings, environment) -> None:
+    environment(demo_settings)
+    args = ["cube", "--by", "state", "--measure", "accounts,revenue,churn_rate"]
+    csv = pd.read_csv(StringIO(CliRunner().invoke(app, args).stdout), dtype={"key": str})
+    result = CliRunner().invoke(app, [*args, "--format", "table"])
+    assert result.exit_code == 0, result.output
+    header, rule, *rows = result.stdout.splitlines()
+    assert re.split(r"\s{2,}", header) == ["State", "Key", "Accounts", "Revenue", "Churn rate (%)"]
+    assert set(rule) == {"-", " "} and len(rows) == len(csv)
+    cells = [re.split(r"\s{2,}", row.strip()) for row in rows]
+    assert [cell[1] for cell in cells] == list(csv["key"])
+    by_name = {cell[0]: cell for cell in cells}
+    biggest = csv.loc[csv["accounts"].idxmax()]
+    assert by_name[biggest["name"]][2] == f"{biggest['accounts']:,}"
+    assert by_name[biggest["name"]][3] == f"${round(biggest['revenue']):,}"
+    assert all(re.fullmatch(r"[\d.]+%|—", cell[4]) for cell in cells)
+    hexagons = CliRunner().invoke(app, ["cube", "--by", "h3_5", "--format", "table"])
+    assert hexagons.exit_code == 0, hexagons.output
+    first = re.split(r"\s{2,}", hexagons.stdout.splitlines()[2].strip())
+    assert re.fullmatch(r"Near .+, [A-Z]{2}", first[0]) and re.fullmatch(r"85[0-9a-f]{13}", first[1])
+    assert "None" not in result.stdout + hexagons.stdout
 
 
 def test_cube_by_territory_sorts_its_keys_as_numbers(planned, environment) -> None:

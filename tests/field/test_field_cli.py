@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 
 import pandas as pd
 from typer.testing import CliRunner
@@ -114,3 +115,21 @@ def test_nearest_takes_a_place_as_the_page_does(demo_settings: Settings, environ
     for args in ([], ["--lat", "41.88"], ["--place", "60601", "--lat", "41.88", "--lon", "-87.63"]):
         result = _invoke(["nearest", *args])
         assert result.exit_code == 2 and "give --place" in result.stderr, (args, result.output)
+
+
+def test_nearest_as_a_table_reads_as_people_expect(demo_settings: Settings, environment) -> None:
+    environment(demo_settings)
+    csv = pd.read_csv(
+        io.StringIO(_invoke(["nearest", "--lat", "41.88", "--lon", "-87.63", "-k", "6"]).stdout)
+    )
+    result = _invoke(["nearest", "--lat", "41.88", "--lon", "-87.63", "-k", "6", "--format", "table"])
+    assert result.exit_code == 0, result.output
+    header, rule, *rows = result.stdout.splitlines()
+    assert re.split(r"\s{2,}", header)[:3] == ["Account ID", "Name", "Distance (km)"]
+    assert "Revenue, 12 months" in header
+    assert set(rule) == {"-", " "} and len(rows) == 6
+    assert [row.split()[0] for row in rows] == list(csv["external_id"])
+    assert "None" not in result.stdout and "nan" not in result.stdout
+    money = re.findall(r"(?<= )(\$[\d,]+|—)(?=  )", "\n".join(rows))
+    assert len(money) >= 6 and any(cell.startswith("$") for cell in money)
+    assert _invoke(["nearest", "--lat", "41.88", "--lon", "-87.63", "--format", "xml"]).exit_code == 2

@@ -131,7 +131,9 @@ def test_map_page_filters_and_period(demo_app) -> None:
     at.selectbox(key="period").set_value("2025").run()
     at.selectbox(key="measure").set_value("growth").run()
     _no_failure(at)
-    assert _table(at).columns[1] == "Revenue growth (%)"
+    growth = _table(at)
+    assert growth.columns[1] == "Revenue growth (%)"
+    assert not growth.isna().any().any(), growth[growth.isna().any(axis=1)].head(3)
 
 
 @pytest.mark.parametrize("level", ["county", "h3_5", "h3_6", "h3_7", "zip", "trade_area"])
@@ -139,7 +141,10 @@ def test_map_page_every_level(demo_app, level: str) -> None:
     at = _run(MAP_PAGE)
     at.selectbox(key="level").set_value(level).run()
     _no_failure(at)
-    assert _table(at)["Accounts"].sum() == 3_000
+    table = _table(at)
+    assert table["Accounts"].sum() == 3_000
+    if level.startswith("h3_"):
+        assert table.iloc[:, 0].str.fullmatch(r"Near .+, [A-Z]{2}").all(), table.iloc[:3, 0].tolist()
 
 
 def test_map_page_every_measure_and_scheme(demo_app) -> None:
@@ -288,9 +293,12 @@ def test_trade_area_rings_grow_with_radius(demo_app) -> None:
     assert figures["Accounts"].is_monotonic_increasing and figures["Accounts"].iloc[-1] > 0
     market = next(d.value for d in at.dataframe if "within 10.0 km" in d.value.columns)
     assert list(market.columns) == ["within 10.0 km", "within 50.0 km"]
+    assert market.loc["Population"].str.fullmatch(r"\d{1,3}(,\d{3})*").all()
+    shown = market.map(lambda text: float(text.lstrip("$").replace(",", "")))
     for figure in ("Population", "Households", "Jobs located here", "Business establishments"):
-        assert 0 < market.loc[figure, "within 10.0 km"] <= market.loc[figure, "within 50.0 km"], figure
-    assert (market.loc["Income per person ($)"] > 5_000).all()
+        assert 0 < shown.loc[figure, "within 10.0 km"] <= shown.loc[figure, "within 50.0 km"], figure
+    assert market.loc["Income per person"].str.startswith("$").all()
+    assert (shown.loc["Income per person"] > 5_000).all()
     assert any(c.value.startswith("Estimates from the counties each area covers") for c in at.caption)
 
 
@@ -304,6 +312,7 @@ def test_trade_area_huff_shows_its_fitted_beta_and_drawn_demand(demo_app) -> Non
     drawn = float(figures["Expected accounts drawn"].replace(",", ""))
     within = int(figures["Accounts in the cells"].replace(",", ""))
     assert 0 < drawn <= within
+    assert re.fullmatch(r"\$\d{1,3}(,\d{3})*", figures["Expected revenue drawn, last 12 months"])
 
 
 def test_the_server_warms_the_shared_caches_before_anyone_signs_in(demo_app, caplog) -> None:
@@ -563,3 +572,25 @@ def test_the_drive_time_caption_shows_an_extracts_name_as_typed() -> None:
     caption = _basis_caption(Basis(by_road=True, label=label), "drivetime")
     assert caption.startswith(f"Drive times {markdown_text(label)}; ") and "(*bold*" not in caption
     assert _shown(caption).startswith(f"Drive times {label}; ")
+
+
+def test_the_market_of_an_area_without_residents_shows_a_dash_not_none(
+    settings: Settings, environment
+) -> None:
+    """Regression: income per person of an area with no residents (a branch at sea) read "None"."""
+    conns = prepare_database(settings)
+    with conns.owner.transaction(user=ADMIN.username) as cur:
+        cur.execute(
+            "INSERT INTO branches (external_id, name, kind, city, state, geom)"
+            " VALUES ('B-SEA', 'Offshore', 'office', 'Nowhere', 'FL',"
+            " ST_SetSRID(ST_MakePoint(-70.0, 30.0), 4326))"
+        )
+    conns.close()
+    environment(settings)
+    at = _run(TRADE_PAGE)
+    at.text_input(key="radii").set_value("5").run()
+    _no_failure(at)
+    market = next(d.value for d in at.dataframe if "within 5.0 km" in d.value.columns)
+    assert market.loc["Income per person", "within 5.0 km"] == "—"
+    assert market.loc["Population", "within 5.0 km"] == "0"
+    assert not market.isna().any().any()

@@ -57,8 +57,9 @@ def test_campaign_from_regions_shows_a_waterfall_that_adds_up(demo_app) -> None:
     final = waterfall.loc[waterfall["Stage"] == "Final audience", "Accounts"].item()
     assert matched - waterfall.loc[waterfall["Stage"] != "Final audience", "Removed"].sum() == final > 0
     assert next(m for m in at.metric if m.label == "Final audience").value == f"{final:,}"
-    by_state = next(d.value for d in at.dataframe if "audience" in d.value.columns)
-    assert by_state["audience"].sum() == final and len(by_state) == 2
+    by_state = next(d.value for d in at.dataframe if "Audience" in d.value.columns)
+    assert list(by_state.columns) == ["State", "Audience"]
+    assert by_state["Audience"].sum() == final and len(by_state) == 2
 
 
 def test_campaign_narrowed_to_counties_by_their_market(demo_settings: Settings, demo_app) -> None:
@@ -179,6 +180,30 @@ def test_a_tapped_account_opens_with_add_to_route_and_log_a_visit(demo_app) -> N
     assert not any(b.label == "Add to route" for b in at.button)
 
 
+def test_an_accounts_history_reads_moments_money_and_dashes(demo_settings: Settings, demo_app) -> None:
+    """Regression: the history showed raw headers and "None" for the amount of a visit."""
+    at = _run(NEARBY)
+    at.text_input(key="where").set_value("60601").run()
+    listed = list(next(d.value for d in at.dataframe if "km" in d.value.columns)["ID"])
+    conns = prepare_database(demo_settings)
+    with conns.app.transaction(user=ADMIN.username) as cur:
+        cur.execute(
+            "SELECT a.external_id FROM accounts a WHERE a.external_id = ANY(%s)"
+            " AND EXISTS (SELECT 1 FROM orders o WHERE o.account_id = a.account_id)"
+            " AND EXISTS (SELECT 1 FROM interactions i WHERE i.account_id = a.account_id) LIMIT 1",
+            (listed,),
+        )
+        [(busy,)] = cur.fetchall()
+    conns.close()
+    at.selectbox(key="visit_account").set_value(busy).run()
+    _no_failure(at)
+    history = next(d.value for d in at.dataframe if "When" in d.value.columns)
+    assert list(history.columns) == ["When", "What", "Detail", "Amount"]
+    assert history["When"].str.fullmatch(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}").all()
+    assert history["Amount"].str.fullmatch(r"\$[\d,]+|—").all(), history["Amount"].tolist()
+    assert {"$", "—"} == {amount[0] for amount in history["Amount"]}
+
+
 def test_nearby_page_explains_a_position_it_cannot_place(demo_app) -> None:
     at = _run(NEARBY)
     at.text_input(key="where").set_value("Atlantis").run()
@@ -197,8 +222,47 @@ def test_campaign_from_a_trade_area_ring_is_saved_with_its_audience(demo_app) ->
     next(b for b in at.button if b.label == "Save campaign").click().run()
     _no_failure(at)
     assert any(f"with {final:,} members" in s.value for s in at.success)
-    saved = next(d.value for d in at.dataframe if "members" in d.value.columns)
-    assert saved.loc[saved["name"] == "Ring test", "members"].item() == final
+    saved = next(d.value for d in at.dataframe if "Members" in d.value.columns)
+    assert list(saved.columns) == ["Name", "Members", "Responses", "Conversions", "Saved by", "Saved"]
+    assert saved.loc[saved["Name"] == "Ring test", "Members"].item() == final
+    assert saved["Saved"].str.fullmatch(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}").all()
+
+
+def test_campaign_responses_read_as_money_and_rates_with_a_dash_for_no_cost(
+    demo_settings: Settings, demo_app
+) -> None:
+    """Regression: a campaign saved at no cost showed "None" for its return on cost, headers were raw."""
+    at = _run(CAMPAIGNS)
+    at.multiselect(key="states").set_value(["17"]).run()
+    next(t for t in at.text_input if t.label == "Campaign name").set_value("Response test")
+    next(b for b in at.button if b.label == "Save campaign").click().run()
+    _no_failure(at)
+    conns = prepare_database(demo_settings)
+    with conns.app.transaction(user=ADMIN.username) as cur:
+        cur.execute(
+            "SELECT a.external_id FROM campaign_members m JOIN campaigns c USING (campaign_id)"
+            " JOIN accounts a USING (account_id) WHERE c.name = 'Response test' ORDER BY 1 LIMIT 1"
+        )
+        [(member,)] = cur.fetchall()
+    conns.close()
+    at.selectbox(key="saved_pick").set_value("Response test").run()
+    next(t for t in at.text_input if t.label == "Account ID (external id)").set_value(member)
+    next(n for n in at.number_input if n.label == "Revenue").set_value(1250.0)
+    next(b for b in at.button if b.label == "Mark").click().run()
+    _no_failure(at)
+    table = next(d.value for d in at.dataframe if "Response rate" in d.value.columns)
+    assert list(table.columns) == [
+        "State",
+        "Members",
+        "Responses",
+        "Conversions",
+        "Revenue",
+        "Cost",
+        "Response rate",
+        "Return on cost",
+    ]
+    assert table.loc[0, "State"] == "Illinois" and table.loc[0, "Responses"] == 1
+    assert table.loc[0, "Return on cost"] == "—"
 
 
 def test_picking_route_stops_plans_the_route_without_searching_again(demo_app) -> None:

@@ -46,6 +46,7 @@ def test_without_a_plan_the_design_page_creates_the_starter_plan(settings, conne
         cur.execute("SELECT count(*) FROM reps")
         assert len(table) == cur.fetchone()[0]
     assert table["Accounts"].sum() == 600
+    assert list(table.columns) == ["Code", "Territory", "Rep", "Accounts", "Revenue, 12 months", "Locked"]
 
 
 def test_clicked_unit_shows_its_what_if_and_a_draft_saves_the_move(planned, environment) -> None:
@@ -59,8 +60,10 @@ def test_clicked_unit_shows_its_what_if_and_a_draft_saves_the_move(planned, envi
     _no_failure(at)
     what_if = next(d.value for d in at.dataframe if "Accounts" in d.value.index)
     moved = int((book["unit"] == unit).sum())
+    assert list(what_if.columns.get_level_values(1)[:3]) == ["before", "after", "change"]
     changes = what_if.xs("change", axis=1, level=1).loc["Accounts"]
-    assert sorted(changes.tolist()) == [-moved, moved]
+    assert sorted(int(change.replace(",", "")) for change in changes) == [-moved, moved]
+    assert what_if.loc["Revenue, 12 months"].str.match(r"-?\$").all()
     assert any("New draft" in i.value for i in at.info)
     _button(at, "New draft").click().run()
     _no_failure(at)
@@ -71,6 +74,18 @@ def test_clicked_unit_shows_its_what_if_and_a_draft_saves_the_move(planned, envi
     _no_failure(at)
     _level, plan, _locked = version_plan(db, draft, user=USER)
     assert plan[unit] == target
+    at.run()
+    diff = next(d.value for d in at.dataframe if "Units gained" in d.value.columns)
+    assert list(diff.columns) == [
+        "Territory",
+        "Units gained",
+        "Units lost",
+        "Accounts gained",
+        "Accounts lost",
+        "Revenue gained",
+        "Revenue lost",
+    ]
+    assert diff["Accounts gained"].sum() == moved
     _button(at, "Publish").click().run()
     _no_failure(at)
     assert active_version(db, user=USER) == draft
@@ -176,6 +191,10 @@ def test_performance_page_table_and_reps_add_up(planned, environment, measure: s
     with conns.app.transaction(user=USER) as cur:
         cur.execute("SELECT count(*) FROM accounts WHERE territory_id IS NOT NULL")
         assert table["Accounts"].sum() == reps["Accounts"].sum() == cur.fetchone()[0]
+    for shown in (table, reps):
+        assert not any("_" in column for column in shown.columns), list(shown.columns)
+        assert not shown.isna().any().any(), shown.head(3)
+    assert list(reps.columns[:2]) == ["Rep", "Accounts"]
     labels = {m.label for m in at.metric}
     assert {"Balance index (accounts)", "Balance index (revenue)"} <= labels
 

@@ -12,10 +12,10 @@ from shapely.geometry import Point
 
 from geo.config import PROJECT_DIR
 from geo.places.geodesy import geodesic_segmentize
-from geo.places.regions import h3_cover, h3_interior, region_keys
+from geo.places.regions import h3_cell_labels, h3_cover, h3_interior, region_keys
 from geo.store.bootstrap import Connections
 from geo.store.boundaries import load_regions, read_boundaries
-from geo.store.shipped_data import read_counties
+from geo.store.shipped_data import read_cities, read_counties
 
 DATA_DIR = PROJECT_DIR / "data"
 
@@ -119,3 +119,34 @@ def test_every_point_of_an_interior_cell_lies_inside_the_geodesic_polygon() -> N
     assert in_interior.sum() > 10_000
     assert shapely.contains_xy(strip, lon[in_interior], lat[in_interior]).all()
     assert h3_interior(shapely.box(-87.6300, 41.8800, -87.6299, 41.8801), 7) == []
+
+
+PLACES = gpd.GeoDataFrame(
+    {"name": ["Springfield", "Chicago", "Peoria"], "state": ["IL", "IL", "IL"]},
+    geometry=[Point(-89.650, 39.798), Point(-87.630, 41.878), Point(-89.589, 40.694)],
+    crs="EPSG:4326",
+)
+
+
+@pytest.mark.parametrize(
+    ("cell", "expected"),
+    [
+        (h3.latlng_to_cell(39.80, -89.64, 7), "Near Springfield, IL"),
+        (h3.latlng_to_cell(41.90, -87.65, 5), "Near Chicago, IL"),
+        (h3.latlng_to_cell(40.60, -89.60, 6), "Near Peoria, IL"),
+        (h3.latlng_to_cell(40.30, -89.62, 7), "Near Peoria, IL"),
+        ("not a cell", "not a cell"),
+        (None, None),
+    ],
+)
+def test_h3_cells_are_named_by_the_place_nearest_their_centre(cell: str, expected: str) -> None:
+    assert list(h3_cell_labels([cell], PLACES)) == [expected]
+
+
+def test_h3_cell_labels_keep_the_index_and_order_and_use_the_shipped_cities() -> None:
+    cells = pd.Series(
+        [h3.latlng_to_cell(41.88, -87.63, 7), h3.latlng_to_cell(39.80, -89.65, 7)], index=["a", "b"]
+    )
+    labels = h3_cell_labels(cells, read_cities(PROJECT_DIR / "data"))
+    assert labels.to_dict() == {"a": "Near Chicago, IL", "b": "Near Springfield, IL"}
+    assert h3_cell_labels(cells, PLACES.iloc[:0]).tolist() == cells.tolist()
