@@ -302,7 +302,7 @@ def _show_view(level: str, measure: str, scheme: str, period: str | None, focus:
 
 
 def _find_account(focus: list) -> None:
-    """Search the user's accounts; picking one drills to its state, county and ZIP, where it is listed."""
+    """Search the user's accounts; picking one drills to its state, county and ZIP, where its row is picked."""
     row = picked_account("Find an account: name, ID, city or ZIP")
     if row is None:
         return
@@ -312,6 +312,7 @@ def _find_account(focus: list) -> None:
             break
         if level == "zip":
             path.append((level, key, key))
+            pick_later(_zip_table_key(key), str(row["external_id"]))
             continue
         regions = cached_regions(level)
         named = region_names(regions, level).set_axis(regions["code"])

@@ -119,6 +119,8 @@ def test_map_page_search_drills_to_the_account_picked(demo_settings: Settings, d
     assert any("United States › Illinois › " in m.value for m in at.markdown)
     listed = next(d.value for d in at.dataframe if "Account ID" in d.value.columns)
     assert external_id in set(listed["Account ID"])
+    (picked,) = at.session_state[f"zip-table-{zip_code}"]["selection"]["rows"]
+    assert listed["Account ID"].iloc[picked] == external_id, "the account found is not the row picked"
 
 
 def test_map_page_filters_and_period(demo_app) -> None:
