@@ -302,7 +302,7 @@ def _show_view(level: str, measure: str, scheme: str, period: str | None, focus:
 
 
 def _find_account(focus: list) -> None:
-    """Search the user's accounts; picking one drills to its state, county and ZIP, where its row is picked."""
+    """Search the user's accounts; picking one drills to its ZIP (state, county, ZIP), its row picked."""
     row = picked_account("Find an account: name, ID, city or ZIP")
     if row is None:
         return
