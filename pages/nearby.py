@@ -318,7 +318,7 @@ def _list(found: pd.DataFrame, basis: Basis | None) -> None:
         hide_index=True,
         width="stretch",
         height=360,
-        column_config=number_columns({"Drive min": "number", "km": "number", "Revenue, 12 months": "money"}),
+        column_config=number_columns({"Drive min": "tenths", "km": "tenths", "Revenue, 12 months": "money"}),
     )
     if basis is not None:
         st.caption(f"Ranked by drive time — {markdown_text(basis.described)}; km on the sphere.")
@@ -345,7 +345,7 @@ def _route(drive: DriveRoute, start: tuple[float, float]) -> None:
         shown,
         hide_index=True,
         width="stretch",
-        column_config=number_columns(dict.fromkeys(["Drive min", "km", "Total min", "Total km"], "number")),
+        column_config=number_columns(dict.fromkeys(["Drive min", "km", "Total min", "Total km"], "tenths")),
     )
     st.caption(f"Ordered on drive times — {markdown_text(drive.basis.described)}.")
     left, right = st.columns(2)

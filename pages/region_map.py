@@ -211,16 +211,25 @@ def _controls(facts: Facts, focus: list) -> tuple:
     periods = facts.periods
     chosen = row[3].selectbox("Period", [ALL_TIME, *periods], key="period")
     where: dict[str, list[str]] = {}
-    filters = st.columns(len(FILTERS))
-    for column, (field, label) in zip(filters, FILTERS.items(), strict=True):
-        options = facts.values(field)
-        picked = column.multiselect(label, options, placeholder="All", key=f"filter-{field}")
-        if picked:
-            where[field] = picked
+    # The filters fold away (on a phone the map comes sooner); the label says what is set.
+    with st.expander(_filters_summary()):
+        filters = st.columns(len(FILTERS))
+        for column, (field, label) in zip(filters, FILTERS.items(), strict=True):
+            options = facts.values(field)
+            picked = column.multiselect(label, options, placeholder="All", key=f"filter-{field}")
+            if picked:
+                where[field] = picked
     for drilled_level, key, _name in focus:
         where[drilled_level] = [key]
     period = chosen if chosen != ALL_TIME else None
     return level, measure, scheme, where, period
+
+
+def _filters_summary() -> str:
+    """The filters' fold label: "Filters: all accounts", or what is picked ("Filters: SMB; customer")."""
+    picked = [", ".join(st.session_state.get(f"filter-{field}") or []) for field in FILTERS]
+    shown = "; ".join(markdown_text(values) for values in picked if values)
+    return f"Filters: {shown or 'all accounts'}"
 
 
 def _restore_view(facts: Facts) -> None:

@@ -17,10 +17,12 @@ COLUMN_FORMATS = {
     "percent": "%.1f%%",
     "rate": "localized",
     "number": "localized",
+    "tenths": "%.1f",
 }
 """Kind of figure (:data:`geo.analysis.cube.MEASURE_KINDS`) → Streamlit number format: counts and
 rates with thousands separators, money with its currency sign, percentages (values already in
-percent) with a percent sign."""
+percent) with a percent sign, distances and minutes to one decimal (a column of "801.5", "859.33"
+and "871" reads as noise)."""
 
 
 def number_columns(kinds: dict[str, str]) -> dict[str, st.column_config.NumberColumn]:

@@ -126,8 +126,10 @@ def test_map_page_search_drills_to_the_account_picked(demo_settings: Settings, d
 def test_map_page_filters_and_period(demo_app) -> None:
     at = _run(MAP_PAGE)
     everyone = _table(at)["Accounts"].sum()
+    assert [e.label for e in at.expander] == ["Filters: all accounts"]
     next(m for m in at.multiselect if m.label == "Segment").set_value(["SMB"]).run()
     _no_failure(at)
+    assert [e.label for e in at.expander] == ["Filters: SMB"], "the folded filters do not say what is set"
     smb = _table(at)["Accounts"].sum()
     assert 0 < smb < everyone
     at.selectbox(key="period").set_value("2025").run()

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from geo.formatting import MISSING
-from pages._shared.tables import figure_rows, header
+from pages._shared.tables import figure_rows, header, number_columns
 
 
 @pytest.mark.parametrize(
@@ -37,3 +37,18 @@ def test_figure_rows_write_each_figure_by_its_kind_and_a_dash_for_none() -> None
         "Population": {0: "12,408", 1: "0"},
         "Income per person": {0: "$41,250", 1: MISSING},
     }
+
+
+@pytest.mark.parametrize(
+    ("kind", "expected"),
+    [
+        ("count", "localized"),
+        ("money", "dollar"),
+        ("percent", "%.1f%%"),
+        ("tenths", "%.1f"),
+        ("other", "localized"),
+    ],
+)
+def test_number_columns_format_each_kind(kind: str, expected: str) -> None:
+    """Regression: Nearby's km column read "801.5", "859.33", "871": distances now have one decimal."""
+    assert number_columns({"km": kind})["km"]["type_config"]["format"] == expected
