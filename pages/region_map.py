@@ -429,15 +429,22 @@ def _table(table, level: str, measure: str) -> None:
     labels = {"name": LEVELS.get(level, "Region"), **CUBE_MEASURES}
     show_table(shown.drop(columns="key").round(2), labels=labels, kinds=MEASURE_KINDS, height=470)
     left, right = st.columns(2)
-    # The files are made when clicked: a GeoJSON of every county cost a quarter of each rerun.
+    # The files are made when clicked: a GeoJSON of every county cost a quarter of each rerun. A
+    # click changes nothing on the page, so it does not rerun it: a rerun started by the click ran
+    # at the same time as the download and, meeting a rerun of the map, could lose it.
     left.download_button(
-        "Download CSV", partial(csv_text, shown.round(2)), file_name=f"{level}.csv", mime="text/csv"
+        "Download CSV",
+        partial(csv_text, shown.round(2)),
+        file_name=f"{level}.csv",
+        mime="text/csv",
+        on_click="ignore",
     )
     right.download_button(
         "Download GeoJSON",
         partial(table.to_json, drop_id=True, na="null"),
         file_name=f"{level}.geojson",
         mime="application/geo+json",
+        on_click="ignore",
     )
     k = load_settings().export_min_cell
     shared, suppressed = suppress_small_cells(

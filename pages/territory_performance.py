@@ -116,6 +116,7 @@ def _tables(kpis: pd.DataFrame, measure: str, selected: str | None) -> None:
         csv_text(ordered[columns].round(2)),
         file_name="territories.csv",
         mime="text/csv",
+        on_click="ignore",
     )
 
 
