@@ -174,16 +174,7 @@ def add_account_points(
         return
     row = next(accounts[chosen].itertuples(index=False))
     fmap.add_child(folium.map.CustomPane(PICKED_PANE, z_index=650, pointer_events=True))
-    marker = folium.CircleMarker(
-        [row.lat, row.lon],
-        radius=PICKED_RADIUS_PX,
-        weight=3,
-        color="#000000",
-        fill=True,
-        fill_opacity=1,
-        fill_color=_status_color(row.status),
-        tooltip=text_tooltip(_account_text(row), permanent=True),
-    )
+    marker = _account_marker(row, _account_text(row), radius=PICKED_RADIUS_PX, picked=True)
     marker.options["pane"] = PICKED_PANE  # folium's path options drop a pane
     marker.add_to(fmap)
 
@@ -255,17 +246,20 @@ def trade_area_map(
     return fmap
 
 
-def _account_marker(row: tuple, tooltip: str, *, radius: int = 6) -> folium.CircleMarker:
-    """An account as a point outlined in grey and filled with its status's colour (``lat, lon, status``)."""
+def _account_marker(
+    row: tuple, tooltip: str, *, radius: int = 6, picked: bool = False
+) -> folium.CircleMarker:
+    """An account as a point filled with its status's colour (``lat, lon, status``): outlined in
+    grey, or, when picked in a table, outlined in black, opaque and with its tooltip open."""
     return folium.CircleMarker(
         [row.lat, row.lon],
         radius=radius,
-        weight=1,
-        color="#333333",
+        weight=3 if picked else 1,
+        color="#000000" if picked else "#333333",
         fill=True,
-        fill_opacity=0.9,
+        fill_opacity=1 if picked else 0.9,
         fill_color=_status_color(row.status),
-        tooltip=text_tooltip(tooltip),
+        tooltip=text_tooltip(tooltip, permanent=picked),
     )
 
 
