@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
-from support.app import SESSION_USER_KEY, app_as, signed_in_through_form
+from support.app import address, app_as, signed_in_through_form
 from support.users import ADMIN
 
 from geo.analysis.cube import CUBE_MEASURES
@@ -424,16 +424,12 @@ def test_the_trade_areas_address_holds_the_branch(demo_app) -> None:
     at = _run(TRADE_PAGE)
     _no_failure(at)
     shown = at.selectbox(key="branch").value
-    assert _query_value(at, "branch") == str(shown)
+    assert address(at)["branch"] == [str(shown)]
     other = next(option for option in _branch_ids() if option != shown)
     at.selectbox(key="branch").set_value(other).run()
     _no_failure(at)
-    assert _query_value(at, "branch") == str(other)
-    linked = AppTest.from_file(APP, default_timeout=120)
-    linked.session_state[SESSION_USER_KEY] = ADMIN
-    linked.query_params["branch"] = str(other)
-    linked.run()
-    linked.switch_page(TRADE_PAGE).run()
+    assert address(at)["branch"] == [str(other)]
+    linked = app_as(ADMIN, TRADE_PAGE, query={"branch": str(other)})
     _no_failure(linked)
     assert linked.selectbox(key="branch").value == other
 
@@ -447,28 +443,6 @@ def _branch_ids() -> list[int]:
         conns.close()
 
 
-def _query_value(at: AppTest, name: str) -> str:
-    value = at.query_params[name]
-    return value[0] if isinstance(value, list) else value
-
-
-def _address(at: AppTest) -> dict[str, list[str]]:
-    """The page's query parameters, each as a list of its values."""
-    return {key: value if isinstance(value, list) else [value] for key, value in at.query_params.items()}
-
-
-def _linked(page: str, query: dict) -> AppTest:
-    """A fresh session opened on a page's address (a reload, or a link someone shared)."""
-    st.cache_resource.clear()
-    st.cache_data.clear()
-    at = AppTest.from_file(APP, default_timeout=120)
-    at.session_state[SESSION_USER_KEY] = ADMIN
-    at.query_params.update(query)
-    at.run()
-    at.switch_page(page).run()
-    return at
-
-
 def _warnings(at: AppTest) -> list[str]:
     return [_shown(w.value) for w in at.warning]
 
@@ -476,7 +450,7 @@ def _warnings(at: AppTest) -> list[str]:
 def test_the_sales_by_region_address_holds_the_view(demo_app) -> None:
     """Level, measure, classes, period, filters and drill path go to the address as they change."""
     at = _run(MAP_PAGE)
-    assert _address(at) == {}
+    assert address(at) == {}
     at.selectbox(key="level").set_value("county").run()
     at.selectbox(key="measure").set_value("revenue").run()
     at.selectbox(key="scheme").set_value("natural_breaks").run()
@@ -489,19 +463,20 @@ def test_the_sales_by_region_address_holds_the_view(demo_app) -> None:
         "period": ["2025"],
         "segment": ["SMB", "Enterprise"],
     }
-    assert _address(at) == {"level": ["county"], **view}
+    assert address(at) == {"level": ["county"], **view}
     at.session_state["focus"] = [("state", "17", "Illinois"), ("county", "17031", "Cook, Illinois")]
     at.run()
     _no_failure(at)
-    assert _address(at) == {**view, "drill": ["state:17,county:17031"]}
+    assert address(at) == {**view, "drill": ["state:17,county:17031"]}
     next(b for b in at.button if b.label == "Up one level").click().run()
-    assert _address(at) == {**view, "drill": ["state:17"]}
+    assert address(at) == {**view, "drill": ["state:17"]}
 
 
 def test_a_sales_by_region_link_restores_the_view_named_from_the_regions(demo_app) -> None:
-    at = _linked(
+    at = app_as(
+        ADMIN,
         MAP_PAGE,
-        {
+        query={
             "measure": "revenue",
             "period": "2025",
             "segment": ["smb", "Enterprise"],
@@ -517,13 +492,14 @@ def test_a_sales_by_region_link_restores_the_view_named_from_the_regions(demo_ap
     assert any("United States › Illinois › Cook, Illinois" in m.value for m in at.markdown)
     zips = next(d.value for d in at.dataframe if "ZIP" in d.value.columns)
     assert zips["ZIP"].str.match(r"^60\d{3} ").all()
-    assert _address(at)["drill"] == ["state:17,county:17031"]
+    assert address(at)["drill"] == ["state:17,county:17031"]
 
 
 def test_a_hand_edited_sales_by_region_link_warns_and_shows_the_defaults(demo_app) -> None:
-    at = _linked(
+    at = app_as(
+        ADMIN,
         MAP_PAGE,
-        {
+        query={
             "level": "planet",
             "measure": "**bold**",
             "segment": ["SMB", "Gold"],
@@ -542,17 +518,17 @@ def test_a_hand_edited_sales_by_region_link_warns_and_shows_the_defaults(demo_ap
     assert at.session_state["focus"] == [("state", "06", "California")]
     counties = _table(at)
     assert counties.columns[0] == "County" and counties["County"].str.endswith(", California").all()
-    assert _address(at) == {"drill": ["state:06"]}
+    assert address(at) == {"drill": ["state:06"]}
     at.run()
     assert not at.warning
 
 
 def test_a_drill_link_needs_regions_inside_each_other(demo_settings: Settings, demo_app) -> None:
-    at = _linked(MAP_PAGE, {"drill": "county:17031,state:17"})
+    at = app_as(ADMIN, MAP_PAGE, query={"drill": "county:17031,state:17"})
     _no_failure(at)
     assert any("'state:17'" in w and "no ZIP in Cook, Illinois" in w for w in _warnings(at))
     assert at.session_state["focus"] == [("county", "17031", "Cook, Illinois")]
-    at = _linked(MAP_PAGE, {"drill": "state:99"})
+    at = app_as(ADMIN, MAP_PAGE, query={"drill": "state:99"})
     assert any("'state:99'" in w and "no state, county or ZIP" in w for w in _warnings(at))
     assert at.session_state["focus"] == []
     assert _table(at).columns[0] == "State"
@@ -561,7 +537,7 @@ def test_a_drill_link_needs_regions_inside_each_other(demo_settings: Settings, d
         cur.execute("SELECT min(zip) FROM accounts WHERE county_fips = '17031'")
         (zip_code,) = cur.fetchone()
     conns.close()
-    at = _linked(MAP_PAGE, {"drill": f"state:17,county:17031,zip:{zip_code},zip:{zip_code}"})
+    at = app_as(ADMIN, MAP_PAGE, query={"drill": f"state:17,county:17031,zip:{zip_code},zip:{zip_code}"})
     assert any(f"'zip:{zip_code}'" in w and f"no region in {zip_code}" in w for w in _warnings(at))
     assert [key for _level, key, _name in at.session_state["focus"]] == ["17", "17031", zip_code]
 

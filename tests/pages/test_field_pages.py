@@ -5,16 +5,15 @@ from __future__ import annotations
 import re
 
 import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
+from support.app import address, app_as
 from support.users import ADMIN
 
-from geo.config import PROJECT_DIR, Settings
+from geo.config import Settings
 from geo.field.accounts import load_facts
 from geo.store.bootstrap import prepare_database
 from geo.store.region_facts import read_facts
 
-APP = str(PROJECT_DIR / "app.py")
 CAMPAIGNS = "pages/campaigns.py"
 NEARBY = "pages/nearby.py"
 
@@ -25,14 +24,7 @@ def demo_app(demo_settings: Settings, environment) -> None:
 
 
 def _run(page: str) -> AppTest:
-    st.cache_resource.clear()
-    st.cache_data.clear()
-    at = AppTest.from_file(APP, default_timeout=120)
-    at.session_state["gcrm_user"] = ADMIN
-    at.run()
-    at.switch_page(page)
-    at.run()
-    return at
+    return app_as(ADMIN, page)
 
 
 def _no_failure(at: AppTest) -> None:
@@ -299,23 +291,6 @@ def test_logging_a_visit_searches_again(demo_app) -> None:
     assert listed.loc[listed["ID"] == never, "Last visit"].item() != "never"
 
 
-def _address(at: AppTest) -> dict[str, list[str]]:
-    """The page's query parameters, each as a list of its values."""
-    return {key: value if isinstance(value, list) else [value] for key, value in at.query_params.items()}
-
-
-def _linked(page: str, query: dict) -> AppTest:
-    """A fresh session opened on a page's address (a reload, or a link someone shared)."""
-    st.cache_resource.clear()
-    st.cache_data.clear()
-    at = AppTest.from_file(APP, default_timeout=120)
-    at.session_state["gcrm_user"] = ADMIN
-    at.query_params.update(query)
-    at.run()
-    at.switch_page(page).run()
-    return at
-
-
 def test_the_nearby_address_holds_the_position_and_the_filters(demo_app) -> None:
     at = _run(NEARBY)
     at.text_input(key="where").set_value("60601").run()
@@ -324,14 +299,14 @@ def test_the_nearby_address_holds_the_position_and_the_filters(demo_app) -> None
     at.checkbox(key="open_orders").check().run()
     at.radio(key="nearest_by").set_value("drive").run()
     _no_failure(at)
-    assert _address(at) == {
+    assert address(at) == {
         "where": ["60601"],
         "k": ["10"],
         "status": ["customer", "prospect"],
         "open": ["1"],
         "by": ["drive"],
     }
-    linked = _linked(NEARBY, {**at.query_params, "stale": "often", "by": "helicopter"})
+    linked = app_as(ADMIN, NEARBY, query={**at.query_params, "stale": "often", "by": "helicopter"})
     _no_failure(linked)
     assert linked.text_input(key="where").value == "60601"
     assert linked.number_input(key="k").value == 10
@@ -357,8 +332,8 @@ def test_a_position_moved_to_is_in_the_address_as_coordinates(demo_settings: Set
     at.text_input(key="find").set_value(external_id).run()
     at.selectbox(key="find_pick").set_value(external_id).run()
     lon, lat, _how = at.session_state["position"]
-    assert _address(at)["where"] == [f"{lat:.5f}, {lon:.5f}"]
-    linked = _linked(NEARBY, at.query_params)
+    assert address(at)["where"] == [f"{lat:.5f}, {lon:.5f}"]
+    linked = app_as(ADMIN, NEARBY, query=at.query_params)
     _no_failure(linked)
     listed = next(d.value for d in linked.dataframe if "km" in d.value.columns)
     assert listed["ID"].iloc[0] == external_id

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import pytest
 from streamlit.testing.v1 import AppTest
-from support.app import SESSION_USER_KEY, app_as
+from support.app import app_as
 from support.users import ADMIN
 
-from geo.config import PROJECT_DIR
 from geo.ingest.whole_book import load_demo_book
 from territories.model import active_version, load_book, territory_table, version_plan, versions
 
-APP = str(PROJECT_DIR / "app.py")
 DESIGN = "pages/territory_design.py"
 PERFORMANCE = "pages/territory_performance.py"
 USER = "manager@test"
@@ -103,18 +101,10 @@ def test_the_design_address_holds_a_draft_and_a_link_opens_it(planned, environme
     _no_failure(at)
     draft = at.session_state["plan_pick"]
     assert draft != active and at.query_params["plan"] == str(draft)
-    linked = AppTest.from_file(APP, default_timeout=180)
-    linked.session_state[SESSION_USER_KEY] = ADMIN
-    linked.query_params["plan"] = str(draft)
-    linked.run()
-    linked.switch_page(DESIGN).run()
+    linked = app_as(ADMIN, DESIGN, query={"plan": str(draft)}, timeout=180)
     _no_failure(linked)
     assert linked.selectbox(key="plan_pick").value == draft
-    unknown = AppTest.from_file(APP, default_timeout=180)
-    unknown.session_state[SESSION_USER_KEY] = ADMIN
-    unknown.query_params["plan"] = "9999"
-    unknown.run()
-    unknown.switch_page(DESIGN).run()
+    unknown = app_as(ADMIN, DESIGN, query={"plan": "9999"}, timeout=180)
     _no_failure(unknown)
     assert any("'9999'" in w.value and str(draft) in w.value for w in unknown.warning)
     assert unknown.selectbox(key="plan_pick").value == active

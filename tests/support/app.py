@@ -15,7 +15,12 @@ SESSION_USER_KEY = "gcrm_user"
 
 
 def app_as(
-    user: SignedIn, page: str | None = None, *, state: dict | None = None, timeout: float = 120
+    user: SignedIn,
+    page: str | None = None,
+    *,
+    state: dict | None = None,
+    query: dict | None = None,
+    timeout: float = 120,
 ) -> AppTest:
     """Run the app with fresh caches for a signed-in user, then open a page.
 
@@ -27,6 +32,9 @@ def app_as(
         A page file (``pages/….py``) to switch to after the first run, or None.
     state
         Session-state entries set before switching to the page.
+    query
+        The address's query parameters (a reload, or a link someone shared): name → a value or
+        a list of values.
     timeout
         Seconds each run may take.
 
@@ -39,12 +47,29 @@ def app_as(
     st.cache_data.clear()
     at = AppTest.from_file(APP, default_timeout=timeout)
     at.session_state[SESSION_USER_KEY] = user
+    at.query_params.update(query or {})
     at.run()
     for key, value in (state or {}).items():
         at.session_state[key] = value
     if page is not None:
         at.switch_page(page).run()
     return at
+
+
+def address(at: AppTest) -> dict[str, list[str]]:
+    """The app's query parameters as its page wrote them, each as a list of its values.
+
+    Parameters
+    ----------
+    at
+        The app after a run.
+
+    Returns
+    -------
+    dict
+        Parameter → its values.
+    """
+    return {key: value if isinstance(value, list) else [value] for key, value in at.query_params.items()}
 
 
 def signed_in_through_form(username: str, password: str, *, timeout: float = 120) -> AppTest:
