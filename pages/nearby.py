@@ -43,7 +43,7 @@ FOUND_KEY = "nearby_found"
 SEARCHED_TABLES = ("accounts", "interactions", "orders", "road_network")
 # The view in the page's address (a reload or a shared link restores it).
 PAGE = "nearby"
-# Number filters: query parameter → (session key, lowest, highest, default).
+# Number filters: query parameter → (session key, lowest, highest, default), for the inputs and the address.
 NUMBERS = {"k": ("k", 1, 200, 25), "within": ("radius", 0, 500, 0), "stale": ("stale", 0, 3_650, 0)}
 VIEW_KEYS = ("where", *NUMBERS, "status", "open", "by")
 HISTORY_LABELS = {"when": "When", "what": "What", "detail": "Detail", "amount": "Amount"}
@@ -59,11 +59,11 @@ def render() -> None:
     # The filters fold away (a rep on a phone sees the map and the list first); the label says what is set.
     with st.expander(_filters_summary()):
         row = st.columns(3)
-        k = row[0].number_input("How many", 1, 200, 25, key="k")
-        radius = row[1].number_input("Within km (0: any)", 0, 500, 0, key="radius")
+        k = row[0].number_input("How many", *NUMBERS["k"][1:], key="k")
+        radius = row[1].number_input("Within km (0: any)", *NUMBERS["within"][1:], key="radius")
         statuses = row[2].multiselect("Status", book_choices()["status"], key="statuses")
         row = st.columns(2)
-        stale = row[0].number_input("Not visited in N days (0: any)", 0, 3_650, 0, key="stale")
+        stale = row[0].number_input("Not visited in N days (0: any)", *NUMBERS["stale"][1:], key="stale")
         open_orders = row[1].checkbox("With open orders", key="open_orders")
         nearest_by = st.radio(
             "Nearest by", list(NEAREST_BY), format_func=NEAREST_BY.get, horizontal=True, key="nearest_by"
