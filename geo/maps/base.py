@@ -188,6 +188,13 @@ FIT_PADDING_PX = 24
 the view would be cut in half, and under the attribution line, where a click does not reach it."""
 MAX_ZOOM = 18
 """The closest zoom of every map (street level; the basemap's tiles are drawn larger past their own)."""
+WITHOUT_ANIMATIONS = {"fade_animation": False, "zoom_animation": False, "marker_zoom_animation": False}
+"""Leaflet options of every map: tiles appear, zooms and markers move at once, without transitions.
+
+Each transition redraws the page for a quarter of a second: in headless Chromium a page
+switch to Sales by region took 0.9 CPU-seconds with them and 0.7 without (sign-in to its first
+map 2.1 and 1.6), a saving for every phone and for a server's browsers in a sales meeting
+(``benchmarks/concurrent_users.py``). Leaflet makes the same choice for Android."""
 BASEMAP_ATTRIBUTION = "Natural Earth · US Census Bureau · GeoNames"
 """The sources of the offline basemap (data/README.md)."""
 
@@ -230,6 +237,7 @@ def base_map(bounds: tuple[float, float, float, float] = LOWER_48_BOUNDS) -> fol
     fmap = folium.Map(tiles=None, control_scale=True, zoom_snap=0.25)
     # folium hands max_zoom to a tile layer only; with none, Leaflet.markercluster refuses the map.
     fmap.options["max_zoom"] = MAX_ZOOM
+    fmap.options.update(WITHOUT_ANIMATIONS)
     fmap.default_js = LEAFLET_JS if settings.tile_url else [*LEAFLET_JS, *BASEMAP_JS]
     fmap.default_css = LEAFLET_CSS
     if settings.tile_url:

@@ -79,3 +79,11 @@ def test_a_tile_url_without_its_placeholders_is_refused(monkeypatch) -> None:
     monkeypatch.setenv("GCRM_TILE_URL", "https://tiles.example.org/tile.png")
     with pytest.raises(SettingError, match=r"must hold \{z\}, \{x\} and \{y\}"):
         load_settings()
+
+
+def test_every_map_draws_without_transitions() -> None:
+    """Tiles fade, zooms and markers glide in Leaflet by default: each redraws the page for a
+    quarter of a second, the largest part of the browser's work on a page switch after Streamlit's."""
+    html = base_map().get_root().render()
+    for option in ("fadeAnimation", "zoomAnimation", "markerZoomAnimation"):
+        assert f'"{option}": false' in html, option
