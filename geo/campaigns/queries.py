@@ -195,11 +195,14 @@ def stage_counts(stages: int) -> sql.Composable:
 def staged_query(
     where: sql.Composable, params: list, stages: list[tuple[str, sql.Composable, list]]
 ) -> tuple[sql.Composable, list]:
-    """Flag the accounts left after each stage (``stage_0`` …), testing each stage once per survivor.
+    """Flag the accounts left after each stage (``stage_0`` …), testing each look-up once per survivor.
 
-    Every stage is a boolean column of its own subquery level (kept apart by ``OFFSET 0``),
-    tested only where the previous stages held: the costly tests (suppression hashes, order
-    and visit look-ups) never run for accounts an earlier filter removed, nor twice.
+    A stage that looks other rows up (a subquery: suppression hashes, orders, visits) is a
+    boolean column of its own subquery level (kept apart by ``OFFSET 0``), tested only where
+    the previous stages held: it never runs for accounts an earlier filter removed, nor twice.
+    A run of column tests between them shares one level (the first run, the geography's),
+    each flag the conjunction of the run's tests so far: repeating a column test costs less
+    than a level (Cook County's box, 30,000 accounts, two filters: 36 → 30 ms at 1M).
 
     Parameters
     ----------
@@ -216,23 +219,63 @@ def staged_query(
         The query (the columns of :data:`STAGED_COLUMNS` and the flags, on alias ``a``) and
         its parameters.
     """
-    columns = sql.SQL(", ").join(sql.SQL("a.{}").format(sql.Identifier(column)) for column in STAGED_COLUMNS)
-    query = sql.SQL("SELECT {}, true AS stage_0 FROM accounts a WHERE a.geom IS NOT NULL AND {}").format(
-        columns, where
+    runs = _stage_runs(stages)
+    first: list[tuple[int, sql.Composable, list]] = (
+        runs.pop(0) if runs and not _looks_up(runs[0][0][1]) else []
     )
-    query_params = list(params)
-    for number, (_label, condition, condition_params) in enumerate(stages, 1):
-        query = sql.SQL(
-            "SELECT a.*, CASE WHEN a.{previous} THEN ({condition}) ELSE false END AS {current}"
-            " FROM ({inner} OFFSET 0) a"
-        ).format(
-            previous=sql.Identifier(f"stage_{number - 1}"),
-            condition=condition,
-            current=sql.Identifier(f"stage_{number}"),
-            inner=query,
-        )
-        query_params = [*condition_params, *query_params]
+    flags, flag_params = _run_flags(None, first)
+    columns = sql.SQL(", ").join(
+        [sql.SQL("a.{}").format(sql.Identifier(column)) for column in STAGED_COLUMNS]
+        + [sql.SQL("true AS stage_0"), *flags]
+    )
+    query = sql.SQL("SELECT {} FROM accounts a WHERE a.geom IS NOT NULL AND {}").format(columns, where)
+    query_params = [*flag_params, *params]
+    for run in runs:
+        flags, flag_params = _run_flags(sql.Identifier(f"stage_{run[0][0] - 1}"), run)
+        query = sql.SQL("SELECT a.*, {} FROM ({} OFFSET 0) a").format(sql.SQL(", ").join(flags), query)
+        query_params = [*flag_params, *query_params]
     return query, query_params
+
+
+def _stage_runs(
+    stages: list[tuple[str, sql.Composable, list]],
+) -> list[list[tuple[int, sql.Composable, list]]]:
+    """The stages (numbered from 1) in levels: each look-up alone, consecutive column tests together."""
+    runs: list[list[tuple[int, sql.Composable, list]]] = []
+    for number, (_label, condition, condition_params) in enumerate(stages, 1):
+        stage = (number, condition, condition_params)
+        if runs and not _looks_up(condition) and not _looks_up(runs[-1][0][1]):
+            runs[-1].append(stage)
+        else:
+            runs.append([stage])
+    return runs
+
+
+def _run_flags(
+    previous: sql.Composable | None, run: list[tuple[int, sql.Composable, list]]
+) -> tuple[list[sql.Composable], list]:
+    """The flag of each stage of a run: where ``previous`` held, the run's tests up to it."""
+    flags: list[sql.Composable] = []
+    flag_params: list = []
+    for last, (number, _condition, _params) in enumerate(run):
+        tests = sql.SQL(" AND ").join(
+            sql.SQL("({})").format(condition) for _n, condition, _p in run[: last + 1]
+        )
+        flag = (
+            tests
+            if previous is None
+            else sql.SQL("CASE WHEN a.{} THEN {} ELSE false END").format(previous, tests)
+        )
+        flags.append(sql.SQL("{} AS {}").format(flag, sql.Identifier(f"stage_{number}")))
+        flag_params += [value for _n, _c, condition_params in run[: last + 1] for value in condition_params]
+    return flags, flag_params
+
+
+def _looks_up(condition: sql.Composable) -> bool:
+    """Whether a stage's condition holds a subquery (reads rows other than the account's own)."""
+    if isinstance(condition, sql.Composed):
+        return any(_looks_up(part) for part in condition.seq)
+    return isinstance(condition, sql.SQL) and "SELECT" in condition.string.upper()
 
 
 def _part_condition(part: Part, branches: dict[int, tuple[float, float]]) -> tuple[sql.Composable, list]:

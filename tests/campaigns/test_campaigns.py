@@ -29,6 +29,7 @@ from geo.campaigns.target import circle_part, drawn_parts, polygon_part, region_
 from geo.config import Settings
 from geo.errors import CampaignError
 from geo.field.accounts import load_facts
+from geo.ingest.geocode import PRECISION_RANK
 from geo.places.geodesy import haversine_m
 from geo.store.bootstrap import Connections, prepare_database
 
@@ -200,6 +201,33 @@ def test_waterfall_stages_add_up_and_the_final_audience_is_what_is_listed(conns)
         "Geocode too coarse",
         "Final audience",
     ]
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_each_waterfall_stage_counts_the_accounts_that_pass_it_and_every_stage_before(
+    conns, book, seed: int
+) -> None:
+    """Brute force over the book: the column tests share a level of the query (each flag the
+    conjunction of its run so far), and every count must still be that of all stages up to it."""
+    rng = random.Random(seed)
+    segments = sorted(book["segment"].dropna().unique())
+    filters = Filters(
+        segments=tuple(rng.sample(segments, rng.randint(1, len(segments)))),
+        statuses=tuple(rng.sample(["customer", "prospect", "churned"], rng.randint(1, 3))),
+        min_precision=rng.choice(["none", "city", "postal", "street"]),
+    )
+    counts = waterfall(conns.app, [region_part("state", ["06", "48", "17"])], filters, user=USER)
+    kept = book[book["state"].isin(["06", "48", "17"])]
+    expected = [len(kept)]
+    for values, column in ((filters.segments, "segment"), (filters.statuses, "status")):
+        if values:
+            kept = kept[kept[column].isin(values)]
+            expected.append(len(kept))
+    kept = kept[kept["consent"].fillna(False).astype(bool)]
+    expected.append(len(kept))
+    kept = kept[kept["precision"].map(PRECISION_RANK) >= PRECISION_RANK[filters.min_precision]]
+    expected += [len(kept), len(kept)]
+    assert counts["count"].tolist() == expected, (filters, counts)
 
 
 def test_no_audience_ever_holds_an_account_without_consent_or_suppressed(conns, book) -> None:

@@ -344,8 +344,7 @@ def test_the_stages_and_the_member_list_read_only_the_staged_columns() -> None:
         ([], GEOGRAPHY, [["60614"]]),
         (
             [("Segment", sql.SQL("a.segment = ANY(%s)"), [["SMB"]])],
-            'SELECT a.*, CASE WHEN a."stage_0" THEN (a.segment = ANY(%s)) ELSE false END AS "stage_1"'
-            f" FROM ({GEOGRAPHY} OFFSET 0) a",
+            GEOGRAPHY.replace("true AS stage_0", 'true AS stage_0, (a.segment = ANY(%s)) AS "stage_1"'),
             [["SMB"], ["60614"]],
         ),
         (
@@ -354,18 +353,37 @@ def test_the_stages_and_the_member_list_read_only_the_staged_columns() -> None:
                 ("Consent", sql.SQL("a.marketing_consent"), []),
                 ("Precise", sql.SQL("a.geocode_precision = ANY(%s)"), [["street"]]),
             ],
+            GEOGRAPHY.replace(
+                "true AS stage_0",
+                'true AS stage_0, (a.segment = ANY(%s)) AS "stage_1",'
+                ' (a.segment = ANY(%s)) AND (a.marketing_consent) AS "stage_2",'
+                " (a.segment = ANY(%s)) AND (a.marketing_consent) AND (a.geocode_precision = ANY(%s))"
+                ' AS "stage_3"',
+            ),
+            [["SMB"], ["SMB"], ["SMB"], ["street"], ["60614"]],
+        ),
+        (
+            [
+                ("Segment", sql.SQL("a.segment = ANY(%s)"), [["SMB"]]),
+                ("Visited", sql.SQL("EXISTS (SELECT 1 FROM visits v WHERE v.account_id = a.account_id)"), []),
+                ("Precise", sql.SQL("a.geocode_precision = ANY(%s)"), [["street"]]),
+            ],
             'SELECT a.*, CASE WHEN a."stage_2" THEN (a.geocode_precision = ANY(%s)) ELSE false END'
             ' AS "stage_3"'
-            ' FROM (SELECT a.*, CASE WHEN a."stage_1" THEN (a.marketing_consent) ELSE false END AS "stage_2"'
-            ' FROM (SELECT a.*, CASE WHEN a."stage_0" THEN (a.segment = ANY(%s)) ELSE false END AS "stage_1"'
-            f" FROM ({GEOGRAPHY} OFFSET 0) a OFFSET 0) a OFFSET 0) a",
+            ' FROM (SELECT a.*, CASE WHEN a."stage_1"'
+            " THEN (EXISTS (SELECT 1 FROM visits v WHERE v.account_id = a.account_id)) ELSE false END"
+            ' AS "stage_2" FROM ('
+            + GEOGRAPHY.replace("true AS stage_0", 'true AS stage_0, (a.segment = ANY(%s)) AS "stage_1"')
+            + " OFFSET 0) a OFFSET 0) a",
             [["street"], ["SMB"], ["60614"]],
         ),
     ],
 )
-def test_staged_query_tests_each_stage_only_where_the_previous_held(
+def test_staged_query_tests_each_look_up_only_where_the_previous_stages_held(
     stages: list, expected_sql: str, expected_params: list
 ) -> None:
+    """A look-up (a subquery) gets a level of its own, tested where the stages before it held;
+    a run of column tests shares one level, each flag the conjunction of the run's tests so far."""
     query, params = staged_query(sql.SQL("a.zip = ANY(%s)"), [["60614"]], stages)
     assert _text(query) == expected_sql
     assert params == expected_params
@@ -378,4 +396,4 @@ def test_the_waterfall_of_a_real_target_has_one_parameter_per_placeholder() -> N
     where, params = target_condition(parts)
     with clock.pinned(NOW):
         query, query_params = staged_query(where, params, filter_stages(filters))
-    assert _text(query).count("%s") == len(query_params) == 17
+    assert _text(query).count("%s") == len(query_params) == 18
