@@ -98,17 +98,26 @@ def connections(settings: Settings) -> Iterator[Connections]:
     conns.close()
 
 
-@pytest.fixture(scope="module")
-def demo_settings(server_url: str, template_url: str, state_home: Path) -> Iterator[Settings]:
-    """Settings of a database holding a small demo book, shared by one test module (read only)."""
+@pytest.fixture(scope="session")
+def demo_template(server_url: str, template_url: str, state_home: Path) -> Iterator[str]:
+    """A database holding a small demo book, built once per process and copied for each module."""
     from geo.ingest.whole_book import load_demo_book
 
-    name, url = _fresh_database(server_url, template_url)
+    name = f"gcrm_test_demo_{os.getpid()}"
+    url = create_database(server_url, name, template=TEMPLATE_DB)
     settings = _settings(url, state_home)
     conns = prepare_database(settings)
     load_demo_book(conns.owner, settings.data_dir, accounts=DEMO_ACCOUNTS, seed=DEMO_SEED)
     conns.close()
-    yield settings
+    yield name
+    drop_database(server_url, name)
+
+
+@pytest.fixture(scope="module")
+def demo_settings(server_url: str, demo_template: str, state_home: Path) -> Iterator[Settings]:
+    """Settings of a copy of the demo book, shared by one test module (read only, or changed by it alone)."""
+    name = f"{demo_template}_{next(_database_numbers)}"
+    yield _settings(create_database(server_url, name, template=demo_template), state_home)
     drop_database(server_url, name)
 
 
