@@ -3,7 +3,9 @@
 The suite starts its own cluster with :mod:`geo.store.server` (or uses
 ``TEST_DATABASE_URL``, an owner URL whose role may create databases). A
 template database holds the migrated schema and the shipped boundaries; each
-test gets a copy of it, so tests never see each other's rows.
+test gets a copy of it, so tests never see each other's rows. A second template
+holds a small demo book, built once per process; each module that asks for it
+gets a copy of its own.
 """
 
 from __future__ import annotations
