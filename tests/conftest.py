@@ -14,7 +14,8 @@ import itertools
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from datetime import date
 from pathlib import Path
 
@@ -84,6 +85,28 @@ def _fresh_database(server_url: str, template_url: str) -> tuple[str, str]:
     return name, create_database(server_url, name, template=TEMPLATE_DB)
 
 
+@pytest.fixture(scope="session")
+def database_copy(
+    server_url: str, template_url: str, state_home: Path
+) -> Callable[..., AbstractContextManager[tuple[str, Settings]]]:
+    """Copy a template database for as long as a ``with`` block lasts: its name and settings.
+
+    The copy is made from the migrated template unless another is named; a module that builds
+    a costly book once makes it a template of its own, and gives each test a copy of it.
+    """
+
+    @contextmanager
+    def copy(template: str = TEMPLATE_DB) -> Iterator[tuple[str, Settings]]:
+        name = f"{template}_{next(_database_numbers)}"
+        url = create_database(server_url, name, template=template)
+        try:
+            yield name, _settings(url, state_home)
+        finally:
+            drop_database(server_url, name)
+
+    return copy
+
+
 @pytest.fixture
 def settings(server_url: str, template_url: str, state_home: Path) -> Iterator[Settings]:
     """Settings pointing at a fresh database for this test only."""
@@ -101,26 +124,22 @@ def connections(settings: Settings) -> Iterator[Connections]:
 
 
 @pytest.fixture(scope="session")
-def demo_template(server_url: str, template_url: str, state_home: Path) -> Iterator[str]:
+def demo_template(database_copy) -> Iterator[str]:
     """A database holding a small demo book, built once per process and copied for each module."""
     from geo.ingest.whole_book import load_demo_book
 
-    name = f"gcrm_test_demo_{os.getpid()}"
-    url = create_database(server_url, name, template=TEMPLATE_DB)
-    settings = _settings(url, state_home)
-    conns = prepare_database(settings)
-    load_demo_book(conns.owner, settings.data_dir, accounts=DEMO_ACCOUNTS, seed=DEMO_SEED)
-    conns.close()
-    yield name
-    drop_database(server_url, name)
+    with database_copy() as (name, settings):
+        conns = prepare_database(settings)
+        load_demo_book(conns.owner, settings.data_dir, accounts=DEMO_ACCOUNTS, seed=DEMO_SEED)
+        conns.close()
+        yield name
 
 
 @pytest.fixture(scope="module")
-def demo_settings(server_url: str, demo_template: str, state_home: Path) -> Iterator[Settings]:
+def demo_settings(database_copy, demo_template: str) -> Iterator[Settings]:
     """Settings of a copy of the demo book, shared by one test module (read only, or changed by it alone)."""
-    name = f"{demo_template}_{next(_database_numbers)}"
-    yield _settings(create_database(server_url, name, template=demo_template), state_home)
-    drop_database(server_url, name)
+    with database_copy(demo_template) as (_name, settings):
+        yield settings
 
 
 @pytest.fixture
