@@ -125,14 +125,10 @@ def test_injection_strings_through_every_page_text_input_change_nothing(guarded:
     before = _state(guarded)
     typed = 0
     for page in PAGES:
-        # One session per page, each string typed in turn: every string reaches the same inputs.
-        at = _signed_in_at(page)
-        assert not at.exception, (page, [e.message for e in at.exception])
-        reached = set()
         for text in INJECTIONS[:3]:
-            fields = [*at.text_input, *at.text_area]
-            reached.add(tuple(field.label for field in fields))
-            for field in fields:
+            at = _signed_in_at(page)
+            assert not at.exception, (page, [e.message for e in at.exception])
+            for field in [*at.text_input, *at.text_area]:
                 field.input(text)
                 typed += 1
             at.run()
@@ -140,7 +136,6 @@ def test_injection_strings_through_every_page_text_input_change_nothing(guarded:
                 if button.label in ("Save campaign", "Log the visit", "Save as draft", "Record"):
                     button.click().run()
             assert not at.exception, (page, text, [e.message for e in at.exception])
-        assert len(reached) == 1, (page, reached)
     assert typed >= 9
     sign_in = AppTest.from_file(APP, default_timeout=120)
     sign_in.run()
