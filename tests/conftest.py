@@ -3,7 +3,9 @@
 The suite starts its own cluster with :mod:`geo.store.server` (or uses
 ``TEST_DATABASE_URL``, an owner URL whose role may create databases). A
 template database holds the migrated schema and the shipped boundaries; each
-test gets a copy of it, so tests never see each other's rows.
+test gets a copy of it, so tests never see each other's rows. A second template
+holds a small demo book, built once per process; each module that asks for it
+gets a copy of its own.
 """
 
 from __future__ import annotations
@@ -12,7 +14,8 @@ import itertools
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from datetime import date
 from pathlib import Path
 
@@ -82,6 +85,28 @@ def _fresh_database(server_url: str, template_url: str) -> tuple[str, str]:
     return name, create_database(server_url, name, template=TEMPLATE_DB)
 
 
+@pytest.fixture(scope="session")
+def database_copy(
+    server_url: str, template_url: str, state_home: Path
+) -> Callable[..., AbstractContextManager[tuple[str, Settings]]]:
+    """Copy a template database for as long as a ``with`` block lasts: its name and settings.
+
+    The copy is made from the migrated template unless another is named; a module that builds
+    a costly book once makes it a template of its own, and gives each test a copy of it.
+    """
+
+    @contextmanager
+    def copy(template: str = TEMPLATE_DB) -> Iterator[tuple[str, Settings]]:
+        name = f"{template}_{next(_database_numbers)}"
+        url = create_database(server_url, name, template=template)
+        try:
+            yield name, _settings(url, state_home)
+        finally:
+            drop_database(server_url, name)
+
+    return copy
+
+
 @pytest.fixture
 def settings(server_url: str, template_url: str, state_home: Path) -> Iterator[Settings]:
     """Settings pointing at a fresh database for this test only."""
@@ -98,18 +123,23 @@ def connections(settings: Settings) -> Iterator[Connections]:
     conns.close()
 
 
-@pytest.fixture(scope="module")
-def demo_settings(server_url: str, template_url: str, state_home: Path) -> Iterator[Settings]:
-    """Settings of a database holding a small demo book, shared by one test module (read only)."""
+@pytest.fixture(scope="session")
+def demo_template(database_copy) -> Iterator[str]:
+    """A database holding a small demo book, built once per process and copied for each module."""
     from geo.ingest.whole_book import load_demo_book
 
-    name, url = _fresh_database(server_url, template_url)
-    settings = _settings(url, state_home)
-    conns = prepare_database(settings)
-    load_demo_book(conns.owner, settings.data_dir, accounts=DEMO_ACCOUNTS, seed=DEMO_SEED)
-    conns.close()
-    yield settings
-    drop_database(server_url, name)
+    with database_copy() as (name, settings):
+        conns = prepare_database(settings)
+        load_demo_book(conns.owner, settings.data_dir, accounts=DEMO_ACCOUNTS, seed=DEMO_SEED)
+        conns.close()
+        yield name
+
+
+@pytest.fixture(scope="module")
+def demo_settings(database_copy, demo_template: str) -> Iterator[Settings]:
+    """Settings of a copy of the demo book, shared by one test module (read only, or changed by it alone)."""
+    with database_copy(demo_template) as (_name, settings):
+        yield settings
 
 
 @pytest.fixture

@@ -41,15 +41,30 @@ def _years_from(day: date, years: int) -> date:
         return day.replace(year=day.year + years, day=28)
 
 
-@pytest.fixture(params=[-1, 1, 3], ids=["a year behind", "a year ahead", "three years ahead"])
-def book_as_of(
-    request: pytest.FixtureRequest, pinned_today: date, settings: Settings, connections: Connections
-) -> Iterator[tuple[Connections, date]]:
-    """A demo book made with the clock moved by some years, and the clock left there."""
+@pytest.fixture(scope="module", params=[-1, 1, 3], ids=["a year behind", "a year ahead", "three years ahead"])
+def book_template(
+    request: pytest.FixtureRequest, pinned_today: date, database_copy
+) -> Iterator[tuple[str, date]]:
+    """A database holding a demo book made with the clock moved by some years (copied for each test)."""
     reference = _years_from(pinned_today, request.param)
-    with clock.pinned(reference):
-        load_demo_book(connections.owner, settings.data_dir, accounts=ACCOUNTS, seed=SEED)
-        yield connections, reference
+    with database_copy() as (name, settings):
+        connections = prepare_database(settings)
+        with clock.pinned(reference):
+            load_demo_book(connections.owner, settings.data_dir, accounts=ACCOUNTS, seed=SEED)
+        connections.close()
+        yield name, reference
+
+
+@pytest.fixture
+def book_as_of(book_template: tuple[str, date], database_copy) -> Iterator[tuple[Connections, date]]:
+    """A copy of the demo book made with the clock moved by some years, and the clock left there."""
+    template, reference = book_template
+    with database_copy(template) as (_name, settings), clock.pinned(reference):
+        connections = prepare_database(settings)
+        try:
+            yield connections, reference
+        finally:
+            connections.close()
 
 
 def _all_states(connections: Connections) -> list[str]:

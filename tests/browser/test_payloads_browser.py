@@ -38,6 +38,8 @@ PAYLOADS = (
 USER = "t"
 APP_TITLE = "gcrm"
 """The window's title on every page (``st.set_page_config``)."""
+QUIET_S = 0.5
+"""Seconds without a run before a page counts as settled: a click's run has started by then."""
 GUARD_SCRIPT = """(() => {
     // Record titles set from inside component frames, and every uncaught error, in each frame.
     window.__gcrmErrors = [];
@@ -306,10 +308,14 @@ def _count(page: Page, selector: str) -> int:
 
 
 def _wait_for(page: Page, selector: str, at_least: int) -> int:
+    # The count that ended the wait is the one returned: counting again could meet a frame a rerun
+    # is replacing (it counts 0) and report a map that did draw as missing.
     deadline = time.monotonic() + DRAW_TIMEOUT_MS / 1000
-    while _count(page, selector) < at_least and time.monotonic() < deadline:
-        page.wait_for_timeout(500)
-    return _count(page, selector)
+    drawn = _count(page, selector)
+    while drawn < at_least and time.monotonic() < deadline:
+        page.wait_for_timeout(100)
+        drawn = _count(page, selector)
+    return drawn
 
 
 def _drawn(
@@ -333,7 +339,8 @@ def _why_not(watch: Watch) -> str:
 
 
 def _tooltips(page: Page) -> str:
-    page.wait_for_timeout(1_000)
+    # The run that gives the maps their last arguments is over and the frames have drawn them.
+    _settled(page, quiet_s=QUIET_S)
     return "\n".join(text for texts in _each_frame(page, OPEN_TOOLTIPS) for text in texts)
 
 
@@ -341,7 +348,7 @@ def _open(page: Page, label: str) -> None:
     _idle(page)
     page.locator('[data-testid="stSidebarNav"]').get_by_text(label, exact=True).click()
     page.get_by_role("heading", name=label).first.wait_for(timeout=DRAW_TIMEOUT_MS)
-    page.wait_for_timeout(1_500)
+    _settled(page, quiet_s=QUIET_S)
 
 
 def _shown_as_typed(watch: Watch, texts: str, where: str, wanted=PAYLOADS) -> None:

@@ -50,10 +50,10 @@ def test_a_gcrm_error_raised_under_any_page_is_a_message_not_a_traceback(
     assert MESSAGE in _errors(at)
 
 
-@pytest.fixture
-def own_server(state_home: Path, request: pytest.FixtureRequest) -> Iterator[tuple[Path, Settings]]:
-    """A PostGIS server of this test's own (never the session's shared one), migrated, with user ``t``."""
-    home = state_home / f"outage-{request.node.name}"
+@pytest.fixture(scope="module")
+def outage_server(state_home: Path) -> Iterator[tuple[Path, Settings]]:
+    """The outage tests' own PostGIS server (never the session's shared one), migrated, with user ``t``."""
+    home = state_home / "outage"
     url = server.start(home)
     settings = Settings(database_url=url, home=home, data_dir=PROJECT_DIR / "data", app_password=APP_PASSWORD)
     conns = prepare_database(settings)
@@ -61,6 +61,14 @@ def own_server(state_home: Path, request: pytest.FixtureRequest) -> Iterator[tup
     conns.close()
     yield home, settings
     server.stop(home)
+
+
+@pytest.fixture
+def own_server(outage_server: tuple[Path, Settings]) -> tuple[Path, Settings]:
+    """The outage server, running at the start of each test whatever an earlier one left (none writes)."""
+    home, _settings = outage_server
+    server.start(home)
+    return outage_server
 
 
 def _now(db: Database) -> int:

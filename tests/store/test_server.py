@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -10,7 +9,10 @@ from pathlib import Path
 
 import psycopg2
 import pytest
+from click.testing import Result
+from typer.testing import CliRunner
 
+from gcrm import app
 from geo.errors import ServerError
 from geo.store import server
 
@@ -88,18 +90,22 @@ def test_url_before_start_is_refused(home: Path) -> None:
         server.url(home)
 
 
-def test_cli_start_status_url_stop(home: Path) -> None:
-    env = {**os.environ, "GCRM_HOME": str(home)}
-    env.pop("DATABASE_URL", None)
-    gcrm = [sys.executable, "-m", "gcrm"]
-
-    def run(*args: str) -> subprocess.CompletedProcess:
-        return subprocess.run([*gcrm, *args], env=env, capture_output=True, text=True, timeout=180)
-
-    status = run("db", "status")
+def test_cli_start_status_url_stop(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GCRM_HOME", str(home))
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    # Once as a process, as a user runs it: the exit code reaches the shell.
+    status = subprocess.run(
+        [sys.executable, "-m", "gcrm", "db", "status"], capture_output=True, text=True, timeout=180
+    )
     assert status.returncode == 3 and "not initialised" in status.stdout
+    # Then in this process (the same commands, without importing gcrm again for each).
+    runner = CliRunner()
+
+    def run(*args: str) -> Result:
+        return runner.invoke(app, list(args))
+
     started = run("db", "start")
-    assert started.returncode == 0, started.stderr
+    assert started.exit_code == 0, started.output
     assert "database ready" in started.stdout and "***" in started.stdout
     assert run("db", "status").stdout.startswith("running: pid ")
     url = run("db", "url").stdout.strip()
@@ -111,9 +117,9 @@ def test_cli_start_status_url_stop(home: Path) -> None:
         assert cur.fetchone()[0] > 3_100
     conn.close()
     stopped = run("db", "stop")
-    assert stopped.returncode == 0 and stopped.stdout.strip() == "stopped"
+    assert stopped.exit_code == 0 and stopped.stdout.strip() == "stopped"
     assert _our_postgres_processes(home / "pgdata") == []
-    assert run("db", "status").returncode == 3
+    assert run("db", "status").exit_code == 3
 
 
 def test_restart_right_after_clients_disconnect_keeps_the_port(home: Path) -> None:
