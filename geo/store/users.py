@@ -24,6 +24,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 
 import pandas as pd
 import psycopg2.errorcodes
@@ -31,9 +32,11 @@ import psycopg2.extensions
 
 from geo.errors import UserError
 from geo.store.audit import record
-from geo.store.db import Database, fetch_frame
+from geo.store.db import SYSTEM_USER, Database, fetch_frame
 
 ROLES = ("admin", "manager", "marketer", "rep")
+SCOPED_ROLES = ("manager", "rep")
+"""Roles that see only their territories' accounts (``gcrm_territories``, migration 007)."""
 BCRYPT_COST = 10
 """Work factor of the password hashes (2^10 rounds: ~70 ms per check)."""
 USER_REFUSED = "GU001"
@@ -318,6 +321,32 @@ def user_choices(db: Database, *, user: str) -> UserChoices:
         )
         territories = dict(cur.fetchall())
     return UserChoices(reps=reps, territories=territories)
+
+
+def recent_scoped_users(db: Database, since: datetime, *, limit: int) -> list[str]:
+    """The enabled reps and managers who signed in since a moment, the latest first.
+
+    Parameters
+    ----------
+    db
+        The app-role database (read as :data:`geo.store.db.SYSTEM_USER`, who sees every user).
+    since
+        The earliest sign-in that counts.
+    limit
+        At most this many users.
+
+    Returns
+    -------
+    list of str
+        User names.
+    """
+    with db.transaction(user=SYSTEM_USER) as cur:
+        cur.execute(
+            "SELECT username FROM app_users WHERE NOT disabled AND role = ANY(%s) AND last_login_at >= %s"
+            " ORDER BY last_login_at DESC, username LIMIT %s",
+            (list(SCOPED_ROLES), since, int(limit)),
+        )
+        return [name for (name,) in cur.fetchall()]
 
 
 def user_scope(db: Database, *, user: str) -> tuple:

@@ -11,11 +11,13 @@ from __future__ import annotations
 import importlib
 import logging
 import threading
+from datetime import timedelta
 
 import geopandas as gpd
 import pandas as pd
 import streamlit as st
 
+from geo import clock
 from geo.analysis.cube import CUBE_MEASURES, Facts, cube, parse_period
 from geo.analysis.cube_answers import answer_cube
 from geo.campaigns.audience import filter_choices
@@ -28,7 +30,7 @@ from geo.store.boundaries import load_regions
 from geo.store.db import SYSTEM_USER
 from geo.store.region_facts import fact_catalogue, read_facts
 from geo.store.shipped_data import read_cities
-from geo.store.users import ALL_ROWS
+from geo.store.users import ALL_ROWS, recent_scoped_users, user_scope
 from pages._shared.user import current_scope, current_user
 from territories.book_alignment import county_units, unit_shapes
 from territories.model import load_book
@@ -45,6 +47,10 @@ WARM_MODULES = (
 
 Not ``streamlit_folium``: importing it declares its component, which must happen in a script run.
 """
+FACT_SCOPES_KEPT = 4
+"""Scopes whose facts :func:`cached_facts` keeps (the whole book and three of reps and managers)."""
+WARM_SIGNED_IN_WITHIN = timedelta(days=7)
+"""The reps and managers who signed in this recently get their facts loaded when the server starts."""
 
 
 @st.cache_resource(show_spinner="Starting the database …")
@@ -197,7 +203,7 @@ def cached_units(user: str, level: str, codes: tuple[str, ...]) -> gpd.GeoDataFr
     return unit_shapes(connections().app, load_settings().data_dir, level, pd.Index(codes), user=user)
 
 
-@st.cache_resource(max_entries=4, show_spinner="Loading accounts and orders …")
+@st.cache_resource(max_entries=FACT_SCOPES_KEPT, show_spinner="Loading accounts and orders …")
 def cached_facts(scope: tuple, version: tuple, _user: str) -> Facts:
     """Facts per scope of visible rows and data version; shared read-only, never mutated.
 
@@ -259,7 +265,10 @@ def warm_caches() -> None:
     """Load what the first visitors would wait for: pool, boundaries, gazetteer, facts.
 
     Run once in a background thread when the server starts (``serve.py``); a database that
-    is down only leaves the caches cold, with a warning in the server log.
+    is down only leaves the caches cold, with a warning in the server log. Besides the whole
+    book (every admin's and marketer's), the facts of the scopes of the reps and managers who
+    signed in within :data:`WARM_SIGNED_IN_WITHIN` are loaded, as each of them, up to the
+    scopes :func:`cached_facts` keeps: on Monday morning the team's first maps need no load.
     """
     for module in WARM_MODULES:
         importlib.import_module(module)
@@ -270,13 +279,26 @@ def warm_caches() -> None:
         db = connections().app
         cached_regions("state")
         load_gazetteer(load_settings().data_dir)
-        facts = cached_facts(ALL_ROWS, data_version(db, user=SYSTEM_USER), SYSTEM_USER)
-        cube(facts, by="state", measures=list(CUBE_MEASURES))
-        facts.periods  # noqa: B018 — computed once and kept by the facts
-        for column in ("segment", "industry", "status"):
-            facts.values(column)
+        version = data_version(db, user=SYSTEM_USER)
+        _warm_facts(ALL_ROWS, version, SYSTEM_USER)
+        warmed = {ALL_ROWS}
+        since = clock.now() - WARM_SIGNED_IN_WITHIN
+        for user in recent_scoped_users(db, since, limit=4 * FACT_SCOPES_KEPT):
+            scope = user_scope(db, user=user)
+            if len(warmed) < FACT_SCOPES_KEPT and scope not in warmed:
+                _warm_facts(scope, version, user)
+                warmed.add(scope)
     except GcrmError as exc:
         _log.warning("caches not warmed: %s", exc)
+
+
+def _warm_facts(scope: tuple, version: tuple, user: str) -> None:
+    """Load a scope's facts as one of its users, with what its first Sales by region map reads of them."""
+    facts = cached_facts(scope, version, user)
+    cube(facts, by="state", measures=list(CUBE_MEASURES))
+    facts.periods  # noqa: B018 — computed once and kept by the facts
+    for column in ("segment", "industry", "status"):
+        facts.values(column)
 
 
 class _NotThisThread(logging.Filter):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+from datetime import timedelta
 
 import numpy as np
 import pandas as pd
@@ -13,12 +14,14 @@ from streamlit.testing.v1 import AppTest
 from support.app import address, app_as, signed_in_through_form
 from support.users import ADMIN
 
+from geo import clock
 from geo.analysis.cube import CUBE_MEASURES
 from geo.config import PROJECT_DIR, Settings, load_settings
-from geo.field.accounts import branches
+from geo.field.accounts import branches, data_version, load_facts
 from geo.maps.classification import SCHEMES
 from geo.places.geodesy import haversine_m
-from geo.store.bootstrap import prepare_database
+from geo.store.bootstrap import Connections, prepare_database
+from geo.store.users import user_scope
 
 APP = str(PROJECT_DIR / "app.py")
 MAP_PAGE = "pages/region_map.py"
@@ -328,6 +331,37 @@ def test_the_server_warms_the_shared_caches_before_anyone_signs_in(demo_app, cap
     with caplog.at_level(logging.WARNING, logger="pages._shared.caches"):
         caches.warm_caches()
     assert "caches not warmed" not in caplog.text
+
+
+def test_the_server_warms_the_facts_of_the_reps_and_managers_who_signed_in_lately(
+    planned: tuple[Settings, Connections], environment, monkeypatch
+) -> None:
+    """A rep who signed in yesterday finds their facts loaded; a manager of last month does not."""
+    from pages._shared import caches
+
+    settings, conns = planned
+    environment(settings)
+    now = clock.now()
+    with conns.owner.transaction(user="t") as cur:
+        cur.execute("UPDATE app_users SET last_login_at = NULL")
+        cur.execute(
+            "UPDATE app_users SET last_login_at = CASE username WHEN 'rep' THEN %s WHEN 'manager' THEN %s END"
+            " WHERE username IN ('rep', 'manager')",
+            (now - timedelta(days=1), now - timedelta(days=30)),
+        )
+    scopes = {user: user_scope(conns.app, user=user) for user in ("rep", "manager")}
+    version = data_version(conns.app, user="rep")
+    st.cache_resource.clear()
+    st.cache_data.clear()
+    caches.warm_caches()
+    loads = []
+    monkeypatch.setattr(
+        caches, "load_facts", lambda db, *, user: loads.append(user) or load_facts(db, user=user)
+    )
+    rep = caches.cached_facts(scopes["rep"], version, "rep")
+    assert loads == [] and len(rep.accounts) > 0, "the rep's facts were not warmed"
+    caches.cached_facts(scopes["manager"], version, "manager")
+    assert loads == ["manager"], "a manager who signed in a month ago is not warmed"
 
 
 def test_no_page_script_shows_a_stray_string() -> None:
