@@ -40,7 +40,7 @@ from geo.maps.tiles import BASEMAP_FILE, TILE_PATH, TileArchive
 from geo.privacy.sessions import SESSION_COOKIE, SESSION_PATH, SIGN_OUT_PATH, claim_handoff
 from geo.store.bootstrap import app_password, owner_url
 from geo.store.db import Database, role_dsn
-from pages._shared.style import RERUN_STYLE
+from pages._shared.style import APP_STYLE
 
 MIN_COMPRESSED_BYTES = 1_024
 TILE_MEDIA_TYPE = "application/vnd.mapbox-vector-tile"
@@ -265,7 +265,7 @@ class CompressedStaticFiles:
 
 
 class PageStyle:
-    """ASGI middleware: add the app's style sheet (:data:`pages._shared.style.RERUN_STYLE`) to its HTML page.
+    """ASGI middleware: add the app's style sheet (:data:`pages._shared.style.APP_STYLE`) to its HTML page.
 
     Parameters
     ----------
@@ -296,7 +296,7 @@ class PageStyle:
             chunks.append(message.get("body", b""))
             if message.get("more_body"):
                 return
-            body = b"".join(chunks).replace(b"</head>", RERUN_STYLE.encode() + b"</head>", 1)
+            body = b"".join(chunks).replace(b"</head>", APP_STYLE.encode() + b"</head>", 1)
             headers = [(k, v) for k, v in start.get("headers", []) if k.lower() != b"content-length"]
             headers.append((b"content-length", str(len(body)).encode()))
             await send({**start, "headers": headers})

@@ -230,6 +230,37 @@ def test_the_page_says_updating_while_it_runs_again(app_url: str, browser) -> No
     page.close()
 
 
+MOVING = """() => document.getAnimations()
+    .filter(a => a.playState === "running" && a.effect.getTiming().iterations === Infinity)
+    .map(a => (a.effect.target && a.effect.target.getAttribute("data-testid")) || String(a.effect.target))"""
+"""What an endless animation on the page moves (each repaints on every frame while it runs)."""
+
+
+def test_the_placeholder_of_a_loading_map_stands_still(app_url: str, browser) -> None:
+    """Held back, the map's component shows its placeholder, which must not shimmer; then it draws."""
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    held: list = []
+    released: list[bool] = []
+    page.route(
+        "**/component/streamlit_folium*/**",
+        lambda route: route.continue_() if released else held.append(route),
+    )
+    _sign_in(page, app_url, "region_map")
+    deadline = time.monotonic() + DRAW_TIMEOUT_MS / 1000
+    while not held:
+        assert time.monotonic() < deadline, "the map's component was not asked for"
+        page.wait_for_timeout(100)
+    placeholder = page.locator('[data-testid="stSkeleton"]')
+    placeholder.first.wait_for(timeout=DRAW_TIMEOUT_MS)
+    assert placeholder.first.bounding_box()["height"] > 100, "no placeholder where the map will be"
+    assert page.evaluate(MOVING) == []
+    released.append(True)
+    for route in held:
+        route.continue_()
+    _wait_for(lambda: _leaflet_paths(page) >= 48, "the state map once its component loads")
+    page.close()
+
+
 def test_a_market_measure_maps_by_county_and_trade_areas_show_their_market(app_url: str, browser) -> None:
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     _sign_in(page, app_url, "region_map")
