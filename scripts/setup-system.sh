@@ -2,11 +2,19 @@
 # Install the system packages gcrm needs, only when they are missing.
 #   PostgreSQL + PostGIS + pgRouting (server binaries and extensions for the embedded cluster)
 #   with --browser: Chromium + ChromeDriver (headless browser tests)
+#   with --benchmark: Chromium's headless shell too (benchmarks/concurrent_users.py --browser)
 # As root on Debian/Ubuntu this runs apt-get; otherwise it prints what to install and stops.
 set -euo pipefail
 
 want_browser=0
-[ "${1:-}" = "--browser" ] && want_browser=1
+want_benchmark=0
+for flag in "$@"; do
+    case "$flag" in
+        --browser) want_browser=1 ;;
+        --benchmark) want_benchmark=1 ;;
+        *) echo "setup-system.sh: unknown flag $flag (valid: --browser, --benchmark)" >&2; exit 2 ;;
+    esac
+done
 
 pg_major() {
     ls /usr/lib/postgresql 2>/dev/null | sort -n | tail -n 1
@@ -22,6 +30,9 @@ else
 fi
 if [ "$want_browser" = 1 ] && { ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; }; then
     missing+=(chromium chromium-driver)
+fi
+if [ "$want_benchmark" = 1 ] && ! command -v chromium-headless-shell >/dev/null; then
+    missing+=(chromium-headless-shell)
 fi
 
 [ ${#missing[@]} -eq 0 ] && exit 0
