@@ -93,7 +93,7 @@ def render() -> None:
     focus: list[tuple[str, str, str]] = st.session_state.setdefault("focus", [])
     _find_account(focus)
     level, measure, scheme, where, period = _controls(facts, focus)
-    _show_view(level, measure, scheme, period, focus)
+    _show_view(measure, scheme, period, focus)
     _breadcrumb(focus)
     if level == "accounts":
         _accounts_table(focus[-1][1])
@@ -204,6 +204,8 @@ def _controls(facts: Facts, focus: list) -> tuple:
     if drilled:
         level = drill_down(drilled, focus[-1][1])[0]
         row[0].markdown(f"**Level**  \n{LEVELS.get(level, 'Accounts')}")
+        # Unshown, the select would forget its choice; "Up one level" to the top shows it again.
+        st.session_state["level"] = st.session_state.get("level", next(iter(LEVELS)))
     else:
         level = row[0].selectbox("Level", list(LEVELS), format_func=LEVELS.get, key="level")
     measure = row[1].selectbox("Measure", list(CUBE_MEASURES), format_func=CUBE_MEASURES.get, key="measure")
@@ -295,12 +297,17 @@ def _drilled_name(level: str, key: str, path: list, facts: Facts) -> str | None:
     return str(names.iloc[0]) if len(names) else None
 
 
-def _show_view(level: str, measure: str, scheme: str, period: str | None, focus: list) -> None:
-    """Write the view to the address: what differs from the defaults, filters and the drill path."""
+def _show_view(measure: str, scheme: str, period: str | None, focus: list) -> None:
+    """Write the view to the address: what differs from the defaults, filters and the drill path.
+
+    The level is the one chosen for the national view, kept while a drilled region implies its
+    own: a reload of a drilled view, then "Up one level" to the top, comes back to it.
+    """
+    chosen_level = st.session_state.get("level", next(iter(LEVELS)))
     show_view(
         PAGE,
         {
-            "level": None if focus or level == next(iter(LEVELS)) else level,
+            "level": None if chosen_level == next(iter(LEVELS)) else chosen_level,
             "measure": None if measure == next(iter(CUBE_MEASURES)) else measure,
             "classes": None if scheme == next(iter(SCHEMES)) else scheme,
             "period": period,

@@ -501,9 +501,34 @@ def test_the_sales_by_region_address_holds_the_view(demo_app) -> None:
     at.session_state["focus"] = [("state", "17", "Illinois"), ("county", "17031", "Cook, Illinois")]
     at.run()
     _no_failure(at)
-    assert address(at) == {**view, "drill": ["state:17,county:17031"]}
+    assert address(at) == {"level": ["county"], **view, "drill": ["state:17,county:17031"]}
     next(b for b in at.button if b.label == "Up one level").click().run()
-    assert address(at) == {**view, "drill": ["state:17"]}
+    assert address(at) == {"level": ["county"], **view, "drill": ["state:17"]}
+
+
+def test_up_from_a_drilled_region_comes_back_to_the_level_chosen(demo_app) -> None:
+    """Counties nationally, a county drilled, then up: counties nationally again, not states."""
+    at = _run(MAP_PAGE)
+    at.selectbox(key="level").set_value("county").run()
+    at.session_state["focus"] = [("county", "17031", "Cook, Illinois")]
+    at.run()
+    _no_failure(at)
+    assert _table(at).columns[0] == "ZIP"
+    next(b for b in at.button if b.label == "Up one level").click().run()
+    _no_failure(at)
+    assert at.selectbox(key="level").value == "county"
+    assert _table(at).columns[0] == "County"
+    assert address(at) == {"level": ["county"]}
+
+
+def test_a_reloaded_drilled_view_goes_up_to_the_level_it_was_drilled_from(demo_app) -> None:
+    at = app_as(ADMIN, MAP_PAGE, query={"level": ["county"], "drill": ["county:17031"]})
+    _no_failure(at)
+    assert _table(at).columns[0] == "ZIP"
+    next(b for b in at.button if b.label == "Up one level").click().run()
+    _no_failure(at)
+    assert at.selectbox(key="level").value == "county"
+    assert address(at) == {"level": ["county"]}
 
 
 def test_a_sales_by_region_link_restores_the_view_named_from_the_regions(demo_app) -> None:
