@@ -4,7 +4,7 @@ import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
 
-from geo.analysis.cube import CUBE_MEASURES, MARKET
+from geo.analysis.cube import CUBE_MEASURES, MARKET, MEASURE_KINDS
 from geo.config import load_settings
 from geo.errors import GcrmError
 from geo.field.accounts import data_version
@@ -47,7 +47,7 @@ from territories.starter import starter_plan
 MEASURE_LABELS = {
     "accounts": "Accounts",
     "revenue": "Revenue",
-    "workload": "Workload (visit + travel time)",
+    "workload": "Workload, minutes (visit + travel time)",
     **{measure: CUBE_MEASURES[measure] for measure in MARKET},
 }
 # Session key of the last saved move: (version, unit, unit name, territory before, territory after).
@@ -363,8 +363,9 @@ def _alignment(level, plan, locked, territories, active) -> None:
         return
     _level, assignment, report = proposal
     report = report.assign(code=[territories["code"].iloc[t] for t in report.index])
-    shown = report.set_index("code").rename_axis("Territory").round(2)
-    st.dataframe(shown, width="stretch", column_config=_report_headers(report))
+    minutes = [column for column in ("workload", "moving_workload") if column in report.columns]
+    shown = report[["code", *report.columns.drop("code")]].round(2).round(dict.fromkeys(minutes, 0))
+    show_table(shown, labels={**_report_headers(report), "code": "Territory"}, kinds=_report_kinds(report))
     st.caption(
         "deviation: % from the mean (oversized units, each its own territory, left out); "
         "cannot balance: holds a unit that no contiguous territory within the tolerance can hold; "
@@ -375,6 +376,20 @@ def _alignment(level, plan, locked, territories, active) -> None:
     name = st.text_input("Save as draft named", "Aligned plan", key="aligned_name")
     mapped = labelled_plan(assignment["code"], assignment["territory"], ids)
     st.button("Save as draft", on_click=guarded(_save_alignment), args=(level, name, mapped, set(locked)))
+
+
+def _report_kinds(report: pd.DataFrame) -> dict[str, str]:
+    """How the figures of an alignment report read: counts, money, percentages, whole minutes, ratios."""
+    kinds = {"units": "count", "compactness": "number"}
+    for column in report.columns:
+        measure = column.removeprefix("deviation_").removeprefix("moving_")
+        if column.startswith("deviation_"):
+            kinds[column] = "percent"
+        elif measure == "workload":
+            kinds[column] = "count"
+        elif measure in MEASURE_KINDS:
+            kinds[column] = MEASURE_KINDS[measure]
+    return kinds
 
 
 def _report_headers(report: pd.DataFrame) -> dict[str, str]:

@@ -144,10 +144,12 @@ def test_alignment_tab_runs_reports_and_saves_a_draft(planned, environment) -> N
     at.number_input[0].set_value(2)
     next(b for b in at.button if b.label == "Run alignment").click().run()
     _no_failure(at)
-    report = next(d.value for d in at.dataframe if "deviation_accounts" in d.value.columns)
+    report = next(d.value for d in at.dataframe if "Accounts: deviation %" in d.value.columns)
+    assert not any("_" in column for column in report.columns), list(report.columns)
     territories = territory_table(conns.app, user=USER).query("kind == 'territory'")
-    assert len(report) == len(territories) and report["contiguous"].all()
-    assert report["accounts"].sum() == len(load_book(conns.app, "county", user=USER).dropna(subset=["unit"]))
+    assert len(report) == len(territories) and report["Contiguous"].all()
+    assert set(report["Territory"]) == set(territories["code"])
+    assert report["Accounts"].sum() == len(load_book(conns.app, "county", user=USER).dropna(subset=["unit"]))
     _button(at, "Save as draft").click().run()
     _no_failure(at)
     newest = versions(conns.app, user=USER).iloc[0]
@@ -161,9 +163,10 @@ def test_alignment_on_workload_says_how_travel_was_measured(planned, environment
     at.multiselect[0].set_value(["workload"])
     next(b for b in at.button if b.label == "Run alignment").click().run()
     _no_failure(at)
-    assert "deviation_workload" in next(
-        d.value for d in at.dataframe if "deviation_workload" in d.value.columns
-    )
+    workload = "Workload, minutes (visit + travel time)"
+    report = next(d.value for d in at.dataframe if workload in d.value.columns)
+    assert f"{workload}: deviation %" in report.columns
+    assert (report[workload] % 1 == 0).all(), "workload not in whole minutes"
     note = next(c.value for c in at.caption if c.value.startswith("deviation:"))
     assert "Workload travel: by road in 0 of" in note and "estimate (great-circle distance × 1.3" in note
 
