@@ -13,6 +13,7 @@ from geo.analysis.cube import (
     Facts,
     complete_members,
     drill_down,
+    empty_members,
     region_names,
     state_level_only,
 )
@@ -370,6 +371,7 @@ def _map(table, level: str, measure: str, scheme: str, focus: list) -> None:
         scheme=scheme,
         bounds=bounds,
         value_kind=MEASURE_KINDS[measure],
+        empty=empty_members(shown, measure),
     )
     polygons = level != "zip"
     if polygons and st.toggle("Show hot and cold spots (Getis-Ord Gi*)", key="spots"):

@@ -671,6 +671,27 @@ def complete_members(table: gpd.GeoDataFrame, regions: gpd.GeoDataFrame) -> gpd.
     )
 
 
+def empty_members(table: pd.DataFrame, measure: str) -> pd.Series:
+    """Which members hold no accounts, for a measure of the book's own (a map draws them apart).
+
+    Parameters
+    ----------
+    table
+        A cube table with its ``accounts`` column (e.g. after :func:`complete_members`).
+    measure
+        The measure mapped. A market measure (:data:`MARKET_MEASURES`) is known where there
+        are no accounts too (white space): then no member is empty.
+
+    Returns
+    -------
+    Series of bool
+        Aligned with ``table``.
+    """
+    if measure in MARKET_MEASURES:
+        return pd.Series(False, index=table.index)
+    return table["accounts"].fillna(0).eq(0)
+
+
 def region_names(regions: gpd.GeoDataFrame, level: str) -> pd.Series:
     """Name regions the way the cube labels them: states by name, counties as "County, State".
 

@@ -14,6 +14,8 @@ from geo import formatting
 PALETTE = ("#ffffcc", "#c7e9b4", "#7fcdbb", "#41b6c4", "#2c7fb8", "#253494", "#081d58")
 """ColorBrewer YlGnBu, light (low) to dark (high)."""
 NO_DATA_COLOR = "#d9d9d9"
+NO_ACCOUNTS_COLOR = "#f7f7f7"
+"""A region with none of the user's accounts: paler than "no data", apart from the classes."""
 SCHEMES = {
     "quantiles": "Quantiles",
     "natural_breaks": "Natural breaks",

@@ -4,10 +4,18 @@ from __future__ import annotations
 
 import folium
 import geopandas as gpd
+import pandas as pd
 
 from geo.maps.assets import map_template
 from geo.maps.base import base_map, display_geometry, shape_details
-from geo.maps.classification import NO_DATA_COLOR, class_colors, classify, distinct_colors, legend_entries
+from geo.maps.classification import (
+    NO_ACCOUNTS_COLOR,
+    NO_DATA_COLOR,
+    class_colors,
+    classify,
+    distinct_colors,
+    legend_entries,
+)
 from geo.maps.controls import FitControl, Legend
 from geo.maps.escaping import template_literal
 from geo.places.geodesy import LOWER_48_BOUNDS, within_lower_48
@@ -72,6 +80,7 @@ def choropleth_map(
     classes: int = 5,
     bounds: tuple[float, float, float, float] | None = None,
     value_kind: str = "number",
+    empty: pd.Series | None = None,
 ) -> folium.Map:
     """Draw regions coloured by ``value`` with a classified legend and tooltips.
 
@@ -95,20 +104,29 @@ def choropleth_map(
     value_kind
         How the values read in the legend (``count``, ``money``, ``percent``, ``rate`` or
         ``number``; see :data:`geo.analysis.cube.MEASURE_KINDS`).
+    empty
+        Per region (aligned with ``regions``), whether it holds no accounts
+        (:func:`geo.analysis.cube.empty_members`): drawn pale, "no accounts" in the legend, and
+        left out of the classes, so that they spread over the regions that hold some (a
+        manager's region among the country's zeros would be one class). Default: none.
 
     Returns
     -------
     folium.Map
         The map, ready for ``st_folium``.
     """
+    empty = pd.Series(False, index=regions.index) if empty is None else empty.astype(bool)
+    classed = regions.loc[~empty, value]
     whole = True if value_kind in ("count", "money") else None
-    bins, labels = classify(regions[value], scheme=scheme, classes=classes, whole=whole)
+    bins, classed_labels = classify(classed, scheme=scheme, classes=classes, whole=whole)
     colors = class_colors(len(bins))
+    fills = pd.Series(NO_ACCOUNTS_COLOR, index=regions.index)
+    fills[~empty] = [colors[i] if i >= 0 else NO_DATA_COLOR for i in classed_labels]
     kept = list(dict.fromkeys([*tooltip, *(["key"] if "key" in regions else [])]))
     shown = gpd.GeoDataFrame(
         regions[kept].copy(), geometry=display_geometry(regions.geometry, bounds), crs=regions.crs
     )
-    shown["fill"] = [colors[i] if i >= 0 else NO_DATA_COLOR for i in labels]
+    shown["fill"] = fills.to_numpy()
     shown, details = shape_details(shown, tooltip)
     fmap = base_map(bounds or LOWER_48_BOUNDS)
     points = bool(len(shown)) and (shown.geom_type == "Point").all()
@@ -120,7 +138,10 @@ def choropleth_map(
         highlight_function=lambda _feature: {"weight": 2.5, "color": "#222"},
         tooltip=details,
     ).add_to(fmap)
-    fmap.add_child(Legend(value_label, legend_entries(bins, colors, regions[value], kind=value_kind)))
+    entries = legend_entries(bins, colors, classed, kind=value_kind)
+    if empty.any():
+        entries.append((NO_ACCOUNTS_COLOR, "no accounts"))
+    fmap.add_child(Legend(value_label, entries))
     if bounds is None:
         fmap.add_child(FitControl())
     return fmap

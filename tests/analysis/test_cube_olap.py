@@ -20,6 +20,7 @@ from geo.analysis.cube import (
     cube,
     dimension_keys,
     drill_down,
+    empty_members,
     parse_period,
     pivot_time,
     roll_up,
@@ -212,3 +213,20 @@ def test_complete_members_adds_empty_regions() -> None:
     assert list(full["key"]) == ["01", "02"]
     assert list(full["accounts"]) == [0, 3]
     assert np.isnan(full.loc[0, "churn_rate"]) and full.loc[1, "churn_rate"] == 50.0
+
+
+@pytest.mark.parametrize(
+    ("measure", "empty"),
+    [
+        ("accounts", [True, False]),
+        ("revenue", [True, False]),
+        ("churn_rate", [True, False]),
+        ("population", [False, False]),
+        ("penetration", [False, False]),
+    ],
+)
+def test_a_region_without_accounts_is_empty_except_for_the_market(measure: str, empty: list[bool]) -> None:
+    """The book's own measures say nothing of a region without accounts; its market is known (white space)."""
+    table = pd.DataFrame({"key": ["01", "02"], "accounts": [0, 3]}, index=[7, 9])
+    got = empty_members(table, measure)
+    assert list(got) == empty and list(got.index) == [7, 9]

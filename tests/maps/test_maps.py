@@ -17,6 +17,7 @@ from geo.config import PROJECT_DIR
 from geo.maps.base import DISPLAY_TOLERANCE_DEG, VIEW_PIXELS, display_geometry
 from geo.maps.classification import (
     CATEGORY_PALETTE,
+    NO_ACCOUNTS_COLOR,
     NO_DATA_COLOR,
     PALETTE,
     class_colors,
@@ -117,6 +118,36 @@ def test_choropleth_has_legend_tooltips_and_one_feature_per_region() -> None:
     assert "Beta \\u0026lt;b\\u0026gt;" in html  # HTML-escaped text, in a script-safe JSON string
     assert html.count('"type": "Feature"') + html.count('"type":"Feature"') >= 3
     assert "State:" in html and "Accounts:" in html
+
+
+def test_regions_without_accounts_are_drawn_apart_and_the_classes_spread_over_the_others() -> None:
+    """A manager's ten counties among twenty of the country's zeros: five classes over the ten."""
+    counts = [0] * 20 + list(range(1, 11))
+    regions = gpd.GeoDataFrame(
+        {"key": [f"{n:02d}" for n in range(30)], "name": [f"R{n}" for n in range(30)], "accounts": counts},
+        geometry=[box(-100 + n, 40, -99 + n, 41) for n in range(30)],
+        crs="EPSG:4326",
+    )
+    tooltip = {"name": "County", "accounts": "Accounts"}
+
+    def fills(fmap) -> list[str]:
+        return re.findall(r'"fill":\s*"(#[0-9a-f]{6})"', fmap.get_root().render())
+
+    classed_with_zeros = fills(
+        choropleth_map(regions, value="accounts", value_label="Accounts", tooltip=tooltip)
+    )
+    assert len(set(classed_with_zeros[20:])) < 5, (
+        "the zeros no longer crowd the classes: the test shows nothing"
+    )
+    fmap = choropleth_map(
+        regions, value="accounts", value_label="Accounts", tooltip=tooltip, empty=regions["accounts"] == 0
+    )
+    drawn = fills(fmap)
+    assert drawn[:20] == [NO_ACCOUNTS_COLOR] * 20
+    assert len(set(drawn[20:])) == 5 and NO_ACCOUNTS_COLOR not in drawn[20:]
+    (legend,) = [child for child in fmap._children.values() if isinstance(child, Legend)]
+    assert legend.body.count("background:") == 6 and "no accounts" in legend.body
+    assert "1 – 2" in legend.body, "the lowest class starts at the lowest value held, not at 0"
 
 
 CLICKABLE = gpd.GeoDataFrame(
