@@ -130,7 +130,7 @@ def render() -> None:
         )
     map_column, table_column = st.columns([3, 2])
     with map_column:
-        _map(table, level, measure, scheme, focus)
+        _map(table, level, measure, scheme, focus, where)
     with table_column:
         _table(table, level, measure)
         _state_level_note(state_level)
@@ -350,7 +350,7 @@ def _breadcrumb(focus: list) -> None:
         st.rerun()
 
 
-def _map(table, level: str, measure: str, scheme: str, focus: list) -> None:
+def _map(table, level: str, measure: str, scheme: str, focus: list, where: dict[str, list[str]]) -> None:
     drawable = table[table.geometry.notna()]
     if len(drawable) > MAX_FEATURES:
         st.warning(
@@ -382,7 +382,7 @@ def _map(table, level: str, measure: str, scheme: str, focus: list) -> None:
             f"{counts.get('hot', 0)} hot and {counts.get('cold', 0)} cold spots of "
             f"{CUBE_MEASURES[measure].lower()} among {len(spots):,} regions (false-discovery rate 5%)."
         )
-    points = _county_points(fmap, focus) if focus and focus[-1][0] == "county" else None
+    points = _county_points(fmap, focus, where) if focus and focus[-1][0] == "county" else None
     returned = st_folium(
         fmap,
         height=560,
@@ -399,11 +399,12 @@ def _map(table, level: str, measure: str, scheme: str, focus: list) -> None:
         st.rerun()
 
 
-def _county_points(fmap, focus: list):
-    """A drilled county with at most ``COUNTY_POINTS`` placed accounts shows them over its ZIPs."""
+def _county_points(fmap, focus: list, where: dict[str, list[str]]):
+    """A drilled county with at most ``COUNTY_POINTS`` placed accounts that the filters keep shows them."""
+    filters = {field: values for field, values in where.items() if field in FILTERS}
     try:
         points = accounts_in_county(
-            connections().app, focus[-1][1], user=current_user(), limit=COUNTY_POINTS + 1
+            connections().app, focus[-1][1], user=current_user(), limit=COUNTY_POINTS + 1, where=filters
         )
     except GcrmError as exc:
         show_error(exc)
@@ -411,9 +412,9 @@ def _county_points(fmap, focus: list):
     if points.empty or len(points) > COUNTY_POINTS:
         return None
     add_account_points(fmap, points, cluster_above=COUNTY_POINTS)
+    kept = " the filters keep" if filters else ""
     st.caption(
-        f"The county's {len(points):,} placed accounts as points, whatever the filters:"
-        " click one to list it in its ZIP."
+        f"The county's {len(points):,} placed accounts{kept} as points: click one to list it in its ZIP."
     )
     return points
 

@@ -478,7 +478,18 @@ def accounts_in_zip(db: Database, zip_code: str, *, user: str) -> pd.DataFrame:
     return _accounts_in(db, "zip", zip_code, user=user, limit=None).drop(columns="zip")
 
 
-def accounts_in_county(db: Database, county_fips: str, *, user: str, limit: int) -> pd.DataFrame:
+LISTED_FILTERS = ("segment", "industry", "status")
+"""The account columns a region's list may be filtered by (the filters of Sales by region)."""
+
+
+def accounts_in_county(
+    db: Database,
+    county_fips: str,
+    *,
+    user: str,
+    limit: int,
+    where: dict[str, list[str]] | None = None,
+) -> pd.DataFrame:
     """List the placed accounts of one county, at most ``limit`` of them.
 
     Parameters
@@ -491,29 +502,54 @@ def accounts_in_county(db: Database, county_fips: str, *, user: str, limit: int)
         The acting user.
     limit
         The most rows fetched: a page asks for one more than it draws to tell a county too big.
+    where
+        Column of :data:`LISTED_FILTERS` → the values kept (the page's filters); the limit
+        counts the accounts kept. Default: every account.
 
     Returns
     -------
     DataFrame
         The columns of :func:`accounts_in_zip` and the account's ``zip``, by name.
+
+    Raises
+    ------
+    ValueError
+        A filter on a column that is not one of :data:`LISTED_FILTERS` (the message lists them).
     """
-    return _accounts_in(db, "county_fips", county_fips, user=user, limit=limit)
+    return _accounts_in(db, "county_fips", county_fips, user=user, limit=limit, where=where)
 
 
-def _accounts_in(db: Database, column: str, key: str, *, user: str, limit: int | None) -> pd.DataFrame:
+def _accounts_in(
+    db: Database,
+    column: str,
+    key: str,
+    *,
+    user: str,
+    limit: int | None,
+    where: dict[str, list[str]] | None = None,
+) -> pd.DataFrame:
     """The accounts whose key ``column`` (``zip``, ``county_fips``) is ``key``; placed only with a limit."""
     placed = sql.SQL(" AND geom IS NOT NULL") if limit is not None else sql.SQL("")
+    unknown = sorted(set(where or {}) - set(LISTED_FILTERS))
+    if unknown:
+        valid = ", ".join(LISTED_FILTERS)
+        msg = f"Cannot filter a region's accounts by {', '.join(unknown)}; choose from {valid}."
+        raise ValueError(msg)
+    kept = [(field, [str(value) for value in values]) for field, values in (where or {}).items()]
+    filters = sql.SQL("").join(
+        sql.SQL(" AND {field} = ANY(%s)").format(field=sql.Identifier(field)) for field, _values in kept
+    )
     with db.transaction(user=user) as cur:
         cur.execute(
             sql.SQL(
-                "WITH listed AS (SELECT * FROM accounts WHERE {column} = %s{placed}"
+                "WITH listed AS (SELECT * FROM accounts WHERE {column} = %s{placed}{filters}"
                 " ORDER BY name, external_id LIMIT %s)"
                 " SELECT l.external_id, l.name, l.status, l.segment, l.industry, l.street, l.city,"
                 " l.geocode_precision, coalesce(f.won_last_12_months, 0), ST_X(l.geom), ST_Y(l.geom), l.zip"
                 " FROM listed l LEFT JOIN gcrm_account_figures(ARRAY(SELECT account_id FROM listed), %s) f"
                 " USING (account_id) ORDER BY l.name, l.external_id"
-            ).format(column=sql.Identifier(column), placed=placed),
-            (key, limit, clock.today()),
+            ).format(column=sql.Identifier(column), placed=placed, filters=filters),
+            (key, *(values for _field, values in kept), limit, clock.today()),
         )
         return pd.DataFrame(cur.fetchall(), columns=[*REGION_ACCOUNT_COLUMNS, "zip"])
 

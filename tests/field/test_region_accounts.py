@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from geo.config import Settings
 from geo.field.accounts import accounts_in_county, accounts_in_zip
 from geo.store.bootstrap import prepare_database
@@ -40,5 +42,31 @@ def test_a_countys_placed_accounts_come_by_name_with_their_zip_at_most_the_limit
         assert "zip" not in listed and set(every.loc[every["zip"] == zip_code, "external_id"]) <= set(
             listed["external_id"]
         )
+    finally:
+        conns.close()
+
+
+def test_a_countys_accounts_filtered_are_those_the_filters_keep_and_the_limit_counts_them(
+    demo_settings: Settings,
+) -> None:
+    conns = prepare_database(demo_settings)
+    try:
+        with conns.owner.transaction(user=USER) as cur:
+            cur.execute(
+                "SELECT county_fips FROM accounts WHERE geom IS NOT NULL"
+                " GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1"
+            )
+            (county,) = cur.fetchone()
+        every = accounts_in_county(conns.app, county, user=USER, limit=10_000)
+        segment, status = every["segment"].mode()[0], every["status"].mode()[0]
+        kept = every[(every["segment"] == segment) & (every["status"] == status)]
+        assert 3 < len(kept) < len(every), "the filters keep all or nothing: the test shows nothing"
+        where = {"segment": [segment], "status": [status]}
+        filtered = accounts_in_county(conns.app, county, user=USER, limit=10_000, where=where)
+        assert list(filtered["external_id"]) == list(kept["external_id"])
+        first = accounts_in_county(conns.app, county, user=USER, limit=3, where=where)
+        assert list(first["external_id"]) == list(kept["external_id"].head(3))
+        with pytest.raises(ValueError, match="by zip; choose from segment, industry, status"):
+            accounts_in_county(conns.app, county, user=USER, limit=3, where={"zip": ["60601"]})
     finally:
         conns.close()

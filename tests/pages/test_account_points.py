@@ -100,6 +100,24 @@ def test_a_drilled_county_with_few_accounts_shows_them_as_points(demo_settings: 
         assert template_literal(name) in script
 
 
+def test_a_drilled_countys_points_are_the_accounts_the_filters_keep(
+    demo_settings: Settings, demo_app
+) -> None:
+    focus, _zip_code = _zip_with_accounts(demo_settings, at_least=3)
+    conns = prepare_database(demo_settings)
+    every = accounts_in_county(conns.app, focus[1][1], user=ADMIN.username, limit=1_000)
+    conns.close()
+    status = every["status"].mode()[0]
+    kept = every[every["status"] == status]
+    assert 0 < len(kept) < len(every), "the filter keeps all or nothing: the test shows nothing"
+    at = app_as(ADMIN, MAP_PAGE, state={"focus": focus[:2], "filter-status": [status]})
+    _no_failure(at)
+    assert any(f"The county's {len(kept):,} placed accounts the filters keep" in c.value for c in at.caption)
+    (script,) = _map_scripts(at)
+    for name in every["name"].drop_duplicates(keep=False):
+        assert (template_literal(name) in script) == (name in set(kept["name"])), name
+
+
 def _clicking_script() -> None:
     """A table of three accounts beside a map click recorded from st_folium (AppTest's script)."""
     import pandas as pd
