@@ -363,8 +363,7 @@ def _alignment(level, plan, locked, territories, active) -> None:
         return
     _level, assignment, report = proposal
     report = report.assign(code=[territories["code"].iloc[t] for t in report.index])
-    minutes = [column for column in ("workload", "moving_workload") if column in report.columns]
-    shown = report[["code", *report.columns.drop("code")]].round(2).round(dict.fromkeys(minutes, 0))
+    shown = report[["code", *report.columns.drop("code")]].round(2).round({"workload": 0})
     show_table(shown, labels={**_report_headers(report), "code": "Territory"}, kinds=_report_kinds(report))
     st.caption(
         "deviation: % from the mean (oversized units, each its own territory, left out); "
