@@ -97,6 +97,11 @@ def main() -> None:
     """Serve the app, run each count of sessions and print the figures."""
     args = build_parser().parse_args()
     counts = [int(count) for count in args.sessions.split(",")]
+    executable = shutil.which(args.browser)
+    if executable is None:
+        setup = 'make setup SYSTEM_FLAGS="--browser --benchmark"'
+        msg = f"{args.browser} is not on the PATH ({setup} installs it)"
+        raise SystemExit(msg)
     positions = _own_positions()
     port = _free_port()
     command = [sys.executable, "-m", "uvicorn", "serve:app", "--port", str(port), "--log-level", "warning"]
@@ -109,7 +114,7 @@ def main() -> None:
         time.sleep(args.settle)
         for count in counts:
             with _Sampler(server.pid) as usage:
-                figures = asyncio.run(_meeting(url, args.browser, count, args.rounds, positions))
+                figures = asyncio.run(_meeting(url, executable, count, args.rounds, positions))
             _report(count, figures, usage)
     finally:
         server.terminate()
@@ -135,14 +140,7 @@ def _own_positions() -> dict[str, str]:
     return positions
 
 
-async def _meeting(
-    url: str, browser_name: str, count: int, rounds: int, positions: dict[str, str]
-) -> Figures:
-    executable = shutil.which(browser_name)
-    if executable is None:
-        setup = 'make setup SYSTEM_FLAGS="--browser --benchmark"'
-        msg = f"{browser_name} is not on the PATH ({setup} installs it)"
-        raise SystemExit(msg)
+async def _meeting(url: str, executable: str, count: int, rounds: int, positions: dict[str, str]) -> Figures:
     figures = Figures()
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
